@@ -1,11 +1,52 @@
+import { describeError, isRunnerError } from '../shared/errors.ts';
 import { versionText } from '../shared/version.ts';
+import { MAIN_HELP } from './help.ts';
+import { runCommand } from './run-command.ts';
+import { validateCommand } from './validate-command.ts';
 
-/** Dispatches a command line; returns the process exit code. Tests call this directly. */
+const write = (text: string): void => {
+  process.stdout.write(text);
+};
+
+/**
+ * Dispatches a command line and returns the exit code; tests call this
+ * directly instead of touching process.argv. Errors with a code are the
+ * user's to fix and print as one message (usage errors with a hint);
+ * anything else is a bug and prints its stack.
+ */
 export const runMain = async (argv: string[]): Promise<number> => {
-  if (argv[0] === '--version' || argv[0] === '-v') {
-    process.stdout.write(`${versionText()}\n`);
-    return 0;
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        write(MAIN_HELP);
+        return command === undefined ? 2 : 0;
+      case '-v':
+      case '--version':
+      case 'version':
+        write(`${versionText()}\n`);
+        return 0;
+      case 'run':
+        return await runCommand(rest);
+      case 'validate':
+        return await validateCommand(rest, write);
+      case 'status':
+        process.stderr.write('runner: "runner status" is not available in this version yet\n');
+        return 2;
+      default:
+        process.stderr.write(`runner: unknown command "${command}"\n\n${MAIN_HELP}`);
+        return 2;
+    }
+  } catch (error) {
+    if (isRunnerError(error)) {
+      process.stderr.write(`runner: ${error.message}\n`);
+      if (error.code === 'USAGE') process.stderr.write(`run "runner ${command ?? ''} --help" for usage\n`);
+      return error.code === 'USAGE' ? 2 : 1;
+    }
+    process.stderr.write(`runner: unexpected error: ${describeError(error)}\n${error instanceof Error ? error.stack ?? '' : ''}\n`);
+    return 70;
   }
-  process.stdout.write('usage: runner <run|validate|status> [options]\n');
-  return argv.length === 0 || argv[0] === '--help' ? 0 : 2;
 };

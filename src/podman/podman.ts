@@ -40,4 +40,9 @@ export interface Podman {
   playKube(yaml: string, options?: CallOptions): Promise<PlayResult>;
   /** Stop (waiting up to `stopTimeoutSeconds`) and remove a pod and its containers. Missing pods are not an error. */
   removePod(id: string, stopTimeoutSeconds: number, options?: CallOptions): Promise<void>;
+  /** `podman pod start`: starts a stopped pod's containers again. */
+  startPod(id: string, options?: CallOptions): Promise<void>;
+  volumeExists(name: string, options?: CallOptions): Promise<boolean>;
+  /** Removes a podman secret; a missing secret is not an error. */
+  removeSecret(name: string, options?: CallOptions): Promise<void>;
 }

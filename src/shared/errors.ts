@@ -8,6 +8,7 @@ export type RunnerErrorCode =
   | 'CONFIG_INVALID'
   | 'CONFIG_UNREADABLE'
   | 'MANIFEST_INVALID'
+  | 'MANIFEST_DIR'
   | 'PODMAN_FAILED'
   | 'PODMAN_TIMEOUT'
   | 'PODMAN_OUTPUT'

@@ -1,0 +1,38 @@
+import { DEFAULT_CONFIG, DEFAULT_CONFIG_PATH } from '../config/config-schema.ts';
+
+export const MAIN_HELP = `runner: Kubernetes static pods on podman, without a kubelet.
+
+Usage:
+  runner run [options]          watch a manifest directory and keep its pods running
+  runner validate FILE|DIR...   check manifests offline (exit 0 valid, 1 invalid)
+  runner status                 reserved: not available in this version yet
+  runner --version              print version, commit and embedded Node.js version
+  runner --help                 this text; "runner COMMAND --help" for a command
+
+Pods are created with "podman kube play" from the .yaml, .yml and .json files
+directly in the manifest directory. Edit a file and its pod is replaced;
+delete it and the pod goes; remove the pod by hand and it comes back.
+`;
+
+export const RUN_HELP = `Usage: runner run [options]
+
+Watch a manifest directory and make podman run exactly what it describes.
+Runs in the foreground; SIGINT/SIGTERM stop the runner and leave pods running.
+
+Options (flags override the config file):
+  --config FILE        YAML config file (default ${DEFAULT_CONFIG_PATH}; optional at the default path)
+  --manifest-dir DIR   manifest directory (default ${DEFAULT_CONFIG.manifestDir})
+  --state-dir DIR      state kept across restarts (default ${DEFAULT_CONFIG.stateDir})
+  --log-level LEVEL    silent, error, warn, info, debug or trace (default ${DEFAULT_CONFIG.logLevel})
+  --log-format FORMAT  pretty or json (default: pretty on a terminal, json otherwise)
+  -h, --help           this text
+`;
+
+export const VALIDATE_HELP = `Usage: runner validate FILE|DIR...
+
+Check manifests without touching podman. For a directory, the same file rules
+as "runner run" apply (ignored files are listed), and pod names must be unique
+across its files. Every problem is printed as FILE:LINE:COLUMN: FIELD: MESSAGE.
+
+Exit status: 0 all valid, 1 a problem was found, 2 usage error.
+`;

@@ -1,0 +1,62 @@
+import * as v from 'valibot';
+import { LOG_FORMATS, LOG_LEVELS } from '../shared/logger.ts';
+
+const positive = (what: string) => v.pipe(v.number(`${what} must be a number`), v.minValue(0, `${what} must not be negative`));
+const wholePositive = (what: string) => v.pipe(v.number(`must be a number`), v.integer(`must be a whole number`), v.minValue(1, `${what} must be at least 1`));
+
+/**
+ * The configuration file (`/etc/runner/config.yaml`). Strict: an unknown key
+ * is a mistake (a typo would otherwise be silently ignored). Defaults live in
+ * `DEFAULT_CONFIG`; command-line flags override the file.
+ */
+export const configFileSchema = v.strictObject(
+  {
+    manifestDir: v.optional(v.pipe(v.string('must be a path'), v.nonEmpty('must not be empty'))),
+    stateDir: v.optional(v.pipe(v.string('must be a path'), v.nonEmpty('must not be empty'))),
+    logLevel: v.optional(v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`)),
+    logFormat: v.optional(v.picklist(LOG_FORMATS, `must be one of ${LOG_FORMATS.join(', ')}`)),
+    resyncIntervalSeconds: v.optional(v.pipe(positive('resyncIntervalSeconds'), v.minValue(1, 'must be at least 1'))),
+    parallelism: v.optional(wholePositive('parallelism')),
+    stopTimeoutSeconds: v.optional(positive('stopTimeoutSeconds')),
+    stopPodsOnExit: v.optional(v.boolean('must be true or false')),
+    podman: v.optional(
+      v.strictObject(
+        {
+          path: v.optional(v.pipe(v.string('must be a path'), v.nonEmpty('must not be empty'))),
+          timeoutSeconds: v.optional(v.pipe(positive('timeoutSeconds'), v.minValue(1, 'must be at least 1'))),
+        },
+        (issue) => `unknown key "${String(issue.input)}"; allowed: path, timeoutSeconds`,
+      ),
+    ),
+  },
+  (issue) => `unknown key; allowed: manifestDir, stateDir, logLevel, logFormat, resyncIntervalSeconds, parallelism, stopTimeoutSeconds, stopPodsOnExit, podman`,
+);
+
+export type ConfigFile = v.InferOutput<typeof configFileSchema>;
+
+export interface RunnerConfig {
+  manifestDir: string;
+  stateDir: string;
+  logLevel: (typeof LOG_LEVELS)[number];
+  /** Unset: pretty on a terminal, JSON otherwise (systemd/journald). */
+  logFormat: (typeof LOG_FORMATS)[number] | undefined;
+  resyncIntervalSeconds: number;
+  parallelism: number;
+  stopTimeoutSeconds: number;
+  stopPodsOnExit: boolean;
+  podman: { path: string; timeoutSeconds: number };
+}
+
+export const DEFAULT_CONFIG_PATH = '/etc/runner/config.yaml';
+
+export const DEFAULT_CONFIG: RunnerConfig = {
+  manifestDir: '/etc/runner/manifests',
+  stateDir: '/var/lib/runner',
+  logLevel: 'info',
+  logFormat: undefined,
+  resyncIntervalSeconds: 10,
+  parallelism: 4,
+  stopTimeoutSeconds: 10,
+  stopPodsOnExit: false,
+  podman: { path: 'podman', timeoutSeconds: 120 },
+};

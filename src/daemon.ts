@@ -1,0 +1,102 @@
+import { mkdir, stat } from 'node:fs/promises';
+import type { RunnerConfig } from './config/config-schema.ts';
+import { ManifestSource } from './manifest/watch-manifest-dir.ts';
+import { CliPodman } from './podman/cli-podman.ts';
+import type { Podman } from './podman/podman.ts';
+import { Reconciler } from './reconciler/reconciler.ts';
+import { observePods } from './reconciler/observed-pods.ts';
+import { systemClock, type Clock } from './shared/clock.ts';
+import { describeError, RunnerError } from './shared/errors.ts';
+import type { Logger } from './shared/logger.ts';
+import { AppliedStore } from './state/applied-store.ts';
+import { claimPidFile } from './state/pid-file.ts';
+
+export interface DaemonDeps {
+  config: RunnerConfig;
+  logger: Logger;
+  /** Injected by tests; the real podman CLI otherwise. */
+  podman?: Podman;
+  clock?: Clock;
+}
+
+/** How long in-flight podman calls may finish after a stop request before they are abandoned. */
+const SHUTDOWN_GRACE_MS = 20_000;
+
+/**
+ * The composition root of `runner run`: builds the real dependencies and
+ * runs the manifest source and the reconciler until `signal` aborts.
+ *
+ * On stop: the watcher closes, no new work starts, in-flight podman calls get
+ * SHUTDOWN_GRACE_MS to finish and are then cancelled, and the pods are left
+ * running (unless `stopPodsOnExit`), so restarting or upgrading the runner
+ * does not restart workloads. A killed runner leaves nothing that the next
+ * start cannot put right: every decision is re-made from podman's labels.
+ */
+export const runDaemon = async ({ config, logger, podman: injected, clock = systemClock }: DaemonDeps, signal: AbortSignal): Promise<void> => {
+  const log = logger.withTag('daemon');
+  await requireDirectory(config.manifestDir, 'manifest directory');
+  await mkdir(config.stateDir, { recursive: true, mode: 0o755 }).catch((error: unknown) => {
+    throw new RunnerError('STATE_IO', `cannot create state directory ${config.stateDir}: ${describeError(error)}`, { cause: error });
+  });
+  const pidFile = await claimPidFile(config.stateDir);
+  try {
+    const podman = injected ?? new CliPodman({ path: config.podman.path, timeoutMs: config.podman.timeoutSeconds * 1000 });
+    const version = await podman.version({ signal }).catch((error: unknown) => {
+      throw new RunnerError('PODMAN_MISSING', `podman does not answer: ${describeError(error)}`, { cause: error });
+    });
+    const store = new AppliedStore(config.stateDir);
+    const { skipped } = await store.load();
+    for (const file of skipped) log.warn(`ignoring unreadable state file ${file}`);
+    log.info(`runner starting: manifests in ${config.manifestDir}, state in ${config.stateDir}, podman ${version}`);
+
+    const actions = new AbortController();
+    const reconciler = new Reconciler({
+      podman,
+      store,
+      clock,
+      logger: logger.withTag('reconciler'),
+      parallelism: config.parallelism,
+      defaultStopTimeoutSeconds: config.stopTimeoutSeconds,
+      resyncMs: config.resyncIntervalSeconds * 1000,
+    });
+    const source = new ManifestSource({
+      dir: config.manifestDir,
+      clock,
+      logger: logger.withTag('manifests'),
+      resyncMs: config.resyncIntervalSeconds * 1000,
+      onSnapshot: (snapshot) => {
+        log.debug(`manifest snapshot: ${snapshot.files.length} file(s)`);
+        reconciler.setSnapshot(snapshot);
+      },
+    });
+    await source.start(signal);
+    await reconciler.run(signal, actions.signal);
+
+    log.info('stopping: no new work; waiting for podman calls in flight');
+    await source.stop();
+    const grace = new AbortController();
+    const timer = clock.sleep(SHUTDOWN_GRACE_MS, grace.signal).then(() => actions.abort(new Error('runner is shutting down')), () => undefined);
+    await reconciler.settled();
+    grace.abort();
+    await timer;
+    if (config.stopPodsOnExit) await stopManagedPods(podman, config, log);
+    log.info(config.stopPodsOnExit ? 'runner stopped' : 'runner stopped; its pods keep running');
+  } finally {
+    await pidFile.release();
+  }
+};
+
+const requireDirectory = async (dir: string, what: string): Promise<void> => {
+  const info = await stat(dir).catch(() => undefined);
+  if (!info?.isDirectory()) {
+    throw new RunnerError('MANIFEST_DIR', `${what} ${dir} does not exist or is not a directory (create it with: mkdir -p ${dir})`);
+  }
+};
+
+const stopManagedPods = async (podman: Podman, config: RunnerConfig, log: Logger): Promise<void> => {
+  const pods = observePods(await podman.listPods()).filter((pod) => pod.key !== undefined);
+  for (const pod of pods) {
+    await podman.removePod(pod.id, config.stopTimeoutSeconds).catch((error: unknown) => log.warn(`could not remove pod ${pod.name}: ${describeError(error)}`));
+  }
+  log.info(`stopped ${pods.length} pod(s) (stopPodsOnExit)`);
+};

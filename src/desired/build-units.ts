@@ -1,0 +1,69 @@
+import { stringify } from 'yaml';
+import { SUPPORTING_KINDS, WORKLOAD_KINDS, type PodSpec, type WorkloadKind } from '../manifest/kube-schema.ts';
+import type { ParsedManifest } from '../manifest/parse-manifest.ts';
+import { HASH_LABEL, MANAGED_LABEL, MANAGED_VALUE, SOURCE_LABEL, UNIT_LABEL } from '../shared/labels.ts';
+import { canonicalJson, sha256 } from './canonical-hash.ts';
+import { unitKey, type DesiredUnit } from './desired-unit.ts';
+
+/** Bump when the way units are rendered changes, so running pods pick up the new rendering. */
+const RENDER_VERSION = 'v1';
+
+export interface BuildOptions {
+  /** Used when a pod sets no terminationGracePeriodSeconds. */
+  defaultStopTimeoutSeconds: number;
+}
+
+/**
+ * Turns one valid manifest file into its units: one per Pod or Deployment,
+ * each carrying every supporting document (ConfigMap, Secret, PVC) of the
+ * file. The hash covers the documents as written (normalized); the labels
+ * that carry it are added afterwards so they do not feed back into it.
+ */
+export const buildUnits = (manifest: ParsedManifest, options: BuildOptions): DesiredUnit[] => {
+  const supporting = manifest.documents.filter((doc) => (SUPPORTING_KINDS as readonly string[]).includes(doc.kind));
+  const workloads = manifest.documents.filter((doc) => (WORKLOAD_KINDS as readonly string[]).includes(doc.kind));
+  return workloads.map((workload) => {
+    const kind = workload.kind as WorkloadKind;
+    const unit = `${kind}/${workload.name}`;
+    const hash = sha256(canonicalJson({ render: RENDER_VERSION, workload: workload.object, supporting: supporting.map((doc) => doc.object) }));
+    const labels = { [MANAGED_LABEL]: MANAGED_VALUE, [SOURCE_LABEL]: manifest.file, [UNIT_LABEL]: unit, [HASH_LABEL]: hash };
+    const labelled = withLabels(kind, workload.object, labels);
+    const spec = podSpecOf(kind, workload.object);
+    return {
+      key: unitKey(manifest.file, unit),
+      file: manifest.file,
+      unit,
+      kind,
+      name: workload.name,
+      ...(kind === 'Pod' ? { podName: workload.name } : {}),
+      hash,
+      yaml: [...supporting.map((doc) => doc.object), labelled].map((doc) => stringify(doc)).join('---\n'),
+      stopTimeoutSeconds: spec.terminationGracePeriodSeconds ?? options.defaultStopTimeoutSeconds,
+      restartPolicy: spec.restartPolicy ?? 'Always',
+      volumes: supporting.filter((doc) => doc.kind === 'PersistentVolumeClaim').map((doc) => doc.name),
+      secrets: supporting.filter((doc) => doc.kind === 'Secret').map((doc) => doc.name),
+    };
+  });
+};
+
+const podSpecOf = (kind: WorkloadKind, object: Record<string, unknown>): PodSpec =>
+  (kind === 'Pod' ? object.spec : (object.spec as { template: { spec: unknown } }).template.spec) as PodSpec;
+
+type Json = Record<string, unknown>;
+
+const mergeLabels = (meta: unknown, labels: Record<string, string>): Json => {
+  const base = (meta ?? {}) as Json;
+  return { ...base, labels: { ...((base.labels as Json | undefined) ?? {}), ...labels } };
+};
+
+/** A copy of the workload with the runner's labels on the pod (and, for a Deployment, on the Deployment too). */
+const withLabels = (kind: WorkloadKind, object: Json, labels: Record<string, string>): Json => {
+  if (kind === 'Pod') return { ...object, metadata: mergeLabels(object.metadata, labels) };
+  const spec = object.spec as Json;
+  const template = spec.template as Json;
+  return {
+    ...object,
+    metadata: mergeLabels(object.metadata, labels),
+    spec: { ...spec, template: { ...template, metadata: mergeLabels(template.metadata, labels) } },
+  };
+};

@@ -1,0 +1,145 @@
+import * as v from 'valibot';
+import { LABEL_PREFIX } from '../shared/labels.ts';
+
+/**
+ * The fields the runner relies on, checked with valibot. Objects are *loose*:
+ * fields the runner does not know (and serialization leftovers such as
+ * `creationTimestamp: null`, `resources: {}`, `status: {}`) are kept and passed
+ * to podman untouched. Only what would break the runner or podman is refused.
+ */
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+const dnsLabel = v.pipe(
+  v.string('must be a string'),
+  v.nonEmpty('must not be empty'),
+  v.maxLength(63, 'must be at most 63 characters'),
+  v.regex(DNS_LABEL, 'must be a DNS-1123 label: lower-case letters, digits and "-", starting and ending with a letter or digit'),
+);
+
+const dnsSubdomain = v.pipe(
+  v.string('must be a string'),
+  v.nonEmpty('must not be empty'),
+  v.maxLength(253, 'must be at most 253 characters'),
+  v.regex(DNS_SUBDOMAIN, 'must be a DNS-1123 subdomain: lower-case letters, digits, "-" and "."'),
+);
+
+const port = v.pipe(
+  v.number('must be a number'),
+  v.integer('must be a whole number'),
+  v.minValue(1, 'must be between 1 and 65535'),
+  v.maxValue(65535, 'must be between 1 and 65535'),
+);
+
+const containerPort = v.looseObject({
+  containerPort: port,
+  hostPort: v.optional(port),
+  protocol: v.optional(v.picklist(['TCP', 'UDP', 'SCTP'], 'must be TCP, UDP or SCTP')),
+  name: v.optional(v.pipe(v.string('must be a string'), v.maxLength(15, 'must be at most 15 characters'))),
+});
+
+const stringList = v.array(v.string('must be a string'), 'must be a list of strings');
+
+const container = v.looseObject({
+  name: dnsLabel,
+  image: v.pipe(
+    v.string('must be a string'),
+    v.trim(),
+    v.nonEmpty('must name an image'),
+    v.check((image) => !image.startsWith('-'), 'must not start with "-"'),
+  ),
+  command: v.optional(stringList),
+  args: v.optional(stringList),
+  ports: v.optional(v.array(containerPort, 'must be a list')),
+  imagePullPolicy: v.optional(v.picklist(['Always', 'IfNotPresent', 'Never'], 'must be Always, IfNotPresent or Never')),
+});
+
+const reservedLabels = v.check(
+  (labels: Record<string, string>) => !Object.keys(labels).some((key) => key.startsWith(`${LABEL_PREFIX}/`)),
+  `label keys starting with "${LABEL_PREFIX}/" are reserved for the runner`,
+);
+
+const labels = v.pipe(v.record(v.string(), v.string('label values must be strings'), 'must be a map of strings'), reservedLabels);
+
+export const podSpecSchema = v.pipe(
+  v.looseObject({
+    containers: v.pipe(v.array(container, 'must be a list of containers'), v.minLength(1, 'must list at least one container')),
+    initContainers: v.optional(v.array(container, 'must be a list of containers')),
+    restartPolicy: v.optional(v.picklist(['Always', 'OnFailure', 'Never'], 'must be Always, OnFailure or Never')),
+    terminationGracePeriodSeconds: v.optional(
+      v.pipe(v.number('must be a number'), v.integer('must be a whole number'), v.minValue(0, 'must not be negative')),
+    ),
+  }),
+  v.forward(
+    v.check((spec) => {
+      const names = [...(spec.initContainers ?? []), ...spec.containers].map((c) => c.name);
+      return new Set(names).size === names.length;
+    }, 'container names must be unique within a pod (containers and initContainers together)'),
+    ['containers'],
+  ),
+);
+
+const objectMeta = v.looseObject({
+  name: dnsLabel,
+  labels: v.optional(labels),
+});
+
+export const podSchema = v.looseObject({
+  apiVersion: v.literal('v1', 'must be "v1" for a Pod'),
+  kind: v.literal('Pod'),
+  metadata: objectMeta,
+  spec: podSpecSchema,
+});
+
+export const deploymentSchema = v.looseObject({
+  apiVersion: v.literal('apps/v1', 'must be "apps/v1" for a Deployment'),
+  kind: v.literal('Deployment'),
+  metadata: objectMeta,
+  spec: v.looseObject({
+    replicas: v.optional(
+      v.pipe(v.number('must be a number'), v.integer('must be a whole number'), v.minValue(1, 'must be 1'), v.maxValue(1, 'must be 1: a static pod runs once per host')),
+    ),
+    template: v.looseObject({
+      metadata: v.optional(v.looseObject({ labels: v.optional(labels) })),
+      spec: podSpecSchema,
+    }),
+  }),
+});
+
+/** Kinds that travel with the pods of the same file: they configure, they do not run. */
+const supportingMeta = v.looseObject({ name: dnsSubdomain });
+
+export const configMapSchema = v.looseObject({
+  apiVersion: v.literal('v1', 'must be "v1"'),
+  kind: v.literal('ConfigMap'),
+  metadata: supportingMeta,
+  data: v.optional(v.record(v.string(), v.string('ConfigMap values must be strings'))),
+});
+
+export const secretSchema = v.looseObject({
+  apiVersion: v.literal('v1', 'must be "v1"'),
+  kind: v.literal('Secret'),
+  metadata: supportingMeta,
+});
+
+export const pvcSchema = v.looseObject({
+  apiVersion: v.literal('v1', 'must be "v1"'),
+  kind: v.literal('PersistentVolumeClaim'),
+  metadata: supportingMeta,
+});
+
+export const WORKLOAD_KINDS = ['Pod', 'Deployment'] as const;
+export const SUPPORTING_KINDS = ['ConfigMap', 'Secret', 'PersistentVolumeClaim'] as const;
+export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
+export type SupportingKind = (typeof SUPPORTING_KINDS)[number];
+export type Kind = WorkloadKind | SupportingKind;
+
+export const SCHEMAS = {
+  Pod: podSchema,
+  Deployment: deploymentSchema,
+  ConfigMap: configMapSchema,
+  Secret: secretSchema,
+  PersistentVolumeClaim: pvcSchema,
+} as const;
+
+export type PodSpec = v.InferOutput<typeof podSpecSchema>;

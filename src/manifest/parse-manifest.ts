@@ -1,0 +1,149 @@
+import * as v from 'valibot';
+import { type Document, LineCounter, parseAllDocuments } from 'yaml';
+import { SCHEMAS, SUPPORTING_KINDS, WORKLOAD_KINDS, type Kind } from './kube-schema.ts';
+import { formatFieldPath, type ManifestProblem } from './manifest-problem.ts';
+
+export interface ManifestDocument {
+  kind: Kind;
+  name: string;
+  /** 1-based line where the document starts, for messages. */
+  line: number;
+  /** The object exactly as written (unknown fields kept). */
+  object: Record<string, unknown>;
+}
+
+export interface ParsedManifest {
+  file: string;
+  documents: ManifestDocument[];
+  /** Empty when the file is valid. A file with any problem is applied not at all. */
+  problems: ManifestProblem[];
+}
+
+/** Aliases may expand a document to at most this many nodes' worth ("billion laughs" guard). */
+const MAX_ALIAS_COUNT = 100;
+const SUPPORTED_KINDS: readonly string[] = [...WORKLOAD_KINDS, ...SUPPORTING_KINDS];
+
+/**
+ * Parses every YAML (or JSON) document of a manifest file and validates each
+ * against its kind's schema. Never throws for bad input: every failure becomes
+ * a problem naming the file, line, column and field.
+ */
+export const parseManifest = (file: string, text: string): ParsedManifest => {
+  const problems: ManifestProblem[] = [];
+  const documents: ManifestDocument[] = [];
+  const lineCounter = new LineCounter();
+  const at = (offset: number | undefined): Pick<ManifestProblem, 'line' | 'column'> => {
+    if (offset === undefined) return {};
+    const { line, col } = lineCounter.linePos(offset);
+    return { line, column: col };
+  };
+
+  let parsed: Document.Parsed[];
+  try {
+    parsed = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false }) as Document.Parsed[];
+  } catch (error) {
+    return { file, documents, problems: [{ file, message: `cannot parse YAML: ${(error as Error).message}` }] };
+  }
+  if (!Array.isArray(parsed)) parsed = [];
+
+  for (const doc of parsed) {
+    if (doc.errors.length > 0) {
+      for (const error of doc.errors) {
+        problems.push({ file, ...at(error.pos[0]), message: firstLine(error.message) });
+      }
+      continue;
+    }
+    if (doc.contents === null) continue; // an empty document, e.g. a trailing `---`
+    const start = at(doc.contents.range[0]);
+
+    let object: unknown;
+    try {
+      object = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (error) {
+      problems.push({ file, ...start, message: `cannot expand document: ${firstLine((error as Error).message)}` });
+      continue;
+    }
+    if (object === null || typeof object !== 'object' || Array.isArray(object)) {
+      problems.push({ file, ...start, message: 'a document must be a mapping (a Kubernetes object with apiVersion, kind and metadata)' });
+      continue;
+    }
+    const record = object as Record<string, unknown>;
+    const kind = record.kind;
+    if (typeof kind !== 'string') {
+      problems.push({ file, ...start, field: 'kind', message: 'is required (Pod, Deployment, ConfigMap, Secret or PersistentVolumeClaim)' });
+      continue;
+    }
+    if (!SUPPORTED_KINDS.includes(kind)) {
+      problems.push({
+        file,
+        ...at(nodeOffset(doc, ['kind'])),
+        field: 'kind',
+        message: `kind "${kind}" is not supported; supported kinds: ${SUPPORTED_KINDS.join(', ')}`,
+      });
+      continue;
+    }
+    const result = v.safeParse(SCHEMAS[kind as Kind], record);
+    if (!result.success) {
+      for (const issue of result.issues) {
+        const path = (issue.path ?? []).map((item) => item.key as string | number);
+        problems.push({ file, ...at(nodeOffset(doc, path)), field: formatFieldPath(path), message: issueMessage(issue) });
+      }
+      continue;
+    }
+    const name = (record.metadata as { name: string }).name;
+    documents.push({ kind: kind as Kind, name, line: start.line ?? 1, object: record });
+  }
+
+  problems.push(...checkDocumentSet(file, documents));
+  return { file, documents: problems.length === 0 ? documents : [], problems: capProblems(file, problems) };
+};
+
+/** Enough problems to fix a file, not a wall of them (pathological input yields thousands). */
+const MAX_PROBLEMS_PER_FILE = 20;
+
+const capProblems = (file: string, problems: ManifestProblem[]): ManifestProblem[] => {
+  const seen = new Set<string>();
+  const unique = problems.filter((problem) => {
+    const key = `${problem.field ?? ''}\0${problem.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  if (unique.length <= MAX_PROBLEMS_PER_FILE) return unique;
+  return [...unique.slice(0, MAX_PROBLEMS_PER_FILE), { file, message: `and ${unique.length - MAX_PROBLEMS_PER_FILE} more problems` }];
+};
+
+/** Rules about the file as a whole: something to run, and no name used twice for one kind. */
+const checkDocumentSet = (file: string, documents: ManifestDocument[]): ManifestProblem[] => {
+  const problems: ManifestProblem[] = [];
+  const seen = new Map<string, ManifestDocument>();
+  for (const doc of documents) {
+    const key = `${doc.kind}/${doc.name}`;
+    const first = seen.get(key);
+    if (first) {
+      problems.push({ file, line: doc.line, column: 1, field: 'metadata.name', message: `${doc.kind} "${doc.name}" is defined twice in this file (first at line ${first.line})` });
+    } else {
+      seen.set(key, doc);
+    }
+  }
+  if (documents.length > 0 && !documents.some((doc) => (WORKLOAD_KINDS as readonly string[]).includes(doc.kind))) {
+    problems.push({ file, message: 'the file has no Pod or Deployment: ConfigMaps, Secrets and PersistentVolumeClaims are applied together with the pods of the same file' });
+  }
+  return problems;
+};
+
+/** Offset of the deepest node on `path` that exists (the parent when the field itself is missing). */
+const nodeOffset = (doc: Document.Parsed, path: (string | number)[]): number | undefined => {
+  for (let depth = path.length; depth > 0; depth -= 1) {
+    const node = doc.getIn(path.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
+    if (node && typeof node === 'object' && node.range) return node.range[0];
+  }
+  return doc.contents?.range[0];
+};
+
+const issueMessage = (issue: v.BaseIssue<unknown>): string => {
+  if (issue.input === undefined && issue.kind === 'schema') return 'is required';
+  return issue.message;
+};
+
+const firstLine = (message: string): string => message.split('\n')[0] ?? message;

@@ -1,0 +1,121 @@
+import { watch, type FSWatcher } from 'chokidar';
+import type { Clock } from '../shared/clock.ts';
+import { describeError } from '../shared/errors.ts';
+import type { Logger } from '../shared/logger.ts';
+import { Wakeup } from '../shared/wakeup.ts';
+import { isManifestFileName } from './manifest-files.ts';
+import { readManifestDir, type ManifestSnapshot } from './read-manifest-dir.ts';
+
+export interface ManifestSourceOptions {
+  dir: string;
+  clock: Clock;
+  logger: Logger;
+  /** Quiet time after the last change before the directory is read again. */
+  debounceMs?: number;
+  /** A file that disappears is confirmed gone after this long (atomic saves unlink then rename). */
+  removalGraceMs?: number;
+  /** Full re-read on a timer, so a missed event cannot leave the host wrong for long. */
+  resyncMs: number;
+  onSnapshot: (snapshot: ManifestSnapshot) => void;
+}
+
+/**
+ * The manifest source: emits a full snapshot of the directory whenever its
+ * content changes, like the kubelet's file source. Events from chokidar only
+ * say "look again"; what is emitted always comes from a fresh read of the
+ * whole directory, so a burst of writes converges on the final content and a
+ * lost event is repaired by the next timed resync.
+ *
+ * Contract: `start` resolves after the first snapshot was emitted (or throws
+ * when the directory cannot be read at all); snapshots are emitted one at a
+ * time, only when something changed; `stop` (or the signal) ends everything.
+ */
+export class ManifestSource {
+  private watcher: FSWatcher | undefined;
+  private last: ManifestSnapshot | undefined;
+  private lastKey = '';
+  private readonly wakeup: Wakeup;
+  private dirty = false;
+  private loop: Promise<void> | undefined;
+
+  constructor(private readonly options: ManifestSourceOptions) {
+    this.wakeup = new Wakeup(options.clock);
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    const { dir, resyncMs } = this.options;
+    await this.readAndEmit(); // throws when the directory is unusable at start-up
+    this.watcher = watch(dir, {
+      depth: 0,
+      ignoreInitial: true,
+      // chokidar's own atomic-write handling is a heuristic; our debounce and
+      // removal grace below do the same job for every editor.
+      atomic: false,
+      ignored: (entry, stats) => entry !== dir && stats?.isDirectory() !== true && !isManifestFileName(entry),
+    });
+    this.watcher.on('all', () => this.poke());
+    this.watcher.on('error', (error) => this.options.logger.warn(`watching ${dir} failed: ${describeError(error)}; relying on the ${resyncMs / 1000}s resync`));
+    this.loop = this.run(signal);
+  }
+
+  async stop(): Promise<void> {
+    await this.watcher?.close();
+    this.wakeup.wake();
+    await this.loop;
+  }
+
+  /** Ask for a re-read soon (used by the watcher, and by tests). */
+  poke(): void {
+    this.dirty = true;
+    this.wakeup.wake();
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    const { clock, resyncMs, debounceMs = 150 } = this.options;
+    let nextResync = clock.now() + resyncMs;
+    while (!signal.aborted) {
+      if (!this.dirty) await this.wakeup.wait(Math.max(0, nextResync - clock.now()), signal);
+      if (signal.aborted) return;
+      if (this.dirty) {
+        // Debounce: wait until writes have been quiet for debounceMs.
+        do {
+          this.dirty = false;
+          await this.sleep(debounceMs, signal);
+        } while (this.dirty && !signal.aborted);
+      } else {
+        nextResync = clock.now() + resyncMs;
+      }
+      if (signal.aborted) return;
+      await this.readAndEmit().catch((error: unknown) =>
+        this.options.logger.warn(`${describeError(error)}; keeping the current pods until it can be read`),
+      );
+    }
+  }
+
+  private async readAndEmit(): Promise<void> {
+    let snapshot = await readManifestDir(this.options.dir);
+    if (this.last && lostFiles(this.last, snapshot)) {
+      // An atomic save (write temp, rename over) can be caught between the two
+      // steps: look again before believing a file was deleted.
+      await this.options.clock.sleep(this.options.removalGraceMs ?? 300);
+      snapshot = await readManifestDir(this.options.dir);
+    }
+    const key = snapshotKey(snapshot);
+    if (this.last && key === this.lastKey) return;
+    this.last = snapshot;
+    this.lastKey = key;
+    this.options.onSnapshot(snapshot);
+  }
+
+  private async sleep(ms: number, signal: AbortSignal): Promise<void> {
+    await this.options.clock.sleep(ms, signal).catch(() => undefined);
+  }
+}
+
+const lostFiles = (before: ManifestSnapshot, after: ManifestSnapshot): boolean => {
+  const now = new Set(after.files.map((file) => file.file));
+  return before.files.some((file) => !now.has(file.file));
+};
+
+const snapshotKey = (snapshot: ManifestSnapshot): string =>
+  JSON.stringify(snapshot.files.map((file) => [file.file, file.problems, file.documents.map((doc) => doc.object)]));

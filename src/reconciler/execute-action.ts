@@ -1,0 +1,75 @@
+import type { DesiredUnit } from '../desired/desired-unit.ts';
+import type { Podman } from '../podman/podman.ts';
+import type { Clock } from '../shared/clock.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { AppliedStore } from '../state/applied-store.ts';
+import { observePods } from './observed-pods.ts';
+import type { Action } from './plan-actions.ts';
+import { withoutClaims } from './strip-existing.ts';
+
+export interface ExecuteDeps {
+  podman: Podman;
+  store: AppliedStore;
+  clock: Clock;
+  logger: Logger;
+}
+
+/**
+ * Carries out one action against podman. Throws on failure, after cleaning up
+ * what a failed play leaves behind (podman keeps the half-created pod).
+ * Callers guarantee that no two actions for the same unit run at once.
+ */
+export const executeAction = async (action: Action, deps: ExecuteDeps, signal: AbortSignal): Promise<void> => {
+  const { podman, store, logger } = deps;
+  switch (action.type) {
+    case 'create':
+      await play(action.unit, deps, signal);
+      logger.info(`started pod ${action.unit.name} from ${action.unit.file}`, fields(action.unit));
+      return;
+    case 'replace': {
+      const previous = store.get(action.key);
+      for (const id of action.podIds) await podman.removePod(id, previous?.stopTimeoutSeconds ?? action.unit.stopTimeoutSeconds, { signal });
+      await play(action.unit, deps, signal);
+      logger.info(`replaced pod ${action.unit.name} (${action.reason})`, fields(action.unit));
+      return;
+    }
+    case 'start':
+      await podman.startPod(action.podId, { signal });
+      logger.info(`started stopped pod ${action.unit.name} again (${action.reason})`, fields(action.unit));
+      return;
+    case 'remove':
+      for (const id of action.podIds) await podman.removePod(id, action.stopTimeoutSeconds, { signal });
+      if (action.reason !== 'duplicate pod') await store.delete(action.key);
+      logger.info(`removed pod ${action.podNames.join(', ')} (${action.reason})`, { pod: action.podNames.join(','), key: action.key });
+      return;
+    case 'blocked':
+      return;
+  }
+};
+
+const play = async (unit: DesiredUnit, deps: ExecuteDeps, signal: AbortSignal): Promise<void> => {
+  const { podman, store, clock } = deps;
+  const existing = new Set<string>();
+  for (const name of unit.volumes) if (await podman.volumeExists(name, { signal })) existing.add(name);
+  // A Secret in the manifest is the runner's to (re)define on every play.
+  for (const name of unit.secrets) await podman.removeSecret(name, { signal });
+  try {
+    await podman.playKube(withoutClaims(unit.yaml, existing), { signal });
+  } catch (error) {
+    await removeLeftovers(unit, deps, signal);
+    throw error;
+  }
+  await store.put(unit, new Date(clock.now()));
+};
+
+/** A failed play leaves its pod in Created/Exited; take down every pod labelled with this unit. */
+const removeLeftovers = async (unit: DesiredUnit, deps: ExecuteDeps, signal: AbortSignal): Promise<void> => {
+  try {
+    const pods = observePods(await deps.podman.listPods({ signal })).filter((pod) => pod.key === unit.key);
+    for (const pod of pods) await deps.podman.removePod(pod.id, 0, { signal });
+  } catch (error) {
+    deps.logger.warn(`could not clean up after a failed play of ${unit.name}; the next pass will: ${(error as Error).message}`, fields(unit));
+  }
+};
+
+export const fields = (unit: DesiredUnit): { pod: string; file: string } => ({ pod: unit.name, file: unit.file });

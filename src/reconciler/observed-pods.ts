@@ -1,0 +1,29 @@
+import { unitKey } from '../desired/desired-unit.ts';
+import type { PodmanPod } from '../podman/podman.ts';
+import { HASH_LABEL, MANAGED_LABEL, MANAGED_VALUE, SOURCE_LABEL, UNIT_LABEL } from '../shared/labels.ts';
+
+/** A pod podman reports, with what its labels say about ownership. */
+export interface ObservedPod extends PodmanPod {
+  /** Unit key from the labels; undefined when the runner does not manage the pod. */
+  key?: string;
+  hash?: string;
+}
+
+export const observePods = (pods: readonly PodmanPod[]): ObservedPod[] =>
+  pods.map((pod) => {
+    const source = pod.labels[SOURCE_LABEL];
+    const unit = pod.labels[UNIT_LABEL];
+    if (pod.labels[MANAGED_LABEL] !== MANAGED_VALUE || !source || !unit) return pod;
+    return { ...pod, key: unitKey(source, unit), hash: pod.labels[HASH_LABEL] };
+  });
+
+/** Which file each unit (`Kind/name`) runs from now, for name-clash decisions. */
+export const currentOwners = (pods: readonly PodmanPod[]): Map<string, string> => {
+  const owners = new Map<string, string>();
+  for (const pod of pods) {
+    const source = pod.labels[SOURCE_LABEL];
+    const unit = pod.labels[UNIT_LABEL];
+    if (pod.labels[MANAGED_LABEL] === MANAGED_VALUE && source && unit && !owners.has(unit)) owners.set(unit, source);
+  }
+  return owners;
+};

@@ -1,0 +1,86 @@
+import type { DesiredUnit } from '../desired/desired-unit.ts';
+import type { ObservedPod } from './observed-pods.ts';
+
+/**
+ * What must be done to make podman match the desired state. One action at
+ * most per unit key per plan; the executor serializes actions per key.
+ */
+export type Action =
+  | { type: 'create'; key: string; unit: DesiredUnit; reason: string }
+  | { type: 'replace'; key: string; unit: DesiredUnit; podIds: string[]; reason: string }
+  | { type: 'start'; key: string; unit: DesiredUnit; podId: string; reason: string }
+  | { type: 'remove'; key: string; podIds: string[]; podNames: string[]; stopTimeoutSeconds: number; reason: string }
+  | { type: 'blocked'; key: string; unit: DesiredUnit; reason: string };
+
+export interface PlanInputs {
+  desired: readonly DesiredUnit[];
+  observed: readonly ObservedPod[];
+  /** Files whose pods must be kept even when nothing desired matches them (held, unreadable). */
+  heldFiles: ReadonlySet<string>;
+  /** Stop timeout for pods no desired unit describes any more. */
+  stopTimeoutFor: (key: string) => number;
+}
+
+/** pod states in which a pod was created but never got going: a failed play, a power cut mid-create. */
+const HALF_CREATED = new Set(['Created', 'Error']);
+/** pod states that mean "stopped", which restartPolicy Always does not allow. */
+const STOPPED = new Set(['Stopped', 'Exited']);
+
+/**
+ * Pure: compares desired units with the pods podman reports and lists the
+ * actions. Pods without the runner's labels are never acted on; a desired
+ * pod whose name such a pod already uses is `blocked`, not forced.
+ */
+export const planActions = ({ desired, observed, heldFiles, stopTimeoutFor }: PlanInputs): Action[] => {
+  const actions: Action[] = [];
+  const byKey = new Map<string, ObservedPod[]>();
+  for (const pod of observed) if (pod.key) byKey.set(pod.key, [...(byKey.get(pod.key) ?? []), pod]);
+  const desiredKeys = new Set(desired.map((unit) => unit.key));
+  const orphanKeys = new Set(
+    [...byKey.keys()].filter((key) => !desiredKeys.has(key) && !heldFiles.has(sourceOf(key))),
+  );
+
+  for (const unit of desired) {
+    const pods = byKey.get(unit.key) ?? [];
+    if (pods.length === 0) {
+      const squatter = unit.podName === undefined ? undefined : observed.find((pod) => pod.name === unit.podName);
+      if (!squatter) actions.push({ type: 'create', key: unit.key, unit, reason: 'no pod' });
+      else if (squatter.key === undefined)
+        actions.push({ type: 'blocked', key: unit.key, unit, reason: `a pod named "${squatter.name}" exists that the runner does not manage; it is left alone` });
+      else if (orphanKeys.has(squatter.key)) {
+        // The pod moved to another file (or kind): take the old one down first.
+        orphanKeys.delete(squatter.key);
+        const moved = byKey.get(squatter.key) ?? [];
+        actions.push({ type: 'replace', key: unit.key, unit, podIds: moved.map((pod) => pod.id), reason: `moved from ${sourceOf(squatter.key)}` });
+      } else actions.push({ type: 'blocked', key: unit.key, unit, reason: `pod "${squatter.name}" belongs to ${sourceOf(squatter.key)}` });
+      continue;
+    }
+    if (pods.some((pod) => pod.hash !== unit.hash)) {
+      actions.push({ type: 'replace', key: unit.key, unit, podIds: pods.map((pod) => pod.id), reason: 'spec changed' });
+      continue;
+    }
+    if (pods.length > 1) {
+      // Duplicates (a runner killed mid-apply, say): keep the oldest running one.
+      const keep = [...pods].sort((a, b) => rank(a) - rank(b) || a.created.localeCompare(b.created))[0]!;
+      const extra = pods.filter((pod) => pod !== keep);
+      actions.push({ type: 'remove', key: unit.key, podIds: extra.map((pod) => pod.id), podNames: extra.map((pod) => pod.name), stopTimeoutSeconds: unit.stopTimeoutSeconds, reason: 'duplicate pod' });
+      continue;
+    }
+    const pod = pods[0]!;
+    if (HALF_CREATED.has(pod.status)) {
+      actions.push({ type: 'replace', key: unit.key, unit, podIds: [pod.id], reason: `pod is ${pod.status}` });
+    } else if (STOPPED.has(pod.status) && unit.restartPolicy === 'Always') {
+      actions.push({ type: 'start', key: unit.key, unit, podId: pod.id, reason: `pod is ${pod.status} and restartPolicy is Always` });
+    }
+  }
+
+  for (const key of orphanKeys) {
+    const pods = byKey.get(key) ?? [];
+    actions.push({ type: 'remove', key, podIds: pods.map((pod) => pod.id), podNames: pods.map((pod) => pod.name), stopTimeoutSeconds: stopTimeoutFor(key), reason: 'manifest removed' });
+  }
+  return actions;
+};
+
+const rank = (pod: ObservedPod): number => (pod.status === 'Running' ? 0 : 1);
+
+export const sourceOf = (key: string): string => key.slice(0, key.lastIndexOf('#'));
