@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { type Document, LineCounter, parseAllDocuments } from 'yaml';
+import { type Document, isScalar, LineCounter, parseAllDocuments } from 'yaml';
 import { SCHEMAS, SUPPORTING_KINDS, WORKLOAD_KINDS, type Kind } from './kube-schema.ts';
 import { formatFieldPath, type ManifestProblem } from './manifest-problem.ts';
 
@@ -53,7 +53,9 @@ export const parseManifest = (file: string, text: string): ParsedManifest => {
       }
       continue;
     }
-    if (doc.contents === null) continue; // an empty document, e.g. a trailing `---`
+    // An empty document, e.g. after a trailing `---`: yaml gives it a null
+    // scalar, not null contents. kubectl skips these (and explicit `null`) too.
+    if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) continue;
     const start = at(doc.contents.range[0]);
 
     let object: unknown;
