@@ -31,6 +31,9 @@ const SUPPORTED_KINDS: readonly string[] = [...WORKLOAD_KINDS, ...SUPPORTING_KIN
 export const parseManifest = (file: string, text: string): ParsedManifest => {
   const problems: ManifestProblem[] = [];
   const documents: ManifestDocument[] = [];
+  // Set for a Pod or Deployment even when it is invalid, so its problems are not
+  // joined by a wrong "the file has no Pod or Deployment".
+  let hasWorkload = false;
   const lineCounter = new LineCounter();
   const at = (offset: number | undefined): Pick<ManifestProblem, 'line' | 'column'> => {
     if (offset === undefined) return {};
@@ -84,6 +87,7 @@ export const parseManifest = (file: string, text: string): ParsedManifest => {
       });
       continue;
     }
+    if ((WORKLOAD_KINDS as readonly string[]).includes(kind)) hasWorkload = true;
     const result = v.safeParse(SCHEMAS[kind as Kind], record);
     if (!result.success) {
       for (const issue of result.issues) {
@@ -96,7 +100,7 @@ export const parseManifest = (file: string, text: string): ParsedManifest => {
     documents.push({ kind: kind as Kind, name, line: start.line ?? 1, object: record });
   }
 
-  problems.push(...checkDocumentSet(file, documents));
+  problems.push(...checkDocumentSet(file, documents, hasWorkload));
   return { file, documents: problems.length === 0 ? documents : [], problems: capProblems(file, problems) };
 };
 
@@ -116,7 +120,7 @@ const capProblems = (file: string, problems: ManifestProblem[]): ManifestProblem
 };
 
 /** Rules about the file as a whole: something to run, and no name used twice for one kind. */
-const checkDocumentSet = (file: string, documents: ManifestDocument[]): ManifestProblem[] => {
+const checkDocumentSet = (file: string, documents: ManifestDocument[], hasWorkload: boolean): ManifestProblem[] => {
   const problems: ManifestProblem[] = [];
   const seen = new Map<string, ManifestDocument>();
   for (const doc of documents) {
@@ -128,7 +132,7 @@ const checkDocumentSet = (file: string, documents: ManifestDocument[]): Manifest
       seen.set(key, doc);
     }
   }
-  if (documents.length > 0 && !documents.some((doc) => (WORKLOAD_KINDS as readonly string[]).includes(doc.kind))) {
+  if (documents.length > 0 && !hasWorkload) {
     problems.push({ file, message: 'the file has no Pod or Deployment: ConfigMaps, Secrets and PersistentVolumeClaims are applied together with the pods of the same file' });
   }
   return problems;
