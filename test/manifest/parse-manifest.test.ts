@@ -1,0 +1,202 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { formatProblem } from '../../src/manifest/manifest-problem.ts';
+import { parseManifest } from '../../src/manifest/parse-manifest.ts';
+import { readManifestFixture } from '../helpers/fixtures.ts';
+
+const FILE = '/etc/runner/manifests/web.yaml';
+
+/** A Pod whose containers list is `containers` (indented as list items under `  containers:`). */
+const podWith = (containers: string, extraSpec = ''): string =>
+  `apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n${extraSpec}  containers:\n${containers}`;
+const CONTAINER = '    - name: a\n      image: busybox\n';
+
+describe('parseManifest: valid files', () => {
+  it('accepts a Pod and keeps it as written', () => {
+    const result = parseManifest(FILE, readManifestFixture('pod.yaml'));
+    assert.deepEqual(result.problems, []);
+    assert.equal(result.file, FILE);
+    assert.equal(result.documents.length, 1);
+    const [doc] = result.documents;
+    assert.equal(doc?.kind, 'Pod');
+    assert.equal(doc?.name, 'web');
+    assert.equal(doc?.line, 1);
+    assert.deepEqual((doc?.object.metadata as { labels: unknown }).labels, { app: 'web' });
+  });
+
+  it('accepts a multi-document file (ConfigMap + Pod) with each document located', () => {
+    const result = parseManifest(FILE, readManifestFixture('configmap-and-pod.yaml'));
+    assert.deepEqual(result.problems, []);
+    assert.deepEqual(
+      result.documents.map((doc) => [doc.kind, doc.name, doc.line]),
+      [
+        ['ConfigMap', 'web-config', 2],
+        ['Pod', 'web', 9],
+      ],
+    );
+  });
+
+  it('accepts JSON', () => {
+    const result = parseManifest('/m/pod.json', readManifestFixture('pod.json'));
+    assert.deepEqual(result.problems, []);
+    assert.deepEqual(result.documents.map((doc) => [doc.kind, doc.name]), [['Pod', 'json-pod']]);
+  });
+
+  it('accepts a kubeadm-style manifest and keeps unknown fields and serialization leftovers', () => {
+    const result = parseManifest('/m/etcd.yaml', readManifestFixture('kubeadm-etcd.yaml'));
+    assert.deepEqual(result.problems, []);
+    const object = result.documents[0]?.object as Record<string, any>;
+    assert.equal(object.metadata.creationTimestamp, null);
+    assert.ok('creationTimestamp' in object.metadata);
+    assert.equal(object.metadata.namespace, 'kube-system');
+    assert.deepEqual(object.status, {});
+    assert.equal(object.spec.hostNetwork, true);
+    assert.equal(object.spec.priorityClassName, 'system-node-critical');
+    assert.equal(object.spec.containers[0].livenessProbe.httpGet.port, 2381);
+    assert.deepEqual(object.spec.containers[0].resources, { requests: { cpu: '100m', memory: '100Mi' } });
+  });
+
+  it('keeps an empty `resources: {}`', () => {
+    const result = parseManifest(FILE, podWith('    - name: a\n      image: busybox\n      resources: {}\n'));
+    assert.deepEqual(result.problems, []);
+    assert.deepEqual((result.documents[0]?.object as any).spec.containers[0].resources, {});
+  });
+
+  it('accepts a Deployment with replicas 1', () => {
+    const result = parseManifest(FILE, readManifestFixture('deployment.yaml'));
+    assert.deepEqual(result.problems, []);
+    assert.deepEqual(result.documents.map((doc) => [doc.kind, doc.name]), [['Deployment', 'api']]);
+  });
+
+  const empty: [string, string][] = [
+    ['an empty file', ''],
+    ['a comment-only file', '# nothing here yet\n# still nothing\n'],
+    ['whitespace only', '\n\n   \n'],
+  ];
+  for (const [what, text] of empty) {
+    it(`${what} has no documents and no problems`, () => {
+      assert.deepEqual(parseManifest(FILE, text), { file: FILE, documents: [], problems: [] });
+    });
+  }
+
+  // Regression: yaml represents an empty document as a null *scalar*, so a
+  // trailing `---` used to make every such file "a document must be a mapping".
+  const separators: [string, string][] = [
+    ['a trailing ---', `${podWith(CONTAINER)}---\n`],
+    ['a leading ---', `---\n${podWith(CONTAINER)}`],
+    ['--- then a comment at the end', `${podWith(CONTAINER)}---\n# end\n`],
+  ];
+  for (const [what, text] of separators) {
+    it(`a Pod with ${what} is valid`, () => {
+      const result = parseManifest(FILE, text);
+      assert.deepEqual(result.problems, []);
+      assert.equal(result.documents.length, 1);
+    });
+  }
+});
+
+describe('parseManifest: problems name line, column and field', () => {
+  const longName = 'a'.repeat(300);
+  // [what, text, [line, column, field, message fragment]]
+  const cases: [string, string, [number | undefined, number | undefined, string | undefined, RegExp]][] = [
+    ['bad YAML syntax', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: [web\n', [5, 1, undefined, /Flow sequence/]],
+    ['a duplicate key', 'apiVersion: v1\nkind: Pod\nkind: Pod\nmetadata:\n  name: web\n', [3, 1, undefined, /Map keys must be unique/]],
+    ['an upper-case name', podWith(CONTAINER).replace('name: web', 'name: Web'), [4, 9, 'metadata.name', /DNS-1123 label/]],
+    ['a name with ".."', podWith(CONTAINER).replace('name: web', 'name: a..b'), [4, 9, 'metadata.name', /DNS-1123 label/]],
+    ['a name with "/"', podWith(CONTAINER).replace('name: web', 'name: a/b'), [4, 9, 'metadata.name', /DNS-1123 label/]],
+    ['a name with spaces', podWith(CONTAINER).replace('name: web', 'name: "a b"'), [4, 9, 'metadata.name', /DNS-1123 label/]],
+    ['a 300-character name', podWith(CONTAINER).replace('name: web', `name: ${longName}`), [4, 9, 'metadata.name', /at most 63 characters/]],
+    ['a missing image', podWith('    - name: a\n'), [7, 7, 'spec.containers[0].image', /^is required$/]],
+    ['an empty image', podWith('    - name: a\n      image: "  "\n'), [8, 14, 'spec.containers[0].image', /must name an image/]],
+    ['an image that looks like a flag', podWith('    - name: a\n      image: "--privileged"\n'), [8, 14, 'spec.containers[0].image', /must not start with "-"/]],
+    ['empty containers', podWith('').replace('containers:\n', 'containers: []\n'), [6, 15, 'spec.containers', /at least one container/]],
+    ['port 0', podWith(`${CONTAINER}      ports:\n        - containerPort: 0\n`), [10, 26, 'spec.containers[0].ports[0].containerPort', /between 1 and 65535/]],
+    ['port 70000', podWith(`${CONTAINER}      ports:\n        - containerPort: 70000\n`), [10, 26, 'spec.containers[0].ports[0].containerPort', /between 1 and 65535/]],
+    ['port "80" (a string)', podWith(`${CONTAINER}      ports:\n        - containerPort: "80"\n`), [10, 26, 'spec.containers[0].ports[0].containerPort', /must be a number/]],
+    ['hostPort 70000', podWith(`${CONTAINER}      ports:\n        - containerPort: 80\n          hostPort: 70000\n`), [11, 21, 'spec.containers[0].ports[0].hostPort', /between 1 and 65535/]],
+    ['a bad restartPolicy', podWith(CONTAINER, '  restartPolicy: Sometimes\n'), [6, 18, 'spec.restartPolicy', /Always, OnFailure or Never/]],
+    ['duplicate container names across initContainers and containers', podWith(CONTAINER, `  initContainers:\n${CONTAINER}`), [10, 5, 'spec.containers', /container names must be unique/]],
+    ['duplicate container names within containers', podWith(`${CONTAINER}${CONTAINER}`), [7, 5, 'spec.containers', /container names must be unique/]],
+    ['an unsupported kind', 'apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n', [2, 7, 'kind', /kind "Service" is not supported/]],
+    ['a missing kind', 'apiVersion: v1\nmetadata:\n  name: web\n', [1, 1, 'kind', /is required/]],
+    ['a list document', '- a\n- b\n', [1, 1, undefined, /must be a mapping/]],
+    ['a scalar document', 'hello\n', [1, 1, undefined, /must be a mapping/]],
+    ['a reserved label prefix', podWith(CONTAINER).replace('  name: web\n', '  name: web\n  labels:\n    static-pod-runner/managed: "true"\n'), [6, 5, 'metadata.labels', /reserved for the runner/]],
+    ['a Deployment with replicas 2', 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  replicas: 2\n  template:\n    spec:\n      containers:\n        - name: a\n          image: b\n', [6, 13, 'spec.replicas', /must be 1/]],
+    ['a Pod with apiVersion apps/v1', podWith(CONTAINER).replace('apiVersion: v1', 'apiVersion: apps/v1'), [1, 13, 'apiVersion', /must be "v1"/]],
+    ['a ConfigMap-only file', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  a: b\n', [undefined, undefined, undefined, /no Pod or Deployment/]],
+    ['the same Pod twice in one file', `${podWith(CONTAINER)}---\n${podWith(CONTAINER)}`, [10, 1, 'metadata.name', /Pod "web" is defined twice in this file \(first at line 1\)/]],
+  ];
+  for (const [what, text, [line, column, field, message]] of cases) {
+    it(`reports ${what}`, () => {
+      const result = parseManifest(FILE, text);
+      assert.deepEqual(result.documents, [], 'a file with a problem yields no documents');
+      assert.equal(result.problems.length, 1, JSON.stringify(result.problems));
+      const [problem] = result.problems;
+      assert.equal(problem?.file, FILE);
+      assert.equal(problem?.line, line);
+      assert.equal(problem?.column, column);
+      assert.equal(problem?.field, field);
+      assert.match(problem?.message ?? '', message);
+    });
+  }
+
+  it('reports every problem of a file, each on its own field', () => {
+    const text = podWith('    - name: A\n      ports:\n        - containerPort: 0\n', '  restartPolicy: Sometimes\n');
+    const fields = parseManifest(FILE, text).problems.map((problem) => problem.field).sort();
+    assert.deepEqual(fields, ['spec.containers[0].image', 'spec.containers[0].name', 'spec.containers[0].ports[0].containerPort', 'spec.restartPolicy']);
+  });
+
+  it('one bad document makes the whole file yield nothing', () => {
+    const text = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n---\n${podWith('    - name: a\n')}`;
+    const result = parseManifest(FILE, text);
+    assert.deepEqual(result.documents, []);
+    assert.deepEqual(result.problems.map((problem) => problem.field), ['spec.containers[0].image']);
+  });
+
+  it('formats problems as file:line:col: field: message', () => {
+    const [problem] = parseManifest(FILE, podWith('    - name: a\n')).problems;
+    assert.ok(problem);
+    assert.equal(formatProblem(problem), `${FILE}:7:7: spec.containers[0].image: is required`);
+  });
+});
+
+describe('parseManifest: hostile input', () => {
+  it('a YAML alias bomb (billion laughs) is a problem, quickly', () => {
+    const levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (let i = 1; i < 10; i += 1) {
+      const prev = String.fromCharCode(96 + i);
+      const name = String.fromCharCode(97 + i);
+      levels.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(',')}]`);
+    }
+    const started = performance.now();
+    const result = parseManifest(FILE, `${levels.join('\n')}\n`);
+    assert.ok(performance.now() - started < 2000, 'must not expand the aliases');
+    assert.deepEqual(result.documents, []);
+    assert.equal(result.problems.length, 1);
+    assert.equal(result.problems[0]?.line, 1);
+    assert.match(result.problems[0]?.message ?? '', /cannot expand document/);
+  });
+
+  it('a few aliases in a valid manifest are fine', () => {
+    const text = 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n    - name: a\n      image: &img busybox\n    - name: b\n      image: *img\n';
+    const result = parseManifest(FILE, text);
+    assert.deepEqual(result.problems, []);
+    assert.equal((result.documents[0]?.object as any).spec.containers[1].image, 'busybox');
+  });
+
+  it('100k nested "[" yields a capped list of problems, without crashing', () => {
+    const result = parseManifest(FILE, '['.repeat(100_000));
+    assert.deepEqual(result.documents, []);
+    assert.ok(result.problems.length >= 1);
+    assert.ok(result.problems.length <= 21, `${result.problems.length} problems`);
+  });
+
+  it('many distinct problems are capped at 20 plus a summary line', () => {
+    const containers = Array.from({ length: 30 }, (_, i) => `    - name: c${i}\n`).join('');
+    const result = parseManifest(FILE, podWith(containers));
+    assert.equal(result.problems.length, 21);
+    assert.equal(result.problems[20]?.message, 'and 10 more problems');
+    assert.equal(result.problems[20]?.line, undefined);
+  });
+});

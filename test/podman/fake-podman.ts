@@ -1,0 +1,255 @@
+import { parseAllDocuments } from 'yaml';
+import type { CallOptions, PlayResult, Podman, PodmanPod } from '../../src/podman/podman.ts';
+import { PodmanError } from '../../src/podman/podman-error.ts';
+
+export type PodmanMethod = keyof Podman;
+
+export interface PodmanCall {
+  method: PodmanMethod;
+  args: unknown[];
+}
+
+/** What the next matching call does instead of its normal work. */
+export type Script =
+  /** Throws `error` (after leaving a half-created pod in state Created, with `leftover`, as podman 4.3 does). */
+  | { kind: 'fail'; error: Error; leftover?: boolean }
+  /** Never answers until its signal aborts (rejecting with the reason) or the gate is released (then runs normally). */
+  | { kind: 'hang'; gate: Gate }
+  /** Returns this value untouched, whatever it is (garbage included). */
+  | { kind: 'return'; value: unknown };
+
+export interface Gate {
+  release: () => void;
+  /** Resolves when the hanging call has started. */
+  started: Promise<void>;
+}
+
+interface Scripted {
+  method: PodmanMethod;
+  script: Script;
+  when?: (args: unknown[]) => boolean;
+}
+
+const MUTATIONS: readonly PodmanMethod[] = ['playKube', 'removePod', 'startPod', 'removeSecret'];
+
+/**
+ * An in-memory podman for component tests. It keeps pods (names, labels and
+ * states as podman 4.3 would report them after `kube play`), records every
+ * call, and can be scripted to fail, hang or answer garbage.
+ *
+ * Like podman: playing a pod whose name exists fails; removing a missing pod
+ * succeeds; a Deployment named `web` makes a pod `web-pod-0`; pod labels come
+ * from the pod's metadata (a Deployment's template metadata).
+ */
+export class FakePodman implements Podman {
+  readonly pods = new Map<string, PodmanPod>();
+  readonly calls: PodmanCall[] = [];
+  readonly volumes = new Set<string>();
+  readonly secrets = new Set<string>();
+  podmanVersion = '4.3.1';
+  private scripts: Scripted[] = [];
+  private counter = 0;
+
+  // ---- scripting -------------------------------------------------------
+
+  failNext(method: PodmanMethod, error: Error = playError(), options: { leftover?: boolean; when?: (args: unknown[]) => boolean } = {}): void {
+    this.scripts.push({ method, script: { kind: 'fail', error, leftover: options.leftover }, when: options.when });
+  }
+
+  /** The next matching call hangs; release the gate to let it finish normally. */
+  hangNext(method: PodmanMethod, when?: (args: unknown[]) => boolean): Gate {
+    let release!: () => void;
+    let markStarted!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const started = new Promise<void>((resolve) => (markStarted = resolve));
+    const gate: Gate & { released: Promise<void>; markStarted: () => void } = { release, started, released, markStarted };
+    this.scripts.push({ method, script: { kind: 'hang', gate }, when });
+    return gate;
+  }
+
+  /** The next matching call returns `value` as is (e.g. garbage instead of a pod list). */
+  returnNext(method: PodmanMethod, value: unknown, when?: (args: unknown[]) => boolean): void {
+    this.scripts.push({ method, script: { kind: 'return', value }, when });
+  }
+
+  // ---- inspection and outside interference ------------------------------
+
+  callsOf(method: PodmanMethod): PodmanCall[] {
+    return this.calls.filter((call) => call.method === method);
+  }
+
+  /** Calls that change something (play, remove, start, secret rm). */
+  mutations(): PodmanCall[] {
+    return this.calls.filter((call) => MUTATIONS.includes(call.method));
+  }
+
+  clearCalls(): void {
+    this.calls.length = 0;
+  }
+
+  podByName(name: string): PodmanPod | undefined {
+    return [...this.pods.values()].find((pod) => pod.name === name);
+  }
+
+  /** A pod created by someone else (e.g. `podman pod create`), with whatever labels. */
+  addPod(pod: Partial<PodmanPod> & { name: string }): PodmanPod {
+    const full: PodmanPod = { id: this.nextId(), status: 'Running', labels: {}, created: this.nextCreated(), containers: [], ...pod };
+    this.pods.set(full.id, full);
+    return full;
+  }
+
+  /** Someone ran `podman pod rm -f` behind the runner's back. */
+  deleteBehindBack(id: string): void {
+    this.pods.delete(id);
+  }
+
+  setStatus(id: string, status: string): void {
+    const pod = this.pods.get(id);
+    if (!pod) throw new Error(`no pod ${id}`);
+    pod.status = status;
+    for (const container of pod.containers) container.status = status.toLowerCase();
+  }
+
+  // ---- Podman ------------------------------------------------------------
+
+  async version(options?: CallOptions): Promise<string> {
+    const scripted = await this.enter('version', [], options);
+    if (scripted) return scripted.value as string;
+    return this.podmanVersion;
+  }
+
+  async listPods(options?: CallOptions): Promise<PodmanPod[]> {
+    const scripted = await this.enter('listPods', [], options);
+    if (scripted) return scripted.value as PodmanPod[];
+    return [...this.pods.values()].map((pod) => structuredClone(pod));
+  }
+
+  async playKube(yaml: string, options?: CallOptions): Promise<PlayResult> {
+    const scripted = await this.enter('playKube', [yaml], options, () => this.playLeftover(yaml));
+    if (scripted) return scripted.value as PlayResult;
+    const pods = podsOf(yaml);
+    for (const pod of pods) {
+      if (this.podByName(pod.name)) throw playError(`adding pod to state: name "${pod.name}" is in use: pod already exists`);
+    }
+    const ids: string[] = [];
+    for (const pod of pods) ids.push(this.createPod(pod, 'Running').id);
+    for (const claim of claimsOf(yaml)) {
+      if (this.volumes.has(claim)) throw playError(`volume with name ${claim} already exists: volume already exists`);
+      this.volumes.add(claim);
+    }
+    for (const secret of secretsOf(yaml)) this.secrets.add(secret);
+    return { podIds: ids };
+  }
+
+  async removePod(id: string, stopTimeoutSeconds: number, options?: CallOptions): Promise<void> {
+    const scripted = await this.enter('removePod', [id, stopTimeoutSeconds], options);
+    if (scripted) return;
+    this.pods.delete(id);
+  }
+
+  async startPod(id: string, options?: CallOptions): Promise<void> {
+    const scripted = await this.enter('startPod', [id], options);
+    if (scripted) return;
+    const pod = this.pods.get(id);
+    if (!pod) throw new PodmanError({ args: ['pod', 'start', '--', id], exitCode: 125, stderr: `Error: no pod with name or ID ${id} found: no such pod`, timedOut: false, message: `podman pod start exited with 125: no pod with name or ID ${id} found: no such pod` });
+    this.setStatus(id, 'Running');
+  }
+
+  async volumeExists(name: string, options?: CallOptions): Promise<boolean> {
+    const scripted = await this.enter('volumeExists', [name], options);
+    if (scripted) return scripted.value as boolean;
+    return this.volumes.has(name);
+  }
+
+  async removeSecret(name: string, options?: CallOptions): Promise<void> {
+    const scripted = await this.enter('removeSecret', [name], options);
+    if (scripted) return;
+    this.secrets.delete(name);
+  }
+
+  // ---- internals -----------------------------------------------------------
+
+  /** Records the call, then applies a matching script; returns a value for `return` scripts. */
+  private async enter(method: PodmanMethod, args: unknown[], options: CallOptions | undefined, onLeftover?: () => void): Promise<{ value: unknown } | undefined> {
+    this.calls.push({ method, args });
+    const signal = options?.signal;
+    if (signal?.aborted) throw signal.reason;
+    const index = this.scripts.findIndex((item) => item.method === method && (item.when?.(args) ?? true));
+    if (index < 0) return undefined;
+    const [{ script }] = this.scripts.splice(index, 1) as [Scripted];
+    switch (script.kind) {
+      case 'fail':
+        if (script.leftover) onLeftover?.();
+        throw script.error;
+      case 'return':
+        return { value: script.value };
+      case 'hang': {
+        const gate = script.gate as Gate & { released: Promise<void>; markStarted: () => void };
+        gate.markStarted();
+        await new Promise<void>((resolve, reject) => {
+          const onAbort = (): void => reject(signal?.reason);
+          if (signal) signal.addEventListener('abort', onAbort, { once: true });
+          void gate.released.then(() => {
+            signal?.removeEventListener('abort', onAbort);
+            resolve();
+          });
+        });
+        return undefined;
+      }
+    }
+  }
+
+  /** What a failed 4.3 `kube play` leaves: the pod, in state Created, with its labels. */
+  private playLeftover(yaml: string): void {
+    for (const pod of podsOf(yaml)) if (!this.podByName(pod.name)) this.createPod(pod, 'Created');
+  }
+
+  private createPod(pod: { name: string; labels: Record<string, string>; containers: string[] }, status: string): PodmanPod {
+    const full: PodmanPod = {
+      id: this.nextId(),
+      name: pod.name,
+      status,
+      labels: { ...pod.labels },
+      created: this.nextCreated(),
+      containers: pod.containers.map((container) => ({ id: this.nextId(), name: `${pod.name}-${container}`, status: status.toLowerCase() })),
+    };
+    this.pods.set(full.id, full);
+    return full;
+  }
+
+  private nextId(): string {
+    this.counter += 1;
+    return this.counter.toString(16).padStart(64, '0');
+  }
+
+  private nextCreated(): string {
+    return new Date(Date.UTC(2026, 0, 1) + this.counter * 1000).toISOString();
+  }
+}
+
+export const playError = (text = 'creating pod: image not known'): PodmanError =>
+  new PodmanError({ args: ['kube', 'play', '--quiet', '-'], exitCode: 125, stderr: `Error: ${text}\n`, timedOut: false, message: `podman kube play exited with 125: ${text}` });
+
+type Doc = { kind?: string; metadata?: { name?: string; labels?: Record<string, string> }; spec?: Record<string, unknown> };
+
+const docsOf = (yaml: string): Doc[] => {
+  const docs = parseAllDocuments(yaml);
+  return (Array.isArray(docs) ? docs : []).map((doc) => (doc.toJS() ?? {}) as Doc);
+};
+
+const containerNames = (spec: unknown): string[] =>
+  (((spec as { containers?: { name?: string }[] } | undefined)?.containers) ?? []).map((container) => container.name ?? 'unnamed');
+
+/** The pods a play creates: a Pod by its own name, a Deployment as `<name>-pod-0` (podman 4.3). */
+const podsOf = (yaml: string): { name: string; labels: Record<string, string>; containers: string[] }[] =>
+  docsOf(yaml).flatMap((doc) => {
+    if (doc.kind === 'Pod') return [{ name: doc.metadata?.name ?? '', labels: doc.metadata?.labels ?? {}, containers: containerNames(doc.spec) }];
+    if (doc.kind === 'Deployment') {
+      const template = (doc.spec?.template ?? {}) as { metadata?: { labels?: Record<string, string> }; spec?: unknown };
+      return [{ name: `${doc.metadata?.name ?? ''}-pod-0`, labels: template.metadata?.labels ?? {}, containers: containerNames(template.spec) }];
+    }
+    return [];
+  });
+
+const claimsOf = (yaml: string): string[] => docsOf(yaml).filter((doc) => doc.kind === 'PersistentVolumeClaim').map((doc) => doc.metadata?.name ?? '');
+const secretsOf = (yaml: string): string[] => docsOf(yaml).filter((doc) => doc.kind === 'Secret').map((doc) => doc.metadata?.name ?? '');
