@@ -70,6 +70,7 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
       },
     });
     await source.start(signal);
+    log.info('runner ready');
     await reconciler.run(signal, actions.signal);
 
     log.info('stopping: no new work; waiting for podman calls in flight');

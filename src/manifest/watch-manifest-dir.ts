@@ -55,7 +55,13 @@ export class ManifestSource {
     });
     this.watcher.on('all', () => this.poke());
     this.watcher.on('error', (error) => this.options.logger.warn(`watching ${dir} failed: ${describeError(error)}; relying on the ${resyncMs / 1000}s resync`));
+    const watcher = this.watcher;
+    await new Promise<void>((resolve) => watcher.once('ready', resolve));
+    // Anything written between the first read and the watcher being ready is
+    // caught by one more read, not left for the resync.
+    this.poke();
     this.loop = this.run(signal);
+    this.options.logger.info(`watching ${dir}`);
   }
 
   async stop(): Promise<void> {

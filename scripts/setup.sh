@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what the runner, its example and its tests need on Debian 12, as
+# root, from Debian's packages and the npm registry only (no other network):
+#   podman, runc, catatonit (podman builds its local pause image from it),
+#   busybox-static (the local test/example image), and the Node dependencies.
+# Idempotent: skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+for pkg in podman runc catatonit busybox-static; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
+done
+if [ "${#need[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then echo "setup: run as root to install: ${need[*]}" >&2; exit 1; fi
+  echo "setup: installing ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+if ! command -v node >/dev/null || ! node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)'; then
+  echo "setup: Node.js 20 or newer is needed to build and test (the packaged runner needs none)" >&2
+  exit 1
+fi
+npm ci --no-audit --no-fund --loglevel=error

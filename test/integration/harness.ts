@@ -1,0 +1,176 @@
+/**
+ * Real-podman test harness. Integration tests never skip: without podman they
+ * fail with a message saying how to install it (the explicit local opt-out
+ * is `npm run test:unit`, which does not run this tier).
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+export const REPO = path.resolve(import.meta.dirname, '../..');
+export const TEST_IMAGE = 'localhost/runner-busybox:1';
+export const CONTAINERS_CONF = path.join(REPO, 'test/fixtures/containers.conf');
+const env = { ...process.env, CONTAINERS_CONF };
+
+export const podman = async (...args: string[]): Promise<string> => {
+  const { stdout } = await execFileAsync('podman', args, { env, maxBuffer: 64 * 1024 * 1024 });
+  return stdout.trim();
+};
+
+/** Checks podman works and the test image exists (building it locally if not). */
+export const requirePodman = async (): Promise<void> => {
+  try {
+    await podman('--version');
+  } catch {
+    throw new Error('integration tests need podman: apt-get install -y podman runc catatonit busybox-static (or run "npm run test:unit" to leave this tier out)');
+  }
+  await execFileAsync(path.join(REPO, 'scripts/build-busybox-image.sh'), [TEST_IMAGE], { env });
+};
+
+export interface PodState {
+  id: string;
+  name: string;
+  status: string;
+  labels: Record<string, string>;
+  containers: { id: string; name: string; status: string }[];
+}
+
+export const listPods = async (): Promise<PodState[]> => {
+  const raw = JSON.parse((await podman('pod', 'ps', '--format', 'json')) || '[]') as {
+    Id: string;
+    Name: string;
+    Status: string;
+    Labels?: Record<string, string> | null;
+    Containers?: { Id: string; Names: string; Status: string }[] | null;
+  }[];
+  return raw.map((pod) => ({
+    id: pod.Id,
+    name: pod.Name,
+    status: pod.Status,
+    labels: pod.Labels ?? {},
+    containers: (pod.Containers ?? []).map((c) => ({ id: c.Id, name: c.Names, status: c.Status })),
+  }));
+};
+
+export const podByName = async (name: string): Promise<PodState | undefined> => (await listPods()).find((pod) => pod.name === name);
+
+/** Polls `probe` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
+export const waitFor = async <T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> => {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+};
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A unique pod-name prefix per test file, so runs never collide with leftovers. */
+export const uniquePrefix = (tag: string): string => `it${Math.random().toString(36).slice(2, 7)}-${tag}`;
+
+/** A Pod manifest with the test image; `command` defaults to a process that exits promptly on SIGTERM. */
+export const podYaml = (name: string, options: { command?: string[]; labels?: Record<string, string>; extraSpec?: string } = {}): string => {
+  const command = options.command ?? ['sh', '-c', "trap 'exit 0' TERM; while true; do sleep 1; done"];
+  const labels = Object.entries(options.labels ?? {}).map(([key, value]) => `\n    ${key}: "${value}"`).join('');
+  return `apiVersion: v1
+kind: Pod
+metadata:
+  name: ${name}${labels ? `\n  labels:${labels}` : ''}
+spec:
+  terminationGracePeriodSeconds: 1${options.extraSpec ? `\n${options.extraSpec}` : ''}
+  containers:
+    - name: main
+      image: ${TEST_IMAGE}
+      imagePullPolicy: Never
+      command: ${JSON.stringify(command)}
+`;
+};
+
+export interface Workspace {
+  dir: string;
+  manifestDir: string;
+  stateDir: string;
+  configFile: string;
+  cleanup: () => Promise<void>;
+}
+
+/** A temp manifest dir, state dir and config (fast resync) for one test file. */
+export const createWorkspace = async (config = 'resyncIntervalSeconds: 2\nstopTimeoutSeconds: 1\n'): Promise<Workspace> => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'runner-it-'));
+  const manifestDir = path.join(dir, 'manifests');
+  const stateDir = path.join(dir, 'state');
+  const configFile = path.join(dir, 'config.yaml');
+  await execFileAsync('mkdir', ['-p', manifestDir, stateDir]);
+  await writeFile(configFile, config);
+  return {
+    dir,
+    manifestDir,
+    stateDir,
+    configFile,
+    cleanup: async () => {
+      await removePodsFrom(manifestDir);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+};
+
+/** Removes every pod whose source label points into `manifestDir` (test cleanup). */
+export const removePodsFrom = async (manifestDir: string): Promise<void> => {
+  for (const pod of await listPods()) {
+    if (pod.labels['static-pod-runner/source']?.startsWith(`${manifestDir}/`)) await podman('pod', 'rm', '-f', '-t', '0', pod.id).catch(() => undefined);
+  }
+};
+
+export interface RunnerProcess {
+  child: ChildProcess;
+  /** Every JSON log line the runner printed so far. */
+  logs: Record<string, unknown>[];
+  /** SIGTERM and wait for exit; resolves with the exit code. */
+  stop: (signal?: NodeJS.Signals) => Promise<number | null>;
+}
+
+/** Starts `runner run` as a real process (the CLI, through tsx) on the workspace. */
+export const startRunner = async (ws: Workspace, extraArgs: string[] = []): Promise<RunnerProcess> => {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), 'run', '--config', ws.configFile, '--manifest-dir', ws.manifestDir, '--state-dir', ws.stateDir, '--log-format', 'json', '--log-level', 'debug', ...extraArgs],
+    { env, cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const logs: Record<string, unknown>[] = [];
+  let buffer = '';
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    buffer += chunk;
+    let newline;
+    while ((newline = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+      try {
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        logs.push({ level: 'raw', msg: line });
+      }
+    }
+  });
+  child.stdout!.resume();
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await waitFor('the runner to start', async () => logs.some((log) => log.msg === 'runner ready') || child.exitCode !== null, 30_000);
+  if (child.exitCode !== null) throw new Error(`runner exited at start (${child.exitCode}): ${JSON.stringify(logs)}`);
+  return {
+    child,
+    logs,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+};
