@@ -37,6 +37,8 @@ export class ManifestSource {
   private readonly wakeup: Wakeup;
   private dirty = false;
   private loop: Promise<void> | undefined;
+  /** Aborted by stop(): the loop ends on it as on the caller's signal. */
+  private readonly stopping = new AbortController();
 
   constructor(private readonly options: ManifestSourceOptions) {
     this.wakeup = new Wakeup(options.clock);
@@ -60,13 +62,13 @@ export class ManifestSource {
     // Anything written between the first read and the watcher being ready is
     // caught by one more read, not left for the resync.
     this.poke();
-    this.loop = this.run(signal);
+    this.loop = this.run(AbortSignal.any([signal, this.stopping.signal]));
     this.options.logger.info(`watching ${dir}`);
   }
 
   async stop(): Promise<void> {
     await this.watcher?.close();
-    this.wakeup.wake();
+    this.stopping.abort();
     await this.loop;
   }
 
