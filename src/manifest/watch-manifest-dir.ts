@@ -81,8 +81,9 @@ export class ManifestSource {
   private async run(signal: AbortSignal): Promise<void> {
     const { clock, resyncMs, debounceMs = 150 } = this.options;
     let nextResync = clock.now() + resyncMs;
+    let recheckAt: number | undefined;
     while (!signal.aborted) {
-      if (!this.dirty) await this.wakeup.wait(Math.max(0, nextResync - clock.now()), signal);
+      if (!this.dirty) await this.wakeup.wait(Math.max(0, Math.min(nextResync, recheckAt ?? Infinity) - clock.now()), signal);
       if (signal.aborted) return;
       if (this.dirty) {
         // Debounce: wait until writes have been quiet for debounceMs.
@@ -90,6 +91,12 @@ export class ManifestSource {
           this.dirty = false;
           await this.sleep(debounceMs, signal);
         } while (this.dirty && !signal.aborted);
+        // chokidar drops a file's "change" for 50 ms after one it reported
+        // (no trailing event) and rescans a directory at most once a second,
+        // so the last write of a quick series can go unreported: look once more.
+        recheckAt = clock.now() + RECHECK_MS;
+      } else if (recheckAt !== undefined && clock.now() >= recheckAt) {
+        recheckAt = undefined;
       } else {
         nextResync = clock.now() + resyncMs;
       }
@@ -119,6 +126,9 @@ export class ManifestSource {
     await this.options.clock.sleep(ms, signal).catch(() => undefined);
   }
 }
+
+/** Longer than chokidar's throttles (50 ms per file change, 1 s per directory rescan). */
+const RECHECK_MS = 1_100;
 
 const lostFiles = (before: ManifestSnapshot, after: ManifestSnapshot): boolean => {
   const now = new Set(after.files.map((file) => file.file));
