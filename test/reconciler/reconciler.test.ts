@@ -1,0 +1,349 @@
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import type { ManifestSnapshot } from '../../src/manifest/read-manifest-dir.ts';
+import { Reconciler } from '../../src/reconciler/reconciler.ts';
+import { HASH_LABEL, MANAGED_LABEL, SOURCE_LABEL, UNIT_LABEL } from '../../src/shared/labels.ts';
+import { AppliedStore } from '../../src/state/applied-store.ts';
+import { FakeClock, flushMicrotasks } from '../helpers/fake-clock.ts';
+import { memoryLogger } from '../helpers/memory-logger.ts';
+import { makeTempDir, removeTempDir } from '../helpers/temp-dir.ts';
+import { podYaml, snapshotOf, unitOf } from '../helpers/units.ts';
+import { FakePodman, playError } from '../podman/fake-podman.ts';
+
+const DIR = '/etc/runner/manifests';
+const WEB_FILE = `${DIR}/web.yaml`;
+const BACKOFF = { initialMs: 1_000, maxMs: 8_000 };
+
+let stateDir: string;
+let podman: FakePodman;
+let clock: FakeClock;
+let store: AppliedStore;
+let reconciler: Reconciler;
+let controller: AbortController;
+let log: ReturnType<typeof memoryLogger>;
+
+const newReconciler = (): Reconciler =>
+  new Reconciler({ podman, store, clock, logger: log.logger, parallelism: 4, defaultStopTimeoutSeconds: 10, resyncMs: 10_000, backoff: BACKOFF });
+
+beforeEach(async () => {
+  stateDir = await makeTempDir('reconciler');
+  podman = new FakePodman();
+  clock = new FakeClock();
+  log = memoryLogger();
+  store = new AppliedStore(stateDir);
+  await store.load();
+  controller = new AbortController();
+  reconciler = newReconciler();
+});
+
+afterEach(async () => {
+  controller.abort();
+  await reconciler.settled();
+  await removeTempDir(stateDir);
+});
+
+const show = (files: Record<string, string>): ManifestSnapshot => {
+  const snapshot = snapshotOf(DIR, files);
+  reconciler.setSnapshot(snapshot);
+  return snapshot;
+};
+
+/** One pass and everything it started. */
+const reconcile = async (): Promise<void> => {
+  await reconciler.pass(controller.signal);
+  await reconciler.settled();
+};
+
+const webPod = () => podman.podByName('web');
+
+/** Polls (real time: the store writes real files) until `check` holds. */
+const waitFor = async (what: string, check: () => boolean): Promise<void> => {
+  const deadline = Date.now() + 5_000;
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await flushMicrotasks(1);
+  }
+};
+
+describe('Reconciler', () => {
+  it('does nothing before the first snapshot', async () => {
+    await reconcile();
+    assert.deepEqual(podman.calls, []);
+  });
+
+  it('creates a pod with the ownership labels and records what it played', async () => {
+    show({ 'web.yaml': podYaml('web') });
+    await reconcile();
+    const unit = unitOf(WEB_FILE, podYaml('web'));
+    const pod = webPod();
+    assert.ok(pod, 'pod web exists');
+    assert.equal(pod.status, 'Running');
+    assert.deepEqual(
+      { managed: pod.labels[MANAGED_LABEL], source: pod.labels[SOURCE_LABEL], unit: pod.labels[UNIT_LABEL], hash: pod.labels[HASH_LABEL] },
+      { managed: 'true', source: WEB_FILE, unit: 'Pod/web', hash: unit.hash },
+    );
+    assert.equal(podman.callsOf('playKube').length, 1);
+    assert.equal(store.get(unit.key)?.hash, unit.hash);
+    assert.equal(store.get(unit.key)?.appliedAt, new Date(clock.now()).toISOString());
+    // written to disk, not only kept in memory
+    const reloaded = new AppliedStore(stateDir);
+    await reloaded.load();
+    assert.equal(reloaded.get(unit.key)?.hash, unit.hash);
+  });
+
+  it('an unchanged snapshot causes no podman mutations', async () => {
+    show({ 'web.yaml': podYaml('web') });
+    await reconcile();
+    const id = webPod()?.id;
+    podman.clearCalls();
+    show({ 'web.yaml': podYaml('web') });
+    await reconcile();
+    await reconcile();
+    assert.deepEqual(podman.mutations(), []);
+    assert.deepEqual(podman.calls.map((call) => call.method), ['listPods', 'listPods']);
+    assert.equal(webPod()?.id, id);
+  });
+
+  it('an edit replaces the pod: the old one removed (with its grace period), a new one played', async () => {
+    show({ 'web.yaml': podYaml('web', { grace: 4 }) });
+    await reconcile();
+    const oldId = webPod()!.id;
+    podman.clearCalls();
+    show({ 'web.yaml': podYaml('web', { grace: 4, image: 'busybox:1.36' }) });
+    await reconcile();
+    assert.deepEqual(podman.mutations().map((call) => [call.method, call.args[0]]), [
+      ['removePod', oldId],
+      ['playKube', podman.callsOf('playKube')[0]?.args[0]],
+    ]);
+    assert.equal(podman.callsOf('removePod')[0]?.args[1], 4);
+    const pod = webPod()!;
+    assert.notEqual(pod.id, oldId);
+    const unit = unitOf(WEB_FILE, podYaml('web', { grace: 4, image: 'busybox:1.36' }));
+    assert.equal(pod.labels[HASH_LABEL], unit.hash);
+    assert.equal(store.get(unit.key)?.hash, unit.hash);
+  });
+
+  it('an invalid file keeps its pod (same id) and plays nothing', async () => {
+    show({ 'web.yaml': podYaml('web') });
+    await reconcile();
+    const id = webPod()!.id;
+    const hash = store.get(`${WEB_FILE}#Pod/web`)?.hash;
+    podman.clearCalls();
+    show({ 'web.yaml': podYaml('web').replace('image: busybox', 'image: ""') });
+    await reconcile();
+    await reconcile();
+    assert.deepEqual(podman.mutations(), []);
+    assert.equal(webPod()?.id, id);
+    assert.equal(store.get(`${WEB_FILE}#Pod/web`)?.hash, hash, 'the last good record is kept');
+  });
+
+  it('while its file is invalid, a pod removed by hand comes back from the last applied spec', async () => {
+    show({ 'web.yaml': podYaml('web') });
+    await reconcile();
+    const first = webPod()!;
+    show({ 'web.yaml': 'kind: [\n' });
+    await reconcile();
+    podman.deleteBehindBack(first.id);
+    await reconcile();
+    const again = webPod();
+    assert.ok(again, 'recreated');
+    assert.notEqual(again.id, first.id);
+    assert.equal(again.labels[HASH_LABEL], first.labels[HASH_LABEL]);
+  });
+
+  it('a removed file removes its pod and forgets its record', async () => {
+    show({ 'web.yaml': podYaml('web', { grace: 2 }), 'api.yaml': podYaml('api') });
+    await reconcile();
+    const id = webPod()!.id;
+    podman.clearCalls();
+    show({ 'api.yaml': podYaml('api') });
+    await reconcile();
+    assert.deepEqual(podman.mutations().map((call) => [call.method, ...call.args]), [['removePod', id, 2]]);
+    assert.equal(webPod(), undefined);
+    assert.ok(podman.podByName('api'));
+    assert.equal(store.get(`${WEB_FILE}#Pod/web`), undefined);
+    assert.deepEqual(store.all().map((record) => record.name), ['api']);
+  });
+
+  it('a pod removed behind its back is recreated', async () => {
+    show({ 'web.yaml': podYaml('web') });
+    await reconcile();
+    const first = webPod()!;
+    podman.deleteBehindBack(first.id);
+    await reconcile();
+    const again = webPod();
+    assert.ok(again);
+    assert.notEqual(again.id, first.id);
+  });
+
+  it('a stopped pod with restartPolicy Always is started again, the same pod', async () => {
+    show({ 'web.yaml': podYaml('web') });
+    await reconcile();
+    const pod = webPod()!;
+    podman.setStatus(pod.id, 'Exited');
+    podman.clearCalls();
+    await reconcile();
+    assert.deepEqual(podman.mutations().map((call) => [call.method, call.args[0]]), [['startPod', pod.id]]);
+    assert.equal(webPod()?.status, 'Running');
+    assert.equal(webPod()?.id, pod.id);
+  });
+
+  it('never touches an unmanaged pod with the same name', async () => {
+    const theirs = podman.addPod({ name: 'web', labels: { app: 'theirs' } });
+    show({ 'web.yaml': podYaml('web') });
+    await reconcile();
+    await reconcile();
+    podman.setStatus(theirs.id, 'Exited');
+    await reconcile();
+    assert.deepEqual(podman.mutations(), []);
+    assert.deepEqual([...podman.pods.values()], [theirs]);
+    assert.equal(store.all().length, 0);
+    assert.equal(log.lines.filter((line) => line.level === 'error').length, 1, 'reported once, not on every pass');
+  });
+
+  it('never touches unmanaged pods when its manifests go away', async () => {
+    const theirs = podman.addPod({ name: 'db', status: 'Created' });
+    show({});
+    await reconcile();
+    assert.deepEqual(podman.mutations(), []);
+    assert.deepEqual([...podman.pods.values()], [theirs]);
+  });
+
+  it('a failed play: the leftover pod is removed, nothing recorded, and retries back off', async () => {
+    podman.failNext('playKube', playError('image not known'), { leftover: true });
+    show({ 'web.yaml': podYaml('web') });
+    await reconcile();
+    assert.equal(webPod(), undefined, 'the half-created pod is gone');
+    const removed = podman.callsOf('removePod');
+    assert.equal(removed.length, 1);
+    assert.equal(removed[0]?.args[1], 0);
+    assert.equal(store.all().length, 0);
+
+    const plays = (): number => podman.callsOf('playKube').length;
+    await reconcile();
+    assert.equal(plays(), 1, 'not retried before the backoff delay');
+
+    podman.failNext('playKube', playError('image not known'));
+    await clock.advance(999);
+    await reconcile();
+    assert.equal(plays(), 1);
+    await clock.advance(1);
+    await reconcile();
+    assert.equal(plays(), 2, 'retried after 1 s');
+
+    // Second failure: the delay doubles.
+    await clock.advance(1_000);
+    await reconcile();
+    assert.equal(plays(), 2, 'not retried after 1 s once it failed twice');
+    await clock.advance(1_000);
+    await reconcile();
+    assert.equal(plays(), 3, 'retried after 2 s');
+    assert.ok(webPod(), 'the third play succeeds');
+  });
+
+  it('a failed play of one spec does not delay a new spec', async () => {
+    podman.failNext('playKube');
+    show({ 'web.yaml': podYaml('web') });
+    await reconcile();
+    show({ 'web.yaml': podYaml('web', { image: 'busybox:1.36' }) });
+    await reconcile();
+    assert.equal(podman.callsOf('playKube').length, 2);
+    assert.ok(webPod());
+  });
+
+  it('a hanging play of unit A does not block unit B, and A is not started twice', async () => {
+    const gate = podman.hangNext('playKube', (args) => String(args[0]).includes('name: a\n'));
+    show({ 'a.yaml': podYaml('a'), 'b.yaml': podYaml('b') });
+    await reconciler.pass(controller.signal);
+    await gate.started;
+    await waitFor('B to finish while A hangs', () => reconciler.inFlightCount === 1);
+    assert.ok(podman.podByName('b'), 'B was played while A hangs');
+    assert.ok(store.get(`${DIR}/b.yaml#Pod/b`));
+    assert.equal(podman.podByName('a'), undefined);
+    assert.equal(store.get(`${DIR}/a.yaml#Pod/a`), undefined, 'recorded only after the play');
+
+    await reconciler.pass(controller.signal);
+    await reconciler.pass(controller.signal);
+    const playsOfA = podman.callsOf('playKube').filter((call) => String(call.args[0]).includes('name: a\n'));
+    assert.equal(playsOfA.length, 1, 'A is in flight: no second play');
+
+    gate.release();
+    await reconciler.settled();
+    assert.ok(podman.podByName('a'));
+    assert.ok(store.get(`${DIR}/a.yaml#Pod/a`));
+  });
+
+  it('an aborted signal cancels a hanging play, and the unit is tried again later', async () => {
+    const gate = podman.hangNext('playKube');
+    show({ 'web.yaml': podYaml('web') });
+    const actions = new AbortController();
+    await reconciler.pass(actions.signal);
+    await gate.started;
+    actions.abort(new Error('shutting down'));
+    await reconciler.settled();
+    assert.equal(webPod(), undefined);
+    assert.equal(store.all().length, 0);
+    await clock.advance(BACKOFF.initialMs);
+    await reconcile();
+    assert.ok(webPod(), 'played on a later pass');
+  });
+
+  it('recovers the record when a pod with the right hash runs but was never recorded (killed between play and write)', async () => {
+    const unit = unitOf(WEB_FILE, podYaml('web'));
+    await podman.playKube(unit.yaml); // the previous runner played it, then died
+    const id = webPod()!.id;
+    podman.clearCalls();
+    show({ 'web.yaml': podYaml('web') });
+    await reconcile();
+    assert.deepEqual(podman.mutations(), [], 'the running pod is adopted, not replayed');
+    assert.equal(webPod()?.id, id);
+    assert.equal(store.get(unit.key)?.hash, unit.hash);
+  });
+
+  it('a restarted runner (new Reconciler, same store) leaves running pods alone', async () => {
+    show({ 'web.yaml': podYaml('web') });
+    await reconcile();
+    const id = webPod()!.id;
+    podman.clearCalls();
+    const reloaded = new AppliedStore(stateDir);
+    await reloaded.load();
+    store = reloaded;
+    reconciler = newReconciler();
+    show({ 'web.yaml': podYaml('web') });
+    await reconcile();
+    assert.deepEqual(podman.mutations(), []);
+    assert.equal(webPod()?.id, id);
+  });
+
+  it('a Deployment runs as <name>-pod-0 and is replaced on change', async () => {
+    const deployment = (image: string): string =>
+      `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  template:\n    spec:\n      containers:\n        - name: main\n          image: ${image}\n`;
+    show({ 'api.yaml': deployment('busybox') });
+    await reconcile();
+    const first = podman.podByName('api-pod-0');
+    assert.ok(first);
+    assert.equal(first.labels[UNIT_LABEL], 'Deployment/api');
+    show({ 'api.yaml': deployment('busybox:1.36') });
+    await reconcile();
+    const second = podman.podByName('api-pod-0');
+    assert.ok(second);
+    assert.notEqual(second.id, first.id);
+    assert.equal(podman.pods.size, 1);
+  });
+
+  it('cannot list pods: no action, and it tries again on the next pass', async () => {
+    podman.failNext('listPods', new Error('cannot connect to podman'));
+    show({ 'web.yaml': podYaml('web') });
+    await reconcile();
+    assert.deepEqual(podman.mutations(), []);
+    await reconcile();
+    assert.ok(webPod());
+  });
+
+  it('garbage from podman (pods without labels) is treated as unmanaged, not crashed on', async () => {
+    podman.returnNext('listPods', [{ id: 'x', name: 'x', status: '???', labels: {}, created: '', containers: [] }]);
+    show({ 'web.yaml': podYaml('web') });
+    await reconcile();
+    assert.ok(webPod());
+  });
+});
