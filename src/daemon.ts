@@ -95,7 +95,7 @@ const requireDirectory = async (dir: string, what: string): Promise<void> => {
 };
 
 const stopManagedPods = async (podman: Podman, config: RunnerConfig, log: Logger): Promise<void> => {
-  const pods = observePods(await podman.listPods()).filter((pod) => pod.key !== undefined);
+  const pods = observePods(await podman.listPods(), config.manifestDir).filter((pod) => pod.key !== undefined);
   for (const pod of pods) {
     await podman.removePod(pod.id, config.stopTimeoutSeconds).catch((error: unknown) => log.warn(`could not remove pod ${pod.name}: ${describeError(error)}`));
   }

@@ -27,8 +27,8 @@ export const buildUnits = (manifest: ParsedManifest, options: BuildOptions): Des
     const unit = `${kind}/${workload.name}`;
     const hash = sha256(canonicalJson({ render: RENDER_VERSION, workload: workload.object, supporting: supporting.map((doc) => doc.object) }));
     const labels = { [MANAGED_LABEL]: MANAGED_VALUE, [SOURCE_LABEL]: manifest.file, [UNIT_LABEL]: unit, [HASH_LABEL]: hash };
-    const labelled = withLabels(kind, workload.object, labels);
     const spec = podSpecOf(kind, workload.object);
+    const labelled = withPodSpec(kind, withLabels(kind, workload.object, labels), forPodman(spec));
     return {
       key: unitKey(manifest.file, unit),
       file: manifest.file,
@@ -42,6 +42,11 @@ export const buildUnits = (manifest: ParsedManifest, options: BuildOptions): Des
       restartPolicy: spec.restartPolicy ?? 'Always',
       volumes: supporting.filter((doc) => doc.kind === 'PersistentVolumeClaim').map((doc) => doc.name),
       secrets: supporting.filter((doc) => doc.kind === 'Secret').map((doc) => doc.name),
+      containers: spec.containers.map((container) => ({
+        name: container.name,
+        image: container.image,
+        ...pick(container, PROBES),
+      })),
     };
   });
 };
@@ -50,6 +55,34 @@ const podSpecOf = (kind: WorkloadKind, object: Record<string, unknown>): PodSpec
   (kind === 'Pod' ? object.spec : (object.spec as { template: { spec: unknown } }).template.spec) as PodSpec;
 
 type Json = Record<string, unknown>;
+
+const PROBES = ['livenessProbe', 'readinessProbe', 'startupProbe'] as const;
+
+const pick = (object: Json, keys: readonly string[]): Json =>
+  Object.fromEntries(keys.filter((key) => object[key] !== undefined).map((key) => [key, object[key]]));
+
+const omit = (object: Json, keys: readonly string[]): Json => Object.fromEntries(Object.entries(object).filter(([key]) => !keys.includes(key)));
+
+/**
+ * The pod spec as podman gets it. The runner owns restarts and probes:
+ * - restartPolicy becomes Never, so podman's own policy (immediate restarts,
+ *   forever, no backoff) never competes with the supervisor's backoff;
+ * - probes are removed, so podman does not run a translated copy (4.3 breaks
+ *   exec probes, and its healthcheck timers need systemd).
+ * The unit keeps the real restartPolicy and the probes for the supervisor.
+ */
+const forPodman = (spec: PodSpec): Json => ({
+  ...spec,
+  restartPolicy: 'Never',
+  containers: spec.containers.map((container) => omit(container, PROBES)),
+  ...(spec.initContainers ? { initContainers: spec.initContainers.map((container) => omit(container, PROBES)) } : {}),
+});
+
+const withPodSpec = (kind: WorkloadKind, object: Json, spec: Json): Json => {
+  if (kind === 'Pod') return { ...object, spec };
+  const outer = object.spec as Json;
+  return { ...object, spec: { ...outer, template: { ...(outer.template as Json), spec } } };
+};
 
 const mergeLabels = (meta: unknown, labels: Record<string, string>): Json => {
   const base = (meta ?? {}) as Json;

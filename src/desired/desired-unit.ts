@@ -26,6 +26,17 @@ export interface DesiredUnit {
   /** Names of PersistentVolumeClaims (podman volumes) and Secrets the YAML creates. */
   volumes: string[];
   secrets: string[];
+  /** App containers in pod order, with the probes the runner (not podman) runs for them. */
+  containers: DesiredContainer[];
+}
+
+export interface DesiredContainer {
+  name: string;
+  image: string;
+  /** Probe specs exactly as written (validated); podman is never given them. */
+  livenessProbe?: Record<string, unknown>;
+  readinessProbe?: Record<string, unknown>;
+  startupProbe?: Record<string, unknown>;
 }
 
 export const unitKey = (file: string, unit: string): string => `${file}#${unit}`;

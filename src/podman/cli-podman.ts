@@ -1,8 +1,9 @@
 import { execa, type Result } from 'execa';
 import * as v from 'valibot';
-import type { CallOptions, PlayResult, Podman, PodmanPod } from './podman.ts';
+import type { CallOptions, ContainerDetail, ExecResult, PlayResult, Podman, PodmanContainer, PodmanEvent, PodmanPod } from './podman.ts';
 import { PodmanError, podmanErrorText } from './podman-error.ts';
-import { podPsSchema, versionSchema } from './podman-schemas.ts';
+import { containerInspectSchema, containerPsSchema, podPsSchema, versionSchema } from './podman-schemas.ts';
+import { readEventLines } from './event-lines.ts';
 
 export interface CliPodmanOptions {
   /** The podman executable; "podman" finds it on PATH. */
@@ -70,16 +71,82 @@ export class CliPodman implements Podman {
     }
   }
 
+  async listContainers(options?: CallOptions): Promise<PodmanContainer[]> {
+    const args = ['ps', '--all', '--format', 'json'];
+    const containers = this.parseJson(containerPsSchema, await this.run(args, options), args);
+    return containers.map((container) => ({
+      id: container.Id,
+      name: container.Names?.[0] ?? container.Id.slice(0, 12),
+      podId: container.Pod ?? '',
+      isInfra: container.IsInfra === true,
+      state: container.State.toLowerCase(),
+      exitCode: container.ExitCode ?? 0,
+      startedAt: unixSeconds(container.StartedAt),
+      exitedAt: unixSeconds(container.ExitedAt),
+      labels: container.Labels ?? {},
+    }));
+  }
+
+  async startContainer(id: string, options?: CallOptions): Promise<void> {
+    await this.run(['start', '--', id], options);
+  }
+
+  async stopContainer(id: string, timeoutSeconds: number, options?: CallOptions): Promise<void> {
+    await this.run(['stop', '--time', String(Math.max(0, Math.round(timeoutSeconds))), '--', id], { ...options, extraTimeoutMs: timeoutSeconds * 1000 });
+  }
+
+  async inspectContainer(id: string, options?: CallOptions): Promise<ContainerDetail> {
+    const args = ['container', 'inspect', '--format', 'json', '--', id];
+    const [detail] = this.parseJson(containerInspectSchema, await this.run(args, options), args);
+    const finished = detail!.State.FinishedAt ? Date.parse(detail!.State.FinishedAt) : Number.NaN;
+    return {
+      oomKilled: detail!.State.OOMKilled === true,
+      exitCode: detail!.State.ExitCode ?? 0,
+      finishedAt: Number.isFinite(finished) && finished > 0 ? finished : undefined,
+    };
+  }
+
+  async execInContainer(id: string, command: readonly string[], timeoutMs: number, options?: CallOptions): Promise<ExecResult> {
+    // Everything after the container ID is the command inside the container, never a podman option.
+    const result = await this.run(['exec', id, ...command], { ...options, okExitCodes: 'any', timeoutMs });
+    return { exitCode: result.exitCode ?? -1, output: `${String(result.stdout)}${String(result.stderr)}`.slice(0, 4096) };
+  }
+
+  async podIp(podId: string, options?: CallOptions): Promise<string | undefined> {
+    const infraArgs = ['pod', 'inspect', '--format', '{{.InfraContainerID}}', '--', podId];
+    const infra = String((await this.run(infraArgs, options)).stdout).trim();
+    if (!infra) return undefined;
+    const args = ['container', 'inspect', '--format', 'json', '--', infra];
+    const [detail] = this.parseJson(containerInspectSchema, await this.run(args, options), args);
+    const networks = Object.values(detail!.NetworkSettings?.Networks ?? {});
+    return networks.map((network) => network.IPAddress).find((ip) => ip) ?? (detail!.NetworkSettings?.IPAddress || undefined);
+  }
+
+  streamEvents(options: CallOptions & { since?: Date }): AsyncIterable<PodmanEvent> {
+    const args = ['events', '--format', 'json', ...(options.since ? ['--since', options.since.toISOString()] : [])];
+    const child = execa(this.options.path, args, {
+      reject: false,
+      cancelSignal: options.signal,
+      forceKillAfterDelay: 2000,
+      env: { ...this.options.env },
+      stdin: 'ignore',
+      stderr: 'ignore',
+      buffer: false,
+    });
+    return readEventLines(child.stdout, () => child.kill());
+  }
+
   private async run(
     args: string[],
-    options: CallOptions & { input?: string; okExitCodes?: number[]; extraTimeoutMs?: number } = {},
+    options: CallOptions & { input?: string; okExitCodes?: number[] | 'any'; extraTimeoutMs?: number; timeoutMs?: number } = {},
   ): Promise<Result> {
+    const timeout = (options.timeoutMs ?? this.options.timeoutMs) + (options.extraTimeoutMs ?? 0);
     let result: Result;
     try {
       result = await execa(this.options.path, args, {
         input: options.input ?? '',
         reject: false,
-        timeout: this.options.timeoutMs + (options.extraTimeoutMs ?? 0),
+        timeout,
         forceKillAfterDelay: 2000,
         cancelSignal: options.signal,
         env: { ...this.options.env },
@@ -91,7 +158,7 @@ export class CliPodman implements Podman {
       throw new PodmanError({ args, stderr: '', timedOut: false, message: `cannot run ${this.options.path}: ${(error as Error).message}`, cause: error });
     }
     if (result.timedOut) {
-      throw new PodmanError({ args, stderr: String(result.stderr), timedOut: true, message: `podman ${args.slice(0, 2).join(' ')} did not answer within ${Math.round((this.options.timeoutMs + (options.extraTimeoutMs ?? 0)) / 1000)}s` });
+      throw new PodmanError({ args, stderr: String(result.stderr), timedOut: true, message: `podman ${args.slice(0, 2).join(' ')} did not answer within ${Math.round(timeout / 1000)}s` });
     }
     if (result.failed && result.exitCode === undefined) {
       const missing = (result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
@@ -103,7 +170,8 @@ export class CliPodman implements Podman {
         cause: result.cause,
       });
     }
-    if (!(options.okExitCodes ?? [0]).includes(result.exitCode ?? -1)) throw this.failure(args, result);
+    const ok = options.okExitCodes ?? [0];
+    if (ok !== 'any' && !ok.includes(result.exitCode ?? -1)) throw this.failure(args, result);
     return result;
   }
 
@@ -137,3 +205,6 @@ export const parsePlayOutput = (stdout: string): string[] => {
   }
   return ids;
 };
+
+/** podman's unix-seconds timestamps, where 0 or negative (-62135596800) mean "never". */
+const unixSeconds = (value: number | null | undefined): number | undefined => (value && value > 0 ? value * 1000 : undefined);

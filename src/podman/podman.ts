@@ -22,6 +22,47 @@ export interface PodmanPodContainer {
   status: string;
 }
 
+/** One container, from `podman ps -a` (infra containers included). */
+export interface PodmanContainer {
+  id: string;
+  name: string;
+  podId: string;
+  isInfra: boolean;
+  /** lower-case: created, running, exited, stopped, paused, … */
+  state: string;
+  exitCode: number;
+  /** Unix milliseconds; undefined when never started / never exited. */
+  startedAt: number | undefined;
+  exitedAt: number | undefined;
+  labels: Record<string, string>;
+}
+
+export interface ContainerDetail {
+  oomKilled: boolean;
+  exitCode: number;
+  /** Unix ms. */
+  finishedAt: number | undefined;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  output: string;
+}
+
+/** One line of `podman events --format json`, normalized across podman 4.x and 5.x. */
+export interface PodmanEvent {
+  type: string;
+  status: string;
+  id: string;
+  name: string;
+  /** Unix ms. */
+  time: number;
+  /** Only on 4.x `died` events when non-zero, always on 5.x. */
+  exitCode: number | undefined;
+  podId: string | undefined;
+  attributes: Record<string, string>;
+}
+
 export interface PlayResult {
   /** IDs of pods the play created (as podman reported them). */
   podIds: string[];
@@ -45,4 +86,20 @@ export interface Podman {
   volumeExists(name: string, options?: CallOptions): Promise<boolean>;
   /** Removes a podman secret; a missing secret is not an error. */
   removeSecret(name: string, options?: CallOptions): Promise<void>;
+  /** Every container on the host (`ps -a`), infra containers included. */
+  listContainers(options?: CallOptions): Promise<PodmanContainer[]>;
+  /** Starts a container (podman starts the pod's infra container with it when needed). */
+  startContainer(id: string, options?: CallOptions): Promise<void>;
+  /** Stops a container: SIGTERM, then SIGKILL after `timeoutSeconds`. */
+  stopContainer(id: string, timeoutSeconds: number, options?: CallOptions): Promise<void>;
+  inspectContainer(id: string, options?: CallOptions): Promise<ContainerDetail>;
+  /** Runs a command in a running container; a non-zero exit is a result, not an error. */
+  execInContainer(id: string, command: readonly string[], timeoutMs: number, options?: CallOptions): Promise<ExecResult>;
+  /** The pod's IP address on its network, from its infra container; undefined for host-network pods. */
+  podIp(podId: string, options?: CallOptions): Promise<string | undefined>;
+  /**
+   * `podman events` as a stream, until the signal aborts or podman's process
+   * ends (the iterator then finishes; the caller restarts it with `since`).
+   */
+  streamEvents(options: CallOptions & { since?: Date }): AsyncIterable<PodmanEvent>;
 }

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { DesiredUnit } from '../desired/desired-unit.ts';
 import type { Podman } from '../podman/podman.ts';
 import type { Clock } from '../shared/clock.ts';
@@ -65,7 +66,7 @@ const play = async (unit: DesiredUnit, deps: ExecuteDeps, signal: AbortSignal): 
 /** A failed play leaves its pod in Created/Exited; take down every pod labelled with this unit. */
 const removeLeftovers = async (unit: DesiredUnit, deps: ExecuteDeps, signal: AbortSignal): Promise<void> => {
   try {
-    const pods = observePods(await deps.podman.listPods({ signal })).filter((pod) => pod.key === unit.key);
+    const pods = observePods(await deps.podman.listPods({ signal }), path.dirname(unit.file)).filter((pod) => pod.key === unit.key);
     for (const pod of pods) await deps.podman.removePod(pod.id, 0, { signal });
   } catch (error) {
     deps.logger.warn(`could not clean up after a failed play of ${unit.name}; the next pass will: ${(error as Error).message}`, fields(unit));

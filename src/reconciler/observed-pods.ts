@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { unitKey } from '../desired/desired-unit.ts';
 import type { PodmanPod } from '../podman/podman.ts';
 import { HASH_LABEL, MANAGED_LABEL, MANAGED_VALUE, SOURCE_LABEL, UNIT_LABEL } from '../shared/labels.ts';
@@ -9,21 +10,26 @@ export interface ObservedPod extends PodmanPod {
   hash?: string;
 }
 
-export const observePods = (pods: readonly PodmanPod[]): ObservedPod[] =>
+/**
+ * Marks the pods this runner owns: the runner's labels, with a source file
+ * directly in *this* runner's manifest directory. A pod labelled by a runner
+ * watching another directory (a second instance, a test, an old
+ * `manifestDir`) is someone else's and is never touched.
+ */
+export const observePods = (pods: readonly PodmanPod[], manifestDir: string): ObservedPod[] =>
   pods.map((pod) => {
     const source = pod.labels[SOURCE_LABEL];
     const unit = pod.labels[UNIT_LABEL];
-    if (pod.labels[MANAGED_LABEL] !== MANAGED_VALUE || !source || !unit) return pod;
+    if (pod.labels[MANAGED_LABEL] !== MANAGED_VALUE || !source || !unit || path.dirname(source) !== manifestDir) return pod;
     return { ...pod, key: unitKey(source, unit), hash: pod.labels[HASH_LABEL] };
   });
 
 /** Which file each unit (`Kind/name`) runs from now, for name-clash decisions. */
-export const currentOwners = (pods: readonly PodmanPod[]): Map<string, string> => {
+export const currentOwners = (pods: readonly ObservedPod[]): Map<string, string> => {
   const owners = new Map<string, string>();
   for (const pod of pods) {
-    const source = pod.labels[SOURCE_LABEL];
     const unit = pod.labels[UNIT_LABEL];
-    if (pod.labels[MANAGED_LABEL] === MANAGED_VALUE && source && unit && !owners.has(unit)) owners.set(unit, source);
+    if (pod.key && unit && !owners.has(unit)) owners.set(unit, pod.labels[SOURCE_LABEL]!);
   }
   return owners;
 };

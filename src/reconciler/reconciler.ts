@@ -98,7 +98,7 @@ export class Reconciler {
     let observed: ObservedPod[];
     try {
       const pods = await podman.listPods({ signal });
-      observed = observePods(pods);
+      observed = observePods(pods, snapshot.dir);
       if (this.podmanError) logger.info('podman answers again');
       this.podmanError = undefined;
     } catch (error) {

@@ -19,6 +19,15 @@ const appliedSchema = v.object({
   restartPolicy: v.picklist(['Always', 'OnFailure', 'Never']),
   volumes: v.array(v.string()),
   secrets: v.array(v.string()),
+  containers: v.array(
+    v.object({
+      name: v.string(),
+      image: v.string(),
+      livenessProbe: v.optional(v.record(v.string(), v.unknown())),
+      readinessProbe: v.optional(v.record(v.string(), v.unknown())),
+      startupProbe: v.optional(v.record(v.string(), v.unknown())),
+    }),
+  ),
   appliedAt: v.string(),
 });
 

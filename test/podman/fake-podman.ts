@@ -1,5 +1,5 @@
 import { parseAllDocuments } from 'yaml';
-import type { CallOptions, PlayResult, Podman, PodmanPod } from '../../src/podman/podman.ts';
+import type { CallOptions, ContainerDetail, ExecResult, PlayResult, Podman, PodmanContainer, PodmanEvent, PodmanPod } from '../../src/podman/podman.ts';
 import { PodmanError } from '../../src/podman/podman-error.ts';
 
 export type PodmanMethod = keyof Podman;
@@ -30,7 +30,7 @@ interface Scripted {
   when?: (args: unknown[]) => boolean;
 }
 
-const MUTATIONS: readonly PodmanMethod[] = ['playKube', 'removePod', 'startPod', 'removeSecret'];
+const MUTATIONS: readonly PodmanMethod[] = ['playKube', 'removePod', 'startPod', 'removeSecret', 'startContainer', 'stopContainer'];
 
 /**
  * An in-memory podman for component tests. It keeps pods (names, labels and
@@ -165,6 +165,136 @@ export class FakePodman implements Podman {
     const scripted = await this.enter('removeSecret', [name], options);
     if (scripted) return;
     this.secrets.delete(name);
+  }
+
+  // ---- containers (for the supervisor) -------------------------------------
+
+  /** Per-container facts podman's `ps -a`/`inspect` would report; absent means defaults. */
+  readonly containerFacts = new Map<string, { exitCode: number; startedAt?: number; exitedAt?: number; oomKilled?: boolean }>();
+  /** Scripted `exec` answers by container ID; default: exit 0. */
+  readonly execResults = new Map<string, ExecResult>();
+  /** A clock for the timestamps the fake reports; tests set it to their fake clock. */
+  now: () => number = () => Date.UTC(2026, 0, 1);
+  private readonly eventListeners = new Set<(event: PodmanEvent) => void>();
+
+  /** A container exits (crash, OOM kill, `podman stop`): state, exit code and a `died` event, as podman 4.3 reports them. */
+  exitContainer(id: string, exitCode: number, options: { oomKilled?: boolean } = {}): void {
+    const found = this.findContainer(id);
+    if (!found) throw new Error(`no container ${id}`);
+    found.container.status = 'exited';
+    this.containerFacts.set(id, { ...this.containerFacts.get(id), exitCode, exitedAt: this.now(), oomKilled: options.oomKilled ?? false });
+    if (found.pod.containers.every((container) => container.status !== 'running')) found.pod.status = 'Exited';
+    else found.pod.status = 'Degraded';
+    this.emitEvent({ type: 'container', status: 'died', id, name: found.container.name, time: this.now(), exitCode, podId: undefined, attributes: { ...found.pod.labels } });
+  }
+
+  emitEvent(event: PodmanEvent): void {
+    for (const listener of this.eventListeners) listener(event);
+  }
+
+  containerByName(name: string): { id: string; name: string; status: string } | undefined {
+    for (const pod of this.pods.values()) {
+      const container = pod.containers.find((item) => item.name === name);
+      if (container) return container;
+    }
+    return undefined;
+  }
+
+  async listContainers(options?: CallOptions): Promise<PodmanContainer[]> {
+    const scripted = await this.enter('listContainers', [], options);
+    if (scripted) return scripted.value as PodmanContainer[];
+    return [...this.pods.values()].flatMap((pod) => {
+      const podRunning = pod.status === 'Running' || pod.status === 'Degraded';
+      const infra: PodmanContainer = { id: `${pod.id.slice(0, 60)}ffff`, name: `${pod.id.slice(0, 12)}-infra`, podId: pod.id, isInfra: true, state: podRunning ? 'running' : 'exited', exitCode: 0, startedAt: undefined, exitedAt: undefined, labels: {} };
+      return [
+        infra,
+        ...pod.containers.map((container) => {
+          const facts = this.containerFacts.get(container.id);
+          return { id: container.id, name: container.name, podId: pod.id, isInfra: false, state: container.status, exitCode: facts?.exitCode ?? 0, startedAt: facts?.startedAt, exitedAt: facts?.exitedAt, labels: { ...pod.labels } };
+        }),
+      ];
+    });
+  }
+
+  async startContainer(id: string, options?: CallOptions): Promise<void> {
+    const scripted = await this.enter('startContainer', [id], options);
+    if (scripted) return;
+    const found = this.findContainer(id);
+    if (!found) throw new PodmanError({ args: ['start', '--', id], exitCode: 125, stderr: `Error: no container with name or ID "${id}" found: no such container`, timedOut: false, message: `podman start exited with 125: no such container` });
+    found.container.status = 'running';
+    this.containerFacts.set(id, { ...(this.containerFacts.get(id) ?? { exitCode: 0 }), startedAt: this.now() });
+    found.pod.status = found.pod.containers.every((container) => container.status === 'running') ? 'Running' : 'Degraded';
+  }
+
+  async stopContainer(id: string, timeoutSeconds: number, options?: CallOptions): Promise<void> {
+    const scripted = await this.enter('stopContainer', [id, timeoutSeconds], options);
+    if (scripted) return;
+    if (this.findContainer(id)?.container.status === 'running') this.exitContainer(id, 137);
+  }
+
+  async inspectContainer(id: string, options?: CallOptions): Promise<ContainerDetail> {
+    const scripted = await this.enter('inspectContainer', [id], options);
+    if (scripted) return scripted.value as ContainerDetail;
+    const facts = this.containerFacts.get(id);
+    return { oomKilled: facts?.oomKilled ?? false, exitCode: facts?.exitCode ?? 0, finishedAt: facts?.exitedAt };
+  }
+
+  async execInContainer(id: string, command: readonly string[], timeoutMs: number, options?: CallOptions): Promise<ExecResult> {
+    const scripted = await this.enter('execInContainer', [id, command, timeoutMs], options);
+    if (scripted) return scripted.value as ExecResult;
+    return this.execResults.get(id) ?? { exitCode: 0, output: '' };
+  }
+
+  async podIp(podId: string, options?: CallOptions): Promise<string | undefined> {
+    const scripted = await this.enter('podIp', [podId], options);
+    if (scripted) return scripted.value as string | undefined;
+    return this.pods.has(podId) ? `10.89.0.${(Number.parseInt(podId.slice(-4), 16) % 250) + 2}` : undefined;
+  }
+
+  streamEvents(options: CallOptions & { since?: Date }): AsyncIterable<PodmanEvent> {
+    this.calls.push({ method: 'streamEvents', args: [options.since] });
+    const queue: PodmanEvent[] = [];
+    let wake: (() => void) | undefined;
+    const listener = (event: PodmanEvent): void => {
+      queue.push(event);
+      wake?.();
+    };
+    this.eventListeners.add(listener);
+    const listeners = this.eventListeners;
+    const signal = options.signal;
+    return {
+      async *[Symbol.asyncIterator]() {
+        try {
+          while (!signal?.aborted) {
+            const event = queue.shift();
+            if (event) {
+              yield event;
+              continue;
+            }
+            await new Promise<void>((resolve) => {
+              wake = resolve;
+              signal?.addEventListener('abort', () => resolve(), { once: true });
+            });
+            wake = undefined;
+          }
+        } finally {
+          listeners.delete(listener);
+        }
+      },
+    };
+  }
+
+  /** Ends every open event stream, as when podman's events process dies. */
+  endEventStreams(): void {
+    this.eventListeners.clear();
+  }
+
+  private findContainer(id: string): { pod: PodmanPod; container: { id: string; name: string; status: string } } | undefined {
+    for (const pod of this.pods.values()) {
+      const container = pod.containers.find((item) => item.id === id || item.name === id);
+      if (container) return { pod, container };
+    }
+    return undefined;
   }
 
   // ---- internals -----------------------------------------------------------
