@@ -53,7 +53,7 @@ const main = async (): Promise<void> => {
   }
 
   const nodeLicense = readFileSync(join(nodes.x64, '..', '..', 'LICENSE'), 'utf8');
-  writeFileSync(join(dist, 'THIRD-PARTY-LICENSES'), thirdPartyNotice(nodeLicense, bundledPackages(metafile), join(root, 'node_modules')));
+  writeFileSync(join(dist, 'THIRD-PARTY-LICENSES'), thirdPartyNotice(nodeLicense, bundledPackages(metafile), root));
 };
 
 await main();

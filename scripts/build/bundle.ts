@@ -38,14 +38,16 @@ export const bundleCli = async (options: BundleOptions): Promise<Metafile> => {
 };
 
 /**
- * The npm packages whose code ended up in the bundle, as `name` or
- * `@scope/name`, sorted: the list the third-party licence notice must cover.
+ * The directories (relative to the working directory) of the npm packages
+ * whose code ended up in the bundle, nested copies included, sorted: what the
+ * third-party licence notice must cover.
  */
 export const bundledPackages = (metafile: Metafile): string[] => {
-  const names = new Set<string>();
+  const dirs = new Set<string>();
   for (const input of Object.keys(metafile.inputs)) {
-    const match = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
-    if (match?.[1] !== undefined) names.add(match[1]);
+    // Greedy prefix: the innermost node_modules/ owns the file.
+    const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
+    if (match?.[1] !== undefined) dirs.add(match[1]);
   }
-  return [...names].sort();
+  return [...dirs].sort();
 };

@@ -16,12 +16,12 @@ export const readPackageLicense = (packageDir: string): string | undefined => {
  * in the bundle. Throws if a bundled package has no licence file, so a new
  * dependency cannot slip into the binary without its notice.
  */
-export const thirdPartyNotice = (nodeLicense: string, packages: string[], nodeModules: string): string => {
+export const thirdPartyNotice = (nodeLicense: string, packageDirs: string[], root: string): string => {
   const sections = [`Node.js (embedded runtime)\n\n${nodeLicense.trim()}`];
-  for (const name of packages) {
-    const text = readPackageLicense(join(nodeModules, name));
-    if (text === undefined) throw new Error(`${name}: no LICENSE file to put into the third-party notice`);
-    const { version } = JSON.parse(readFileSync(join(nodeModules, name, 'package.json'), 'utf8')) as { version: string };
+  for (const dir of packageDirs) {
+    const text = readPackageLicense(join(root, dir));
+    if (text === undefined) throw new Error(`${dir}: no LICENSE file to put into the third-party notice`);
+    const { name, version } = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')) as { name: string; version: string };
     sections.push(`${name} ${version} (npm package, bundled)\n\n${text.trim()}`);
   }
   const rule = `\n\n${'-'.repeat(78)}\n\n`;
