@@ -3,11 +3,17 @@
 # root, from Debian's packages and the npm registry only (no other network):
 #   podman, runc, catatonit (podman builds its local pause image from it),
 #   busybox-static (the local test/example image), and the Node dependencies.
-# Idempotent: skips what is already there.
+# With --packaging it also installs what building and checking the .deb/.rpm
+# needs (dpkg-dev, rpm, lintian, systemd-analyze, qemu-user for the arm64
+# binary). Idempotent: skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+packages=(podman runc catatonit busybox-static)
+if [ "${1:-}" = "--packaging" ]; then
+  packages+=(dpkg-dev rpm lintian systemd man-db binutils qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross)
+fi
 need=()
-for pkg in podman runc catatonit busybox-static; do
+for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then

@@ -1,4 +1,4 @@
-import { DEFAULT_CONFIG, DEFAULT_CONFIG_PATH } from '../config/config-schema.ts';
+import { DEFAULT_CONFIG, DEFAULT_CONFIG_PATH } from '../config/defaults.ts';
 
 export const MAIN_HELP = `runner: Kubernetes static pods on podman, without a kubelet.
 

@@ -1,8 +1,6 @@
 import { describeError, isRunnerError } from '../shared/errors.ts';
 import { versionText } from '../shared/version.ts';
 import { MAIN_HELP } from './help.ts';
-import { runCommand } from './run-command.ts';
-import { validateCommand } from './validate-command.ts';
 
 const write = (text: string): void => {
   process.stdout.write(text);
@@ -29,10 +27,12 @@ export const runMain = async (argv: string[]): Promise<number> => {
       case 'version':
         write(`${versionText()}\n`);
         return 0;
+      // Commands are loaded when used, so `--version` and `validate` do not
+      // pay for evaluating the daemon's dependencies (chokidar, execa, …).
       case 'run':
-        return await runCommand(rest);
+        return await (await import('./run-command.ts')).runCommand(rest);
       case 'validate':
-        return await validateCommand(rest, write);
+        return await (await import('./validate-command.ts')).validateCommand(rest, write);
       case 'status':
         process.stderr.write('runner: "runner status" is not available in this version yet\n');
         return 2;

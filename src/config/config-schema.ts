@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { LOG_FORMATS, LOG_LEVELS } from '../shared/logger.ts';
+import { LOG_FORMATS, LOG_LEVELS } from '../shared/log-levels.ts';
 
 const positive = (what: string) => v.pipe(v.number(`${what} must be a number`), v.minValue(0, `${what} must not be negative`));
 const wholePositive = (what: string) => v.pipe(v.number(`must be a number`), v.integer(`must be a whole number`), v.minValue(1, `${what} must be at least 1`));
@@ -34,29 +34,4 @@ export const configFileSchema = v.strictObject(
 
 export type ConfigFile = v.InferOutput<typeof configFileSchema>;
 
-export interface RunnerConfig {
-  manifestDir: string;
-  stateDir: string;
-  logLevel: (typeof LOG_LEVELS)[number];
-  /** Unset: pretty on a terminal, JSON otherwise (systemd/journald). */
-  logFormat: (typeof LOG_FORMATS)[number] | undefined;
-  resyncIntervalSeconds: number;
-  parallelism: number;
-  stopTimeoutSeconds: number;
-  stopPodsOnExit: boolean;
-  podman: { path: string; timeoutSeconds: number };
-}
-
-export const DEFAULT_CONFIG_PATH = '/etc/runner/config.yaml';
-
-export const DEFAULT_CONFIG: RunnerConfig = {
-  manifestDir: '/etc/runner/manifests',
-  stateDir: '/var/lib/runner',
-  logLevel: 'info',
-  logFormat: undefined,
-  resyncIntervalSeconds: 10,
-  parallelism: 4,
-  stopTimeoutSeconds: 10,
-  stopPodsOnExit: false,
-  podman: { path: 'podman', timeoutSeconds: 120 },
-};
+export { DEFAULT_CONFIG, DEFAULT_CONFIG_PATH, type RunnerConfig } from './defaults.ts';

@@ -1,3 +1,4 @@
+import type { LogFormat, LogLevel } from './log-levels.ts';
 import { createConsola, type ConsolaInstance, type ConsolaReporter, type LogObject } from 'consola';
 
 /**
@@ -9,10 +10,7 @@ import { createConsola, type ConsolaInstance, type ConsolaReporter, type LogObje
  */
 export type Logger = ConsolaInstance;
 
-export const LOG_LEVELS = ['silent', 'error', 'warn', 'info', 'debug', 'trace'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
-export const LOG_FORMATS = ['pretty', 'json'] as const;
-export type LogFormat = (typeof LOG_FORMATS)[number];
+export { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './log-levels.ts';
 
 const CONSOLA_LEVEL: Record<LogLevel, number> = { silent: -999, error: 0, warn: 1, info: 3, debug: 4, trace: 5 };
 

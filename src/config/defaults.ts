@@ -1,0 +1,29 @@
+import type { LOG_FORMATS, LOG_LEVELS } from '../shared/log-levels.ts';
+
+/** The effective configuration, after defaults, the config file and flags. */
+export interface RunnerConfig {
+  manifestDir: string;
+  stateDir: string;
+  logLevel: (typeof LOG_LEVELS)[number];
+  /** Unset: pretty on a terminal, JSON otherwise (systemd/journald). */
+  logFormat: (typeof LOG_FORMATS)[number] | undefined;
+  resyncIntervalSeconds: number;
+  parallelism: number;
+  stopTimeoutSeconds: number;
+  stopPodsOnExit: boolean;
+  podman: { path: string; timeoutSeconds: number };
+}
+
+export const DEFAULT_CONFIG_PATH = '/etc/runner/config.yaml';
+
+export const DEFAULT_CONFIG: RunnerConfig = {
+  manifestDir: '/etc/runner/manifests',
+  stateDir: '/var/lib/runner',
+  logLevel: 'info',
+  logFormat: undefined,
+  resyncIntervalSeconds: 10,
+  parallelism: 4,
+  stopTimeoutSeconds: 10,
+  stopPodsOnExit: false,
+  podman: { path: 'podman', timeoutSeconds: 120 },
+};
