@@ -9,6 +9,9 @@ import { systemClock, type Clock } from './shared/clock.ts';
 import { describeError, RunnerError } from './shared/errors.ts';
 import type { Logger } from './shared/logger.ts';
 import { AppliedStore } from './state/applied-store.ts';
+import { EventWatcher } from './supervisor/event-watcher.ts';
+import { RestartHistory } from './supervisor/restart-history.ts';
+import { Supervisor } from './supervisor/supervisor.ts';
 import { claimPidFile } from './state/pid-file.ts';
 
 export interface DaemonDeps {
@@ -49,7 +52,11 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
     for (const file of skipped) log.warn(`ignoring unreadable state file ${file}`);
     log.info(`runner starting: manifests in ${config.manifestDir}, state in ${config.stateDir}, podman ${version}`);
 
+    const history = new RestartHistory(config.stateDir);
+    await history.load();
+
     const actions = new AbortController();
+    let supervisor: Supervisor | undefined;
     const reconciler = new Reconciler({
       podman,
       store,
@@ -58,7 +65,23 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
       parallelism: config.parallelism,
       defaultStopTimeoutSeconds: config.stopTimeoutSeconds,
       resyncMs: config.resyncIntervalSeconds * 1000,
+      onDesired: (units) => supervisor?.setDesired(units),
     });
+    supervisor = new Supervisor({
+      podman,
+      clock,
+      logger: logger.withTag('supervisor'),
+      history,
+      policy: {
+        initialMs: config.restartBackoff.initialSeconds * 1000,
+        maxMs: config.restartBackoff.maxSeconds * 1000,
+        resetAfterMs: config.restartBackoff.resetAfterSeconds * 1000,
+      },
+      resyncMs: config.resyncIntervalSeconds * 1000,
+      isBusy: (key) => reconciler.isBusy(key),
+      onPodChanged: () => reconciler.trigger(),
+    });
+    const events = new EventWatcher({ podman, clock, logger: logger.withTag('events'), onEvent: (event) => supervisor.onEvent(event) });
     const source = new ManifestSource({
       dir: config.manifestDir,
       clock,
@@ -71,13 +94,14 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
     });
     await source.start(signal);
     log.info('runner ready');
-    await reconciler.run(signal, actions.signal);
+    await Promise.all([reconciler.run(signal, actions.signal), supervisor.run(signal, actions.signal), events.run(signal)]);
 
     log.info('stopping: no new work; waiting for podman calls in flight');
     await source.stop();
     const grace = new AbortController();
     const timer = clock.sleep(SHUTDOWN_GRACE_MS, grace.signal).then(() => actions.abort(new Error('runner is shutting down')), () => undefined);
-    await reconciler.settled();
+    await Promise.all([reconciler.settled(), supervisor.settled()]);
+    await history.save();
     grace.abort();
     await timer;
     if (config.stopPodsOnExit) await stopManagedPods(podman, config, log);

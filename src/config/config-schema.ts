@@ -19,6 +19,16 @@ export const configFileSchema = v.strictObject(
     parallelism: v.optional(wholePositive('parallelism')),
     stopTimeoutSeconds: v.optional(positive('stopTimeoutSeconds')),
     stopPodsOnExit: v.optional(v.boolean('must be true or false')),
+    restartBackoff: v.optional(
+      v.strictObject(
+        {
+          initialSeconds: v.optional(positive('initialSeconds')),
+          maxSeconds: v.optional(positive('maxSeconds')),
+          resetAfterSeconds: v.optional(positive('resetAfterSeconds')),
+        },
+        () => 'unknown key; allowed: initialSeconds, maxSeconds, resetAfterSeconds',
+      ),
+    ),
     podman: v.optional(
       v.strictObject(
         {
@@ -29,7 +39,7 @@ export const configFileSchema = v.strictObject(
       ),
     ),
   },
-  (issue) => `unknown key; allowed: manifestDir, stateDir, logLevel, logFormat, resyncIntervalSeconds, parallelism, stopTimeoutSeconds, stopPodsOnExit, podman`,
+  (issue) => `unknown key; allowed: manifestDir, stateDir, logLevel, logFormat, resyncIntervalSeconds, parallelism, stopTimeoutSeconds, stopPodsOnExit, restartBackoff, podman`,
 );
 
 export type ConfigFile = v.InferOutput<typeof configFileSchema>;

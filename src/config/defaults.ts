@@ -11,6 +11,8 @@ export interface RunnerConfig {
   parallelism: number;
   stopTimeoutSeconds: number;
   stopPodsOnExit: boolean;
+  /** CrashLoopBackOff: the first restart is immediate, then initial, doubling to max; reset after resetAfter of clean running. */
+  restartBackoff: { initialSeconds: number; maxSeconds: number; resetAfterSeconds: number };
   podman: { path: string; timeoutSeconds: number };
 }
 
@@ -25,5 +27,6 @@ export const DEFAULT_CONFIG: RunnerConfig = {
   parallelism: 4,
   stopTimeoutSeconds: 10,
   stopPodsOnExit: false,
+  restartBackoff: { initialSeconds: 10, maxSeconds: 300, resetAfterSeconds: 600 },
   podman: { path: 'podman', timeoutSeconds: 120 },
 };

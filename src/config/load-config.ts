@@ -37,13 +37,14 @@ export const loadConfigFile = async (file: string, required: boolean): Promise<C
 };
 
 /** Defaults, then the file, then flags: later wins. */
-export const resolveConfig = (file: ConfigFile, flags: Partial<Omit<RunnerConfig, 'podman'>>): RunnerConfig => {
+export const resolveConfig = (file: ConfigFile, flags: Partial<Omit<RunnerConfig, 'podman' | 'restartBackoff'>>): RunnerConfig => {
   const defined = <T extends object>(value: T): Partial<T> =>
     Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as Partial<T>;
   return {
     ...DEFAULT_CONFIG,
-    ...defined({ ...file, podman: undefined }),
+    ...defined({ ...file, podman: undefined, restartBackoff: undefined }),
     ...defined(flags),
     podman: { ...DEFAULT_CONFIG.podman, ...defined(file.podman ?? {}) },
+    restartBackoff: { ...DEFAULT_CONFIG.restartBackoff, ...defined(file.restartBackoff ?? {}) },
   } as RunnerConfig;
 };

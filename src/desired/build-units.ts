@@ -40,6 +40,7 @@ export const buildUnits = (manifest: ParsedManifest, options: BuildOptions): Des
       yaml: [...supporting.map((doc) => doc.object), labelled].map((doc) => stringify(doc)).join('---\n'),
       stopTimeoutSeconds: spec.terminationGracePeriodSeconds ?? options.defaultStopTimeoutSeconds,
       restartPolicy: spec.restartPolicy ?? 'Always',
+      hostNetwork: (spec as { hostNetwork?: unknown }).hostNetwork === true,
       volumes: supporting.filter((doc) => doc.kind === 'PersistentVolumeClaim').map((doc) => doc.name),
       secrets: supporting.filter((doc) => doc.kind === 'Secret').map((doc) => doc.name),
       containers: spec.containers.map((container) => ({

@@ -26,6 +26,8 @@ export interface DesiredUnit {
   /** Names of PersistentVolumeClaims (podman volumes) and Secrets the YAML creates. */
   volumes: string[];
   secrets: string[];
+  /** spec.hostNetwork: probes then reach the pod on 127.0.0.1. */
+  hostNetwork: boolean;
   /** App containers in pod order, with the probes the runner (not podman) runs for them. */
   containers: DesiredContainer[];
 }

@@ -34,10 +34,6 @@ export const executeAction = async (action: Action, deps: ExecuteDeps, signal: A
       logger.info(`replaced pod ${action.unit.name} (${action.reason})`, fields(action.unit));
       return;
     }
-    case 'start':
-      await podman.startPod(action.podId, { signal });
-      logger.info(`started stopped pod ${action.unit.name} again (${action.reason})`, fields(action.unit));
-      return;
     case 'remove':
       for (const id of action.podIds) await podman.removePod(id, action.stopTimeoutSeconds, { signal });
       if (action.reason !== 'duplicate pod') await store.delete(action.key);

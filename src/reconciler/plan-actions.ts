@@ -8,7 +8,6 @@ import type { ObservedPod } from './observed-pods.ts';
 export type Action =
   | { type: 'create'; key: string; unit: DesiredUnit; reason: string }
   | { type: 'replace'; key: string; unit: DesiredUnit; podIds: string[]; reason: string }
-  | { type: 'start'; key: string; unit: DesiredUnit; podId: string; reason: string }
   | { type: 'remove'; key: string; podIds: string[]; podNames: string[]; stopTimeoutSeconds: number; reason: string }
   | { type: 'blocked'; key: string; unit: DesiredUnit; reason: string };
 
@@ -23,12 +22,11 @@ export interface PlanInputs {
 
 /** pod states in which a pod was created but never got going: a failed play, a power cut mid-create. */
 const HALF_CREATED = new Set(['Created', 'Error']);
-/** pod states that mean "stopped", which restartPolicy Always does not allow. */
-const STOPPED = new Set(['Stopped', 'Exited']);
 
 /**
  * Pure: compares desired units with the pods podman reports and lists the
- * actions. Pods without the runner's labels are never acted on; a desired
+ * actions: pods that must exist, be replaced or go. Starting containers
+ * that exited is the supervisor's job. Pods without the runner's labels are never acted on; a desired
  * pod whose name such a pod already uses is `blocked`, not forced.
  */
 export const planActions = ({ desired, observed, heldFiles, stopTimeoutFor }: PlanInputs): Action[] => {
@@ -69,9 +67,15 @@ export const planActions = ({ desired, observed, heldFiles, stopTimeoutFor }: Pl
     const pod = pods[0]!;
     if (HALF_CREATED.has(pod.status)) {
       actions.push({ type: 'replace', key: unit.key, unit, podIds: [pod.id], reason: `pod is ${pod.status}` });
-    } else if (STOPPED.has(pod.status) && unit.restartPolicy === 'Always') {
-      actions.push({ type: 'start', key: unit.key, unit, podId: pod.id, reason: `pod is ${pod.status} and restartPolicy is Always` });
+      continue;
     }
+    // A container removed by hand (`podman rm -f`) cannot be started again: re-create the pod.
+    const missing = unit.containers.filter((container) => !pod.containers.some((item) => item.name.endsWith(`-${container.name}`)));
+    if (missing.length > 0) {
+      actions.push({ type: 'replace', key: unit.key, unit, podIds: [pod.id], reason: `container ${missing.map((c) => c.name).join(', ')} was removed` });
+    }
+    // Stopped or exited containers are the supervisor's: it restarts them
+    // as restartPolicy says, with backoff.
   }
 
   for (const key of orphanKeys) {

@@ -1,4 +1,5 @@
 import { buildDesiredState } from '../desired/desired-state.ts';
+import type { DesiredUnit } from '../desired/desired-unit.ts';
 import { formatProblem, type ManifestProblem } from '../manifest/manifest-problem.ts';
 import type { ManifestSnapshot } from '../manifest/read-manifest-dir.ts';
 import type { Podman } from '../podman/podman.ts';
@@ -24,6 +25,8 @@ export interface ReconcilerOptions {
   /** A full pass runs at least this often, whatever the events say. */
   resyncMs: number;
   backoff?: BackoffPolicy;
+  /** Told the desired units after every pass (the supervisor keeps their containers running). */
+  onDesired?: (units: readonly DesiredUnit[]) => void;
 }
 
 interface Failure {
@@ -90,6 +93,11 @@ export class Reconciler {
     return this.inFlight.size;
   }
 
+  /** True while an action for this unit is in flight. */
+  isBusy(key: string): boolean {
+    return this.inFlight.has(key);
+  }
+
   /** One reconcile pass. Public for tests; `run` calls it. */
   async pass(signal: AbortSignal): Promise<void> {
     const snapshot = this.snapshot;
@@ -115,6 +123,7 @@ export class Reconciler {
       defaultStopTimeoutSeconds: this.options.defaultStopTimeoutSeconds,
     });
     this.reportHeldFiles(desired.heldFiles);
+    this.options.onDesired?.(desired.units);
     await this.syncStore(desired.units, observed, new Set(desired.heldFiles.keys()));
 
     const actions = planActions({

@@ -17,6 +17,7 @@ const appliedSchema = v.object({
   yaml: v.string(),
   stopTimeoutSeconds: v.number(),
   restartPolicy: v.picklist(['Always', 'OnFailure', 'Never']),
+  hostNetwork: v.optional(v.boolean(), false),
   volumes: v.array(v.string()),
   secrets: v.array(v.string()),
   containers: v.array(

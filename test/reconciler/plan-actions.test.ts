@@ -21,7 +21,7 @@ const podOf = (unit: DesiredUnit, over: Partial<ObservedPod> = {}): ObservedPod 
     status: 'Running',
     labels: {},
     created: `2026-01-01T00:00:${String(ids % 60).padStart(2, '0')}Z`,
-    containers: [],
+    containers: unit.containers.map((container, index) => ({ id: `c${ids}-${index}`, name: `${unit.podName ?? `${unit.name}-pod-0`}-${container.name}`, status: 'running' })),
     key: unit.key,
     hash: unit.hash,
     ...over,
@@ -40,7 +40,7 @@ const summary = (actions: Action[]): [string, string, string[]][] =>
   actions.map((action) => [
     action.type,
     action.key,
-    action.type === 'replace' || action.type === 'remove' ? action.podIds : action.type === 'start' ? [action.podId] : [],
+    action.type === 'replace' || action.type === 'remove' ? action.podIds : [],
   ]);
 
 describe('planActions', () => {
@@ -68,15 +68,16 @@ describe('planActions', () => {
     assert.deepEqual(summary(plan([WEB], [old])), [['replace', WEB.key, [old.id]]]);
   });
 
-  // [status, restartPolicy unit, expected action type or none]
+  // [status, restartPolicy unit, expected action type or none]. Stopped and
+  // exited pods are the supervisor's (it restarts containers with backoff).
   const states: [string, DesiredUnit, string | undefined][] = [
     ['Running', WEB, undefined],
     ['Degraded', WEB, undefined],
     ['Created', WEB, 'replace'],
     ['Error', WEB, 'replace'],
     ['Created', WEB_NEVER, 'replace'],
-    ['Stopped', WEB, 'start'],
-    ['Exited', WEB, 'start'],
+    ['Stopped', WEB, undefined],
+    ['Exited', WEB, undefined],
     ['Stopped', WEB_NEVER, undefined],
     ['Exited', WEB_NEVER, undefined],
     ['Exited', WEB_ONFAILURE, undefined],
@@ -163,6 +164,11 @@ describe('planActions', () => {
     const pods = [podOf(WEB, { hash: 'old' }), podOf(API, { status: 'Exited' }), unmanaged('x')];
     const actions = plan([WEB, API], pods);
     assert.equal(new Set(actions.map((action) => action.key)).size, actions.length);
-    assert.deepEqual(actions.map((action) => action.type).sort(), ['replace', 'start']);
+    assert.deepEqual(actions.map((action) => action.type).sort(), ['replace']);
+  });
+
+  it('re-creates a pod one of whose containers was removed by hand', () => {
+    const pod = podOf(WEB, { containers: [] });
+    assert.deepEqual(summary(plan([WEB], [pod])), [['replace', WEB.key, [pod.id]]]);
   });
 });

@@ -176,15 +176,14 @@ describe('Reconciler', () => {
     assert.notEqual(again.id, first.id);
   });
 
-  it('a stopped pod with restartPolicy Always is started again, the same pod', async () => {
+  it('a stopped pod is left to the supervisor: the reconciler neither starts nor replaces it', async () => {
     show({ 'web.yaml': podYaml('web') });
     await reconcile();
     const pod = webPod()!;
     podman.setStatus(pod.id, 'Exited');
     podman.clearCalls();
     await reconcile();
-    assert.deepEqual(podman.mutations().map((call) => [call.method, call.args[0]]), [['startPod', pod.id]]);
-    assert.equal(webPod()?.status, 'Running');
+    assert.deepEqual(podman.mutations(), []);
     assert.equal(webPod()?.id, pod.id);
   });
 

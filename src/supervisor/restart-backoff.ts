@@ -1,0 +1,25 @@
+/**
+ * CrashLoopBackOff, as the kubelet does it, as a pure function of the
+ * backoff step: the first restart after a crash is immediate (step 0), then
+ * `initialMs`, doubling, capped at `maxMs`. The step goes back to 0 once the
+ * container has run for `resetAfterMs` without exiting.
+ */
+export interface CrashLoopPolicy {
+  initialMs: number;
+  maxMs: number;
+  resetAfterMs: number;
+}
+
+/** The kubelet's numbers: 10 s doubling to 5 min, reset after 10 min of clean running. */
+export const KUBELET_CRASH_LOOP: CrashLoopPolicy = { initialMs: 10_000, maxMs: 300_000, resetAfterMs: 600_000 };
+
+export const restartDelayMs = (step: number, policy: CrashLoopPolicy): number => {
+  if (step <= 0) return 0;
+  return Math.min(policy.maxMs, policy.initialMs * 2 ** Math.min(step - 1, 30));
+};
+
+export type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
+
+/** Kubernetes restartPolicy: Always restarts on any exit, OnFailure on a non-zero exit, Never not at all. */
+export const shouldRestart = (policy: RestartPolicy, exitCode: number): boolean =>
+  policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0);

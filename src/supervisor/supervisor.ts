@@ -1,0 +1,375 @@
+/**
+ * The health supervisor: keeps every container of every desired pod running
+ * as its restartPolicy says, with CrashLoopBackOff, and records why.
+ *
+ * The runner owns restarts: pods are played with restartPolicy Never, so
+ * podman never restarts anything by itself (its own policy would restart a
+ * crasher immediately, forever, and not at all after `podman stop` or a
+ * reboot). Per container:
+ *
+ *     running ──exit / died event──▶ exited ──policy says no──▶ done (Succeeded / Failed)
+ *        ▲                             │
+ *        │                        policy says restart
+ *        │                             ▼
+ *        └──── podman start ◀── backing off until exitedAt + delay(step)
+ *
+ *     running ──liveness/startup probe failed──▶ podman stop ──▶ exited (reason LivenessFailed)
+ *     running, infra container dead ──▶ podman stop ──▶ exited (reason InfraDied)
+ *
+ * delay(step) is 0 for the first restart, then initial, doubling to max; the
+ * step resets after resetAfter of clean running. Counts, reasons and the
+ * next restart time persist in the state directory (RestartHistory).
+ *
+ * Who does what: the reconciler makes pods exist with the right spec
+ * (create, replace, remove); the supervisor only starts and stops containers
+ * of pods that exist with the desired hash, and leaves a unit alone while the
+ * reconciler has work in flight for it. Decisions come from `podman ps -a`,
+ * re-listed on every `died` event and on a timer: events are hints.
+ */
+import type { DesiredUnit } from '../desired/desired-unit.ts';
+import type { Podman, PodmanContainer, PodmanEvent } from '../podman/podman.ts';
+import type { Clock } from '../shared/clock.ts';
+import { describeError } from '../shared/errors.ts';
+import { HASH_LABEL, MANAGED_LABEL, MANAGED_VALUE, SOURCE_LABEL, UNIT_LABEL } from '../shared/labels.ts';
+import type { Logger } from '../shared/logger.ts';
+import { Wakeup } from '../shared/wakeup.ts';
+import { unitKey } from '../desired/desired-unit.ts';
+import { restartDelayMs, shouldRestart, type CrashLoopPolicy } from './restart-backoff.ts';
+import type { ContainerHistory, RestartHistory, RestartReason } from './restart-history.ts';
+
+export interface SupervisorOptions {
+  podman: Podman;
+  clock: Clock;
+  logger: Logger;
+  history: RestartHistory;
+  policy: CrashLoopPolicy;
+  /** Re-list at least this often, whatever the events say. */
+  resyncMs: number;
+  /** True while the reconciler has an action in flight for the unit: hands off. */
+  isBusy: (unitKey: string) => boolean;
+  /** Called after each evaluation with the running containers that have probes. */
+  onProbeTargets?: (targets: ProbeTarget[]) => void;
+  /** A pod vanished or changed shape: the reconciler should look. */
+  onPodChanged?: () => void;
+}
+
+export interface ProbeTarget {
+  key: string;
+  unitKey: string;
+  podName: string;
+  containerName: string;
+  containerId: string;
+  startedAt: number;
+  podId: string;
+  hostNetwork: boolean;
+  livenessProbe?: Record<string, unknown>;
+  readinessProbe?: Record<string, unknown>;
+  startupProbe?: Record<string, unknown>;
+}
+
+/** What status shows for one container. */
+export interface ContainerView {
+  name: string;
+  id: string | undefined;
+  image: string;
+  state: string;
+  exitCode: number | undefined;
+  startedAt: number | undefined;
+  history: ContainerHistory;
+}
+
+/** How soon after a container's death podman's exit policy stops the pod. */
+const EXIT_POLICY_WINDOW_MS = 3_000;
+
+export class Supervisor {
+  private units = new Map<string, DesiredUnit>();
+  private readonly wakeup: Wakeup;
+  private pending = false;
+  private readonly inFlight = new Map<string, Promise<void>>();
+  /** Exits already recorded, by container ID: podman's ExitedAt (seconds) when handled. */
+  private readonly handledExit = new Map<string, number | undefined>();
+  /** Why we stopped a container ourselves (liveness, infra died), by container ID. */
+  private readonly pendingReason = new Map<string, RestartReason>();
+  /** Pods stopped from outside (`podman pod stop`), from pod events. */
+  private readonly externallyStopped = new Set<string>();
+  private lastContainers: PodmanContainer[] = [];
+  private listError: string | undefined;
+
+  constructor(private readonly options: SupervisorOptions) {
+    this.wakeup = new Wakeup(options.clock);
+  }
+
+  /** The desired units, from the reconciler after each of its passes. */
+  setDesired(units: readonly DesiredUnit[]): void {
+    this.units = new Map(units.map((unit) => [unit.key, unit]));
+    this.options.history.retain(new Set(this.units.keys()));
+    this.trigger();
+  }
+
+  trigger(): void {
+    this.pending = true;
+    this.wakeup.wake();
+  }
+
+  /** A podman event: a hint to look again. */
+  onEvent(event: PodmanEvent): void {
+    const now = this.options.clock.now();
+    if (event.type === 'container') {
+      if (event.status === 'died') {
+        const podId = this.lastContainers.find((container) => container.id === event.id)?.podId;
+        if (podId) this.recentDeaths.set(podId, now);
+      }
+      if (event.status === 'remove') this.options.onPodChanged?.();
+      if (event.status === 'died' || event.status === 'remove' || event.status === 'stop') this.trigger();
+    } else if (event.type === 'pod') {
+      // A kube-play pod stops by itself once its last container exited
+      // (ExitPolicy stop): that `stop` follows a death. A `stop` with no
+      // death just before it is `podman pod stop` from outside (the runner
+      // never stops a pod it keeps).
+      const died = this.recentDeaths.get(event.id);
+      if (event.status === 'stop' && (died === undefined || now - died > EXIT_POLICY_WINDOW_MS)) this.externallyStopped.add(event.id);
+      if (event.status === 'remove' || event.status === 'stop' || event.status === 'kill') this.options.onPodChanged?.();
+      this.trigger();
+    }
+  }
+
+  /** Last `died` event per pod, to tell an exit-policy pod stop from an outside one. */
+  private readonly recentDeaths = new Map<string, number>();
+
+  /** A probe said the container must be restarted. */
+  async probeFailed(containerId: string, reason: 'LivenessFailed' | 'StartupFailed', message: string, signal: AbortSignal): Promise<void> {
+    const container = this.lastContainers.find((item) => item.id === containerId);
+    const unit = container ? this.unitOf(container) : undefined;
+    if (!container || !unit || container.state !== 'running') return;
+    this.options.logger.warn(`${reason === 'LivenessFailed' ? 'liveness' : 'startup'} probe of ${container.name} failed: ${message}; restarting it`, { pod: unit.name, container: container.name, file: unit.file });
+    this.pendingReason.set(containerId, reason);
+    await this.stop(container, unit, signal);
+  }
+
+  /** A restart asked for by an operator (`runner restart`): recorded as Manual. */
+  async restartPod(key: string, signal: AbortSignal): Promise<boolean> {
+    const unit = this.units.get(key);
+    if (!unit) return false;
+    const containers = this.lastContainers.filter((container) => this.unitOf(container)?.key === key && container.state === 'running');
+    for (const container of containers) {
+      this.pendingReason.set(container.id, 'Manual');
+      await this.stop(container, unit, signal);
+    }
+    for (const name of unit.containers.map((container) => container.name)) this.options.history.get(key, unit.hash, name).backoffStep = 0;
+    this.trigger();
+    return true;
+  }
+
+  async run(signal: AbortSignal, actionSignal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      if (!this.pending) await this.wakeup.wait(this.nextDelay(), signal);
+      if (signal.aborted) break;
+      this.pending = false;
+      await this.evaluate(actionSignal);
+    }
+    await this.options.history.save();
+  }
+
+  async settled(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight.values()]);
+  }
+
+  /** The containers of a unit as last seen, with their restart history. */
+  view(key: string): ContainerView[] {
+    const unit = this.units.get(key);
+    if (!unit) return [];
+    return unit.containers.map((desired) => {
+      const seen = this.lastContainers.find((container) => this.unitOf(container)?.key === key && containerNameIn(unit, container.name) === desired.name);
+      return {
+        name: desired.name,
+        id: seen?.id,
+        image: desired.image,
+        state: seen?.state ?? 'missing',
+        exitCode: seen && seen.state !== 'running' ? seen.exitCode : undefined,
+        startedAt: seen?.startedAt,
+        history: this.options.history.get(key, unit.hash, desired.name),
+      };
+    });
+  }
+
+  get podmanError(): string | undefined {
+    return this.listError;
+  }
+
+  /** One look at podman's containers and every decision that follows. Public for tests. */
+  async evaluate(signal: AbortSignal): Promise<void> {
+    const { podman, logger, clock, history, policy } = this.options;
+    let containers: PodmanContainer[];
+    try {
+      containers = await podman.listContainers({ signal });
+      this.listError = undefined;
+    } catch (error) {
+      const message = describeError(error);
+      if (message !== this.listError) logger.warn(`cannot list containers, will retry: ${message}`);
+      this.listError = message;
+      return;
+    }
+    this.lastContainers = containers;
+    const now = clock.now();
+    const targets: ProbeTarget[] = [];
+
+    for (const unit of this.units.values()) {
+      if (this.options.isBusy(unit.key)) continue;
+      const app = containers.filter((container) => !container.isInfra && this.unitOf(container)?.key === unit.key && container.labels[HASH_LABEL] === unit.hash);
+      const podIds = new Set(app.map((container) => container.podId));
+      if (app.length === 0 || podIds.size > 1) continue; // missing or duplicated: the reconciler's job
+      const podId = app[0]!.podId;
+      const infra = containers.find((container) => container.isInfra && container.podId === podId);
+      const infraDown = infra !== undefined && infra.state !== 'running';
+
+      for (const container of app) {
+        const name = containerNameIn(unit, container.name);
+        if (!name || this.inFlight.has(container.id)) continue;
+        const entry = history.get(unit.key, unit.hash, name);
+        if (container.state === 'running') {
+          this.handledExit.delete(container.id);
+          if (infraDown) {
+            logger.warn(`the infra container of pod ${unit.name} is not running; restarting ${container.name}`, { pod: unit.name, file: unit.file });
+            this.pendingReason.set(container.id, 'InfraDied');
+            this.dispatch(container.id, () => this.stop(container, unit, signal));
+            continue;
+          }
+          if (entry.backoffStep > 0 && container.startedAt !== undefined && now - container.startedAt >= policy.resetAfterMs) {
+            entry.backoffStep = 0;
+            history.touch();
+          }
+          if (entry.nextRestartAt !== undefined) {
+            entry.nextRestartAt = undefined;
+            history.touch();
+          }
+          const desired = unit.containers.find((item) => item.name === name);
+          if (desired && (desired.livenessProbe || desired.readinessProbe || desired.startupProbe)) {
+            targets.push({
+              key: `${unit.key}/${name}`,
+              unitKey: unit.key,
+              podName: unit.name,
+              containerName: name,
+              containerId: container.id,
+              startedAt: container.startedAt ?? now,
+              podId,
+              hostNetwork: unit.hostNetwork,
+              ...(desired.livenessProbe ? { livenessProbe: desired.livenessProbe } : {}),
+              ...(desired.readinessProbe ? { readinessProbe: desired.readinessProbe } : {}),
+              ...(desired.startupProbe ? { startupProbe: desired.startupProbe } : {}),
+            });
+          }
+          continue;
+        }
+        if (container.state !== 'exited' && container.state !== 'stopped' && container.state !== 'created') continue;
+        await this.noteExit(container, unit, entry, signal);
+        if (!shouldRestart(unit.restartPolicy, container.exitCode)) continue;
+        if (container.exitedAt !== undefined && container.startedAt !== undefined && container.exitedAt - container.startedAt >= policy.resetAfterMs && entry.backoffStep > 0) {
+          entry.backoffStep = 0; // it had run cleanly long enough before this exit
+        }
+        const from = Math.max(entry.lastExitAt ?? container.exitedAt ?? now, entry.lastRestartAt ?? 0);
+        const due = from + restartDelayMs(entry.backoffStep, policy);
+        if (due > now) {
+          if (entry.nextRestartAt !== due) {
+            entry.nextRestartAt = due;
+            history.touch();
+            logger.info(`container ${container.name} is crash-looping: restart in ${Math.ceil((due - now) / 1000)}s (restart ${entry.restartCount + 1})`, { pod: unit.name, container: name, file: unit.file });
+          }
+          continue;
+        }
+        this.dispatch(container.id, () => this.restart(container, unit, entry, signal));
+      }
+    }
+    for (const id of [...this.handledExit.keys()]) if (!containers.some((container) => container.id === id)) this.handledExit.delete(id);
+    this.options.onProbeTargets?.(targets);
+    await history.save();
+  }
+
+  /** Records an exit once: exit code, reason, time. */
+  private async noteExit(container: PodmanContainer, unit: DesiredUnit, entry: ContainerHistory, signal: AbortSignal): Promise<void> {
+    if (container.state === 'created' && container.exitedAt === undefined) return; // never ran: nothing to record
+    if (this.handledExit.has(container.id) && this.handledExit.get(container.id) === container.exitedAt) return;
+    let finishedAt = container.exitedAt;
+    let oomKilled = false;
+    try {
+      const detail = await this.options.podman.inspectContainer(container.id, { signal });
+      finishedAt = detail.finishedAt ?? finishedAt;
+      oomKilled = detail.oomKilled;
+    } catch {
+      // gone or podman busy: the seconds from `ps` will do
+    }
+    this.handledExit.set(container.id, container.exitedAt);
+    if (finishedAt !== undefined && entry.lastExitAt === finishedAt) return; // recorded before a runner restart
+    const reason: RestartReason =
+      this.pendingReason.get(container.id) ??
+      (this.externallyStopped.has(container.podId) ? 'StoppedExternally' : oomKilled ? 'OOMKilled' : container.exitCode === 0 ? 'Completed' : 'Exited');
+    this.pendingReason.delete(container.id);
+    entry.lastExitAt = finishedAt ?? this.options.clock.now();
+    entry.lastExitCode = container.exitCode;
+    entry.lastReason = reason;
+    this.options.history.touch();
+    const then = shouldRestart(unit.restartPolicy, container.exitCode) ? 'will restart' : `restartPolicy ${unit.restartPolicy}: left exited`;
+    this.options.logger.info(`container ${container.name} exited with code ${container.exitCode} (${reason}); ${then}`, { pod: unit.name, container: container.name, file: unit.file });
+  }
+
+  private async restart(container: PodmanContainer, unit: DesiredUnit, entry: ContainerHistory, signal: AbortSignal): Promise<void> {
+    const { podman, clock, history, logger } = this.options;
+    const name = containerNameIn(unit, container.name)!;
+    const at = clock.now();
+    try {
+      await podman.startContainer(container.id, { signal });
+      history.recordRestart(entry, { at, reason: entry.lastReason ?? 'Exited', ...(entry.lastExitCode !== undefined ? { exitCode: entry.lastExitCode } : {}) });
+      this.handledExit.delete(container.id);
+      this.externallyStopped.delete(container.podId);
+      this.recentDeaths.delete(container.podId);
+      logger.info(`restarted container ${container.name} (${entry.lastReason ?? 'Exited'}, exit code ${entry.lastExitCode ?? '?'}; restart ${entry.restartCount})`, { pod: unit.name, container: name, file: unit.file });
+    } catch (error) {
+      entry.lastRestartAt = at;
+      logger.error(`cannot restart container ${container.name}: ${describeError(error)}`, { pod: unit.name, container: name, file: unit.file });
+      this.options.onPodChanged?.();
+    } finally {
+      entry.backoffStep += 1;
+      history.touch();
+    }
+  }
+
+  private async stop(container: PodmanContainer, unit: DesiredUnit, signal: AbortSignal): Promise<void> {
+    try {
+      await this.options.podman.stopContainer(container.id, unit.stopTimeoutSeconds, { signal });
+    } catch (error) {
+      this.options.logger.error(`cannot stop container ${container.name}: ${describeError(error)}`, { pod: unit.name, file: unit.file });
+    }
+  }
+
+  private dispatch(containerId: string, work: () => Promise<void>): void {
+    const job = work().finally(() => {
+      this.inFlight.delete(containerId);
+      this.trigger();
+    });
+    this.inFlight.set(containerId, job);
+  }
+
+  private unitOf(container: PodmanContainer): DesiredUnit | undefined {
+    const { labels } = container;
+    if (labels[MANAGED_LABEL] !== MANAGED_VALUE || !labels[SOURCE_LABEL] || !labels[UNIT_LABEL]) return undefined;
+    return this.units.get(unitKey(labels[SOURCE_LABEL], labels[UNIT_LABEL]));
+  }
+
+  private nextDelay(): number {
+    let delay = this.options.resyncMs;
+    const now = this.options.clock.now();
+    for (const unit of this.units.values()) {
+      const recorded = this.options.history.peek(unit.key);
+      for (const entry of Object.values(recorded?.containers ?? {})) {
+        if (entry.nextRestartAt !== undefined) delay = Math.min(delay, Math.max(0, entry.nextRestartAt - now));
+      }
+    }
+    return delay;
+  }
+}
+
+/** The manifest's name of a podman container (`<pod>-<container>`): the longest desired name it ends with. */
+export const containerNameIn = (unit: DesiredUnit, podmanName: string): string | undefined =>
+  unit.containers
+    .map((container) => container.name)
+    .filter((name) => podmanName.endsWith(`-${name}`))
+    .sort((a, b) => b.length - a.length)[0];

@@ -1,0 +1,213 @@
+/**
+ * The health supervisor against the real podman: crash loops back off,
+ * restartPolicy is honoured, pods stopped or gutted by hand are healed, and
+ * a dead event stream or a SIGKILLed runner loses nothing. Timing
+ * assertions use podman's own event timestamps, with generous tolerances.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  createWorkspace,
+  listPods,
+  podByName,
+  podman,
+  podYaml,
+  requirePodman,
+  sleep,
+  startRunner,
+  uniquePrefix,
+  waitFor,
+  type RunnerProcess,
+  type Workspace,
+} from './harness.ts';
+
+const FAST_BACKOFF = 'resyncIntervalSeconds: 2\nstopTimeoutSeconds: 1\nrestartBackoff: {initialSeconds: 1, maxSeconds: 4, resetAfterSeconds: 600}\n';
+
+/** Times (ms) of a container's `start` events since `since`, from podman's event log. */
+const startTimes = async (container: string, since: Date): Promise<number[]> => {
+  const out = await podman('events', '--stream=false', '--format', 'json', '--since', since.toISOString(), '--filter', `container=${container}`, '--filter', 'event=start');
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => Date.parse((JSON.parse(line) as { Time: string }).Time))
+    .sort((a, b) => a - b);
+};
+
+const containerState = async (container: string): Promise<{ status: string; startedAt: string; exitCode: number }> => {
+  const [status, startedAt, exitCode] = (await podman('inspect', '--format', '{{.State.Status}}|{{.State.StartedAt}}|{{.State.ExitCode}}', container)).split('|');
+  return { status: status!, startedAt: startedAt!, exitCode: Number(exitCode) };
+};
+
+/** Exits with `code` the first time it runs; every later run stays up. The marker lives in the container's own filesystem. */
+const failOnce = (code: number): string[] => ['sh', '-c', `trap 'exit 0' TERM; if [ -f /ran ]; then while true; do sleep 1; done; fi; touch /ran; sleep 1; exit ${code}`];
+
+describe('supervisor: crash loops and restart policies', () => {
+  let ws: Workspace;
+  let runner: RunnerProcess;
+  const prefix = uniquePrefix('sv');
+
+  before(async () => {
+    await requirePodman();
+    ws = await createWorkspace(FAST_BACKOFF);
+    runner = await startRunner(ws);
+  });
+  after(async () => {
+    await runner?.stop();
+    await ws?.cleanup();
+  });
+
+  it('a crash-looping container is restarted after growing delays, and the count survives a runner restart', async () => {
+    const name = `${prefix}-loop`;
+    const since = new Date(Date.now() - 1000);
+    await writeFile(path.join(ws.manifestDir, 'loop.yaml'), podYaml(name, { command: ['sh', '-c', 'sleep 0.3; exit 3'] }));
+    const starts = await waitFor('five starts', async () => {
+      const times = await startTimes(`${name}-main`, since);
+      return times.length >= 5 ? times : undefined;
+    }, 40_000);
+    const gaps = starts.slice(1).map((time, index) => time - starts[index]!);
+    // Delays 0, 1 s, 2 s, 4 s after each exit (the container runs ~0.3 s).
+    assert.ok(gaps[0]! < 1_500, `first restart is immediate (gap ${gaps[0]} ms)`);
+    assert.ok(gaps[1]! >= 1_000 && gaps[1]! < 3_000, `second restart after ~1 s (gap ${gaps[1]} ms)`);
+    assert.ok(gaps[2]! >= 2_000 && gaps[2]! < 4_500, `third after ~2 s (gap ${gaps[2]} ms)`);
+    assert.ok(gaps[3]! >= 4_000 && gaps[3]! < 7_000, `fourth after ~4 s, the cap (gap ${gaps[3]} ms)`);
+    assert.ok(gaps[1]! < gaps[2]! && gaps[2]! < gaps[3]!, `gaps grow: ${gaps.join(', ')}`);
+
+    const history = JSON.parse(await readFile(path.join(ws.stateDir, 'restarts.json'), 'utf8')) as { units: Record<string, { containers: Record<string, { restartCount: number; lastExitCode: number; lastReason: string }> }> };
+    const entry = Object.entries(history.units).find(([key]) => key.endsWith(`#Pod/${name}`))?.[1].containers.main;
+    assert.ok(entry && entry.restartCount >= 4, `restart count recorded (${JSON.stringify(entry)})`);
+    assert.equal(entry.lastExitCode, 3);
+    assert.equal(entry.lastReason, 'Exited');
+
+    const before = entry.restartCount;
+    assert.equal(await runner.stop(), 0);
+    runner = await startRunner(ws);
+    await sleep(2_000);
+    const again = JSON.parse(await readFile(path.join(ws.stateDir, 'restarts.json'), 'utf8')) as typeof history;
+    const kept = Object.entries(again.units).find(([key]) => key.endsWith(`#Pod/${name}`))?.[1].containers.main;
+    assert.ok(kept && kept.restartCount >= before, `count kept across the runner restart (${kept?.restartCount} >= ${before})`);
+  });
+
+  it('restartPolicy: Always restarts on exit 0, OnFailure only on non-zero, Never not at all', async () => {
+    const cases = [
+      { policy: 'Always', code: 0, restarted: true },
+      { policy: 'OnFailure', code: 0, restarted: false },
+      { policy: 'OnFailure', code: 2, restarted: true },
+      { policy: 'Never', code: 2, restarted: false },
+    ];
+    const names = cases.map((item, index) => `${prefix}-p${index}`);
+    for (const [index, item] of cases.entries()) {
+      await writeFile(path.join(ws.manifestDir, `policy${index}.yaml`), podYaml(names[index]!, { command: failOnce(item.code), extraSpec: `  restartPolicy: ${item.policy}` }));
+    }
+    for (const [index, item] of cases.entries()) {
+      const container = `${names[index]}-main`;
+      if (item.restarted) {
+        await waitFor(`${item.policy}/exit ${item.code} to be restarted and stay up`, async () => {
+          const state = await containerState(container).catch(() => undefined);
+          return state?.status === 'running' && (await podman('exec', container, 'ls', '/ran').catch(() => '')) === '/ran';
+        }, 20_000);
+      } else {
+        await waitFor(`${item.policy}/exit ${item.code} to exit`, async () => (await containerState(container).catch(() => undefined))?.status === 'exited', 20_000);
+        await sleep(3_000);
+        const state = await containerState(container);
+        assert.equal(state.status, 'exited', `${item.policy} with exit ${item.code} stays exited`);
+        assert.equal(state.exitCode, item.code);
+        assert.ok((await listPods()).some((pod) => pod.name === names[index]), 'the pod itself is kept');
+      }
+    }
+  });
+});
+
+describe('supervisor: pods stopped, gutted or orphaned from outside', () => {
+  let ws: Workspace;
+  let runner: RunnerProcess;
+  const prefix = uniquePrefix('heal');
+  const name = `${prefix}-web`;
+
+  before(async () => {
+    await requirePodman();
+    ws = await createWorkspace(FAST_BACKOFF);
+    runner = await startRunner(ws);
+    await writeFile(path.join(ws.manifestDir, 'web.yaml'), podYaml(name));
+    await waitFor('the pod', async () => (await podByName(name))?.status === 'Running');
+  });
+  after(async () => {
+    await runner?.stop();
+    await ws?.cleanup();
+  });
+
+  it('podman pod stop: the pod is started again, same pod, reason recorded', async () => {
+    const id = (await podByName(name))!.id;
+    await podman('pod', 'stop', '-t', '1', name);
+    await waitFor('the pod to run again', async () => (await podByName(name))?.status === 'Running', 15_000);
+    assert.equal((await podByName(name))?.id, id);
+    const history = await readFile(path.join(ws.stateDir, 'restarts.json'), 'utf8');
+    assert.match(history, /StoppedExternally/);
+  });
+
+  it('podman rm -f of one container: the pod is re-created', async () => {
+    const id = (await podByName(name))!.id;
+    await podman('rm', '-f', '-t', '0', `${name}-main`);
+    const pod = await waitFor('a new, complete pod', async () => {
+      const current = await podByName(name);
+      return current && current.id !== id && current.status === 'Running' && current.containers.some((c) => c.name === `${name}-main`) ? current : undefined;
+    }, 20_000);
+    assert.ok(pod);
+  });
+
+  it('a killed events stream is reopened and deaths are still handled', async () => {
+    const streams = () => execFileSync('pgrep', ['-P', String(runner.child.pid), '-f', 'podman events'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+    const [first] = await waitFor('the events stream', async () => (streams().length > 0 ? streams() : undefined));
+    execFileSync('kill', ['-9', first!]);
+    await waitFor('a new events stream', async () => {
+      const now = streams();
+      return now.length > 0 && !now.includes(first!) ? now : undefined;
+    }, 15_000);
+    const before = await containerState(`${name}-main`);
+    await podman('kill', `${name}-main`);
+    await waitFor('the killed container to be restarted', async () => {
+      const state = await containerState(`${name}-main`);
+      return state.status === 'running' && state.startedAt !== before.startedAt;
+    }, 15_000);
+  });
+});
+
+describe('supervisor: a runner killed mid-apply', () => {
+  let ws: Workspace;
+  const prefix = uniquePrefix('kill');
+
+  before(async () => {
+    await requirePodman();
+    ws = await createWorkspace(FAST_BACKOFF);
+  });
+  after(async () => ws?.cleanup());
+
+  it('SIGKILL during apply and replace: the next start converges with exactly one running pod each', async () => {
+    const names = [0, 1, 2].map((index) => `${prefix}-${index}`);
+    for (const [index, pod] of names.entries()) await writeFile(path.join(ws.manifestDir, `k${index}.yaml`), podYaml(pod));
+    for (const delay of [300, 700, 1200]) {
+      const runner = await startRunner(ws);
+      await sleep(delay);
+      await runner.stop('SIGKILL');
+      // Change every spec so the next start has replacing to do as well.
+      for (const [index, pod] of names.entries()) {
+        await writeFile(path.join(ws.manifestDir, `k${index}.yaml`), podYaml(pod, { command: ['sh', '-c', `trap 'exit 0' TERM; echo ${delay}; while true; do sleep 1; done`] }));
+      }
+    }
+    const runner = await startRunner(ws);
+    try {
+      await waitFor('every pod running once, with the final spec', async () => {
+        const pods = (await listPods()).filter((pod) => names.includes(pod.name));
+        if (pods.length !== names.length || pods.some((pod) => pod.status !== 'Running')) return false;
+        for (const pod of names) if (!/echo 1200/.test(await podman('inspect', '--format', '{{json .Config.Entrypoint}}', `${pod}-main`))) return false;
+        return true;
+      }, 60_000);
+      const all = (await listPods()).filter((pod) => pod.labels['static-pod-runner/source']?.startsWith(ws.manifestDir));
+      assert.equal(all.length, names.length, `no duplicate or orphaned pods: ${all.map((pod) => `${pod.name}:${pod.status}`).join(', ')}`);
+    } finally {
+      await runner.stop();
+    }
+  });
+});
