@@ -12,6 +12,10 @@ import { AppliedStore } from './state/applied-store.ts';
 import { EventWatcher } from './supervisor/event-watcher.ts';
 import { RestartHistory } from './supervisor/restart-history.ts';
 import { Supervisor } from './supervisor/supervisor.ts';
+import { collectStatus } from './status/collect-status.ts';
+import { EventLog } from './status/event-log.ts';
+import { readBootId, StatusWriter } from './status/status-writer.ts';
+import { VERSION } from './shared/version.ts';
 import { claimPidFile } from './state/pid-file.ts';
 
 export interface DaemonDeps {
@@ -21,6 +25,9 @@ export interface DaemonDeps {
   podman?: Podman;
   clock?: Clock;
 }
+
+/** status.json is rewritten at least this often; readers call a file older than 3 heartbeats stale. */
+const STATUS_HEARTBEAT_SECONDS = 5;
 
 /** How long in-flight podman calls may finish after a stop request before they are abandoned. */
 const SHUTDOWN_GRACE_MS = 20_000;
@@ -54,6 +61,11 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
 
     const history = new RestartHistory(config.stateDir);
     await history.load();
+    const eventLog = new EventLog(config.stateDir, clock);
+    const startedAt = clock.now();
+    const bootId = await readBootId();
+    let statusWriter: StatusWriter | undefined;
+    const changed = (): void => statusWriter?.changed();
 
     const actions = new AbortController();
     let supervisor: Supervisor | undefined;
@@ -66,6 +78,8 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
       defaultStopTimeoutSeconds: config.stopTimeoutSeconds,
       resyncMs: config.resyncIntervalSeconds * 1000,
       onDesired: (units) => supervisor?.setDesired(units),
+      onChange: changed,
+      events: eventLog,
     });
     supervisor = new Supervisor({
       podman,
@@ -80,7 +94,43 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
       resyncMs: config.resyncIntervalSeconds * 1000,
       isBusy: (key) => reconciler.isBusy(key),
       onPodChanged: () => reconciler.trigger(),
+      onChange: changed,
+      events: eventLog,
     });
+    const statusSupervisor = supervisor;
+    statusWriter = new StatusWriter({
+      stateDir: config.stateDir,
+      clock,
+      logger: logger.withTag('status'),
+      heartbeatMs: STATUS_HEARTBEAT_SECONDS * 1000,
+      group: config.statusGroup,
+      collect: () => {
+        const view = reconciler.view();
+        const stateError = history.lastSaveError ?? eventLog.lastError;
+        const podmanError = view.podmanError ?? statusSupervisor.podmanError;
+        return collectStatus({
+          now: clock.now(),
+          manifestDir: config.manifestDir,
+          daemon: {
+            pid: process.pid,
+            bootId,
+            version: VERSION,
+            startedAt,
+            updatedAt: clock.now(),
+            heartbeatSeconds: STATUS_HEARTBEAT_SECONDS,
+            podmanVersion: version,
+            ...(podmanError ? { podmanError } : {}),
+            ...(stateError ? { stateError } : {}),
+            ...(view.observedAt !== undefined ? { lastReconcileAt: view.observedAt } : {}),
+          },
+          reconciler: view,
+          containers: (key) => statusSupervisor.view(key),
+          probes: () => undefined,
+          probeFailures: {},
+        });
+      },
+    });
+    eventLog.record({ type: 'DaemonStarted', message: `runner ${VERSION} started (pid ${process.pid}, podman ${version})` });
     const events = new EventWatcher({ podman, clock, logger: logger.withTag('events'), onEvent: (event) => supervisor.onEvent(event) });
     const source = new ManifestSource({
       dir: config.manifestDir,
@@ -94,7 +144,7 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
     });
     await source.start(signal);
     log.info('runner ready');
-    await Promise.all([reconciler.run(signal, actions.signal), supervisor.run(signal, actions.signal), events.run(signal)]);
+    await Promise.all([reconciler.run(signal, actions.signal), supervisor.run(signal, actions.signal), events.run(signal), statusWriter.run(signal)]);
 
     log.info('stopping: no new work; waiting for podman calls in flight');
     await source.stop();
@@ -102,6 +152,8 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
     const timer = clock.sleep(SHUTDOWN_GRACE_MS, grace.signal).then(() => actions.abort(new Error('runner is shutting down')), () => undefined);
     await Promise.all([reconciler.settled(), supervisor.settled()]);
     await history.save();
+    eventLog.record({ type: 'DaemonStopped', message: config.stopPodsOnExit ? 'runner stopped; its pods were stopped' : 'runner stopped; its pods keep running' });
+    await eventLog.flush();
     grace.abort();
     await timer;
     if (config.stopPodsOnExit) await stopManagedPods(podman, config, log);

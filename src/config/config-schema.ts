@@ -19,6 +19,7 @@ export const configFileSchema = v.strictObject(
     parallelism: v.optional(wholePositive('parallelism')),
     stopTimeoutSeconds: v.optional(positive('stopTimeoutSeconds')),
     stopPodsOnExit: v.optional(v.boolean('must be true or false')),
+    statusGroup: v.optional(v.string('must be a group name')),
     restartBackoff: v.optional(
       v.strictObject(
         {
@@ -39,7 +40,7 @@ export const configFileSchema = v.strictObject(
       ),
     ),
   },
-  (issue) => `unknown key; allowed: manifestDir, stateDir, logLevel, logFormat, resyncIntervalSeconds, parallelism, stopTimeoutSeconds, stopPodsOnExit, restartBackoff, podman`,
+  (issue) => `unknown key; allowed: manifestDir, stateDir, logLevel, logFormat, resyncIntervalSeconds, parallelism, stopTimeoutSeconds, stopPodsOnExit, statusGroup, restartBackoff, podman`,
 );
 
 export type ConfigFile = v.InferOutput<typeof configFileSchema>;

@@ -11,6 +11,8 @@ export interface RunnerConfig {
   parallelism: number;
   stopTimeoutSeconds: number;
   stopPodsOnExit: boolean;
+  /** Group allowed to read status.json and events.jsonl (mode 0640); empty for root only. */
+  statusGroup: string;
   /** CrashLoopBackOff: the first restart is immediate, then initial, doubling to max; reset after resetAfter of clean running. */
   restartBackoff: { initialSeconds: number; maxSeconds: number; resetAfterSeconds: number };
   podman: { path: string; timeoutSeconds: number };
@@ -27,6 +29,7 @@ export const DEFAULT_CONFIG: RunnerConfig = {
   parallelism: 4,
   stopTimeoutSeconds: 10,
   stopPodsOnExit: false,
+  statusGroup: 'adm',
   restartBackoff: { initialSeconds: 10, maxSeconds: 300, resetAfterSeconds: 600 },
   podman: { path: 'podman', timeoutSeconds: 120 },
 };

@@ -3,12 +3,14 @@ import type { DesiredUnit } from '../desired/desired-unit.ts';
 import type { Podman } from '../podman/podman.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
+import type { EventSink } from '../shared/event-sink.ts';
 import type { AppliedStore } from '../state/applied-store.ts';
 import { observePods } from './observed-pods.ts';
 import type { Action } from './plan-actions.ts';
 import { withoutClaims } from './strip-existing.ts';
 
 export interface ExecuteDeps {
+  events: EventSink;
   podman: Podman;
   store: AppliedStore;
   clock: Clock;
@@ -26,18 +28,21 @@ export const executeAction = async (action: Action, deps: ExecuteDeps, signal: A
     case 'create':
       await play(action.unit, deps, signal);
       logger.info(`started pod ${action.unit.name} from ${action.unit.file}`, fields(action.unit));
+      deps.events.record({ type: 'Applied', ...fields(action.unit), message: `started pod ${action.unit.name}` });
       return;
     case 'replace': {
       const previous = store.get(action.key);
       for (const id of action.podIds) await podman.removePod(id, previous?.stopTimeoutSeconds ?? action.unit.stopTimeoutSeconds, { signal });
       await play(action.unit, deps, signal);
       logger.info(`replaced pod ${action.unit.name} (${action.reason})`, fields(action.unit));
+      deps.events.record({ type: 'Replaced', ...fields(action.unit), message: `replaced pod ${action.unit.name} (${action.reason})` });
       return;
     }
     case 'remove':
       for (const id of action.podIds) await podman.removePod(id, action.stopTimeoutSeconds, { signal });
       if (action.reason !== 'duplicate pod') await store.delete(action.key);
       logger.info(`removed pod ${action.podNames.join(', ')} (${action.reason})`, { pod: action.podNames.join(','), key: action.key });
+      deps.events.record({ type: 'Removed', pod: action.podNames.join(','), file: action.key.slice(0, action.key.lastIndexOf('#')), message: `removed pod ${action.podNames.join(', ')} (${action.reason})` });
       return;
     case 'blocked':
       return;

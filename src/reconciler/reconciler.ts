@@ -7,6 +7,8 @@ import type { Clock } from '../shared/clock.ts';
 import { describeError } from '../shared/errors.ts';
 import { createLimit } from '../shared/limit.ts';
 import type { Logger } from '../shared/logger.ts';
+import { discardEvents, type EventSink } from '../shared/event-sink.ts';
+import type { DesiredState } from '../desired/desired-state.ts';
 import { Wakeup } from '../shared/wakeup.ts';
 import { unitOf, type AppliedStore } from '../state/applied-store.ts';
 import { executeAction, fields } from './execute-action.ts';
@@ -27,13 +29,29 @@ export interface ReconcilerOptions {
   backoff?: BackoffPolicy;
   /** Told the desired units after every pass (the supervisor keeps their containers running). */
   onDesired?: (units: readonly DesiredUnit[]) => void;
+  /** Told after every pass and every finished action: status has changed. */
+  onChange?: () => void;
+  events?: EventSink;
 }
 
-interface Failure {
+export interface Failure {
   count: number;
   nextAt: number;
   /** The desired hash that failed; a new spec is tried at once. */
   hash: string | undefined;
+  message: string;
+}
+
+/** What the reconciler knows after its last pass, for status. */
+export interface ReconcilerView {
+  desired: DesiredState | undefined;
+  observed: readonly ObservedPod[];
+  /** Unix ms of the last pass that listed podman's pods. */
+  observedAt: number | undefined;
+  failures: ReadonlyMap<string, Failure>;
+  blocked: ReadonlyMap<string, string>;
+  inFlight: ReadonlyMap<string, Action['type']>;
+  podmanError: string | undefined;
 }
 
 /**
@@ -50,6 +68,10 @@ interface Failure {
 export class Reconciler {
   private snapshot: ManifestSnapshot | undefined;
   private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly inFlightType = new Map<string, Action['type']>();
+  private readonly blocked = new Map<string, string>();
+  private lastDesired: DesiredState | undefined;
+  private lastObserved: { pods: ObservedPod[]; at: number } | undefined;
   private readonly failures = new Map<string, Failure>();
   private readonly reported = new Map<string, string>();
   private readonly limit;
@@ -93,6 +115,18 @@ export class Reconciler {
     return this.inFlight.size;
   }
 
+  view(): ReconcilerView {
+    return {
+      desired: this.lastDesired,
+      observed: this.lastObserved?.pods ?? [],
+      observedAt: this.lastObserved?.at,
+      failures: this.failures,
+      blocked: this.blocked,
+      inFlight: this.inFlightType,
+      podmanError: this.podmanError,
+    };
+  }
+
   /** True while an action for this unit is in flight. */
   isBusy(key: string): boolean {
     return this.inFlight.has(key);
@@ -113,8 +147,10 @@ export class Reconciler {
       const message = describeError(error);
       if (message !== this.podmanError) logger.warn(`cannot list pods, will retry: ${message}`);
       this.podmanError = message;
+      this.options.onChange?.();
       return;
     }
+    this.lastObserved = { pods: observed, at: this.options.clock.now() };
 
     const desired = buildDesiredState({
       snapshot,
@@ -122,6 +158,7 @@ export class Reconciler {
       lastApplied: store.all().map(unitOf),
       defaultStopTimeoutSeconds: this.options.defaultStopTimeoutSeconds,
     });
+    this.lastDesired = desired;
     this.reportHeldFiles(desired.heldFiles);
     this.options.onDesired?.(desired.units);
     await this.syncStore(desired.units, observed, new Set(desired.heldFiles.keys()));
@@ -132,22 +169,31 @@ export class Reconciler {
       heldFiles: new Set(desired.heldFiles.keys()),
       stopTimeoutFor: (key) => store.get(key)?.stopTimeoutSeconds ?? this.options.defaultStopTimeoutSeconds,
     });
-    const blocked = new Set<string>();
+    const blocked = new Map<string, string>();
     for (const action of actions) {
       if (action.type === 'blocked') {
-        blocked.add(action.key);
-        this.reportOnce(action.key, `cannot start pod ${action.unit.name} from ${action.unit.file}: ${action.reason}`, 'error');
+        blocked.set(action.key, action.reason);
+        if (this.reportOnce(action.key, `cannot start pod ${action.unit.name} from ${action.unit.file}: ${action.reason}`, 'error')) {
+          this.events.record({ type: 'Conflict', pod: action.unit.name, file: action.unit.file, message: action.reason });
+        }
         continue;
       }
       if (this.inFlight.has(action.key) || this.backingOff(action)) continue;
       this.dispatch(action, signal);
     }
     for (const key of this.reported.keys()) if (key.includes('#') && !blocked.has(key)) this.reported.delete(key);
+    this.blocked.clear();
+    for (const [key, reason] of blocked) this.blocked.set(key, reason);
+    this.options.onChange?.();
+  }
+
+  private get events(): EventSink {
+    return this.options.events ?? discardEvents;
   }
 
   private dispatch(action: Action, signal: AbortSignal): void {
     const { logger, clock } = this.options;
-    const job = this.limit(() => executeAction(action, this.options, signal))
+    const job = this.limit(() => executeAction(action, { ...this.options, events: this.events }, signal))
       .then(() => {
         this.failures.delete(action.key);
       })
@@ -156,15 +202,23 @@ export class Reconciler {
         const hash = 'unit' in action ? action.unit.hash : undefined;
         const count = previous && previous.hash === hash ? previous.count + 1 : 1;
         const delay = retryDelayMs(count, this.options.backoff ?? DEFAULT_APPLY_BACKOFF);
-        this.failures.set(action.key, { count, hash, nextAt: clock.now() + delay });
+        this.failures.set(action.key, { count, hash, nextAt: clock.now() + delay, message: describeError(error) });
         const what = 'unit' in action ? `pod ${action.unit.name} from ${action.unit.file}` : `pod ${action.podNames.join(', ')}`;
         logger.error(`${action.type} of ${what} failed (attempt ${count}, next try in ${Math.round(delay / 1000)}s): ${describeError(error)}`, 'unit' in action ? fields(action.unit) : { key: action.key });
+        this.events.record({
+          type: 'ApplyFailed',
+          ...('unit' in action ? { pod: action.unit.name, file: action.unit.file } : { pod: action.podNames.join(',') }),
+          message: `${action.type} failed (attempt ${count}): ${describeError(error)}`,
+        });
       })
       .finally(() => {
         this.inFlight.delete(action.key);
+        this.inFlightType.delete(action.key);
         this.trigger();
+        this.options.onChange?.();
       });
     this.inFlight.set(action.key, job);
+    this.inFlightType.set(action.key, action.type);
   }
 
   private backingOff(action: Action): boolean {
@@ -211,6 +265,7 @@ export class Reconciler {
       const keeping = this.options.store.all().some((record) => record.file === file) ? '; its last applied spec keeps running' : '';
       for (const problem of problems) logger.error(formatProblem(problem), { file });
       logger.warn(`not applying ${file}: ${problems.length} problem(s)${keeping}`, { file });
+      this.events.record({ type: 'InvalidManifest', file, message: `${formatProblem(problems[0]!)}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}${keeping}` });
     }
     for (const key of [...this.reported.keys()]) {
       if (!key.startsWith('file:')) continue;
@@ -218,13 +273,16 @@ export class Reconciler {
       if (heldFiles.has(file)) continue;
       this.reported.delete(key);
       logger.info(`${file} is valid again`, { file });
+      this.events.record({ type: 'ManifestValid', file, message: `${file} is valid again` });
     }
   }
 
-  private reportOnce(key: string, message: string, level: 'error' | 'warn'): void {
-    if (this.reported.get(key) === message) return;
+  /** Logs a message once while it stays true; says whether it logged. */
+  private reportOnce(key: string, message: string, level: 'error' | 'warn'): boolean {
+    if (this.reported.get(key) === message) return false;
     this.reported.set(key, message);
     this.options.logger[level](message);
+    return true;
   }
 
   private nextWakeDelay(): number {

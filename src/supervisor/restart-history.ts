@@ -114,7 +114,7 @@ export class RestartHistory {
     if (this.saving) return this.saving;
     if (!this.dirty) return;
     this.dirty = false;
-    this.saving = writeFileAtomic(this.file, `${JSON.stringify({ version: 1, units: this.units })}\n`, 0o644)
+    this.saving = writeFileAtomic(this.file, `${JSON.stringify({ version: 1, units: this.units })}\n`, 0o640)
       .then(() => {
         this.lastSaveError = undefined;
       })

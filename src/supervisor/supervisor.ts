@@ -32,6 +32,7 @@ import type { Clock } from '../shared/clock.ts';
 import { describeError } from '../shared/errors.ts';
 import { HASH_LABEL, MANAGED_LABEL, MANAGED_VALUE, SOURCE_LABEL, UNIT_LABEL } from '../shared/labels.ts';
 import type { Logger } from '../shared/logger.ts';
+import { discardEvents, type EventSink } from '../shared/event-sink.ts';
 import { Wakeup } from '../shared/wakeup.ts';
 import { unitKey } from '../desired/desired-unit.ts';
 import { restartDelayMs, shouldRestart, type CrashLoopPolicy } from './restart-backoff.ts';
@@ -51,6 +52,9 @@ export interface SupervisorOptions {
   onProbeTargets?: (targets: ProbeTarget[]) => void;
   /** A pod vanished or changed shape: the reconciler should look. */
   onPodChanged?: () => void;
+  /** Told after every evaluation and finished action: status has changed. */
+  onChange?: () => void;
+  events?: EventSink;
 }
 
 export interface ProbeTarget {
@@ -142,6 +146,7 @@ export class Supervisor {
     const unit = container ? this.unitOf(container) : undefined;
     if (!container || !unit || container.state !== 'running') return;
     this.options.logger.warn(`${reason === 'LivenessFailed' ? 'liveness' : 'startup'} probe of ${container.name} failed: ${message}; restarting it`, { pod: unit.name, container: container.name, file: unit.file });
+    this.events.record({ type: 'ProbeFailed', pod: unit.name, container: containerNameIn(unit, container.name) ?? container.name, file: unit.file, message: `${reason === 'LivenessFailed' ? 'liveness' : 'startup'} probe failed: ${message}; restarting the container` });
     this.pendingReason.set(containerId, reason);
     await this.stop(container, unit, signal);
   }
@@ -282,6 +287,15 @@ export class Supervisor {
     for (const id of [...this.handledExit.keys()]) if (!containers.some((container) => container.id === id)) this.handledExit.delete(id);
     this.options.onProbeTargets?.(targets);
     await history.save();
+    this.options.onChange?.();
+  }
+
+  private get events(): EventSink {
+    return this.options.events ?? discardEvents;
+  }
+
+  get stateError(): string | undefined {
+    return this.options.history.lastSaveError;
   }
 
   /** Records an exit once: exit code, reason, time. */
@@ -309,6 +323,7 @@ export class Supervisor {
     this.options.history.touch();
     const then = shouldRestart(unit.restartPolicy, container.exitCode) ? 'will restart' : `restartPolicy ${unit.restartPolicy}: left exited`;
     this.options.logger.info(`container ${container.name} exited with code ${container.exitCode} (${reason}); ${then}`, { pod: unit.name, container: container.name, file: unit.file });
+    this.events.record({ type: 'Exited', pod: unit.name, container: containerNameIn(unit, container.name) ?? container.name, file: unit.file, message: `exited with code ${container.exitCode} (${reason}); ${then}` });
   }
 
   private async restart(container: PodmanContainer, unit: DesiredUnit, entry: ContainerHistory, signal: AbortSignal): Promise<void> {
@@ -322,6 +337,7 @@ export class Supervisor {
       this.externallyStopped.delete(container.podId);
       this.recentDeaths.delete(container.podId);
       logger.info(`restarted container ${container.name} (${entry.lastReason ?? 'Exited'}, exit code ${entry.lastExitCode ?? '?'}; restart ${entry.restartCount})`, { pod: unit.name, container: name, file: unit.file });
+      this.events.record({ type: 'Restarted', pod: unit.name, container: name, file: unit.file, message: `restart ${entry.restartCount}: ${entry.lastReason ?? 'Exited'}, last exit code ${entry.lastExitCode ?? '?'}` });
     } catch (error) {
       entry.lastRestartAt = at;
       logger.error(`cannot restart container ${container.name}: ${describeError(error)}`, { pod: unit.name, container: name, file: unit.file });
@@ -344,6 +360,7 @@ export class Supervisor {
     const job = work().finally(() => {
       this.inFlight.delete(containerId);
       this.trigger();
+      this.options.onChange?.();
     });
     this.inFlight.set(containerId, job);
   }

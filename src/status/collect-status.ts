@@ -1,0 +1,135 @@
+import { formatProblem } from '../manifest/manifest-problem.ts';
+import type { DesiredUnit } from '../desired/desired-unit.ts';
+import type { ReconcilerView } from '../reconciler/reconciler.ts';
+import type { ContainerView } from '../supervisor/supervisor.ts';
+import { STATUS_API_VERSION, type ContainerStatus, type PodStatus, type PodStatusName, type ProbeStateView, type StatusDocument } from './status-schema.ts';
+
+/** What the probe manager knows about one container, keyed `<unitKey>/<container>`. */
+export interface ProbeView {
+  started: boolean;
+  ready: boolean;
+  liveness?: ProbeStateView;
+  readiness?: ProbeStateView;
+  startup?: ProbeStateView;
+}
+
+export interface StatusInputs {
+  now: number;
+  manifestDir: string;
+  daemon: StatusDocument['daemon'];
+  reconciler: ReconcilerView;
+  containers: (unitKey: string) => ContainerView[];
+  probes: (containerKey: string) => ProbeView | undefined;
+  probeFailures: Record<string, number>;
+  /** Why a unit cannot start for want of an image, when the image loader knows. */
+  imageMissing?: (unit: DesiredUnit) => string | undefined;
+}
+
+/**
+ * Builds the status document from what the daemon's parts know. Pure. The
+ * status names follow `kubectl get pods` where Kubernetes has one.
+ */
+export const collectStatus = (inputs: StatusInputs): StatusDocument => {
+  const { reconciler } = inputs;
+  const units = reconciler.desired?.units ?? [];
+  const heldFiles = reconciler.desired?.heldFiles ?? new Map();
+  const pods = units.map((unit) => podStatus(unit, inputs, (heldFiles.get(unit.file) ?? []).map(formatProblem)));
+  return {
+    apiVersion: STATUS_API_VERSION,
+    kind: 'Status',
+    daemon: inputs.daemon,
+    manifestDir: inputs.manifestDir,
+    pods: pods.sort((a, b) => a.name.localeCompare(b.name) || a.source.localeCompare(b.source)),
+    invalidManifests: [...heldFiles.entries()].map(([file, problems]) => ({ file, problems: problems.map(formatProblem) })).sort((a, b) => a.file.localeCompare(b.file)),
+    counters: { probeFailures: { ...inputs.probeFailures } },
+  };
+};
+
+const podStatus = (unit: DesiredUnit, inputs: StatusInputs, manifestProblems: string[]): PodStatus => {
+  const { reconciler, now } = inputs;
+  const pods = reconciler.observed.filter((pod) => pod.key === unit.key);
+  const pod = pods.find((item) => item.hash === unit.hash) ?? pods[0];
+  const views = pod ? inputs.containers(unit.key) : [];
+  const containers: ContainerStatus[] = unit.containers.map((desired) => {
+    const view = views.find((item) => item.name === desired.name);
+    const probe = inputs.probes(`${unit.key}/${desired.name}`);
+    const running = view?.state === 'running';
+    return {
+      name: desired.name,
+      ...(view?.id ? { id: view.id } : {}),
+      image: desired.image,
+      state: view?.state ?? 'missing',
+      ready: running && (probe ? probe.started && probe.ready : true),
+      ...(view?.exitCode !== undefined ? { exitCode: view.exitCode } : {}),
+      ...(view?.startedAt !== undefined ? { startedAt: view.startedAt } : {}),
+      restartCount: view?.history.restartCount ?? 0,
+      ...(view?.history.lastReason ? { lastReason: view.history.lastReason } : {}),
+      ...(view?.history.lastExitCode !== undefined ? { lastExitCode: view.history.lastExitCode } : {}),
+      ...(view?.history.lastRestartAt !== undefined ? { lastRestartAt: view.history.lastRestartAt } : {}),
+      ...(view?.history.nextRestartAt !== undefined && view.history.nextRestartAt > now - 1000 ? { nextRestartAt: view.history.nextRestartAt } : {}),
+      recentRestarts: view ? view.history.recent.map((event) => ({ ...event })) : [],
+      probes: {
+        ...(probe?.liveness ? { liveness: probe.liveness } : {}),
+        ...(probe?.readiness ? { readiness: probe.readiness } : {}),
+        ...(probe?.startup ? { startup: probe.startup } : {}),
+      },
+    };
+  });
+  const { status, message } = decide(unit, inputs, pod?.status, containers);
+  const lastRestartAt = Math.max(...containers.map((container) => container.lastRestartAt ?? 0));
+  const created = pod ? Date.parse(pod.created) : Number.NaN;
+  return {
+    name: unit.name,
+    unit: unit.unit,
+    source: unit.file,
+    hash: unit.hash,
+    status,
+    ...(message ? { message } : {}),
+    ...(pod ? { podId: pod.id, podName: pod.name, podmanStatus: pod.status } : {}),
+    restartPolicy: unit.restartPolicy,
+    readyContainers: containers.filter((container) => container.ready).length,
+    totalContainers: containers.length,
+    restarts: containers.reduce((sum, container) => sum + container.restartCount, 0),
+    ...(lastRestartAt > 0 ? { lastRestartAt } : {}),
+    ...(Number.isFinite(created) ? { createdAt: created } : {}),
+    manifestProblems,
+    containers,
+  };
+};
+
+const IMAGE_MISSING = /image not known|no such image|unable to find image|image .* not found|not found in (local )?storage|pull policy.*never/i;
+
+const decide = (unit: DesiredUnit, inputs: StatusInputs, podmanStatus: string | undefined, containers: ContainerStatus[]): { status: PodStatusName; message?: string } => {
+  const { reconciler } = inputs;
+  const blocked = reconciler.blocked.get(unit.key);
+  if (blocked) return { status: 'Conflict', message: blocked };
+  const action = reconciler.inFlight.get(unit.key);
+  if (action === 'remove') return { status: 'Terminating' };
+  if (action === 'create' || action === 'replace') return { status: 'ContainerCreating', message: action === 'replace' ? 'replacing the pod with the new spec' : undefined };
+  const failure = reconciler.failures.get(unit.key);
+  if (!podmanStatus) {
+    const missing = inputs.imageMissing?.(unit);
+    if (missing) return { status: 'ImageMissing', message: missing };
+    if (failure && failure.hash === unit.hash) {
+      return IMAGE_MISSING.test(failure.message) ? { status: 'ImageMissing', message: failure.message } : { status: 'Error', message: failure.message };
+    }
+    return { status: 'Pending', message: 'waiting to be created' };
+  }
+  if (podmanStatus === 'Created') return { status: 'ContainerCreating' };
+  const backingOff = containers.find((container) => container.nextRestartAt !== undefined && container.state !== 'running');
+  if (backingOff) {
+    const seconds = Math.max(0, Math.ceil((backingOff.nextRestartAt! - inputs.now) / 1000));
+    return { status: 'CrashLoopBackOff', message: `back-off ${seconds}s restarting failed container ${backingOff.name} (exit code ${backingOff.lastExitCode ?? backingOff.exitCode ?? '?'}, ${backingOff.lastReason ?? 'Exited'})` };
+  }
+  if (containers.every((container) => container.state === 'running')) return { status: 'Running' };
+  const exited = containers.filter((container) => container.state !== 'running');
+  const done = exited.every((container) => container.state === 'exited' && !(unit.restartPolicy === 'Always' || (unit.restartPolicy === 'OnFailure' && container.exitCode !== 0)));
+  if (done && containers.every((container) => container.state === 'exited')) {
+    return containers.every((container) => container.exitCode === 0) ? { status: 'Completed' } : { status: 'Failed', message: exitSummary(exited) };
+  }
+  if (done) return { status: 'Running', message: exitSummary(exited) };
+  return { status: 'Error', message: exitSummary(exited) };
+};
+
+const exitSummary = (containers: ContainerStatus[]): string =>
+  containers.map((container) => `container ${container.name} ${container.state}${container.exitCode !== undefined ? ` with code ${container.exitCode}` : ''}`).join('; ');

@@ -1,0 +1,96 @@
+import { chown, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Clock } from '../shared/clock.ts';
+import { describeError } from '../shared/errors.ts';
+import type { Logger } from '../shared/logger.ts';
+import { Wakeup } from '../shared/wakeup.ts';
+import { writeFileAtomic } from '../state/atomic-write.ts';
+import type { StatusDocument } from './status-schema.ts';
+
+export interface StatusWriterOptions {
+  stateDir: string;
+  clock: Clock;
+  logger: Logger;
+  collect: () => StatusDocument;
+  /** Rewritten at least this often even when nothing changed, so readers can tell a live daemon from a dead one. */
+  heartbeatMs: number;
+  /** Group that may read the status (mode 0640); root's group when unset or unknown. */
+  group?: string;
+  /** Extra outputs written from the same document (the Prometheus textfile). */
+  alsoWrite?: (doc: StatusDocument) => Promise<void>;
+}
+
+/** Coalesce bursts of changes into one write. */
+const DEBOUNCE_MS = 200;
+
+/**
+ * Writes `<stateDir>/status.json`: replaced atomically (write temp + rename)
+ * so `runner status` never reads half a file and never needs a lock; mode
+ * 0640, so root and the operator group can read it and nobody else can
+ * write it. Written on change (debounced) and on a heartbeat.
+ *
+ * Why a file rather than a socket: status must still be readable (and
+ * recognisably stale) when the daemon is dead, reading it costs the daemon
+ * nothing and cannot block it, and there is no server to harden.
+ */
+export class StatusWriter {
+  private readonly wakeup: Wakeup;
+  private pending = true;
+  private gid: number | undefined | null = null;
+  lastError: string | undefined;
+  private readonly file: string;
+
+  constructor(private readonly options: StatusWriterOptions) {
+    this.wakeup = new Wakeup(options.clock);
+    this.file = path.join(options.stateDir, 'status.json');
+  }
+
+  changed(): void {
+    this.pending = true;
+    this.wakeup.wake();
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    const { clock, heartbeatMs } = this.options;
+    while (!signal.aborted) {
+      if (!this.pending) await this.wakeup.wait(heartbeatMs, signal);
+      if (signal.aborted) break;
+      await clock.sleep(DEBOUNCE_MS, signal).catch(() => undefined);
+      this.pending = false;
+      await this.write();
+    }
+  }
+
+  /** One write now (also used for the final write on shutdown). */
+  async write(): Promise<void> {
+    try {
+      const doc = this.options.collect();
+      await writeFileAtomic(this.file, `${JSON.stringify(doc)}\n`, 0o640);
+      const gid = await this.groupId();
+      if (gid !== undefined) await chown(this.file, 0, gid).catch(() => undefined);
+      await this.options.alsoWrite?.(doc);
+      if (this.lastError) this.options.logger.info('status file written again');
+      this.lastError = undefined;
+    } catch (error) {
+      const message = `cannot write ${this.file}: ${describeError(error)}`;
+      if (message !== this.lastError) this.options.logger.warn(`${message}; supervision goes on, runner status will show stale data`);
+      this.lastError = message;
+    }
+  }
+
+  private async groupId(): Promise<number | undefined> {
+    if (this.gid !== null) return this.gid;
+    this.gid = undefined;
+    const group = this.options.group;
+    if (!group || process.getuid?.() !== 0) return undefined;
+    const line = (await readFile('/etc/group', 'utf8').catch(() => '')).split('\n').find((entry) => entry.startsWith(`${group}:`));
+    const gid = Number(line?.split(':')[2]);
+    if (Number.isInteger(gid)) this.gid = gid;
+    else this.options.logger.warn(`status group "${group}" does not exist; status.json stays readable by root only`);
+    return this.gid;
+  }
+}
+
+/** The kernel's boot ID: a status file written before a reboot is stale. */
+export const readBootId = async (): Promise<string> =>
+  (await readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => 'unknown')).trim();
