@@ -51,8 +51,13 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
   const pidFile = await claimPidFile(config.stateDir);
   try {
     const podman = injected ?? new CliPodman({ path: config.podman.path, timeoutMs: config.podman.timeoutSeconds * 1000 });
+    // A missing podman is a setup error: say so and stop. A podman that hangs
+    // or fails right now is a fault the runner must ride out: keep going, the
+    // reconciler retries and status shows the error.
     const version = await podman.version({ signal }).catch((error: unknown) => {
-      throw new RunnerError('PODMAN_MISSING', `podman does not answer: ${describeError(error)}`, { cause: error });
+      if (/not found at/.test(describeError(error))) throw new RunnerError('PODMAN_MISSING', describeError(error), { cause: error });
+      log.warn(`podman does not answer yet: ${describeError(error)}; retrying as the runner goes`);
+      return 'unknown';
     });
     const store = new AppliedStore(config.stateDir);
     const { skipped } = await store.load();
