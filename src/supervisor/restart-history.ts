@@ -109,9 +109,9 @@ export class RestartHistory {
     }
   }
 
-  /** Writes if anything changed; concurrent calls share one write. */
+  /** Writes if anything changed. One write at a time; a change made during a write is written after it. */
   async save(): Promise<void> {
-    if (this.saving) return this.saving;
+    while (this.saving) await this.saving;
     if (!this.dirty) return;
     this.dirty = false;
     this.saving = writeFileAtomic(this.file, `${JSON.stringify({ version: 1, units: this.units })}\n`, 0o640)

@@ -357,7 +357,8 @@ export class Supervisor {
   }
 
   private dispatch(containerId: string, work: () => Promise<void>): void {
-    const job = work().finally(() => {
+    const job = work().finally(async () => {
+      await this.options.history.save();
       this.inFlight.delete(containerId);
       this.trigger();
       this.options.onChange?.();

@@ -1,0 +1,218 @@
+/**
+ * The supervisor with a fake podman and a fake clock: restart decisions,
+ * backoff timing, reasons and the history file, without real containers.
+ */
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import type { DesiredUnit } from '../../src/desired/desired-unit.ts';
+import { RestartHistory } from '../../src/supervisor/restart-history.ts';
+import { Supervisor, type ProbeTarget } from '../../src/supervisor/supervisor.ts';
+import { FakeClock } from '../helpers/fake-clock.ts';
+import { memoryLogger } from '../helpers/memory-logger.ts';
+import { makeTempDir, removeTempDir } from '../helpers/temp-dir.ts';
+import { podYaml, unitsOf } from '../helpers/units.ts';
+import { FakePodman } from '../podman/fake-podman.ts';
+
+const DIR = '/etc/runner/manifests';
+const POLICY = { initialMs: 10_000, maxMs: 40_000, resetAfterMs: 600_000 };
+
+describe('Supervisor', () => {
+  let stateDir: string;
+  let podman: FakePodman;
+  let clock: FakeClock;
+  let history: RestartHistory;
+  let supervisor: Supervisor;
+  let busy: Set<string>;
+  let targets: ProbeTarget[];
+  const signal = new AbortController().signal;
+
+  const setup = async (yaml: string): Promise<DesiredUnit> => {
+    const [unit] = unitsOf(`${DIR}/web.yaml`, yaml);
+    await podman.playKube(unit!.yaml);
+    supervisor.setDesired([unit!]);
+    return unit!;
+  };
+  const main = () => podman.containerByName('web-main')!;
+  const evaluate = async (): Promise<void> => {
+    await supervisor.evaluate(signal);
+    await supervisor.settled();
+  };
+
+  beforeEach(async () => {
+    stateDir = await makeTempDir('sv');
+    podman = new FakePodman();
+    clock = new FakeClock();
+    podman.now = () => clock.now();
+    history = new RestartHistory(stateDir);
+    busy = new Set();
+    targets = [];
+    supervisor = new Supervisor({
+      podman,
+      clock,
+      logger: memoryLogger().logger,
+      history,
+      policy: POLICY,
+      resyncMs: 10_000,
+      isBusy: (key) => busy.has(key),
+      onProbeTargets: (list) => (targets = list),
+    });
+  });
+  afterEach(() => removeTempDir(stateDir));
+
+  it('restarts a crashed container at once the first time, then backs off 10 s, 20 s, 40 s, 40 s', async () => {
+    await setup(podYaml('web'));
+    const delays: number[] = [];
+    for (let crash = 0; crash < 5; crash += 1) {
+      podman.exitContainer(main().id, 3);
+      const exitedAt = clock.now();
+      await evaluate();
+      while (main().status !== 'running') {
+        await clock.advance(1_000);
+        await evaluate();
+      }
+      delays.push(clock.now() - exitedAt);
+      await clock.advance(1_000);
+    }
+    assert.deepEqual(delays, [0, 10_000, 20_000, 40_000, 40_000]);
+    const entry = history.get(`${DIR}/web.yaml#Pod/web`, (await setupHash()), 'main');
+    assert.equal(entry.restartCount, 5);
+    assert.equal(entry.lastExitCode, 3);
+    assert.equal(entry.lastReason, 'Exited');
+  });
+
+  // The hash of podYaml('web'), for history look-ups.
+  const setupHash = async (): Promise<string> => unitsOf(`${DIR}/web.yaml`, podYaml('web'))[0]!.hash;
+
+  it('sets nextRestartAt while backing off, and clears it once running', async () => {
+    const unit = await setup(podYaml('web'));
+    podman.exitContainer(main().id, 1);
+    await evaluate(); // immediate restart
+    podman.exitContainer(main().id, 1);
+    await evaluate();
+    const entry = history.get(unit.key, unit.hash, 'main');
+    assert.equal(entry.nextRestartAt, clock.now() + 10_000);
+    await clock.advance(10_000);
+    await evaluate();
+    assert.equal(main().status, 'running');
+    await evaluate();
+    assert.equal(history.get(unit.key, unit.hash, 'main').nextRestartAt, undefined);
+  });
+
+  it('resets the backoff after resetAfter of clean running', async () => {
+    const unit = await setup(podYaml('web'));
+    for (let i = 0; i < 3; i += 1) {
+      podman.exitContainer(main().id, 1);
+      await evaluate();
+      await clock.advance(60_000);
+      await evaluate();
+    }
+    assert.ok(history.get(unit.key, unit.hash, 'main').backoffStep >= 3);
+    await clock.advance(POLICY.resetAfterMs);
+    await evaluate();
+    assert.equal(history.get(unit.key, unit.hash, 'main').backoffStep, 0);
+    podman.exitContainer(main().id, 1);
+    await evaluate();
+    assert.equal(main().status, 'running', 'restarted at once again');
+  });
+
+  const policyCases: [string, number, boolean][] = [
+    ['Always', 0, true],
+    ['OnFailure', 0, false],
+    ['OnFailure', 2, true],
+    ['Never', 2, false],
+  ];
+  for (const [policy, code, restarted] of policyCases) {
+    it(`restartPolicy ${policy} with exit ${code}: ${restarted ? 'restarted' : 'left exited'}`, async () => {
+      await setup(podYaml('web', { restartPolicy: policy }));
+      podman.exitContainer(main().id, code);
+      await evaluate();
+      await clock.advance(60_000);
+      await evaluate();
+      assert.equal(main().status, restarted ? 'running' : 'exited');
+      assert.equal(podman.callsOf('startContainer').length, restarted ? 1 : 0);
+    });
+  }
+
+  it('records OOM kills and outside pod stops as reasons', async () => {
+    const unit = await setup(podYaml('web'));
+    podman.exitContainer(main().id, 137, { oomKilled: true });
+    await evaluate();
+    assert.equal(history.get(unit.key, unit.hash, 'main').lastReason, 'OOMKilled');
+
+    await clock.advance(5_000);
+    const podId = [...podman.pods.values()][0]!.id;
+    supervisor.onEvent({ type: 'pod', status: 'stop', id: podId, name: 'web', time: clock.now(), exitCode: undefined, podId: undefined, attributes: {} });
+    podman.exitContainer(main().id, 143);
+    await clock.advance(60_000);
+    await evaluate();
+    assert.equal(history.get(unit.key, unit.hash, 'main').recent.at(-1)?.reason, 'StoppedExternally');
+  });
+
+  it('a pod stop that follows a death (podman exit policy) is not an outside stop', async () => {
+    const unit = await setup(podYaml('web'));
+    await evaluate();
+    const podId = [...podman.pods.values()][0]!.id;
+    podman.exitContainer(main().id, 3);
+    supervisor.onEvent({ type: 'container', status: 'died', id: main().id, name: 'web-main', time: clock.now(), exitCode: 3, podId: undefined, attributes: {} });
+    supervisor.onEvent({ type: 'pod', status: 'stop', id: podId, name: 'web', time: clock.now(), exitCode: undefined, podId: undefined, attributes: {} });
+    await evaluate();
+    assert.equal(history.get(unit.key, unit.hash, 'main').lastReason, 'Exited');
+  });
+
+  it('leaves a unit alone while the reconciler works on it', async () => {
+    const unit = await setup(podYaml('web'));
+    busy.add(unit.key);
+    podman.exitContainer(main().id, 1);
+    await evaluate();
+    assert.equal(podman.callsOf('startContainer').length, 0);
+    busy.clear();
+    await evaluate();
+    assert.equal(podman.callsOf('startContainer').length, 1);
+  });
+
+  it('a failed liveness probe stops the container and the restart is recorded as LivenessFailed', async () => {
+    const unit = await setup(podYaml('web'));
+    await evaluate();
+    await supervisor.probeFailed(main().id, 'LivenessFailed', 'exec: exit code 1', signal);
+    assert.equal(podman.callsOf('stopContainer').length, 1);
+    await evaluate();
+    const entry = history.get(unit.key, unit.hash, 'main');
+    assert.equal(entry.lastReason, 'LivenessFailed');
+    assert.equal(entry.restartCount, 1);
+    assert.equal(main().status, 'running');
+  });
+
+  it('hands running containers with probes to the probe manager', async () => {
+    await setup(`${podYaml('web')}      livenessProbe:\n        exec:\n          command: ["true"]\n`);
+    await evaluate();
+    assert.equal(targets.length, 1);
+    assert.equal(targets[0]!.containerName, 'main');
+    assert.equal(targets[0]!.containerId, main().id);
+    assert.deepEqual(targets[0]!.livenessProbe, { exec: { command: ['true'] } });
+  });
+
+  it('persists the history, so a new supervisor (runner restart) keeps the counts', async () => {
+    const unit = await setup(podYaml('web'));
+    podman.exitContainer(main().id, 3);
+    await evaluate();
+    const saved = JSON.parse(await readFile(path.join(stateDir, 'restarts.json'), 'utf8')) as { units: Record<string, { containers: Record<string, { restartCount: number }> }> };
+    assert.equal(saved.units[unit.key]?.containers.main?.restartCount, 1);
+    const reloaded = new RestartHistory(stateDir);
+    await reloaded.load();
+    assert.equal(reloaded.get(unit.key, unit.hash, 'main').restartCount, 1);
+    assert.equal(reloaded.get(unit.key, 'another-hash', 'main').restartCount, 0, 'a new spec counts from zero');
+  });
+
+  it('does not record the same exit twice after a runner restart', async () => {
+    const unit = await setup(podYaml('web', { restartPolicy: 'Never' }));
+    podman.exitContainer(main().id, 5);
+    await evaluate();
+    const second = new Supervisor({ podman, clock, logger: memoryLogger().logger, history, policy: POLICY, resyncMs: 10_000, isBusy: () => false });
+    second.setDesired([unit]);
+    await second.evaluate(signal);
+    assert.equal(history.get(unit.key, unit.hash, 'main').restartCount, 0);
+    assert.equal(history.get(unit.key, unit.hash, 'main').lastExitCode, 5);
+  });
+});
