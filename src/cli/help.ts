@@ -5,6 +5,7 @@ export const MAIN_HELP = `runner: Kubernetes static pods on podman, without a ku
 Usage:
   runner run [options]          watch a manifest directory and keep its pods running
   runner validate FILE|DIR...   check manifests offline (exit 0 valid, 1 invalid)
+  runner images [--missing]     the images the manifests need: present, from which archive, used by
   runner status                 reserved: not available in this version yet
   runner --version              print version, commit and embedded Node.js version
   runner --help                 this text; "runner COMMAND --help" for a command
@@ -23,6 +24,8 @@ Options (flags override the config file):
   --config FILE        YAML config file (default ${DEFAULT_CONFIG_PATH}; optional at the default path)
   --manifest-dir DIR   manifest directory (default ${DEFAULT_CONFIG.manifestDir})
   --state-dir DIR      state kept across restarts (default ${DEFAULT_CONFIG.stateDir})
+  --images-dir DIR     image archives to load into podman (default ${DEFAULT_CONFIG.imagesDir})
+  --pull POLICY        never, missing or always: the most any container may pull (default ${DEFAULT_CONFIG.pull})
   --log-level LEVEL    silent, error, warn, info, debug or trace (default ${DEFAULT_CONFIG.logLevel})
   --log-format FORMAT  pretty or json (default: pretty on a terminal, json otherwise)
   -h, --help           this text
@@ -35,4 +38,23 @@ as "runner run" apply (ignored files are listed), and pod names must be unique
 across its files. Every problem is printed as FILE:LINE:COLUMN: FIELD: MESSAGE.
 
 Exit status: 0 all valid, 1 a problem was found, 2 usage error.
+`;
+
+export const IMAGES_HELP = `Usage: runner images [options]
+
+List every image the manifests reference: whether podman has it, which
+archive in the images directory provided it (or provides it, if not loaded
+yet), and which pods use it. Then the archives not loaded yet. Reads podman's
+storage with "podman image exists"; never loads, pulls or changes anything.
+
+Options (flags override the config file):
+  --config FILE        YAML config file (default ${DEFAULT_CONFIG_PATH}; optional at the default path)
+  --manifest-dir DIR   manifest directory (default ${DEFAULT_CONFIG.manifestDir})
+  --images-dir DIR     image archives directory (default ${DEFAULT_CONFIG.imagesDir})
+  --state-dir DIR      where images.json records loaded archives (default ${DEFAULT_CONFIG.stateDir})
+  --missing            pre-flight check: exit 1 if any referenced image is missing
+  --json               machine-readable output
+  -h, --help           this text
+
+Exit status: 0 (with --missing: nothing missing), 1 something missing (--missing) or an error, 2 usage error.
 `;

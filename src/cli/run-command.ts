@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { DEFAULT_CONFIG_PATH } from '../config/config-schema.ts';
+import { PULL_SETTINGS } from '../images/pull-policy.ts';
 import { loadConfigFile, resolveConfig } from '../config/load-config.ts';
 import { runDaemon } from '../daemon.ts';
 import { createLogger, LOG_FORMATS, LOG_LEVELS } from '../shared/logger.ts';
@@ -13,6 +14,8 @@ export const runCommand = async (argv: string[]): Promise<number> => {
       config: { type: 'string' },
       'manifest-dir': { type: 'string' },
       'state-dir': { type: 'string' },
+      'images-dir': { type: 'string' },
+      pull: { type: 'string' },
       'log-level': { type: 'string' },
       'log-format': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -27,11 +30,14 @@ export const runCommand = async (argv: string[]): Promise<number> => {
   const config = resolveConfig(file, {
     manifestDir: values['manifest-dir'] && path.resolve(values['manifest-dir']),
     stateDir: values['state-dir'] && path.resolve(values['state-dir']),
+    imagesDir: values['images-dir'] && path.resolve(values['images-dir']),
+    pull: oneOf('--pull', values.pull, PULL_SETTINGS),
     logLevel: oneOf('--log-level', values['log-level'], LOG_LEVELS),
     logFormat: oneOf('--log-format', values['log-format'], LOG_FORMATS),
   });
   config.manifestDir = path.resolve(config.manifestDir);
   config.stateDir = path.resolve(config.stateDir);
+  config.imagesDir = path.resolve(config.imagesDir);
   const logger = createLogger({ level: config.logLevel, format: config.logFormat ?? (process.stderr.isTTY ? 'pretty' : 'json') });
 
   const controller = new AbortController();

@@ -33,6 +33,8 @@ export const runMain = async (argv: string[]): Promise<number> => {
         return await (await import('./run-command.ts')).runCommand(rest);
       case 'validate':
         return await (await import('./validate-command.ts')).validateCommand(rest, write);
+      case 'images':
+        return await (await import('./images-command.ts')).imagesCommand(rest, write);
       case 'status':
         process.stderr.write('runner: "runner status" is not available in this version yet\n');
         return 2;

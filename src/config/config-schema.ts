@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { PULL_SETTINGS } from '../images/pull-policy.ts';
 import { LOG_FORMATS, LOG_LEVELS } from '../shared/log-levels.ts';
 
 const positive = (what: string) => v.pipe(v.number(`${what} must be a number`), v.minValue(0, `${what} must not be negative`));
@@ -19,6 +20,8 @@ export const configFileSchema = v.strictObject(
     parallelism: v.optional(wholePositive('parallelism')),
     stopTimeoutSeconds: v.optional(positive('stopTimeoutSeconds')),
     stopPodsOnExit: v.optional(v.boolean('must be true or false')),
+    imagesDir: v.optional(v.pipe(v.string('must be a path'), v.nonEmpty('must not be empty'))),
+    pull: v.optional(v.picklist(PULL_SETTINGS, `must be one of ${PULL_SETTINGS.join(', ')}`)),
     statusGroup: v.optional(v.string('must be a group name')),
     restartBackoff: v.optional(
       v.strictObject(
@@ -40,7 +43,7 @@ export const configFileSchema = v.strictObject(
       ),
     ),
   },
-  (issue) => `unknown key; allowed: manifestDir, stateDir, logLevel, logFormat, resyncIntervalSeconds, parallelism, stopTimeoutSeconds, stopPodsOnExit, statusGroup, restartBackoff, podman`,
+  (issue) => `unknown key; allowed: manifestDir, stateDir, logLevel, logFormat, resyncIntervalSeconds, parallelism, stopTimeoutSeconds, stopPodsOnExit, statusGroup, restartBackoff, imagesDir, pull, podman`,
 );
 
 export type ConfigFile = v.InferOutput<typeof configFileSchema>;

@@ -1,3 +1,4 @@
+import { DEFAULT_PULL, type PullSetting } from '../images/pull-policy.ts';
 import type { LOG_FORMATS, LOG_LEVELS } from '../shared/log-levels.ts';
 
 /** The effective configuration, after defaults, the config file and flags. */
@@ -16,6 +17,10 @@ export interface RunnerConfig {
   /** CrashLoopBackOff: the first restart is immediate, then initial, doubling to max; reset after resetAfter of clean running. */
   restartBackoff: { initialSeconds: number; maxSeconds: number; resetAfterSeconds: number };
   podman: { path: string; timeoutSeconds: number };
+  /** Image archives loaded into podman's storage at start and when added (src/images/). */
+  imagesDir: string;
+  /** Ceiling for every container's imagePullPolicy: never, missing or always (src/images/pull-policy.ts). */
+  pull: PullSetting;
 }
 
 export const DEFAULT_CONFIG_PATH = '/etc/runner/config.yaml';
@@ -32,4 +37,6 @@ export const DEFAULT_CONFIG: RunnerConfig = {
   statusGroup: 'adm',
   restartBackoff: { initialSeconds: 10, maxSeconds: 300, resetAfterSeconds: 600 },
   podman: { path: 'podman', timeoutSeconds: 120 },
+  imagesDir: '/var/lib/runner/images',
+  pull: DEFAULT_PULL,
 };

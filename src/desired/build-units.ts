@@ -2,6 +2,7 @@ import { stringify } from 'yaml';
 import { SUPPORTING_KINDS, WORKLOAD_KINDS, type PodSpec, type WorkloadKind } from '../manifest/kube-schema.ts';
 import type { ParsedManifest } from '../manifest/parse-manifest.ts';
 import { HASH_LABEL, MANAGED_LABEL, MANAGED_VALUE, SOURCE_LABEL, UNIT_LABEL } from '../shared/labels.ts';
+import { DEFAULT_PULL, effectivePullPolicy, type PullPolicy, type PullSetting } from '../images/pull-policy.ts';
 import { canonicalJson, sha256 } from './canonical-hash.ts';
 import { unitKey, type DesiredUnit } from './desired-unit.ts';
 
@@ -11,6 +12,8 @@ const RENDER_VERSION = 'v1';
 export interface BuildOptions {
   /** Used when a pod sets no terminationGracePeriodSeconds. */
   defaultStopTimeoutSeconds: number;
+  /** The runner's `pull` setting; every container gets an explicit imagePullPolicy within it (default: missing). */
+  pull?: PullSetting;
 }
 
 /**
@@ -28,7 +31,7 @@ export const buildUnits = (manifest: ParsedManifest, options: BuildOptions): Des
     const hash = sha256(canonicalJson({ render: RENDER_VERSION, workload: workload.object, supporting: supporting.map((doc) => doc.object) }));
     const labels = { [MANAGED_LABEL]: MANAGED_VALUE, [SOURCE_LABEL]: manifest.file, [UNIT_LABEL]: unit, [HASH_LABEL]: hash };
     const spec = podSpecOf(kind, workload.object);
-    const labelled = withPodSpec(kind, withLabels(kind, workload.object, labels), forPodman(spec));
+    const labelled = withPodSpec(kind, withLabels(kind, workload.object, labels), forPodman(spec, options.pull ?? DEFAULT_PULL));
     return {
       key: unitKey(manifest.file, unit),
       file: manifest.file,
@@ -72,11 +75,21 @@ const omit = (object: Json, keys: readonly string[]): Json => Object.fromEntries
  *   exec probes, and its healthcheck timers need systemd).
  * The unit keeps the real restartPolicy and the probes for the supervisor.
  */
-const forPodman = (spec: PodSpec): Json => ({
+const forPodman = (spec: PodSpec, pull: PullSetting): Json => ({
   ...spec,
   restartPolicy: 'Never',
-  containers: spec.containers.map((container) => omit(container, PROBES)),
-  ...(spec.initContainers ? { initContainers: spec.initContainers.map((container) => omit(container, PROBES)) } : {}),
+  containers: spec.containers.map((container) => withPullPolicy(omit(container, PROBES), pull)),
+  ...(spec.initContainers ? { initContainers: spec.initContainers.map((container) => withPullPolicy(omit(container, PROBES), pull)) } : {}),
+});
+
+/**
+ * An explicit imagePullPolicy, always: podman 4.3–4.6 treat an unset one as
+ * `newer` and contact the registry on every play. Not part of the hash (the
+ * hash covers the manifest as written), so changing `pull` replaces no pod.
+ */
+const withPullPolicy = (container: Json, pull: PullSetting): Json => ({
+  ...container,
+  imagePullPolicy: effectivePullPolicy(String(container.image), container.imagePullPolicy as PullPolicy | undefined, pull),
 });
 
 const withPodSpec = (kind: WorkloadKind, object: Json, spec: Json): Json => {

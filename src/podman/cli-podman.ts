@@ -1,4 +1,5 @@
-import { execa, type Result } from 'execa';
+import { execa, type Options, type Result } from 'execa';
+import { createGunzip } from 'node:zlib';
 import * as v from 'valibot';
 import type { CallOptions, ContainerDetail, ExecResult, PlayResult, Podman, PodmanContainer, PodmanEvent, PodmanPod } from './podman.ts';
 import { PodmanError, podmanErrorText } from './podman-error.ts';
@@ -136,15 +137,34 @@ export class CliPodman implements Podman {
     return readEventLines(child.stdout, () => child.kill());
   }
 
+  // ---- images (src/images/) ----
+
+  async loadImage(archivePath: string, options: CallOptions & { gunzip?: boolean; timeoutMs?: number } = {}): Promise<string[]> {
+    const args = options.gunzip ? ['load'] : ['load', `--input=${archivePath}`];
+    const stdin: Options['stdin'] = options.gunzip ? [{ file: archivePath }, { transform: createGunzip() }] : undefined;
+    const result = await this.run(args, { ...options, ...(stdin ? { stdin } : {}) });
+    return parseLoadOutput(String(result.stdout));
+  }
+
+  async imageExists(ref: string, options?: CallOptions): Promise<boolean> {
+    const result = await this.run(['image', 'exists', '--', ref], { ...options, okExitCodes: [0, 1] });
+    return result.exitCode === 0;
+  }
+
+  async storageRoot(options?: CallOptions): Promise<string> {
+    const args = ['info', '--format', 'json'];
+    return this.parseJson(infoSchema, await this.run(args, options), args).store.graphRoot;
+  }
+
   private async run(
     args: string[],
-    options: CallOptions & { input?: string; okExitCodes?: number[] | 'any'; extraTimeoutMs?: number; timeoutMs?: number } = {},
+    options: CallOptions & { input?: string; stdin?: Options['stdin']; okExitCodes?: number[] | 'any'; extraTimeoutMs?: number; timeoutMs?: number } = {},
   ): Promise<Result> {
     const timeout = (options.timeoutMs ?? this.options.timeoutMs) + (options.extraTimeoutMs ?? 0);
     let result: Result;
     try {
       result = await execa(this.options.path, args, {
-        input: options.input ?? '',
+        ...(options.stdin ? { stdin: options.stdin } : { input: options.input ?? '' }),
         reject: false,
         timeout,
         forceKillAfterDelay: 2000,
@@ -208,3 +228,14 @@ export const parsePlayOutput = (stdout: string): string[] => {
 
 /** podman's unix-seconds timestamps, where 0 or negative (-62135596800) mean "never". */
 const unixSeconds = (value: number | null | undefined): number | undefined => (value && value > 0 ? value * 1000 : undefined);
+
+/** `podman info --format json`: only the storage root is read. */
+const infoSchema = v.looseObject({ store: v.looseObject({ graphRoot: v.pipe(v.string(), v.nonEmpty()) }) });
+
+/** `podman load` prints "Loaded image: REF" (4.x, one line per image) or "Loaded image(s): A,B" (older). */
+export const parseLoadOutput = (stdout: string): string[] =>
+  stdout
+    .split('\n')
+    .map((line) => /^Loaded image(?:\(s\))?:\s*(.+)$/.exec(line.trim())?.[1])
+    .filter((refs): refs is string => refs !== undefined)
+    .flatMap((refs) => refs.split(',').map((ref) => ref.trim()).filter(Boolean));

@@ -102,4 +102,15 @@ export interface Podman {
    * ends (the iterator then finishes; the caller restarts it with `since`).
    */
   streamEvents(options: CallOptions & { since?: Date }): AsyncIterable<PodmanEvent>;
+  // ---- images (src/images/) ----
+  /**
+   * `podman load` of an archive on disk; returns the references podman
+   * reports. `gunzip` streams the file through gzip into podman's stdin
+   * (4.3.1 cannot read a gzip-compressed docker-archive by path).
+   */
+  loadImage(archivePath: string, options?: CallOptions & { gunzip?: boolean; timeoutMs?: number }): Promise<string[]>;
+  /** `podman image exists REF`: whether the reference resolves in local storage (no registry is contacted). */
+  imageExists(ref: string, options?: CallOptions): Promise<boolean>;
+  /** podman's image storage directory (`podman info` → store.graphRoot), for free-space checks. */
+  storageRoot(options?: CallOptions): Promise<string>;
 }

@@ -297,6 +297,34 @@ export class FakePodman implements Podman {
     return undefined;
   }
 
+  // ---- images (src/images/) -------------------------------------------------
+
+  /** Images `imageExists` reports absent; every other reference is present. */
+  readonly absentImages = new Set<string>();
+  /** What `loadImage` of an archive path loads (default: nothing, as for an archive with no tags). */
+  readonly archiveRefs = new Map<string, string[]>();
+  graphRoot = '/var/lib/containers/storage';
+
+  async loadImage(archivePath: string, options?: CallOptions & { gunzip?: boolean; timeoutMs?: number }): Promise<string[]> {
+    const scripted = await this.enter('loadImage', [archivePath, options?.gunzip === true], options);
+    if (scripted) return scripted.value as string[];
+    const refs = this.archiveRefs.get(archivePath) ?? [];
+    for (const ref of refs) this.absentImages.delete(ref);
+    return refs;
+  }
+
+  async imageExists(ref: string, options?: CallOptions): Promise<boolean> {
+    const scripted = await this.enter('imageExists', [ref], options);
+    if (scripted) return scripted.value as boolean;
+    return !this.absentImages.has(ref);
+  }
+
+  async storageRoot(options?: CallOptions): Promise<string> {
+    const scripted = await this.enter('storageRoot', [], options);
+    if (scripted) return scripted.value as string;
+    return this.graphRoot;
+  }
+
   // ---- internals -----------------------------------------------------------
 
   /** Records the call, then applies a matching script; returns a value for `return` scripts. */

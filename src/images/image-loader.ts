@@ -1,0 +1,223 @@
+import { watch, type FSWatcher } from 'chokidar';
+import { mkdir, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Podman } from '../podman/podman.ts';
+import type { Clock } from '../shared/clock.ts';
+import { describeError } from '../shared/errors.ts';
+import type { Logger } from '../shared/logger.ts';
+import { Wakeup } from '../shared/wakeup.ts';
+import { ArchiveRefusedError } from './archive-error.ts';
+import { checksumFileOf, isArchiveName } from './archive-files.ts';
+import { freeBytes as statfsFreeBytes, type FreeBytes } from './free-space.ts';
+import { ImageStateStore, type LoadedArchive } from './image-state.ts';
+import { loadArchive } from './load-archive.ts';
+
+export interface ImageLoaderOptions {
+  podman: Podman;
+  clock: Clock;
+  logger: Logger;
+  imagesDir: string;
+  stateDir: string;
+  /** An archive is loaded once it has not been modified for this long (big archives are copied slowly). */
+  stableMs?: number;
+  /** Quiet time after the last change in the directory before it is scanned. */
+  debounceMs?: number;
+  /** Full scan on a timer, so a missed event cannot leave an archive unloaded for long. */
+  resyncMs?: number;
+  /** Space that must remain free on podman's storage after a load. */
+  marginBytes?: number;
+  loadTimeoutMs?: number;
+  /** Injected by tests; statfs otherwise. */
+  freeBytes?: FreeBytes;
+}
+
+export interface LoadedEvent {
+  archive: string;
+  refs: string[];
+}
+
+export interface RefusedArchive {
+  archive: string;
+  code: string;
+  reason: string;
+}
+
+/**
+ * Loads the image archives of one directory into podman's storage: at start,
+ * and whenever an archive is added or replaced. Each archive is loaded once
+ * (`<stateDir>/images.json` remembers path, size, mtime and sha256 across
+ * restarts). Archives are only ever read: a refused one (bad checksum, no
+ * space, podman cannot load it) stays where it is, is reported once, and is
+ * tried again when it or its `.sha256` file changes.
+ *
+ * Contract: `start` resolves once the watcher is ready (loading happens in the
+ * background, one archive at a time); `onLoaded` listeners run after each
+ * archive that brought images in (the daemon triggers the reconciler there);
+ * `stop` (or the signal) ends the loop after the load in progress.
+ */
+export class ImageLoader {
+  readonly store: ImageStateStore;
+  private readonly listeners = new Set<(event: LoadedEvent) => void>();
+  private readonly refused = new Map<string, RefusedArchive & { key: string }>();
+  private readonly waiting = new Set<string>();
+  private readonly wakeup: Wakeup;
+  private readonly stopping = new AbortController();
+  private watcher: FSWatcher | undefined;
+  private loop: Promise<void> | undefined;
+  private dirty = true;
+  private recheckAt: number | undefined;
+
+  constructor(private readonly options: ImageLoaderOptions) {
+    this.store = new ImageStateStore(options.stateDir);
+    this.wakeup = new Wakeup(options.clock);
+  }
+
+  get imagesDir(): string {
+    return this.options.imagesDir;
+  }
+
+  onLoaded(listener: (event: LoadedEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    const { imagesDir, logger } = this.options;
+    const warning = await this.store.load();
+    if (warning) logger.warn(warning);
+    await mkdir(imagesDir, { recursive: true, mode: 0o755 }).catch((error: unknown) =>
+      logger.warn(`cannot create images directory ${imagesDir}: ${describeError(error)}; will look again every ${this.resyncMs / 1000}s`),
+    );
+    this.watcher = watch(imagesDir, {
+      depth: 0,
+      ignoreInitial: true,
+      atomic: false,
+      ignored: (entry, stats) => entry !== imagesDir && stats?.isDirectory() !== true && !isArchiveName(entry) && !entry.endsWith('.sha256'),
+    });
+    this.watcher.on('all', () => this.poke());
+    this.watcher.on('error', (error) => logger.warn(`watching ${imagesDir} failed: ${describeError(error)}; relying on the ${this.resyncMs / 1000}s resync`));
+    const watcher = this.watcher;
+    await new Promise<void>((resolve) => watcher.once('ready', resolve));
+    this.poke();
+    this.loop = this.run(AbortSignal.any([signal, this.stopping.signal]));
+    logger.info(`watching ${imagesDir} for image archives`);
+  }
+
+  async stop(): Promise<void> {
+    await this.watcher?.close();
+    this.stopping.abort();
+    await this.loop;
+  }
+
+  /** Ask for a scan soon. */
+  poke(): void {
+    this.dirty = true;
+    this.wakeup.wake();
+  }
+
+  /** What the loader knows, for status output and ImageMissing messages. */
+  status(): { loaded: LoadedArchive[]; refused: RefusedArchive[]; waiting: string[] } {
+    return {
+      loaded: this.store.all(),
+      refused: [...this.refused.values()].map(({ archive, code, reason }) => ({ archive, code, reason })),
+      waiting: [...this.waiting].sort(),
+    };
+  }
+
+  /**
+   * One pass over the directory: loads every archive that is stable and not
+   * loaded yet. Exposed for tests; the loop calls it.
+   */
+  async scan(signal?: AbortSignal): Promise<void> {
+    const { imagesDir, clock } = this.options;
+    let names: string[];
+    try {
+      names = await readdir(imagesDir);
+    } catch (error) {
+      this.options.logger.debug(`cannot list images directory ${imagesDir}: ${describeError(error)}`);
+      return;
+    }
+    this.waiting.clear();
+    for (const name of names.filter(isArchiveName).sort()) {
+      if (signal?.aborted) return;
+      const archive = path.join(imagesDir, name);
+      const info = await stat(archive).catch(() => undefined);
+      if (!info?.isFile()) continue;
+      const known = this.store.get(archive);
+      if (known && known.size === info.size && known.mtimeMs === info.mtimeMs) continue;
+      const settlesAt = info.mtimeMs + this.stableMs;
+      if (clock.now() < settlesAt) {
+        // Still being written (or just was): look again once it has been quiet.
+        this.waiting.add(archive);
+        this.recheckAt = Math.min(this.recheckAt ?? Infinity, settlesAt + 50);
+        continue;
+      }
+      const checksum = await stat(checksumFileOf(archive)).catch(() => undefined);
+      const key = `${info.size}:${info.mtimeMs}:${checksum ? `${checksum.size}:${checksum.mtimeMs}` : '-'}`;
+      if (this.refused.get(archive)?.key === key) continue;
+      await this.loadOne(archive, key, signal);
+    }
+  }
+
+  private async loadOne(archive: string, key: string, signal?: AbortSignal): Promise<void> {
+    const { podman, logger, clock } = this.options;
+    const started = clock.now();
+    try {
+      const { record, loaded } = await loadArchive(archive, {
+        podman,
+        freeBytes: this.options.freeBytes ?? statfsFreeBytes,
+        marginBytes: this.options.marginBytes ?? 512 * 1024 * 1024,
+        loadTimeoutMs: this.options.loadTimeoutMs ?? 30 * 60_000,
+        now: () => clock.now(),
+        loadedDigest: (sha256) => this.store.all().find((item) => item.sha256 === sha256),
+        signal,
+      });
+      // A file replaced while it was being loaded is looked at again, not recorded.
+      const after = await stat(archive).catch(() => undefined);
+      if (!after || after.size !== record.size || after.mtimeMs !== record.mtimeMs) {
+        this.poke();
+        return;
+      }
+      await this.store.record(record);
+      this.refused.delete(archive);
+      if (!loaded) {
+        logger.info(`image archive ${archive} has the same content as one already loaded; not loading it again`, { archive });
+        return;
+      }
+      logger.info(`loaded image archive ${archive} in ${Math.round((clock.now() - started) / 100) / 10}s: ${record.refs.join(', ') || '(no image names)'}`, { archive, images: record.refs });
+      for (const listener of this.listeners) listener({ archive, refs: record.refs });
+    } catch (error) {
+      if (signal?.aborted) return;
+      const refused = error instanceof ArchiveRefusedError ? error : new ArchiveRefusedError('ARCHIVE_IO', archive, `image archive ${archive}: ${describeError(error)}`, { cause: error });
+      this.refused.set(archive, { archive, code: refused.code, reason: refused.message, key });
+      logger.error(refused.message, { archive, code: refused.code });
+    }
+  }
+
+  private get stableMs(): number {
+    return this.options.stableMs ?? 2_000;
+  }
+
+  private get resyncMs(): number {
+    return this.options.resyncMs ?? 60_000;
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    const { clock, debounceMs = 300 } = this.options;
+    let nextResync = clock.now() + this.resyncMs;
+    while (!signal.aborted) {
+      if (!this.dirty) await this.wakeup.wait(Math.max(0, Math.min(nextResync, this.recheckAt ?? Infinity) - clock.now()), signal);
+      if (signal.aborted) return;
+      if (this.dirty) {
+        do {
+          this.dirty = false;
+          await clock.sleep(debounceMs, signal).catch(() => undefined);
+        } while (this.dirty && !signal.aborted);
+      }
+      if (signal.aborted) return;
+      if (clock.now() >= nextResync) nextResync = clock.now() + this.resyncMs;
+      this.recheckAt = undefined;
+      await this.scan(signal).catch((error: unknown) => this.options.logger.warn(`scanning ${this.options.imagesDir} failed: ${describeError(error)}`));
+    }
+  }
+}
