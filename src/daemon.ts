@@ -16,6 +16,7 @@ import { collectStatus } from './status/collect-status.ts';
 import { EventLog } from './status/event-log.ts';
 import { readBootId, StatusWriter } from './status/status-writer.ts';
 import { VERSION } from './shared/version.ts';
+import { describeMissingImage, ImageLoader, imagesOfYaml, missingImages } from './images/index.ts';
 import { claimPidFile } from './state/pid-file.ts';
 
 export interface DaemonDeps {
@@ -74,6 +75,7 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
 
     const actions = new AbortController();
     let supervisor: Supervisor | undefined;
+    const images = new ImageLoader({ podman, clock, logger: logger.withTag('images'), imagesDir: config.imagesDir, stateDir: config.stateDir, resyncMs: 60_000 });
     const reconciler = new Reconciler({
       podman,
       store,
@@ -85,6 +87,13 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
       onDesired: (units) => supervisor?.setDesired(units),
       onChange: changed,
       events: eventLog,
+      pull: config.pull,
+      explainMissingImages: async (unit, callSignal) => {
+        const absent = await missingImages(imagesOfYaml(unit.yaml), podman, { signal: callSignal });
+        if (absent.length === 0) return undefined;
+        const context = { imagesDir: config.imagesDir, pull: config.pull, ...images.status() };
+        return absent.map((image) => describeMissingImage(image, context)).join('; ');
+      },
     });
     supervisor = new Supervisor({
       podman,
@@ -136,7 +145,20 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
       },
     });
     eventLog.record({ type: 'DaemonStarted', message: `runner ${VERSION} started (pid ${process.pid}, podman ${version})` });
-    const events = new EventWatcher({ podman, clock, logger: logger.withTag('events'), onEvent: (event) => supervisor.onEvent(event) });
+    const events = new EventWatcher({
+      podman,
+      clock,
+      logger: logger.withTag('events'),
+      onEvent: (event) => {
+        // An image loaded or pulled by anyone (an archive, `podman load` by hand) may be what a pod waits for.
+        if (event.type === 'image' && ['load', 'pull', 'tag'].includes(event.status)) reconciler.imagesArrived();
+        supervisor.onEvent(event);
+      },
+    });
+    images.onLoaded((loaded) => {
+      eventLog.record({ type: 'ImageLoaded', message: `loaded ${loaded.refs.join(', ') || 'an image'} from ${loaded.archive}` });
+      reconciler.imagesArrived();
+    });
     const source = new ManifestSource({
       dir: config.manifestDir,
       clock,
@@ -148,11 +170,13 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
       },
     });
     await source.start(signal);
+    await images.start(signal);
     log.info('runner ready');
     await Promise.all([reconciler.run(signal, actions.signal), supervisor.run(signal, actions.signal), events.run(signal), statusWriter.run(signal)]);
 
     log.info('stopping: no new work; waiting for podman calls in flight');
     await source.stop();
+    await images.stop();
     const grace = new AbortController();
     const timer = clock.sleep(SHUTDOWN_GRACE_MS, grace.signal).then(() => actions.abort(new Error('runner is shutting down')), () => undefined);
     await Promise.all([reconciler.settled(), supervisor.settled()]);

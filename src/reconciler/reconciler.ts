@@ -1,5 +1,6 @@
 import { buildDesiredState } from '../desired/desired-state.ts';
 import type { DesiredUnit } from '../desired/desired-unit.ts';
+import type { PullSetting } from '../images/pull-policy.ts';
 import { formatProblem, type ManifestProblem } from '../manifest/manifest-problem.ts';
 import type { ManifestSnapshot } from '../manifest/read-manifest-dir.ts';
 import type { Podman } from '../podman/podman.ts';
@@ -32,6 +33,15 @@ export interface ReconcilerOptions {
   /** Told after every pass and every finished action: status has changed. */
   onChange?: () => void;
   events?: EventSink;
+  /** The runner's `pull` setting, rendered into every unit (see src/images/pull-policy.ts). */
+  pull?: PullSetting;
+  /**
+   * After a failed create/replace: says which images the unit lacks, as a
+   * message for the operator, or undefined when images are not the problem.
+   * Such a unit waits for `imagesArrived()` (or the long retry) instead of
+   * retrying on the normal backoff.
+   */
+  explainMissingImages?: (unit: DesiredUnit, signal: AbortSignal) => Promise<string | undefined>;
 }
 
 export interface Failure {
@@ -40,6 +50,8 @@ export interface Failure {
   /** The desired hash that failed; a new spec is tried at once. */
   hash: string | undefined;
   message: string;
+  /** The unit waits for an image (an archive to land, a pull to become possible). */
+  imageMissing: boolean;
 }
 
 /** What the reconciler knows after its last pass, for status. */
@@ -87,6 +99,12 @@ export class Reconciler {
   /** A new full snapshot from the manifest source. */
   setSnapshot(snapshot: ManifestSnapshot): void {
     this.snapshot = snapshot;
+    this.trigger();
+  }
+
+  /** New images are in podman's storage: units waiting for one are tried at once. */
+  imagesArrived(): void {
+    for (const [key, failure] of this.failures) if (failure.imageMissing) this.failures.delete(key);
     this.trigger();
   }
 
@@ -157,6 +175,7 @@ export class Reconciler {
       currentOwners: currentOwners(observed),
       lastApplied: store.all().map(unitOf),
       defaultStopTimeoutSeconds: this.options.defaultStopTimeoutSeconds,
+      ...(this.options.pull ? { pull: this.options.pull } : {}),
     });
     this.lastDesired = desired;
     this.reportHeldFiles(desired.heldFiles);
@@ -197,18 +216,25 @@ export class Reconciler {
       .then(() => {
         this.failures.delete(action.key);
       })
-      .catch((error: unknown) => {
+      .catch(async (error: unknown) => {
         const previous = this.failures.get(action.key);
         const hash = 'unit' in action ? action.unit.hash : undefined;
         const count = previous && previous.hash === hash ? previous.count + 1 : 1;
-        const delay = retryDelayMs(count, this.options.backoff ?? DEFAULT_APPLY_BACKOFF);
-        this.failures.set(action.key, { count, hash, nextAt: clock.now() + delay, message: describeError(error) });
+        const policy = this.options.backoff ?? DEFAULT_APPLY_BACKOFF;
+        const missing =
+          action.type === 'create' || action.type === 'replace' ? await this.options.explainMissingImages?.(action.unit, signal).catch(() => undefined) : undefined;
+        // Without its image a unit cannot start however often it is tried:
+        // wait for imagesArrived(), with a slow retry in case the image comes
+        // some other way (a `podman load` by hand, a registry back online).
+        const delay = missing ? policy.maxMs : retryDelayMs(count, policy);
+        const message = missing ? `ImageMissing: ${missing}` : describeError(error);
+        this.failures.set(action.key, { count, hash, nextAt: clock.now() + delay, message, imageMissing: missing !== undefined });
         const what = 'unit' in action ? `pod ${action.unit.name} from ${action.unit.file}` : `pod ${action.podNames.join(', ')}`;
-        logger.error(`${action.type} of ${what} failed (attempt ${count}, next try in ${Math.round(delay / 1000)}s): ${describeError(error)}`, 'unit' in action ? fields(action.unit) : { key: action.key });
+        logger.error(`${action.type} of ${what} failed (attempt ${count}, next try in ${Math.round(delay / 1000)}s): ${message}`, 'unit' in action ? fields(action.unit) : { key: action.key });
         this.events.record({
           type: 'ApplyFailed',
           ...('unit' in action ? { pod: action.unit.name, file: action.unit.file } : { pod: action.podNames.join(',') }),
-          message: `${action.type} failed (attempt ${count}): ${describeError(error)}`,
+          message: `${action.type} failed (attempt ${count}): ${message}`,
         });
       })
       .finally(() => {

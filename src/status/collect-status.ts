@@ -111,7 +111,7 @@ const decide = (unit: DesiredUnit, inputs: StatusInputs, podmanStatus: string | 
     const missing = inputs.imageMissing?.(unit);
     if (missing) return { status: 'ImageMissing', message: missing };
     if (failure && failure.hash === unit.hash) {
-      return IMAGE_MISSING.test(failure.message) ? { status: 'ImageMissing', message: failure.message } : { status: 'Error', message: failure.message };
+      return failure.imageMissing || IMAGE_MISSING.test(failure.message) ? { status: 'ImageMissing', message: failure.message.replace(/^ImageMissing: /, '') } : { status: 'Error', message: failure.message };
     }
     return { status: 'Pending', message: 'waiting to be created' };
   }
