@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { containerProbeChecks, probeSchema } from '../probes/probe-schema.ts';
 import { LABEL_PREFIX } from '../shared/labels.ts';
 
 /**
@@ -40,19 +41,26 @@ const containerPort = v.looseObject({
 
 const stringList = v.array(v.string('must be a string'), 'must be a list of strings');
 
-const container = v.looseObject({
-  name: dnsLabel,
-  image: v.pipe(
-    v.string('must be a string'),
-    v.trim(),
-    v.nonEmpty('must name an image'),
-    v.check((image) => !image.startsWith('-'), 'must not start with "-"'),
-  ),
-  command: v.optional(stringList),
-  args: v.optional(stringList),
-  ports: v.optional(v.array(containerPort, 'must be a list')),
-  imagePullPolicy: v.optional(v.picklist(['Always', 'IfNotPresent', 'Never'], 'must be Always, IfNotPresent or Never')),
-});
+const container = v.pipe(
+  v.looseObject({
+    name: dnsLabel,
+    image: v.pipe(
+      v.string('must be a string'),
+      v.trim(),
+      v.nonEmpty('must name an image'),
+      v.check((image) => !image.startsWith('-'), 'must not start with "-"'),
+    ),
+    command: v.optional(stringList),
+    args: v.optional(stringList),
+    ports: v.optional(v.array(containerPort, 'must be a list')),
+    imagePullPolicy: v.optional(v.picklist(['Always', 'IfNotPresent', 'Never'], 'must be Always, IfNotPresent or Never')),
+    // Run by the runner itself (src/probes/), never given to podman.
+    livenessProbe: v.optional(probeSchema),
+    readinessProbe: v.optional(probeSchema),
+    startupProbe: v.optional(probeSchema),
+  }),
+  containerProbeChecks(),
+);
 
 const reservedLabels = v.check(
   (labels: Record<string, string>) => !Object.keys(labels).some((key) => key.startsWith(`${LABEL_PREFIX}/`)),

@@ -119,13 +119,16 @@ const pathTo = (root: unknown, keys: readonly string[]): [v.IssuePathItem, ...v.
 };
 
 /**
- * Container-level probe rules, for `v.pipe(containerObject, containerProbeChecks)`:
+ * Container-level probe rules, for `v.pipe(containerObject, containerProbeChecks())`:
  * Kubernetes requires successThreshold 1 for liveness and startup probes, and
  * a named probe port must be one of the container's named ports.
  */
-export const containerProbeChecks = v.rawCheck<ProbedContainer>(({ dataset, addIssue }) => {
-  if (!dataset.typed) return;
-  const container = dataset.value;
+export const containerProbeChecks = <T extends ProbedContainer>() =>
+  v.rawCheck<T>(({ dataset, addIssue }) => {
+    if (dataset.typed) checkContainerProbes(dataset.value, addIssue);
+  });
+
+const checkContainerProbes = (container: ProbedContainer, addIssue: (info: { message: string; input: unknown; path: [v.IssuePathItem, ...v.IssuePathItem[]] }) => void): void => {
   for (const kind of PROBE_KINDS) {
     const field = PROBE_FIELDS[kind];
     const probe = container[field];
@@ -139,7 +142,8 @@ export const containerProbeChecks = v.rawCheck<ProbedContainer>(({ dataset, addI
     }
     for (const handler of ['httpGet', 'tcpSocket'] as const) {
       const port = probe[handler]?.port;
-      if (typeof port !== 'string' || findPort(container.ports, port) !== undefined) continue;
+      // An ill-formed name already has its own issue.
+      if (typeof port !== 'string' || !v.is(portName, port) || findPort(container.ports, port) !== undefined) continue;
       addIssue({
         message: `names port "${port}", but the container has no port with that name${namedPorts(container.ports)}`,
         input: port,
@@ -147,7 +151,7 @@ export const containerProbeChecks = v.rawCheck<ProbedContainer>(({ dataset, addI
       });
     }
   }
-});
+};
 
 const findPort = (ports: readonly ContainerPortRef[] | undefined, name: string): number | undefined =>
   ports?.find((port) => port.name === name)?.containerPort;
