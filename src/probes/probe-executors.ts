@@ -1,0 +1,152 @@
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import type { Podman } from '../podman/podman.ts';
+import { PodmanError } from '../podman/podman-error.ts';
+import { describeError } from '../shared/errors.ts';
+
+/** The outcome of one probe call. `message` explains a failure (empty on success, or a note). */
+export interface ProbeResult {
+  ok: boolean;
+  message: string;
+}
+
+export interface HttpProbeRequest {
+  scheme: 'HTTP' | 'HTTPS';
+  host: string;
+  port: number;
+  path: string;
+  headers: readonly { name: string; value: string }[];
+  timeoutMs: number;
+}
+
+/**
+ * The three ways to probe a container. Contract: never throws and never
+ * rejects (every error is a failed result); settles promptly once `signal`
+ * aborts; never takes longer than `timeoutMs` (plus process teardown for exec).
+ */
+export interface ProbeExecutors {
+  exec(containerId: string, command: readonly string[], timeoutMs: number, signal: AbortSignal): Promise<ProbeResult>;
+  http(request: HttpProbeRequest, signal: AbortSignal): Promise<ProbeResult>;
+  tcp(host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult>;
+}
+
+const OUTPUT_LIMIT = 200;
+/** Some applications recognise the kubelet's probes by this prefix. */
+const USER_AGENT = 'kube-probe/runner';
+
+export const timeoutMessage = (timeoutMs: number): string => `timeout after ${Math.round(timeoutMs / 100) / 10}s`;
+
+/**
+ * The real executors. Real timers are used here (not the injected Clock) on
+ * purpose: they bound real network I/O, like the timeouts in the podman driver.
+ */
+export const createProbeExecutors = (podman: Podman): ProbeExecutors => ({
+  exec: (containerId, command, timeoutMs, signal) => execProbe(podman, containerId, command, timeoutMs, signal),
+  http: httpProbe,
+  tcp: tcpProbe,
+});
+
+const execProbe = async (podman: Podman, containerId: string, command: readonly string[], timeoutMs: number, signal: AbortSignal): Promise<ProbeResult> => {
+  try {
+    const result = await podman.execInContainer(containerId, command, timeoutMs, { signal });
+    if (result.exitCode === 0) return { ok: true, message: '' };
+    const output = result.output.trim().slice(0, OUTPUT_LIMIT);
+    return { ok: false, message: `exec: exit code ${result.exitCode}${output ? `: ${output}` : ''}` };
+  } catch (error) {
+    if (error instanceof PodmanError && error.timedOut) return { ok: false, message: timeoutMessage(timeoutMs) };
+    if (signal.aborted) return { ok: false, message: 'exec: aborted' };
+    return { ok: false, message: `exec: ${describeError(error)}` };
+  }
+};
+
+/** `host:port`, with IPv6 addresses bracketed, as Go prints them. */
+export const hostPort = (host: string, port: number): string => (net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`);
+
+/** Kubernetes joins the path to the URL as written; one without a leading "/" gets one. */
+const requestPath = (path: string): string => (path.startsWith('/') ? path : `/${path}`);
+
+/**
+ * One GET, as the kubelet does it: no keep-alive, redirects not followed (a
+ * 3xx counts as success, which is the kubelet's result for them too), any
+ * status 200-399 is success, HTTPS certificates are not verified.
+ */
+const httpProbe = (request: HttpProbeRequest, signal: AbortSignal): Promise<ProbeResult> =>
+  new Promise<ProbeResult>((resolve) => {
+    const url = `${request.scheme.toLowerCase()}://${hostPort(request.host, request.port)}${requestPath(request.path)}`;
+    let settled = false;
+    const finish = (result: ProbeResult): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      req?.destroy();
+      resolve(result);
+    };
+    const onAbort = (): void => finish({ ok: false, message: `Get "${url}": aborted` });
+    const timer = setTimeout(() => finish({ ok: false, message: timeoutMessage(request.timeoutMs) }), request.timeoutMs);
+    let req: http.ClientRequest | undefined;
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    const headers: Record<string, string> = { 'User-Agent': USER_AGENT, Accept: '*/*', Connection: 'close' };
+    for (const header of request.headers) headers[header.name] = header.value;
+    try {
+      const options = { host: request.host, port: request.port, path: requestPath(request.path), method: 'GET', headers, agent: false } as const;
+      req = request.scheme === 'HTTPS' ? https.request({ ...options, rejectUnauthorized: false }) : http.request(options);
+    } catch (error) {
+      finish({ ok: false, message: `Get "${url}": ${describeError(error)}` });
+      return;
+    }
+    req.on('response', (response) => {
+      const status = response.statusCode ?? 0;
+      // The body is not needed; drain it so the socket can close.
+      response.resume();
+      if (status >= 200 && status < 400) finish({ ok: true, message: status >= 300 ? `HTTP probe got redirect ${status} (not followed)` : '' });
+      else finish({ ok: false, message: `HTTP probe failed with statuscode: ${status}` });
+    });
+    req.on('error', (error) => finish({ ok: false, message: `Get "${url}": ${dialError(request.host, request.port, error)}` }));
+    req.end();
+  });
+
+/** Go-style wording for connection errors, which is what Kubernetes users search for. */
+const dialError = (host: string, port: number, error: Error): string => {
+  const code = (error as NodeJS.ErrnoException).code;
+  const where = `dial tcp ${hostPort(host, port)}`;
+  if (code === 'ECONNREFUSED') return `${where}: connect: connection refused`;
+  if (code === 'EHOSTUNREACH') return `${where}: connect: no route to host`;
+  if (code === 'ENETUNREACH') return `${where}: connect: network is unreachable`;
+  if (code === 'ECONNRESET') return `${where}: connection reset by peer`;
+  return `${where}: ${error.message}`;
+};
+
+const tcpProbe = (host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult> =>
+  new Promise<ProbeResult>((resolve) => {
+    let settled = false;
+    const finish = (result: ProbeResult): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      socket?.destroy();
+      resolve(result);
+    };
+    const onAbort = (): void => finish({ ok: false, message: `dial tcp ${hostPort(host, port)}: aborted` });
+    const timer = setTimeout(() => finish({ ok: false, message: timeoutMessage(timeoutMs) }), timeoutMs);
+    let socket: net.Socket | undefined;
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      socket = net.connect({ host, port });
+    } catch (error) {
+      finish({ ok: false, message: `dial tcp ${hostPort(host, port)}: ${describeError(error)}` });
+      return;
+    }
+    socket.once('connect', () => finish({ ok: true, message: '' }));
+    socket.once('error', (error) => finish({ ok: false, message: dialError(host, port, error) }));
+  });
