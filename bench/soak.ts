@@ -9,7 +9,7 @@
  * in the same run: these shared machines are too noisy for absolute timings.
  * Writes bench/SOAK.md. Not part of the test suite.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -64,9 +64,10 @@ try {
 } finally {
   child.kill('SIGTERM');
   await new Promise((resolve) => child.on('exit', resolve));
-  const ids = execFileSync('podman', ['pod', 'ps', '-q', '--filter', 'label=static-pod-runner/managed=true'], { env, encoding: 'utf8' }).split('\n').filter(Boolean);
-  const ours = ids.filter((id) => execFileSync('podman', ['pod', 'inspect', '--format', '{{index .Labels "static-pod-runner/source"}}', id], { env, encoding: 'utf8' }).startsWith(manifests));
-  if (ours.length > 0) execFileSync('podman', ['pod', 'rm', '-f', '-t', '0', ...ours], { env, stdio: 'ignore' });
+  // Only this run's pods (by source label), and never fail on one that vanished meanwhile.
+  const managed = JSON.parse(execFileSync('podman', ['pod', 'ps', '--format', 'json', '--filter', 'label=static-pod-runner/managed=true'], { env, encoding: 'utf8' }) || '[]') as { Id: string; Labels?: Record<string, string> }[];
+  const ours = managed.filter((pod) => pod.Labels?.['static-pod-runner/source']?.startsWith(manifests)).map((pod) => pod.Id);
+  if (ours.length > 0) spawnSync('podman', ['pod', 'rm', '-f', '-t', '0', ...ours], { env, stdio: 'ignore' });
   await rm(dir, { recursive: true, force: true });
 }
 
