@@ -1,0 +1,189 @@
+import type { Clock } from '../shared/clock.ts';
+import { describeError } from '../shared/errors.ts';
+import { timeoutMessage, type ProbeExecutors, type ProbeResult } from './probe-executors.ts';
+import type { ProbeHandler, ProbeKind, ProbeSpec } from './probe-schema.ts';
+import { containerStatus, initialProbeState, recordProbeResult, type ContainerProbeStatus, type ProbeState } from './probe-state.ts';
+
+/**
+ * The probes of one container start, with the kubelet's semantics:
+ *
+ *   container started ──initialDelaySeconds──▶ probe, then every periodSeconds
+ *
+ *   startup:   runs first; liveness and readiness wait for it. `failureThreshold`
+ *              failures in a row → `startupFailed` (once per streak). The first
+ *              success opens the gate and the startup probe never runs again.
+ *   liveness:  `failureThreshold` failures in a row → `livenessFailed`, once per
+ *              streak; a success ends the streak.
+ *   readiness: not ready until `successThreshold` successes in a row; not ready
+ *              again after `failureThreshold` failures in a row.
+ *
+ * A probe call never overlaps itself: the next period starts only after the
+ * previous call has settled. A call is bounded by timeoutSeconds (a timeout is
+ * a failure at that moment; the executor is aborted and awaited). A new
+ * container start means a new worker: the caller stops this one and starts
+ * another, which is what resets every counter.
+ */
+export type ProbeWorkerEvent =
+  /** Every probe result (for counters). */
+  | { type: 'result'; kind: ProbeKind; ok: boolean }
+  /** The first failure of a streak (for the log). */
+  | { type: 'failing'; kind: ProbeKind; message: string }
+  | { type: 'livenessFailed'; message: string }
+  | { type: 'startupFailed'; message: string }
+  /** `started`, `ready` or a thresholded result changed. */
+  | { type: 'changed' };
+
+export interface ProbeWorkerOptions {
+  containerId: string;
+  /** Unix ms when the container started; initialDelaySeconds counts from here. */
+  startedAt: number;
+  probes: Partial<Record<ProbeKind, ProbeSpec>>;
+  executors: ProbeExecutors;
+  clock: Clock;
+  /** The address httpGet/tcpSocket probes use when they name no host (the pod IP, or 127.0.0.1). */
+  resolveHost: (signal: AbortSignal) => Promise<string>;
+  /** Called synchronously from the probe loops; must not throw. */
+  onEvent: (event: ProbeWorkerEvent) => void;
+}
+
+const ORDER: readonly ProbeKind[] = ['startup', 'liveness', 'readiness'];
+const TIMED_OUT: unique symbol = Symbol('timed out');
+
+export class ProbeWorker {
+  private readonly options: ProbeWorkerOptions;
+  private readonly controller = new AbortController();
+  private readonly states: Partial<Record<ProbeKind, ProbeState>> = {};
+  private startupSucceeded: boolean;
+  private openStartupGate!: () => void;
+  private readonly startupGate = new Promise<void>((resolve) => (this.openStartupGate = resolve));
+  private loops: Promise<void>[] = [];
+
+  constructor(options: ProbeWorkerOptions) {
+    this.options = options;
+    for (const kind of ORDER) if (options.probes[kind]) this.states[kind] = initialProbeState();
+    this.startupSucceeded = options.probes.startup === undefined;
+    if (this.startupSucceeded) this.openStartupGate();
+  }
+
+  /** Starts the probe loops (once). */
+  start(): void {
+    if (this.loops.length > 0 || this.controller.signal.aborted) return;
+    const signal = this.controller.signal;
+    this.loops = ORDER.flatMap((kind) => {
+      const spec = this.options.probes[kind];
+      return spec ? [this.loop(kind, spec, signal)] : [];
+    });
+  }
+
+  /** Aborts every loop and in-flight call; resolves when all have ended. */
+  async stop(): Promise<void> {
+    this.controller.abort(new Error('probe worker stopped'));
+    await Promise.all(this.loops);
+  }
+
+  status(): ContainerProbeStatus {
+    return containerStatus(this.states, this.startupSucceeded);
+  }
+
+  private async loop(kind: ProbeKind, spec: ProbeSpec, signal: AbortSignal): Promise<void> {
+    try {
+      if (kind !== 'startup') await untilAborted(this.startupGate, signal);
+      await this.sleepUntil(this.options.startedAt + spec.initialDelaySeconds * 1000, signal);
+      while (!signal.aborted) {
+        const begin = this.options.clock.now();
+        const { result, settled } = await this.probeOnce(spec, signal);
+        if (signal.aborted) break;
+        this.record(kind, spec, result);
+        await settled;
+        if (kind === 'startup' && this.startupSucceeded) break;
+        await this.sleepUntil(begin + spec.periodSeconds * 1000, signal);
+      }
+    } catch (error) {
+      // Only an abort ends a loop early; anything else would be a bug in this file.
+      if (!signal.aborted) throw error;
+    }
+  }
+
+  private record(kind: ProbeKind, spec: ProbeSpec, result: ProbeResult): void {
+    const { onEvent } = this.options;
+    const before = this.status();
+    const recorded = recordProbeResult(this.states[kind] ?? initialProbeState(), result, this.options.clock.now(), spec);
+    this.states[kind] = recorded.state;
+    onEvent({ type: 'result', kind, ok: result.ok });
+    if (recorded.streakStarted) onEvent({ type: 'failing', kind, message: result.message });
+    if (kind === 'startup' && result.ok && !this.startupSucceeded) {
+      this.startupSucceeded = true;
+      this.openStartupGate();
+    }
+    if (recorded.thresholdReached && kind === 'liveness') onEvent({ type: 'livenessFailed', message: result.message });
+    if (recorded.thresholdReached && kind === 'startup') onEvent({ type: 'startupFailed', message: result.message });
+    const after = this.status();
+    if (before.started !== after.started || before.ready !== after.ready || before[kind]?.result !== after[kind]?.result) onEvent({ type: 'changed' });
+  }
+
+  /**
+   * One call bounded by the probe's timeout. Returns the result as soon as it
+   * is known, plus `settled`, which resolves when the call has really ended
+   * (after a timeout the executor is aborted and may take a moment).
+   */
+  private async probeOnce(spec: ProbeSpec, signal: AbortSignal): Promise<{ result: ProbeResult; settled: Promise<unknown> }> {
+    const timeoutMs = spec.timeoutSeconds * 1000;
+    const run = new AbortController();
+    const onAbort = (): void => run.abort(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    const call = this.call(spec.handler, timeoutMs, run.signal);
+    const timer = this.options.clock.sleep(timeoutMs, run.signal).then(
+      (): typeof TIMED_OUT => TIMED_OUT,
+      () => undefined,
+    );
+    const first = await Promise.race([call, timer]);
+    // Ends the timer, or the call that timed out.
+    run.abort(new Error('probe call ended'));
+    signal.removeEventListener('abort', onAbort);
+    const result = first === TIMED_OUT ? { ok: false, message: timeoutMessage(timeoutMs) } : (first ?? { ok: false, message: 'aborted' });
+    return { result, settled: call };
+  }
+
+  /** Never rejects. */
+  private async call(handler: ProbeHandler, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult> {
+    const { executors } = this.options;
+    try {
+      switch (handler.type) {
+        case 'exec':
+          return await executors.exec(this.options.containerId, handler.command, timeoutMs, signal);
+        case 'httpGet': {
+          const host = handler.host ?? (await this.options.resolveHost(signal));
+          return await executors.http({ scheme: handler.scheme, host, port: handler.port, path: handler.path, headers: handler.headers, timeoutMs }, signal);
+        }
+        case 'tcpSocket': {
+          const host = handler.host ?? (await this.options.resolveHost(signal));
+          return await executors.tcp(host, handler.port, timeoutMs, signal);
+        }
+      }
+    } catch (error) {
+      return { ok: false, message: signal.aborted ? 'aborted' : `cannot probe: ${describeError(error)}` };
+    }
+  }
+
+  /** Sleeps until the clock reads `at`; no sleep at all when that time has passed. */
+  private async sleepUntil(at: number, signal: AbortSignal): Promise<void> {
+    const delay = at - this.options.clock.now();
+    if (delay > 0) await this.options.clock.sleep(delay, signal);
+    if (signal.aborted) throw signal.reason;
+  }
+}
+
+/** Waits for `promise`, or rejects with the signal's reason when it aborts first. */
+const untilAborted = <T>(promise: Promise<T>, signal: AbortSignal): Promise<T> =>
+  new Promise<T>((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    void promise.then((value) => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(value);
+    });
+  });
