@@ -1,0 +1,189 @@
+import assert from 'node:assert/strict';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CliPodman } from '../../src/podman/cli-podman.ts';
+import { PodmanError } from '../../src/podman/podman-error.ts';
+import { makeTempDir, removeTempDir } from '../helpers/temp-dir.ts';
+
+/**
+ * A stand-in podman executable: records its arguments (one per line) and its
+ * stdin, then behaves as FAKE_MODE says. `exec sleep` so a kill reaches the
+ * sleeping process itself.
+ */
+const SCRIPT = `#!/bin/sh
+printf '%s\\n' "$@" > "$FAKE_LOG"
+cat > "$FAKE_LOG.stdin"
+case "$FAKE_MODE" in
+  stdout) printf '%s' "$FAKE_STDOUT" ;;
+  sleep) exec sleep 30 ;;
+  exit) printf '%s' "$FAKE_STDERR" >&2; exit "$FAKE_EXIT" ;;
+esac
+`;
+
+const POD_PS_4_3 = JSON.stringify([
+  {
+    Cgroup: 'machine.slice',
+    Containers: [
+      { Id: 'c1'.repeat(32), Names: 'a1b2c3d4e5f6-infra', Status: 'running', RestartCount: 0 },
+      { Id: 'c2'.repeat(32), Names: 'web-main', Status: 'running', RestartCount: 0 },
+    ],
+    Created: '2026-01-01T10:00:00.123456789Z',
+    Id: 'a1'.repeat(32),
+    InfraId: 'c1'.repeat(32),
+    Name: 'web',
+    Namespace: '',
+    Networks: ['podman'],
+    Status: 'Running',
+    Labels: { app: 'web', 'static-pod-runner/managed': 'true' },
+  },
+  { Created: '2026-01-01T10:00:01Z', Id: 'b2'.repeat(32), Name: 'bare', Status: 'Created', Labels: null, Containers: null },
+]);
+
+let dir: string;
+let executable: string;
+let log: string;
+
+before(async () => {
+  dir = await makeTempDir('podman');
+  executable = path.join(dir, 'podman');
+  log = path.join(dir, 'calls');
+  await writeFile(executable, SCRIPT);
+  await chmod(executable, 0o755);
+});
+after(async () => {
+  await removeTempDir(dir);
+});
+
+const podman = (env: Record<string, string>, timeoutMs = 10_000): CliPodman => new CliPodman({ path: executable, timeoutMs, env: { FAKE_LOG: log, ...env } });
+const answering = (stdout: string): CliPodman => podman({ FAKE_MODE: 'stdout', FAKE_STDOUT: stdout });
+const exiting = (code: number, stderr: string): CliPodman => podman({ FAKE_MODE: 'exit', FAKE_EXIT: String(code), FAKE_STDERR: stderr });
+const argsSeen = async (): Promise<string[]> => (await readFile(log, 'utf8')).split('\n').slice(0, -1);
+
+const rejectsWith = async (promise: Promise<unknown>, check: (error: PodmanError) => void): Promise<void> => {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof PodmanError, String(error));
+    check(error);
+    return true;
+  });
+};
+
+describe('CliPodman against a fake podman executable', () => {
+  it('version: reads Client.Version', async () => {
+    assert.equal(await answering('{"Client":{"APIVersion":"4.3.1","Version":"4.3.1","GoVersion":"go1.19.8"}}').version(), '4.3.1');
+    assert.deepEqual(await argsSeen(), ['version', '--format', 'json']);
+  });
+
+  it('listPods: maps podman 4.3 JSON, null labels and containers included', async () => {
+    const pods = await answering(POD_PS_4_3).listPods();
+    assert.deepEqual(await argsSeen(), ['pod', 'ps', '--format', 'json']);
+    assert.deepEqual(pods, [
+      {
+        id: 'a1'.repeat(32),
+        name: 'web',
+        status: 'Running',
+        created: '2026-01-01T10:00:00.123456789Z',
+        labels: { app: 'web', 'static-pod-runner/managed': 'true' },
+        containers: [
+          { id: 'c1'.repeat(32), name: 'a1b2c3d4e5f6-infra', status: 'running' },
+          { id: 'c2'.repeat(32), name: 'web-main', status: 'running' },
+        ],
+      },
+      { id: 'b2'.repeat(32), name: 'bare', status: 'Created', created: '2026-01-01T10:00:01Z', labels: {}, containers: [] },
+    ]);
+  });
+
+  it('listPods: no pods', async () => {
+    assert.deepEqual(await answering('[]\n').listPods(), []);
+  });
+
+  const garbage: [string, string][] = [
+    ['text', 'this is not json'],
+    ['truncated JSON', POD_PS_4_3.slice(0, 50)],
+    ['the wrong shape', '[{"Id": 1, "Name": "web"}]'],
+    ['an object instead of a list', '{"Id":"x"}'],
+  ];
+  for (const [what, stdout] of garbage) {
+    it(`listPods: ${what} is a PodmanError saying the output cannot be read`, async () => {
+      await rejectsWith(answering(stdout).listPods(), (error) => {
+        assert.match(error.message, /podman pod ps printed output the runner cannot read/);
+        assert.equal(error.timedOut, false);
+      });
+    });
+  }
+
+  it('playKube: feeds the YAML on stdin and returns the pod ids', async () => {
+    const id = 'd4'.repeat(32);
+    const yaml = 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n';
+    const result = await answering(`Pod:\n${id}\nContainer:\n${'e5'.repeat(32)}\n\n`).playKube(yaml);
+    assert.deepEqual(result, { podIds: [id] });
+    assert.deepEqual(await argsSeen(), ['kube', 'play', '--quiet', '-']);
+    assert.equal(await readFile(`${log}.stdin`, 'utf8'), yaml);
+  });
+
+  // Names and IDs always come after `--`, so a value can never be read as an option.
+  const idCalls: [string, (p: CliPodman) => Promise<unknown>, string[]][] = [
+    ['removePod', (p) => p.removePod('--all', 7.4), ['pod', 'rm', '--force', '--time', '7', '--', '--all']],
+    ['removePod with a negative timeout', (p) => p.removePod('abc', -3), ['pod', 'rm', '--force', '--time', '0', '--', 'abc']],
+    ['startPod', (p) => p.startPod('-x'), ['pod', 'start', '--', '-x']],
+    ['volumeExists', (p) => p.volumeExists('--help'), ['volume', 'exists', '--', '--help']],
+    ['removeSecret', (p) => p.removeSecret('-f'), ['secret', 'rm', '--', '-f']],
+    ['startContainer', (p) => p.startContainer('-a'), ['start', '--', '-a']],
+    ['stopContainer', (p) => p.stopContainer('-a', 5), ['stop', '--time', '5', '--', '-a']],
+  ];
+  for (const [what, call, expected] of idCalls) {
+    it(`${what}: arguments ${expected.join(' ')}`, async () => {
+      await call(answering(''));
+      assert.deepEqual(await argsSeen(), expected);
+    });
+  }
+
+  it('volumeExists: exit 0 is true, exit 1 is false, anything else an error', async () => {
+    assert.equal(await exiting(0, '').volumeExists('data'), true);
+    assert.equal(await exiting(1, '').volumeExists('data'), false);
+    await rejectsWith(exiting(125, 'Error: boom\n').volumeExists('data'), (error) => assert.equal(error.exitCode, 125));
+  });
+
+  it('removeSecret: a missing secret is not an error, another failure is', async () => {
+    await exiting(125, 'Error: no secret with name or id "creds": no such secret\n').removeSecret('creds');
+    await rejectsWith(exiting(125, 'Error: permission denied\n').removeSecret('creds'), (error) => assert.match(error.message, /permission denied/));
+  });
+
+  it('exit 125: a PodmanError with the exit code, podman\'s Error: text, and no syslog noise', async () => {
+    const stderr = 'time="2026-01-01T00:00:00Z" level=warning msg="failed to connect to syslog"\nError: no pod with name or ID web found: no such pod\n';
+    await rejectsWith(exiting(125, stderr).startPod('web'), (error) => {
+      assert.equal(error.code, 'PODMAN_FAILED');
+      assert.equal(error.exitCode, 125);
+      assert.equal(error.timedOut, false);
+      assert.equal(error.message, 'podman pod start exited with 125: no pod with name or ID web found: no such pod');
+      assert.ok(error.stderr.includes('failed to connect to syslog'), 'the raw stderr is kept for logs');
+      assert.deepEqual(error.args, ['pod', 'start', '--', 'web']);
+    });
+  });
+
+  it('a hung podman: a PodmanError with timedOut after the timeout', async () => {
+    const started = Date.now();
+    await rejectsWith(podman({ FAKE_MODE: 'sleep' }, 300).listPods(), (error) => {
+      assert.equal(error.timedOut, true);
+      assert.equal(error.code, 'PODMAN_TIMEOUT');
+      assert.match(error.message, /did not answer within/);
+    });
+    assert.ok(Date.now() - started < 5_000);
+  });
+
+  it('an aborted signal ends a hung call promptly', async () => {
+    const controller = new AbortController();
+    const started = Date.now();
+    const call = podman({ FAKE_MODE: 'sleep' }).listPods({ signal: controller.signal });
+    setTimeout(() => controller.abort(new Error('shutting down')), 100);
+    await assert.rejects(call);
+    assert.ok(Date.now() - started < 5_000);
+  });
+
+  it('a missing binary: the message says to install podman', async () => {
+    const missing = new CliPodman({ path: path.join(dir, 'no-such-podman'), timeoutMs: 1_000 });
+    await rejectsWith(missing.version(), (error) => {
+      assert.match(error.message, /podman not found at ".*no-such-podman": install podman/);
+    });
+  });
+});
