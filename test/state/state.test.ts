@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { AppliedStore, unitOf as recordToUnit } from '../../src/state/applied-store.ts';
+import { writeFileAtomic } from '../../src/state/atomic-write.ts';
+import { claimPidFile } from '../../src/state/pid-file.ts';
+import { isRunnerError } from '../../src/shared/errors.ts';
+import { makeTempDir, removeTempDir } from '../helpers/temp-dir.ts';
+import { podYaml, unitOf } from '../helpers/units.ts';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await makeTempDir('state');
+});
+afterEach(async () => {
+  await removeTempDir(dir);
+});
+
+const WEB = unitOf('/etc/runner/manifests/web.yaml', podYaml('web'));
+const API = unitOf('/etc/runner/manifests/api.yaml', podYaml('api'));
+
+describe('AppliedStore', () => {
+  it('put, get, all, and a reload from disk returns the same units', async () => {
+    const store = new AppliedStore(dir);
+    await store.load();
+    const at = new Date(Date.UTC(2026, 0, 2, 3, 4, 5));
+    await store.put(WEB, at);
+    await store.put(API, at);
+    assert.equal(store.get(WEB.key)?.appliedAt, '2026-01-02T03:04:05.000Z');
+    const reloaded = new AppliedStore(dir);
+    assert.deepEqual(await reloaded.load(), { skipped: [] });
+    assert.deepEqual(reloaded.all().map(recordToUnit).sort((a, b) => a.key.localeCompare(b.key)), [API, WEB]);
+  });
+
+  it('delete removes the record from memory and disk; deleting twice is fine', async () => {
+    const store = new AppliedStore(dir);
+    await store.load();
+    await store.put(WEB, new Date());
+    await store.delete(WEB.key);
+    await store.delete(WEB.key);
+    assert.equal(store.get(WEB.key), undefined);
+    assert.deepEqual(await readdir(path.join(dir, 'applied')), []);
+  });
+
+  it('a put replaces the previous record for the key', async () => {
+    const store = new AppliedStore(dir);
+    await store.load();
+    await store.put(WEB, new Date());
+    const edited = unitOf(WEB.file, podYaml('web', { image: 'busybox:1.36' }));
+    await store.put(edited, new Date());
+    assert.equal((await readdir(path.join(dir, 'applied'))).length, 1);
+    assert.equal(store.get(WEB.key)?.hash, edited.hash);
+  });
+
+  it('corrupt or foreign files are skipped and reported, not fatal', async () => {
+    const store = new AppliedStore(dir);
+    await store.load();
+    await store.put(WEB, new Date());
+    await writeFile(path.join(dir, 'applied', 'broken.json'), '{"key": ');
+    await writeFile(path.join(dir, 'applied', 'other.json'), '{"key": "x"}');
+    await writeFile(path.join(dir, 'applied', 'notes.txt'), 'ignored');
+    const reloaded = new AppliedStore(dir);
+    const { skipped } = await reloaded.load();
+    assert.deepEqual(skipped.map((file) => path.basename(file)).sort(), ['broken.json', 'other.json']);
+    assert.deepEqual(reloaded.all().map((record) => record.key), [WEB.key]);
+  });
+
+  it('load fails with STATE_IO when the state dir cannot be created', async () => {
+    await writeFile(path.join(dir, 'file'), '');
+    const store = new AppliedStore(path.join(dir, 'file'));
+    await assert.rejects(store.load(), (error: unknown) => isRunnerError(error) && error.code === 'STATE_IO');
+  });
+});
+
+describe('writeFileAtomic', () => {
+  it('writes the content and leaves no temp file', async () => {
+    const file = path.join(dir, 'x.json');
+    await writeFileAtomic(file, 'one');
+    await writeFileAtomic(file, 'two');
+    assert.equal(await readFile(file, 'utf8'), 'two');
+    assert.deepEqual(await readdir(dir), ['x.json']);
+  });
+
+  it('fails, leaving nothing behind, when the directory is missing', async () => {
+    await assert.rejects(writeFileAtomic(path.join(dir, 'missing', 'x.json'), 'x'));
+    assert.deepEqual(await readdir(dir), []);
+  });
+});
+
+describe('claimPidFile', () => {
+  it('writes our pid and removes it on release', async () => {
+    const claim = await claimPidFile(dir);
+    assert.equal(await readFile(path.join(dir, 'runner.pid'), 'utf8'), `${process.pid}\n`);
+    await claim.release();
+    assert.deepEqual(await readdir(dir), []);
+  });
+
+  it('refuses when a live process holds the pid file', async () => {
+    await writeFile(path.join(dir, 'runner.pid'), '1\n'); // pid 1 is always alive
+    await assert.rejects(claimPidFile(dir), (error: unknown) => isRunnerError(error) && error.code === 'ALREADY_RUNNING' && error.message.includes('pid 1'));
+  });
+
+  it('replaces a stale pid file and garbage', async () => {
+    for (const content of ['999999999\n', 'garbage\n', '']) {
+      await writeFile(path.join(dir, 'runner.pid'), content);
+      const claim = await claimPidFile(dir);
+      assert.equal(await readFile(path.join(dir, 'runner.pid'), 'utf8'), `${process.pid}\n`);
+      await claim.release();
+    }
+  });
+
+  it('release leaves a pid file that another process took over', async () => {
+    const claim = await claimPidFile(dir);
+    await writeFile(path.join(dir, 'runner.pid'), '1\n');
+    await claim.release();
+    assert.equal(await readFile(path.join(dir, 'runner.pid'), 'utf8'), '1\n');
+  });
+});
