@@ -32,7 +32,7 @@ const waitUntil = async (what: string, check: () => boolean, timeoutMs = 5000): 
 };
 
 /** How long to wait to be sure nothing more comes (debounce + removal grace + margin). */
-const QUIET_MS = 600;
+const QUIET_MS = 400;
 /** Past the source's own re-check after start-up (1.1 s), so only the mechanism under test can see a change. */
 const RECHECK_WAIT_MS = 1300;
 
@@ -48,7 +48,7 @@ const startSource = async (options: { resyncMs?: number } = {}): Promise<Manifes
     clock: systemClock,
     logger: log.logger,
     debounceMs: 30,
-    removalGraceMs: 200,
+    removalGraceMs: 150,
     resyncMs: options.resyncMs ?? 60_000,
     onSnapshot: (snapshot) => snapshots.push(snapshot),
   });
@@ -141,7 +141,7 @@ describe('ManifestSource', () => {
       await sleep(60); // longer than the debounce: the directory is read while the file is missing
       await writeFile(path.join(dir, 'web.yaml'), podVersion(i));
       await rm(path.join(dir, 'web.yaml~'));
-      await sleep(300); // past the removal grace before the next save
+      await sleep(250); // past the removal grace before the next save
     }
     await waitUntil('the last save', () => imageOf(last(), 'web.yaml') === 'docker.io/library/busybox:3');
     await sleep(QUIET_MS);
