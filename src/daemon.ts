@@ -17,6 +17,7 @@ import { EventLog } from './status/event-log.ts';
 import { readBootId, StatusWriter } from './status/status-writer.ts';
 import { VERSION } from './shared/version.ts';
 import { describeMissingImage, ImageLoader, imagesOfYaml, missingImages } from './images/index.ts';
+import { ProbeManager } from './probes/index.ts';
 import { claimPidFile } from './state/pid-file.ts';
 
 export interface DaemonDeps {
@@ -107,11 +108,23 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
       },
       resyncMs: config.resyncIntervalSeconds * 1000,
       isBusy: (key) => reconciler.isBusy(key),
+      onProbeTargets: (targets) => probes?.sync(targets),
       onPodChanged: () => reconciler.trigger(),
       onChange: changed,
       events: eventLog,
     });
     const statusSupervisor = supervisor;
+    const restartAfterProbe = (containerId: string, reason: 'LivenessFailed' | 'StartupFailed', message: string): void => {
+      void statusSupervisor.probeFailed(containerId, reason, message, actions.signal).catch((error: unknown) => log.error(`restart after a failed probe: ${describeError(error)}`));
+    };
+    const probes = new ProbeManager({
+      podman,
+      clock,
+      logger: logger.withTag('probes'),
+      onLivenessFailure: (target, message) => restartAfterProbe(target.containerId, 'LivenessFailed', message),
+      onStartupFailure: (target, message) => restartAfterProbe(target.containerId, 'StartupFailed', message),
+      onChange: changed,
+    });
     statusWriter = new StatusWriter({
       stateDir: config.stateDir,
       clock,
@@ -139,8 +152,8 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
           },
           reconciler: view,
           containers: (key) => statusSupervisor.view(key),
-          probes: () => undefined,
-          probeFailures: {},
+          probes: (key) => probes.status(key),
+          probeFailures: Object.fromEntries(Object.entries(probes.probeCounts()).map(([kind, counts]) => [kind, counts.failure])),
         });
       },
     });
@@ -179,6 +192,7 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
     await images.stop();
     const grace = new AbortController();
     const timer = clock.sleep(SHUTDOWN_GRACE_MS, grace.signal).then(() => actions.abort(new Error('runner is shutting down')), () => undefined);
+    await probes.stop();
     await Promise.all([reconciler.settled(), supervisor.settled()]);
     await history.save();
     eventLog.record({ type: 'DaemonStopped', message: config.stopPodsOnExit ? 'runner stopped; its pods were stopped' : 'runner stopped; its pods keep running' });

@@ -50,6 +50,7 @@ export const buildUnits = (manifest: ParsedManifest, options: BuildOptions): Des
         name: container.name,
         image: container.image,
         ...pick(container, PROBES),
+        ...(container.ports ? { ports: container.ports.map((port) => ({ ...(port.name ? { name: port.name } : {}), containerPort: port.containerPort })) } : {}),
       })),
     };
   });

@@ -39,6 +39,8 @@ export interface DesiredContainer {
   livenessProbe?: Record<string, unknown>;
   readinessProbe?: Record<string, unknown>;
   startupProbe?: Record<string, unknown>;
+  /** The container's ports (names resolve probes' named ports). */
+  ports?: { name?: string; containerPort: number }[];
 }
 
 export const unitKey = (file: string, unit: string): string => `${file}#${unit}`;

@@ -27,6 +27,7 @@ const appliedSchema = v.object({
       livenessProbe: v.optional(v.record(v.string(), v.unknown())),
       readinessProbe: v.optional(v.record(v.string(), v.unknown())),
       startupProbe: v.optional(v.record(v.string(), v.unknown())),
+      ports: v.optional(v.array(v.object({ name: v.optional(v.string()), containerPort: v.number() }))),
     }),
   ),
   appliedAt: v.string(),

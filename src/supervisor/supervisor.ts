@@ -28,6 +28,7 @@
  */
 import type { DesiredUnit } from '../desired/desired-unit.ts';
 import type { Podman, PodmanContainer, PodmanEvent } from '../podman/podman.ts';
+import type { ProbeTarget } from '../probes/probe-manager.ts';
 import type { Clock } from '../shared/clock.ts';
 import { describeError } from '../shared/errors.ts';
 import { HASH_LABEL, MANAGED_LABEL, MANAGED_VALUE, SOURCE_LABEL, UNIT_LABEL } from '../shared/labels.ts';
@@ -57,20 +58,6 @@ export interface SupervisorOptions {
   events?: EventSink;
 }
 
-export interface ProbeTarget {
-  key: string;
-  unitKey: string;
-  podName: string;
-  containerName: string;
-  containerId: string;
-  startedAt: number;
-  podId: string;
-  hostNetwork: boolean;
-  livenessProbe?: Record<string, unknown>;
-  readinessProbe?: Record<string, unknown>;
-  startupProbe?: Record<string, unknown>;
-}
-
 /** What status shows for one container. */
 export interface ContainerView {
   name: string;
@@ -97,6 +84,10 @@ export class Supervisor {
   /** Pods stopped from outside (`podman pod stop`), from pod events. */
   private readonly externallyStopped = new Set<string>();
   private lastContainers: PodmanContainer[] = [];
+  /** Probe targets of the last evaluation by unit, kept for units the reconciler is busy with. */
+  private lastTargets = new Map<string, ProbeTarget[]>();
+  /** When a container was first seen running, for podman versions that report no start time. */
+  private readonly firstSeenRunning = new Map<string, number>();
   private listError: string | undefined;
 
   constructor(private readonly options: SupervisorOptions) {
@@ -216,10 +207,16 @@ export class Supervisor {
     }
     this.lastContainers = containers;
     const now = clock.now();
-    const targets: ProbeTarget[] = [];
 
+    const targetsByUnit = new Map<string, ProbeTarget[]>();
     for (const unit of this.units.values()) {
-      if (this.options.isBusy(unit.key)) continue;
+      if (this.options.isBusy(unit.key)) {
+        // Hands off, but keep probing what runs: dropping the targets would reset readiness.
+        targetsByUnit.set(unit.key, this.lastTargets.get(unit.key) ?? []);
+        continue;
+      }
+      const unitTargets: ProbeTarget[] = [];
+      targetsByUnit.set(unit.key, unitTargets);
       const app = containers.filter((container) => !container.isInfra && this.unitOf(container)?.key === unit.key && container.labels[HASH_LABEL] === unit.hash);
       const podIds = new Set(app.map((container) => container.podId));
       if (app.length === 0 || podIds.size > 1) continue; // missing or duplicated: the reconciler's job
@@ -249,18 +246,20 @@ export class Supervisor {
           }
           const desired = unit.containers.find((item) => item.name === name);
           if (desired && (desired.livenessProbe || desired.readinessProbe || desired.startupProbe)) {
-            targets.push({
+            if (!this.firstSeenRunning.has(container.id)) this.firstSeenRunning.set(container.id, now);
+            unitTargets.push({
               key: `${unit.key}/${name}`,
               unitKey: unit.key,
               podName: unit.name,
               containerName: name,
               containerId: container.id,
-              startedAt: container.startedAt ?? now,
+              startedAt: container.startedAt ?? this.firstSeenRunning.get(container.id)!,
               podId,
               hostNetwork: unit.hostNetwork,
               ...(desired.livenessProbe ? { livenessProbe: desired.livenessProbe } : {}),
               ...(desired.readinessProbe ? { readinessProbe: desired.readinessProbe } : {}),
               ...(desired.startupProbe ? { startupProbe: desired.startupProbe } : {}),
+              ...(desired.ports ? { ports: desired.ports } : {}),
             });
           }
           continue;
@@ -285,7 +284,9 @@ export class Supervisor {
       }
     }
     for (const id of [...this.handledExit.keys()]) if (!containers.some((container) => container.id === id)) this.handledExit.delete(id);
-    this.options.onProbeTargets?.(targets);
+    for (const id of [...this.firstSeenRunning.keys()]) if (!containers.some((container) => container.id === id && container.state === 'running')) this.firstSeenRunning.delete(id);
+    this.lastTargets = targetsByUnit;
+    this.options.onProbeTargets?.([...targetsByUnit.values()].flat());
     await history.save();
     this.options.onChange?.();
   }

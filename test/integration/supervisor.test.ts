@@ -26,9 +26,9 @@ import {
 
 const FAST_BACKOFF = 'resyncIntervalSeconds: 2\nstopTimeoutSeconds: 1\nrestartBackoff: {initialSeconds: 1, maxSeconds: 4, resetAfterSeconds: 600}\n';
 
-/** Times (ms) of a container's `start` events since `since`, from podman's event log. */
-const startTimes = async (container: string, since: Date): Promise<number[]> => {
-  const out = await podman('events', '--stream=false', '--format', 'json', '--since', since.toISOString(), '--filter', `container=${container}`, '--filter', 'event=start');
+/** Times (ms) of a container's events of one kind since `since`, from podman's event log. */
+const eventTimes = async (container: string, event: 'start' | 'died', since: Date): Promise<number[]> => {
+  const out = await podman('events', '--stream=false', '--format', 'json', '--since', since.toISOString(), '--filter', `container=${container}`, '--filter', `event=${event}`);
   return out
     .split('\n')
     .filter(Boolean)
@@ -64,22 +64,20 @@ describe('supervisor: crash loops and restart policies', () => {
     const since = new Date(Date.now() - 1000);
     await writeFile(path.join(ws.manifestDir, 'loop.yaml'), podYaml(name, { command: ['sh', '-c', 'sleep 0.3; exit 3'] }));
     const starts = await waitFor('five starts', async () => {
-      const times = await startTimes(`${name}-main`, since);
+      const times = await eventTimes(`${name}-main`, 'start', since);
       return times.length >= 5 ? times : undefined;
     }, 40_000);
-    const gaps = starts.slice(1).map((time, index) => time - starts[index]!);
-    // Each gap is run time (~0.3 s) + reaction + backoff delay; the delays are
-    // 0, 1 s, 2 s, 4 s (the cap). The first gap has no delay, so it measures
-    // run time + reaction on this machine: compare the others with it, so a
-    // loaded machine slows every gap alike without failing the test.
-    const base = gaps[0]!;
-    const extra = gaps.map((gap) => gap - base);
-    const detail = `gaps ${gaps.join(', ')} ms`;
-    assert.ok(base < 5_000, `the first restart is not delayed (${detail})`);
-    assert.ok(extra[1]! >= 700 && extra[1]! < 4_000, `second restart ~1 s later (${detail})`);
-    assert.ok(extra[2]! >= 1_700 && extra[2]! < 5_000, `third ~2 s later (${detail})`);
-    assert.ok(extra[3]! >= 3_500 && extra[3]! < 7_000, `fourth ~4 s later, the cap (${detail})`);
-    assert.ok(gaps[1]! < gaps[2]! && gaps[2]! < gaps[3]!, `gaps grow (${detail})`);
+    const deaths = await eventTimes(`${name}-main`, 'died', since);
+    // The delay before each restart, from podman's own timestamps: the death
+    // and the start that followed it. Configured: 0, 1 s, 2 s, 4 s (the cap).
+    // The lower bounds are the contract (the backoff is never skipped); the
+    // upper bounds allow for the reaction time of a loaded machine.
+    const delays = starts.slice(1, 5).map((start) => start - Math.max(...deaths.filter((death) => death < start)));
+    const detail = `delays ${delays.join(', ')} ms`;
+    assert.ok(delays[0]! < 3_000, `the first restart is immediate (${detail})`);
+    assert.ok(delays[1]! >= 1_000 && delays[1]! < 4_000, `second restart after ~1 s (${detail})`);
+    assert.ok(delays[2]! >= 2_000 && delays[2]! < 5_000, `third after ~2 s (${detail})`);
+    assert.ok(delays[3]! >= 4_000 && delays[3]! < 7_000, `fourth after ~4 s, the cap (${detail})`);
 
     const history = JSON.parse(await readFile(path.join(ws.stateDir, 'restarts.json'), 'utf8')) as { units: Record<string, { containers: Record<string, { restartCount: number; lastExitCode: number; lastReason: string }> }> };
     const entry = Object.entries(history.units).find(([key]) => key.endsWith(`#Pod/${name}`))?.[1].containers.main;
@@ -204,16 +202,76 @@ describe('supervisor: a runner killed mid-apply', () => {
     }
     const runner = await startRunner(ws);
     try {
-      await waitFor('every pod running once, with the final spec', async () => {
-        const pods = (await listPods()).filter((pod) => names.includes(pod.name));
-        if (pods.length !== names.length || pods.some((pod) => pod.status !== 'Running')) return false;
+      // podman calls of the killed runners go on after them (their processes
+      // are not the runner's), so the host may wobble for a while: wait until
+      // it has been right on several looks in a row.
+      const converged = async (): Promise<boolean> => {
+        const ours = (await listPods()).filter((pod) => pod.labels['static-pod-runner/source']?.startsWith(`${ws.manifestDir}/`));
+        if (ours.length !== names.length || !names.every((pod) => ours.some((item) => item.name === pod && item.status === 'Running'))) return false;
         for (const pod of names) if (!/echo 1200/.test(await podman('inspect', '--format', '{{json .Config.Entrypoint}}', `${pod}-main`))) return false;
         return true;
-      }, 60_000);
+      };
+      let streak = 0;
+      await waitFor('every pod running once, with the final spec, steadily', async () => {
+        streak = (await converged()) ? streak + 1 : 0;
+        return streak >= 8;
+      }, 90_000);
       const all = (await listPods()).filter((pod) => pod.labels['static-pod-runner/source']?.startsWith(ws.manifestDir));
-      assert.equal(all.length, names.length, `no duplicate or orphaned pods: ${all.map((pod) => `${pod.name}:${pod.status}`).join(', ')}`);
+      assert.equal(
+        all.length,
+        names.length,
+        `no duplicate or orphaned pods: ${all.map((pod) => `${pod.name}:${pod.status}`).join(', ')}\nrunner log:\n${runner.logs.slice(-25).map((log) => `${String(log.level)} ${String(log.msg)}`).join('\n')}`,
+      );
     } finally {
       await runner.stop();
     }
+  });
+});
+
+describe('supervisor: probes run by the runner', () => {
+  let ws: Workspace;
+  let runner: RunnerProcess;
+  const prefix = uniquePrefix('prb');
+  const probed = `${prefix}-live`;
+  const healthy = `${prefix}-fine`;
+  const probe = (kind: string, handler: string): string =>
+    `      ${kind}:\n${handler}\n        periodSeconds: 1\n        failureThreshold: 2\n`;
+
+  before(async () => {
+    await requirePodman();
+    ws = await createWorkspace(FAST_BACKOFF);
+    runner = await startRunner(ws);
+  });
+  after(async () => {
+    await runner?.stop();
+    await ws?.cleanup();
+  });
+
+  it('a failing exec liveness probe restarts the container (reason LivenessFailed); a passing one restarts nothing', async () => {
+    const command = ['sh', '-c', "trap 'exit 0' TERM; touch /tmp/healthy; while true; do sleep 1; done"];
+    const exec = '        exec:\n          command: ["cat", "/tmp/healthy"]';
+    await writeFile(path.join(ws.manifestDir, 'live.yaml'), `${podYaml(probed, { command })}${probe('livenessProbe', exec)}`);
+    // busybox httpd serves / from /www: an httpGet readiness probe from the host to the pod IP.
+    const httpd = ['httpd', '-f', '-p', '8080', '-h', '/www'];
+    await writeFile(path.join(ws.manifestDir, 'fine.yaml'), `${podYaml(healthy, { command: httpd })}${probe('livenessProbe', '        tcpSocket:\n          port: 8080')}${probe('readinessProbe', '        httpGet:\n          path: /\n          port: 8080')}`);
+    await waitFor('both pods', async () => (await podByName(probed))?.status === 'Running' && (await podByName(healthy))?.status === 'Running');
+    const fineStarted = (await containerState(`${healthy}-main`)).startedAt;
+    await sleep(2_000);
+    const before = await containerState(`${probed}-main`);
+    await podman('exec', `${probed}-main`, 'rm', '/tmp/healthy');
+    await waitFor('the liveness restart', async () => {
+      const state = await containerState(`${probed}-main`);
+      return state.status === 'running' && state.startedAt !== before.startedAt;
+    }, 20_000);
+    const history = await readFile(path.join(ws.stateDir, 'restarts.json'), 'utf8');
+    assert.match(history, /LivenessFailed/);
+    await sleep(3_000);
+    assert.equal((await containerState(`${probed}-main`)).status, 'running', 'healthy again after the restart');
+    assert.equal((await containerState(`${healthy}-main`)).startedAt, fineStarted, 'passing probes restart nothing');
+
+    const status = JSON.parse(await readFile(path.join(ws.stateDir, 'status.json'), 'utf8')) as { pods: { name: string; readyContainers: number; containers: { probes: { readiness?: { result: string } } }[] }[] };
+    const fine = status.pods.find((pod) => pod.name === healthy);
+    assert.equal(fine?.readyContainers, 1, 'ready once the httpGet readiness probe passes');
+    assert.equal(fine?.containers[0]?.probes.readiness?.result, 'success');
   });
 });
