@@ -36,6 +36,17 @@ export const VALIDATE_HELP = `Usage: runner validate FILE|DIR...
 Check manifests without touching podman. For a directory, the same file rules
 as "runner run" apply (ignored files are listed), and pod names must be unique
 across its files. Every problem is printed as FILE:LINE:COLUMN: FIELD: MESSAGE.
+The policy of the config file (allowed privileges, capabilities, hostPath
+prefixes) is applied as "runner run" applies it.
+
+Trust checks (a directory or file writable by group or others or owned by
+another user, a symlink leading out of the directory) are printed as
+warnings and do not change the exit status: validate is an offline check,
+often run by a non-root CI user on a checkout. "runner run" refuses such files.
+
+Options:
+  --config FILE   YAML config file for the policy (default ${DEFAULT_CONFIG_PATH}; optional at the default path)
+  -h, --help      this text
 
 Exit status: 0 all valid, 1 a problem was found, 2 usage error.
 `;

@@ -5,20 +5,25 @@ import { ignoredReason } from '../manifest/manifest-files.ts';
 import { formatProblem, type ManifestProblem } from '../manifest/manifest-problem.ts';
 import { readAndParse, readManifestDir } from '../manifest/read-manifest-dir.ts';
 import type { ParsedManifest } from '../manifest/parse-manifest.ts';
-import { DEFAULT_CONFIG } from '../config/config-schema.ts';
+import { DEFAULT_CONFIG, DEFAULT_CONFIG_PATH } from '../config/config-schema.ts';
+import { loadConfigFile, resolveConfig } from '../config/load-config.ts';
 import { RunnerError } from '../shared/errors.ts';
 import { VALIDATE_HELP } from './help.ts';
 import { parseFlags } from './parse-flags.ts';
 
 /** `runner validate FILE|DIR...`: the daemon's own parser and rules, with no podman. */
 export const validateCommand = async (argv: string[], write: (text: string) => void): Promise<number> => {
-  const { values, positionals } = parseFlags(argv, { help: { type: 'boolean', short: 'h' } }, true);
+  const { values, positionals } = parseFlags(argv, { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, true);
   if (values.help) {
     write(VALIDATE_HELP);
     return 0;
   }
   if (positionals.length === 0) throw new RunnerError('USAGE', 'runner validate needs at least one FILE or DIR');
 
+  // The daemon's policy and trust settings; trust problems are only warnings here (see VALIDATE_HELP).
+  const config = resolveConfig(await loadConfigFile(values.config ?? DEFAULT_CONFIG_PATH, values.config !== undefined), {});
+  const read = { trust: config.trust, policy: config.policy, trustMode: 'warn' as const };
+  const warnings: ManifestProblem[] = [];
   const problems: ManifestProblem[] = [];
   const manifests: ParsedManifest[] = [];
   for (const target of positionals) {
@@ -30,14 +35,15 @@ export const validateCommand = async (argv: string[], write: (text: string) => v
         const reason = ignoredReason(name);
         if (reason && !name.startsWith('.')) write(`${path.join(target, name)}: ignored (${reason})\n`);
       }
-      const snapshot = await readManifestDir(target);
+      const snapshot = await readManifestDir(target, read);
       manifests.push(...snapshot.files);
+      warnings.push(...(snapshot.warnings ?? []));
       // The same name-clash rule as the daemon, as if nothing ran yet.
       const desired = buildDesiredState({ snapshot, currentOwners: new Map(), lastApplied: [], defaultStopTimeoutSeconds: DEFAULT_CONFIG.stopTimeoutSeconds });
       const parseInvalid = new Set(snapshot.files.filter((manifest) => manifest.problems.length > 0).map((manifest) => manifest.file));
       for (const [file, clash] of desired.heldFiles) if (!parseInvalid.has(file)) problems.push(...clash);
     } else {
-      const parsed = await readAndParse(target);
+      const parsed = await readAndParse(target, { ...read, warnings });
       if (parsed) manifests.push(parsed);
       else problems.push({ file: target, message: 'file disappeared while being read' });
     }
@@ -50,6 +56,7 @@ export const validateCommand = async (argv: string[], write: (text: string) => v
     const kinds = manifest.documents.map((doc) => `${doc.kind}/${doc.name}`);
     write(`${manifest.file}: ok${kinds.length > 0 ? ` (${kinds.join(', ')})` : ' (empty)'}\n`);
   }
+  for (const warning of warnings) write(`${formatProblem(warning)} (warning: "runner run" would refuse this)\n`);
   for (const problem of problems.sort((a, b) => a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0))) write(`${formatProblem(problem)}\n`);
   const checked = new Set([...manifests.map((m) => m.file), ...invalid]).size;
   write(`${checked} file(s) checked: ${checked - invalid.size} valid, ${invalid.size} invalid\n`);

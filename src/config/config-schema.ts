@@ -3,6 +3,7 @@ import { PULL_SETTINGS } from '../images/pull-policy.ts';
 import { LOG_FORMATS, LOG_LEVELS } from '../shared/log-levels.ts';
 
 const positive = (what: string) => v.pipe(v.number(`${what} must be a number`), v.minValue(0, `${what} must not be negative`));
+const toggle = v.picklist(['allow', 'deny'], 'must be allow or deny');
 const wholePositive = (what: string) => v.pipe(v.number(`must be a number`), v.integer(`must be a whole number`), v.minValue(1, `${what} must be at least 1`));
 
 /**
@@ -33,6 +34,46 @@ export const configFileSchema = v.strictObject(
         () => 'unknown key; allowed: initialSeconds, maxSeconds, resetAfterSeconds',
       ),
     ),
+    trust: v.optional(
+      v.strictObject(
+        {
+          strict: v.optional(v.boolean('must be true or false')),
+          allowedOwners: v.optional(v.array(v.pipe(v.number('must be a uid'), v.integer('must be a whole number'), v.minValue(0, 'must not be negative')), 'must be a list of uids')),
+          followSymlinksOutside: v.optional(v.boolean('must be true or false')),
+        },
+        () => 'unknown key; allowed: strict, allowedOwners, followSymlinksOutside',
+      ),
+    ),
+    policy: v.optional(
+      v.strictObject(
+        {
+          privileged: v.optional(toggle),
+          hostNetwork: v.optional(toggle),
+          hostPID: v.optional(toggle),
+          hostIPC: v.optional(toggle),
+          capabilities: v.optional(
+            v.strictObject(
+              {
+                allowed: v.optional(
+                  v.union([v.literal('any'), v.array(v.pipe(v.string(), v.regex(/^[A-Za-z_]+$/, 'must be a capability name such as NET_ADMIN')))], 'must be "any" or a list of capability names'),
+                ),
+              },
+              () => 'unknown key; allowed: allowed',
+            ),
+          ),
+          hostPath: v.optional(
+            v.strictObject(
+              {
+                allow: v.optional(v.boolean('must be true or false')),
+                pathPrefixes: v.optional(v.array(v.pipe(v.string('must be a path'), v.startsWith('/', 'must be an absolute path')), 'must be a list of absolute paths')),
+              },
+              () => 'unknown key; allowed: allow, pathPrefixes',
+            ),
+          ),
+        },
+        () => 'unknown key; allowed: privileged, hostNetwork, hostPID, hostIPC, capabilities, hostPath',
+      ),
+    ),
     podman: v.optional(
       v.strictObject(
         {
@@ -43,7 +84,7 @@ export const configFileSchema = v.strictObject(
       ),
     ),
   },
-  (issue) => `unknown key; allowed: manifestDir, stateDir, logLevel, logFormat, resyncIntervalSeconds, parallelism, stopTimeoutSeconds, stopPodsOnExit, statusGroup, restartBackoff, imagesDir, pull, podman`,
+  (issue) => `unknown key; allowed: manifestDir, stateDir, logLevel, logFormat, resyncIntervalSeconds, parallelism, stopTimeoutSeconds, stopPodsOnExit, statusGroup, restartBackoff, imagesDir, pull, trust, policy, podman`,
 );
 
 export type ConfigFile = v.InferOutput<typeof configFileSchema>;

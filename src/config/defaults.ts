@@ -1,4 +1,6 @@
 import { DEFAULT_PULL, type PullSetting } from '../images/pull-policy.ts';
+import { DEFAULT_TRUST, type TrustOptions } from '../manifest/trust.ts';
+import { DEFAULT_POLICY, type Policy } from '../policy/policy.ts';
 import type { LOG_FORMATS, LOG_LEVELS } from '../shared/log-levels.ts';
 
 /** The effective configuration, after defaults, the config file and flags. */
@@ -21,6 +23,10 @@ export interface RunnerConfig {
   imagesDir: string;
   /** Ceiling for every container's imagePullPolicy: never, missing or always (src/images/pull-policy.ts). */
   pull: PullSetting;
+  /** Owner/mode checks on the manifest directory and files, and the symlink rule (src/manifest/trust.ts, SECURITY.md). */
+  trust: TrustOptions;
+  /** What a manifest may ask of the host (src/policy/policy.ts). */
+  policy: Policy;
 }
 
 export const DEFAULT_CONFIG_PATH = '/etc/runner/config.yaml';
@@ -39,4 +45,6 @@ export const DEFAULT_CONFIG: RunnerConfig = {
   podman: { path: 'podman', timeoutSeconds: 120 },
   imagesDir: '/var/lib/runner/images',
   pull: DEFAULT_PULL,
+  trust: DEFAULT_TRUST,
+  policy: DEFAULT_POLICY,
 };

@@ -37,14 +37,22 @@ export const loadConfigFile = async (file: string, required: boolean): Promise<C
 };
 
 /** Defaults, then the file, then flags: later wins. */
-export const resolveConfig = (file: ConfigFile, flags: Partial<Omit<RunnerConfig, 'podman' | 'restartBackoff'>>): RunnerConfig => {
+export const resolveConfig = (file: ConfigFile, flags: Partial<Omit<RunnerConfig, 'podman' | 'restartBackoff' | 'trust' | 'policy'>>): RunnerConfig => {
   const defined = <T extends object>(value: T): Partial<T> =>
     Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as Partial<T>;
   return {
     ...DEFAULT_CONFIG,
-    ...defined({ ...file, podman: undefined, restartBackoff: undefined }),
+    ...defined({ ...file, podman: undefined, restartBackoff: undefined, trust: undefined, policy: undefined }),
     ...defined(flags),
     podman: { ...DEFAULT_CONFIG.podman, ...defined(file.podman ?? {}) },
     restartBackoff: { ...DEFAULT_CONFIG.restartBackoff, ...defined(file.restartBackoff ?? {}) },
+    trust: { ...DEFAULT_CONFIG.trust, ...defined(file.trust ?? {}) },
+    // Key by key; a list given in the file replaces the default list (it is not appended to).
+    policy: {
+      ...DEFAULT_CONFIG.policy,
+      ...defined({ ...file.policy, capabilities: undefined, hostPath: undefined }),
+      capabilities: { ...DEFAULT_CONFIG.policy.capabilities, ...defined(file.policy?.capabilities ?? {}) },
+      hostPath: { ...DEFAULT_CONFIG.policy.hostPath, ...defined(file.policy?.hostPath ?? {}) },
+    },
   } as RunnerConfig;
 };

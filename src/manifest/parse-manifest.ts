@@ -2,6 +2,8 @@ import * as v from 'valibot';
 import { type Document, isScalar, LineCounter, parseAllDocuments } from 'yaml';
 import { SCHEMAS, SUPPORTING_KINDS, WORKLOAD_KINDS, type Kind } from './kube-schema.ts';
 import { formatFieldPath, type ManifestProblem } from './manifest-problem.ts';
+import { checkPolicy } from '../policy/check-policy.ts';
+import { DEFAULT_POLICY, type Policy } from '../policy/policy.ts';
 
 export interface ManifestDocument {
   kind: Kind;
@@ -28,7 +30,13 @@ const SUPPORTED_KINDS: readonly string[] = [...WORKLOAD_KINDS, ...SUPPORTING_KIN
  * against its kind's schema. Never throws for bad input: every failure becomes
  * a problem naming the file, line, column and field.
  */
-export const parseManifest = (file: string, text: string): ParsedManifest => {
+export interface ParseOptions {
+  /** What a workload may ask of the host; DEFAULT_POLICY when not given. */
+  policy?: Policy;
+}
+
+export const parseManifest = (file: string, text: string, options: ParseOptions = {}): ParsedManifest => {
+  const policy = options.policy ?? DEFAULT_POLICY;
   const problems: ManifestProblem[] = [];
   const documents: ManifestDocument[] = [];
   // Set for a Pod or Deployment even when it is invalid, so its problems are not
@@ -95,6 +103,14 @@ export const parseManifest = (file: string, text: string): ParsedManifest => {
         problems.push({ file, ...at(nodeOffset(doc, path)), field: formatFieldPath(path), message: issueMessage(issue) });
       }
       continue;
+    }
+    // The policy runs on valid workloads only: its field paths then exist.
+    if ((WORKLOAD_KINDS as readonly string[]).includes(kind)) {
+      const violations = checkPolicy(kind, record, policy);
+      for (const violation of violations) {
+        problems.push({ file, ...at(nodeOffset(doc, violation.path)), field: formatFieldPath(violation.path), message: violation.message });
+      }
+      if (violations.length > 0) continue;
     }
     const name = (record.metadata as { name: string }).name;
     documents.push({ kind: kind as Kind, name, line: start.line ?? 1, object: record });

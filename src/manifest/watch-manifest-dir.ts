@@ -5,6 +5,8 @@ import type { Logger } from '../shared/logger.ts';
 import { Wakeup } from '../shared/wakeup.ts';
 import { isManifestFileName } from './manifest-files.ts';
 import { readManifestDir, type ManifestSnapshot } from './read-manifest-dir.ts';
+import type { Policy } from '../policy/policy.ts';
+import type { TrustOptions } from './trust.ts';
 
 export interface ManifestSourceOptions {
   dir: string;
@@ -17,6 +19,10 @@ export interface ManifestSourceOptions {
   /** Full re-read on a timer, so a missed event cannot leave the host wrong for long. */
   resyncMs: number;
   onSnapshot: (snapshot: ManifestSnapshot) => void;
+  /** Owner/mode and symlink rules; strict (DEFAULT_TRUST) when not given. */
+  trust?: TrustOptions;
+  /** What a manifest may ask of the host; DEFAULT_POLICY when not given. */
+  policy?: Policy;
 }
 
 /**
@@ -108,12 +114,13 @@ export class ManifestSource {
   }
 
   private async readAndEmit(): Promise<void> {
-    let snapshot = await readManifestDir(this.options.dir);
+    const read = (): Promise<ManifestSnapshot> => readManifestDir(this.options.dir, { trust: this.options.trust, policy: this.options.policy });
+    let snapshot = await read();
     if (this.last && lostFiles(this.last, snapshot)) {
       // An atomic save (write temp, rename over) can be caught between the two
       // steps: look again before believing a file was deleted.
       await this.options.clock.sleep(this.options.removalGraceMs ?? 300);
-      snapshot = await readManifestDir(this.options.dir);
+      snapshot = await read();
     }
     const key = snapshotKey(snapshot);
     if (this.last && key === this.lastKey) return;

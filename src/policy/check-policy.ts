@@ -1,0 +1,94 @@
+import { DEFAULT_CONFIG_PATH } from '../config/defaults.ts';
+import { isUnderPrefix, normalizeHostPath } from './host-path.ts';
+import { normalizeCapability, type Policy } from './policy.ts';
+
+/** One thing a manifest asks that the policy refuses, at a field path inside its document. */
+export interface PolicyViolation {
+  path: (string | number)[];
+  message: string;
+}
+
+type Json = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Json => value !== null && typeof value === 'object' && !Array.isArray(value);
+const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
+
+const howToPermit = (setting: string): string => `(set ${setting} in ${DEFAULT_CONFIG_PATH} to permit)`;
+
+const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
+const HOST_NAMESPACES = ['hostNetwork', 'hostPID', 'hostIPC'] as const;
+
+/**
+ * Checks one workload document (a Pod, or a Deployment's pod template)
+ * against the policy. Pure; reads the object as written, so it must run
+ * after schema validation but never relies on fields being well-typed.
+ */
+export const checkPolicy = (kind: string, object: Json, policy: Policy): PolicyViolation[] => {
+  const base: (string | number)[] = kind === 'Deployment' ? ['spec', 'template', 'spec'] : ['spec'];
+  const outer = object.spec;
+  const spec = kind === 'Deployment' ? (isObject(outer) && isObject(outer.template) ? outer.template.spec : undefined) : outer;
+  if (!isObject(spec)) return [];
+  const violations: PolicyViolation[] = [];
+
+  for (const key of HOST_NAMESPACES) {
+    if (spec[key] === true && policy[key] === 'deny') {
+      violations.push({ path: [...base, key], message: `denied by policy.${key} ${howToPermit(`policy.${key}: allow`)}` });
+    }
+  }
+  // Pod-level securityContext has no privileged or capabilities in Kubernetes;
+  // podman may still read them, so they are checked wherever they appear.
+  violations.push(...checkSecurityContext(spec.securityContext, [...base, 'securityContext'], policy));
+  for (const listKey of CONTAINER_LISTS) {
+    list(spec[listKey]).forEach((container, index) => {
+      if (isObject(container)) violations.push(...checkSecurityContext(container.securityContext, [...base, listKey, index, 'securityContext'], policy));
+    });
+  }
+  list(spec.volumes).forEach((volume, index) => {
+    if (isObject(volume) && volume.hostPath !== undefined) violations.push(...checkHostPath(volume.hostPath, [...base, 'volumes', index, 'hostPath'], policy));
+  });
+  return violations;
+};
+
+const checkSecurityContext = (context: unknown, at: (string | number)[], policy: Policy): PolicyViolation[] => {
+  if (!isObject(context)) return [];
+  const violations: PolicyViolation[] = [];
+  if (context.privileged === true && policy.privileged === 'deny') {
+    violations.push({ path: [...at, 'privileged'], message: `denied by policy.privileged ${howToPermit('policy.privileged: allow')}` });
+  }
+  const capabilities = context.capabilities;
+  if (isObject(capabilities) && capabilities.add !== undefined && policy.capabilities.allowed !== 'any') {
+    const allowed = new Set(policy.capabilities.allowed.map(normalizeCapability));
+    if (!Array.isArray(capabilities.add)) {
+      violations.push({ path: [...at, 'capabilities', 'add'], message: 'must be a list of capability names' });
+    } else {
+      capabilities.add.forEach((capability, index) => {
+        const name = typeof capability === 'string' ? normalizeCapability(capability) : undefined;
+        if (name !== undefined && allowed.has(name)) return;
+        const shown = typeof capability === 'string' ? capability : JSON.stringify(capability);
+        violations.push({
+          path: [...at, 'capabilities', 'add', index],
+          message: `capability ${shown} is denied by policy.capabilities (allowed: ${[...allowed].join(', ') || 'none'}) ${howToPermit('policy.capabilities.allowed to include it')}`,
+        });
+      });
+    }
+  }
+  return violations;
+};
+
+const checkHostPath = (hostPath: unknown, at: (string | number)[], policy: Policy): PolicyViolation[] => {
+  if (!policy.hostPath.allow) {
+    return [{ path: at, message: `hostPath volumes are denied by policy.hostPath ${howToPermit('policy.hostPath.allow: true and pathPrefixes')}` }];
+  }
+  const value = isObject(hostPath) ? hostPath.path : undefined;
+  if (typeof value !== 'string' || value === '') return [{ path: [...at, 'path'], message: 'must be an absolute path' }];
+  if (!value.startsWith('/')) return [{ path: [...at, 'path'], message: `must be an absolute path, not "${value}"` }];
+  if (isUnderPrefix(value, policy.hostPath.pathPrefixes)) return [];
+  const normalized = normalizeHostPath(value);
+  const shown = normalized === value ? value : `${normalized} (written ${value})`;
+  return [
+    {
+      path: [...at, 'path'],
+      message: `${shown} is outside policy.hostPath.pathPrefixes (${policy.hostPath.pathPrefixes.join(', ') || 'none'}) ${howToPermit('policy.hostPath.pathPrefixes to include it')}`,
+    },
+  ];
+};
