@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // Runs the test suite with node's own test runner (TypeScript through tsx).
 //   node scripts/run-tests.mjs            every test: unit, component and integration (real podman)
-//   node scripts/run-tests.mjs --unit     only tests that need no podman (test/integration and test/packaging excluded)
+//   node scripts/run-tests.mjs --unit     only tests that need no podman (test/integration and test/packaging left out)
 //   node scripts/run-tests.mjs FILE...    just those files
-// Node 20's --test takes no globs, so the files are listed here.
-import { spawnSync } from 'node:child_process';
+// Node 20's --test takes no globs, so the files are listed here. Fast tiers
+// run two files at a time; the podman and packaging tiers share one podman
+// and one dpkg database, so their files run one at a time. The last line
+// adds both runs up.
+import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
@@ -18,12 +21,36 @@ const find = (dir) =>
     return statSync(full).isDirectory() ? find(full) : name.endsWith('.test.ts') ? [full] : [];
   });
 
-const slow = ['test/integration/', 'test/packaging/'];
-const files = named.length > 0 ? named : find('test').filter((file) => !unitOnly || !slow.some((dir) => file.startsWith(dir))).sort();
-if (files.length === 0) {
+const slowDirs = ['test/integration/', 'test/packaging/'];
+const isSlow = (file) => slowDirs.some((dir) => file.startsWith(dir));
+const files = named.length > 0 ? named : find('test').sort();
+const fast = files.filter((file) => !isSlow(file));
+const slow = unitOnly ? [] : files.filter(isSlow);
+if (fast.length + slow.length === 0) {
   console.error('run-tests: no test files found');
   process.exit(1);
 }
-// Integration tests share one podman: run files one at a time.
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
-process.exit(result.status ?? 1);
+
+const totals = { pass: 0, fail: 0 };
+const run = (tierFiles, concurrency) =>
+  new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...tierFiles], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let tail = '';
+    child.stdout.on('data', (chunk) => {
+      process.stdout.write(chunk);
+      tail = (tail + chunk.toString()).slice(-4096);
+    });
+    child.on('exit', (code) => {
+      for (const key of ['pass', 'fail']) {
+        const match = new RegExp(`^# ${key} (\\d+)$`, 'm').exec(tail);
+        totals[key] += match ? Number(match[1]) : 0;
+      }
+      resolve(code ?? 1);
+    });
+  });
+
+let status = 0;
+if (fast.length > 0) status = (await run(fast, 2)) || status;
+if (slow.length > 0) status = (await run(slow, 1)) || status;
+console.log(`all tiers: ${totals.pass} passed, ${totals.fail} failed`);
+process.exit(status);
