@@ -14,4 +14,4 @@ if [ -z "${CONTAINERS_CONF:-}" ] && ! podman run --rm --network none localhost/r
   export CONTAINERS_CONF="$PWD/test/fixtures/containers.conf"
   echo "example: podman's defaults cannot run a container here; using $CONTAINERS_CONF" >&2
 fi
-exec node --import tsx src/cli/main.ts run --manifest-dir examples/manifests --state-dir /tmp/runner-example --config /dev/null "$@"
+exec node --import tsx src/cli/main.ts run --manifest-dir examples/manifests --state-dir /tmp/runner-example --images-dir /tmp/runner-example/images --config /dev/null "$@"
