@@ -6,7 +6,10 @@ Usage:
   runner run [options]          watch a manifest directory and keep its pods running
   runner validate FILE|DIR...   check manifests offline (exit 0 valid, 1 invalid)
   runner images [--missing]     the images the manifests need: present, from which archive, used by
-  runner status                 reserved: not available in this version yet
+  runner status [POD]           what runs and what is wrong (exit 0 healthy, 1 degraded, 3 runner not running)
+  runner events [-f] [POD]      the runner's own event history, newest last
+  runner logs POD [-c NAME]     a container's output (podman logs)
+  runner restart POD            restart a pod through the runner (recorded as Manual)
   runner --version              print version, commit and embedded Node.js version
   runner --help                 this text; "runner COMMAND --help" for a command
 
@@ -68,4 +71,73 @@ Options (flags override the config file):
   -h, --help           this text
 
 Exit status: 0 (with --missing: nothing missing), 1 something missing (--missing) or an error, 2 usage error.
+`;
+
+const STATE_FLAGS = `  --config FILE        YAML config file (default ${DEFAULT_CONFIG_PATH}; optional at the default path)
+  --state-dir DIR      the daemon's state directory (default ${DEFAULT_CONFIG.stateDir})`;
+
+export const STATUS_HELP = `Usage: runner status [options] [POD]
+
+A table like "kubectl get pods": one row per pod in the manifests, and one per
+manifest file that cannot be applied. With POD: every detail about that pod:
+containers, restarts and their reasons, probes, the manifest path and hash,
+its problems, recent events. Reads the daemon's status file only (no lock,
+no podman call); without a live daemon it says so and shows what podman
+reports for the pods from the manifest directory.
+
+Options (flags override the config file):
+${STATE_FLAGS}
+  --manifest-dir DIR   manifest directory, used when the daemon is not running (default ${DEFAULT_CONFIG.manifestDir})
+  --json               the same data as a versioned JSON document (docs/status.md)
+  -w, --watch          redraw every 2 seconds until Ctrl-C
+  -h, --help           this text
+
+Exit status (for monitoring checks: runner status >/dev/null):
+  0  every pod runs (or has completed) and is ready, and every manifest is valid
+  1  degraded: a pod crash-loops, fails, waits for an image, is not ready, a
+     manifest is invalid, or podman does not answer
+  2  usage error
+  3  the runner is not running, or its status file is stale
+`;
+
+export const EVENTS_HELP = `Usage: runner events [options] [POD]
+
+The runner's own history, oldest first: pods applied, replaced, removed,
+restarted, probe failures, invalid manifests, images loaded. With POD, only
+events about that pod.
+
+Options:
+${STATE_FLAGS}
+  -f, --follow         keep printing new events as they happen (Ctrl-C to stop)
+  --json               one JSON object a line, as stored in events.jsonl
+  -h, --help           this text
+`;
+
+export const LOGS_HELP = `Usage: runner logs [options] POD
+
+A container's output, through "podman logs". The pod is found by name among
+the pods from the manifest directory; a pod with several containers needs -c.
+
+Options:
+  --config FILE        YAML config file (default ${DEFAULT_CONFIG_PATH}; optional at the default path)
+  --manifest-dir DIR   manifest directory (default ${DEFAULT_CONFIG.manifestDir})
+  -c, --container NAME the container (required when the pod has several)
+  -f, --follow         keep streaming (Ctrl-C to stop)
+  --tail N             only the last N lines
+  -h, --help           this text
+
+Exit status: podman's; 1 when the pod or container is not found.
+`;
+
+export const RESTART_HELP = `Usage: runner restart [options] POD
+
+Asks the running daemon to restart POD's containers; the restart is recorded
+in its history with reason Manual. Waits up to 30 seconds for the answer.
+
+Options:
+${STATE_FLAGS}
+  -h, --help           this text
+
+Exit status: 0 restarted, 1 refused or failed, 3 the runner is not running
+(nothing recorded; "podman pod restart POD" restarts by hand).
 `;

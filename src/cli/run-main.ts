@@ -36,8 +36,13 @@ export const runMain = async (argv: string[]): Promise<number> => {
       case 'images':
         return await (await import('./images-command.ts')).imagesCommand(rest, write);
       case 'status':
-        process.stderr.write('runner: "runner status" is not available in this version yet\n');
-        return 2;
+        return await (await import('./status-command.ts')).statusCommand(rest, write);
+      case 'events':
+        return await (await import('./events-command.ts')).eventsCommand(rest, write);
+      case 'logs':
+        return await (await import('./logs-command.ts')).logsCommand(rest, write);
+      case 'restart':
+        return await (await import('./restart-command.ts')).restartCommand(rest, write);
       default:
         process.stderr.write(`runner: unknown command "${command}"\n\n${MAIN_HELP}`);
         return 2;

@@ -156,6 +156,25 @@ export class CliPodman implements Podman {
     return this.parseJson(infoSchema, await this.run(args, options), args).store.graphRoot;
   }
 
+  // ---- operator commands (src/cli/) ----
+
+  async logs(container: string, options: CallOptions & { follow?: boolean; tail?: number } = {}): Promise<number> {
+    const args = ['logs', ...(options.follow ? ['--follow'] : []), ...(options.tail !== undefined ? ['--tail', String(options.tail)] : []), '--', container];
+    const result = await execa(this.options.path, args, {
+      reject: false,
+      cancelSignal: options.signal,
+      forceKillAfterDelay: 2000,
+      env: { ...this.options.env },
+      stdin: 'ignore',
+      stdout: 'inherit',
+      stderr: 'inherit',
+    });
+    if (result.exitCode === undefined && (result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+      throw new PodmanError({ args, stderr: '', timedOut: false, message: `podman not found at "${this.options.path}": install podman (apt-get install podman)`, cause: result.cause });
+    }
+    return result.isCanceled ? 0 : result.exitCode ?? 1;
+  }
+
   private async run(
     args: string[],
     options: CallOptions & { input?: string; stdin?: Options['stdin']; okExitCodes?: number[] | 'any'; extraTimeoutMs?: number; timeoutMs?: number } = {},

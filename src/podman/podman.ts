@@ -113,4 +113,11 @@ export interface Podman {
   imageExists(ref: string, options?: CallOptions): Promise<boolean>;
   /** podman's image storage directory (`podman info` → store.graphRoot), for free-space checks. */
   storageRoot(options?: CallOptions): Promise<string>;
+  // ---- operator commands (src/cli/) ----
+  /**
+   * `podman logs` of one container, streamed straight to this process's
+   * stdout and stderr (only the CLI calls it); resolves with podman's exit
+   * code. No timeout: `follow` runs until the signal aborts.
+   */
+  logs(container: string, options: CallOptions & { follow?: boolean; tail?: number }): Promise<number>;
 }

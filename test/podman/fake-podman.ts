@@ -325,6 +325,21 @@ export class FakePodman implements Podman {
     return this.graphRoot;
   }
 
+  // ---- operator commands (src/cli/) ----------------------------------------
+
+  /** What `logs` writes to stdout per container name; a container not listed exits 125 as podman does. */
+  readonly containerLogs = new Map<string, string>();
+
+  async logs(container: string, options: CallOptions & { follow?: boolean; tail?: number } = {}): Promise<number> {
+    const scripted = await this.enter('logs', [container, options.follow === true, options.tail], options);
+    if (scripted) return scripted.value as number;
+    const text = this.containerLogs.get(container);
+    if (text === undefined) return 125;
+    const lines = text.split('\n').filter(Boolean);
+    process.stdout.write(`${(options.tail !== undefined ? lines.slice(-options.tail) : lines).join('\n')}\n`);
+    return 0;
+  }
+
   // ---- internals -----------------------------------------------------------
 
   /** Records the call, then applies a matching script; returns a value for `return` scripts. */

@@ -1,0 +1,208 @@
+import path from 'node:path';
+import { DEFAULT_CONFIG_PATH } from '../config/config-schema.ts';
+import { loadConfigFile, resolveConfig } from '../config/load-config.ts';
+import { CliPodman } from '../podman/cli-podman.ts';
+import type { Podman, PodmanPod } from '../podman/podman.ts';
+import { observePods } from '../reconciler/observed-pods.ts';
+import { describeError, RunnerError } from '../shared/errors.ts';
+import { HASH_LABEL, SOURCE_LABEL, UNIT_LABEL } from '../shared/labels.ts';
+import { readEvents, readStatus, type ReadStatusOptions } from '../status/read-status.ts';
+import type { PodStatus, PodStatusName } from '../status/status-schema.ts';
+import { STATUS_HELP } from './help.ts';
+import { parseFlags } from './parse-flags.ts';
+import { CLEAR_SCREEN, shouldColour } from './render-colour.ts';
+import { isAboutPod } from './render-events.ts';
+import { renderDetail } from './render-detail.ts';
+import { buildReport, EXIT_DEGRADED, EXIT_NOT_RUNNING, reportForPod, type StatusReport } from './render-report.ts';
+import { renderTable } from './render-table.ts';
+
+export interface StatusDeps {
+  now?: () => number;
+  /** Only consulted when no live daemon wrote the status. */
+  podman?: Pick<Podman, 'listPods'>;
+  read?: ReadStatusOptions;
+  colour?: boolean;
+  timeZone?: 'local' | 'UTC';
+}
+
+/** `--watch` redraws this often. */
+const WATCH_INTERVAL_MS = 2000;
+/** A monitoring check must not hang for podman's generous default timeout. */
+const PODMAN_TIMEOUT_MS = 10_000;
+
+/**
+ * `runner status [POD]`. With a live daemon it reads only the status file
+ * (no podman call, no lock); without one it says so on the first line, shows
+ * what podman reports for the pods labelled from this manifest directory,
+ * and exits 3. Exit codes: docs/status.md.
+ */
+export const statusCommand = async (argv: string[], write: (text: string) => void, deps: StatusDeps = {}): Promise<number> => {
+  const { values, positionals } = parseFlags(
+    argv,
+    {
+      config: { type: 'string' },
+      'manifest-dir': { type: 'string' },
+      'state-dir': { type: 'string' },
+      json: { type: 'boolean' },
+      watch: { type: 'boolean', short: 'w' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    true,
+  );
+  if (values.help) {
+    write(STATUS_HELP);
+    return 0;
+  }
+  if (positionals.length > 1) throw new RunnerError('USAGE', 'runner status takes at most one POD');
+  if (values.watch && values.json) throw new RunnerError('USAGE', '--watch and --json cannot be combined');
+  const file = await loadConfigFile(values.config ?? DEFAULT_CONFIG_PATH, values.config !== undefined);
+  const config = resolveConfig(file, { manifestDir: values['manifest-dir'], stateDir: values['state-dir'] });
+  const options: RenderInput = {
+    stateDir: path.resolve(config.stateDir),
+    manifestDir: path.resolve(config.manifestDir),
+    pod: positionals[0],
+    json: values.json === true,
+    now: deps.now ?? Date.now,
+    podman: deps.podman ?? new CliPodman({ path: config.podman.path, timeoutMs: Math.min(PODMAN_TIMEOUT_MS, config.podman.timeoutSeconds * 1000) }),
+    read: deps.read,
+    colour: deps.colour ?? (!values.json && shouldColour(process.stdout)),
+    timeZone: deps.timeZone ?? 'local',
+  };
+  if (!values.watch) {
+    const { text, code } = await renderOnce(options);
+    write(text);
+    return code;
+  }
+  return watch(options, write);
+};
+
+interface RenderInput {
+  stateDir: string;
+  manifestDir: string;
+  pod: string | undefined;
+  json: boolean;
+  now: () => number;
+  podman: Pick<Podman, 'listPods'>;
+  read: ReadStatusOptions | undefined;
+  colour: boolean;
+  timeZone: 'local' | 'UTC';
+}
+
+const watch = async (options: RenderInput, write: (text: string) => void): Promise<number> => {
+  const controller = new AbortController();
+  const stop = (): void => controller.abort();
+  process.on('SIGINT', stop);
+  let code = 0;
+  try {
+    while (!controller.signal.aborted) {
+      const rendered = await renderOnce(options);
+      code = rendered.code;
+      write(`${CLEAR_SCREEN}${rendered.text}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, WATCH_INTERVAL_MS);
+        controller.signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  } finally {
+    process.off('SIGINT', stop);
+  }
+  return code;
+};
+
+export const renderOnce = async (options: RenderInput): Promise<{ text: string; code: number }> => {
+  const now = options.now();
+  const report = await gatherReport(options, now);
+  if (options.pod === undefined) {
+    return { text: options.json ? `${JSON.stringify(report, null, 2)}\n` : renderTable(report, { now, colour: options.colour }), code: report.summary.exitCode };
+  }
+  const name = options.pod;
+  const pods = report.pods.filter((pod) => pod.name === name || pod.podName === name);
+  const files = new Set([
+    ...pods.map((pod) => pod.source),
+    ...report.invalidManifests.filter((item) => path.basename(item.file) === name || path.basename(item.file, path.extname(item.file)) === name).map((item) => item.file),
+  ]);
+  if (pods.length === 0 && files.size === 0) {
+    const where = report.observedBy === 'podman' ? `podman has no pod "${name}" from ${options.manifestDir}` : `no pod or manifest "${name}" in ${options.manifestDir}`;
+    return { text: `${where} (runner status lists them)\n`, code: report.daemon.state === 'running' ? EXIT_DEGRADED : EXIT_NOT_RUNNING };
+  }
+  const narrowed = reportForPod(report, pods, files);
+  if (options.json) return { text: `${JSON.stringify(narrowed, null, 2)}\n`, code: narrowed.summary.exitCode };
+  const pod = pods[0];
+  const problems = narrowed.invalidManifests.flatMap((item) => item.problems);
+  const events = (await readEvents(options.stateDir)).filter((event) => (pod ? isAboutPod(event, pod.name, pod.source) : files.has(event.file ?? '')));
+  return { text: renderDetail(narrowed, pod, problems, { now, colour: options.colour, timeZone: options.timeZone, events }), code: narrowed.summary.exitCode };
+};
+
+const gatherReport = async (options: RenderInput, now: number): Promise<StatusReport> => {
+  const reading = await readStatus(options.stateDir, now, options.read);
+  if (reading.kind === 'live') {
+    const { doc } = reading;
+    return buildReport({ daemon: { state: 'running', doc: doc.daemon }, observedBy: 'daemon', manifestDir: doc.manifestDir, pods: doc.pods, invalidManifests: doc.invalidManifests });
+  }
+  // No live daemon: its file (if any) no longer says what runs; ask podman.
+  const state = reading.kind === 'stale' ? 'stale' : 'absent';
+  const daemonDoc = reading.kind === 'stale' ? { ...reading.doc.daemon, podmanError: undefined } : {};
+  let pods: PodStatus[] = [];
+  let podmanError: string | undefined;
+  try {
+    pods = observePods(await options.podman.listPods(), options.manifestDir)
+      .filter((pod) => pod.key !== undefined)
+      .map(podFromPodman)
+      .sort((a, b) => a.name.localeCompare(b.name));
+  } catch (error) {
+    podmanError = describeError(error);
+  }
+  return buildReport({
+    daemon: { state, reason: reading.reason, doc: { ...stripUndefined(daemonDoc), ...(podmanError ? { podmanError } : {}) } },
+    observedBy: 'podman',
+    manifestDir: options.manifestDir,
+    pods,
+    invalidManifests: [],
+  });
+};
+
+const stripUndefined = <T extends object>(value: T): Partial<T> => Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as Partial<T>;
+
+const POD_STATUS_FROM_PODMAN: Record<string, PodStatusName> = { Running: 'Running', Created: 'ContainerCreating' };
+
+/** What podman alone can say about a managed pod: no restart history, probes or images. */
+export const podFromPodman = (pod: PodmanPod): PodStatus => {
+  const unit = pod.labels[UNIT_LABEL] ?? `Pod/${pod.name}`;
+  const infra = `${pod.id.slice(0, 12)}-infra`;
+  const containers = pod.containers
+    .filter((container) => container.name !== infra)
+    .map((container) => ({
+      name: container.name.startsWith(`${pod.name}-`) ? container.name.slice(pod.name.length + 1) : container.name,
+      id: container.id,
+      image: '',
+      state: container.status,
+      ready: container.status === 'running',
+      restartCount: 0,
+      recentRestarts: [],
+      probes: {},
+    }));
+  const status = POD_STATUS_FROM_PODMAN[pod.status] ?? 'Unknown';
+  const running = containers.filter((container) => container.ready).length;
+  const created = Date.parse(pod.created);
+  return {
+    name: unit.slice(unit.indexOf('/') + 1),
+    unit,
+    source: pod.labels[SOURCE_LABEL] ?? '',
+    ...(pod.labels[HASH_LABEL] ? { hash: pod.labels[HASH_LABEL] } : {}),
+    status,
+    ...(status === 'Unknown' ? { message: `podman reports the pod ${pod.status} (${running} of ${containers.length} containers running)` } : {}),
+    podId: pod.id,
+    podName: pod.name,
+    podmanStatus: pod.status,
+    restartPolicy: '',
+    readyContainers: running,
+    totalContainers: containers.length,
+    restarts: 0,
+    ...(Number.isFinite(created) ? { createdAt: created } : {}),
+    manifestProblems: [],
+    containers,
+  };
+};
