@@ -38,7 +38,7 @@ export const readStatus = async (stateDir: string, now: number, options: ReadSta
     text = await readFile(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { kind: 'absent', reason: `no status file at ${file} (has "runner run" ever run with --state-dir ${stateDir}?)` };
+    if (code === 'ENOENT') return { kind: 'absent', reason: `no status file at ${file}` };
     if (code === 'EACCES') return { kind: 'absent', reason: `cannot read ${file}: permission denied (run as root or as a member of the status group)` };
     return { kind: 'absent', reason: `cannot read ${file}: ${(error as Error).message}` };
   }
