@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { DEFAULT_CONFIG_PATH } from '../config/config-schema.ts';
 import { loadConfigFile, resolveConfig } from '../config/load-config.ts';
-import { CliPodman } from '../podman/cli-podman.ts';
 import type { Podman, PodmanPod } from '../podman/podman.ts';
 import { observePods } from '../reconciler/observed-pods.ts';
 import { describeError, RunnerError } from '../shared/errors.ts';
@@ -63,7 +62,13 @@ export const statusCommand = async (argv: string[], write: (text: string) => voi
     pod: positionals[0],
     json: values.json === true,
     now: deps.now ?? Date.now,
-    podman: deps.podman ?? new CliPodman({ path: config.podman.path, timeoutMs: Math.min(PODMAN_TIMEOUT_MS, config.podman.timeoutSeconds * 1000) }),
+    // The podman driver (execa) is loaded only when there is no live daemon to read.
+    podman: deps.podman ?? {
+      listPods: async (callOptions) => {
+        const { CliPodman } = await import('../podman/cli-podman.ts');
+        return new CliPodman({ path: config.podman.path, timeoutMs: Math.min(PODMAN_TIMEOUT_MS, config.podman.timeoutSeconds * 1000) }).listPods(callOptions);
+      },
+    },
     read: deps.read,
     colour: deps.colour ?? (!values.json && shouldColour(process.stdout)),
     timeZone: deps.timeZone ?? 'local',
