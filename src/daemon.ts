@@ -18,6 +18,7 @@ import { readBootId, StatusWriter } from './status/status-writer.ts';
 import { VERSION } from './shared/version.ts';
 import { describeMissingImage, ImageLoader, imagesOfYaml, missingImages } from './images/index.ts';
 import { ProbeManager } from './probes/index.ts';
+import { securityWarnings } from './policy/security-warnings.ts';
 import { claimPidFile } from './state/pid-file.ts';
 
 export interface DaemonDeps {
@@ -65,6 +66,7 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
     const { skipped } = await store.load();
     for (const file of skipped) log.warn(`ignoring unreadable state file ${file}`);
     log.info(`runner starting: manifests in ${config.manifestDir}, state in ${config.stateDir}, podman ${version}`);
+    for (const warning of securityWarnings(config)) log.warn(warning);
 
     const history = new RestartHistory(config.stateDir);
     await history.load();
@@ -176,6 +178,8 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
       dir: config.manifestDir,
       clock,
       logger: logger.withTag('manifests'),
+      trust: config.trust,
+      policy: config.policy,
       resyncMs: config.resyncIntervalSeconds * 1000,
       onSnapshot: (snapshot) => {
         log.debug(`manifest snapshot: ${snapshot.files.length} file(s)`);

@@ -109,7 +109,7 @@ export class CliPodman implements Podman {
 
   async execInContainer(id: string, command: readonly string[], timeoutMs: number, options?: CallOptions): Promise<ExecResult> {
     // Everything after the container ID is the command inside the container, never a podman option.
-    const result = await this.run(['exec', id, ...command], { ...options, okExitCodes: 'any', timeoutMs });
+    const result = await this.run(['exec', '--', id, ...command], { ...options, okExitCodes: 'any', timeoutMs });
     return { exitCode: result.exitCode ?? -1, output: `${String(result.stdout)}${String(result.stderr)}`.slice(0, 4096) };
   }
 
