@@ -118,8 +118,9 @@ const decide = (unit: DesiredUnit, inputs: StatusInputs, podmanStatus: string | 
   if (podmanStatus === 'Created') return { status: 'ContainerCreating' };
   const backingOff = containers.find((container) => container.nextRestartAt !== undefined && container.state !== 'running');
   if (backingOff) {
-    const seconds = Math.max(0, Math.ceil((backingOff.nextRestartAt! - inputs.now) / 1000));
-    return { status: 'CrashLoopBackOff', message: `back-off ${seconds}s restarting failed container ${backingOff.name} (exit code ${backingOff.lastExitCode ?? backingOff.exitCode ?? '?'}, ${backingOff.lastReason ?? 'Exited'})` };
+    // No countdown here: the document may be read seconds after it was
+    // written; readers compute "next restart in …" from nextRestartAt.
+    return { status: 'CrashLoopBackOff', message: `back-off restarting failed container ${backingOff.name} (exit code ${backingOff.lastExitCode ?? backingOff.exitCode ?? '?'}, ${backingOff.lastReason ?? 'Exited'})` };
   }
   if (containers.every((container) => container.state === 'running')) return { status: 'Running' };
   const exited = containers.filter((container) => container.state !== 'running');
