@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { PodStatus } from '../status/status-schema.ts';
 import { colourStatus } from './render-colour.ts';
-import { humanDuration } from './render-duration.ts';
+import { humanDuration, relative } from './render-duration.ts';
 import { daemonLine, summaryLine, type StatusReport } from './render-report.ts';
 
 export interface RenderOptions {
@@ -48,7 +48,7 @@ export const renderTable = (report: StatusReport, options: RenderOptions): strin
     lines.push(format(HEADER, false), ...all.map((row) => format(row, options.colour)));
   }
   const notes = [
-    ...report.pods.filter((pod) => pod.message).map((pod) => `${pod.name}: ${pod.message}`),
+    ...report.pods.filter((pod) => pod.message).map((pod) => `${pod.name}: ${pod.message}${nextRestart(pod, options.now)}`),
     ...report.pods.filter((pod) => !pod.message && pod.status === 'Running' && pod.readyContainers < pod.totalContainers).map((pod) => `${pod.name}: not ready: ${notReady(pod)}`),
     ...report.invalidManifests.map((item) => `${path.basename(item.file)}: ${shortProblem(item.file, item.problems[0] ?? 'invalid')}${item.problems.length > 1 ? ` (and ${item.problems.length - 1} more)` : ''}${stillRunning(item.file, report.pods)}`),
   ];
@@ -97,3 +97,9 @@ const notReady = (pod: PodStatus): string =>
       return `container ${container.name}${why}`;
     })
     .join(', ');
+
+/** The daemon's message has no countdown (it may be read long after it was written); the reader adds it from nextRestartAt. */
+const nextRestart = (pod: PodStatus, now: number): string => {
+  const next = Math.min(...pod.containers.map((container) => container.nextRestartAt ?? Number.POSITIVE_INFINITY));
+  return Number.isFinite(next) ? `; next restart ${next > now ? relative(next, now) : 'due now'}` : '';
+};
