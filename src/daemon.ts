@@ -19,6 +19,10 @@ import { VERSION } from './shared/version.ts';
 import { describeMissingImage, ImageLoader, imagesOfYaml, missingImages } from './images/index.ts';
 import { ProbeManager } from './probes/index.ts';
 import { securityWarnings } from './policy/security-warnings.ts';
+import { renderPrometheus } from './status/prometheus.ts';
+import { startMetricsServer } from './status/metrics-server.ts';
+import { serveRestartRequests } from './status/restart-requests-loop.ts';
+import { writeFileAtomic } from './state/atomic-write.ts';
 import { claimPidFile } from './state/pid-file.ts';
 
 export interface DaemonDeps {
@@ -133,6 +137,7 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
       logger: logger.withTag('status'),
       heartbeatMs: STATUS_HEARTBEAT_SECONDS * 1000,
       group: config.statusGroup,
+      ...(config.metrics.textfile ? { alsoWrite: (doc) => writeFileAtomic(config.metrics.textfile!, renderPrometheus(doc), 0o644) } : {}),
       collect: () => {
         const view = reconciler.view();
         const stateError = history.lastSaveError ?? eventLog.lastError;
@@ -189,7 +194,26 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
     await source.start(signal);
     await images.start(signal);
     log.info('runner ready');
-    await Promise.all([reconciler.run(signal, actions.signal), supervisor.run(signal, actions.signal), events.run(signal), statusWriter.run(signal)]);
+    if (config.metrics.listen) {
+      const server = await startMetricsServer({ listen: config.metrics.listen, render: () => renderPrometheus(statusWriter.collect()), signal });
+      log.info(`metrics on http://${server.address.host}:${server.address.port}/metrics`);
+    }
+    const restarts = serveRestartRequests(
+      {
+        stateDir: config.stateDir,
+        clock,
+        logger: log,
+        restart: async (pod) => {
+          const unit = reconciler.view().desired?.units.find((item) => item.name === pod);
+          if (!unit) return { ok: false, message: `no pod named ${pod} in ${config.manifestDir}` };
+          const done = await statusSupervisor.restartPod(unit.key, actions.signal);
+          if (done) eventLog.record({ type: 'Restarted', pod, file: unit.file, message: 'restart requested by an operator (runner restart)' });
+          return done ? { ok: true, message: `pod ${pod} restarting (recorded as Manual)` } : { ok: false, message: `pod ${pod} is not running under the runner yet` };
+        },
+      },
+      signal,
+    );
+    await Promise.all([reconciler.run(signal, actions.signal), supervisor.run(signal, actions.signal), events.run(signal), statusWriter.run(signal), restarts]);
 
     log.info('stopping: no new work; waiting for podman calls in flight');
     await source.stop();

@@ -1,4 +1,14 @@
 import * as v from 'valibot';
+import { parseLoopbackListen } from '../status/metrics-server.ts';
+
+const isLoopbackListen = (listen: string): boolean => {
+  try {
+    parseLoopbackListen(listen);
+    return true;
+  } catch {
+    return false;
+  }
+};
 import { PULL_SETTINGS } from '../images/pull-policy.ts';
 import { LOG_FORMATS, LOG_LEVELS } from '../shared/log-levels.ts';
 
@@ -24,6 +34,15 @@ export const configFileSchema = v.strictObject(
     imagesDir: v.optional(v.pipe(v.string('must be a path'), v.nonEmpty('must not be empty'))),
     pull: v.optional(v.picklist(PULL_SETTINGS, `must be one of ${PULL_SETTINGS.join(', ')}`)),
     statusGroup: v.optional(v.string('must be a group name')),
+    metrics: v.optional(
+      v.strictObject(
+        {
+          textfile: v.optional(v.pipe(v.string('must be a path'), v.nonEmpty('must not be empty'))),
+          listen: v.optional(v.pipe(v.string('must be host:port'), v.check(isLoopbackListen, 'must be a loopback address such as 127.0.0.1:9464 (the runner opens no port to the network)'))),
+        },
+        () => 'unknown key; allowed: textfile, listen',
+      ),
+    ),
     restartBackoff: v.optional(
       v.strictObject(
         {
@@ -84,7 +103,7 @@ export const configFileSchema = v.strictObject(
       ),
     ),
   },
-  (issue) => `unknown key; allowed: manifestDir, stateDir, logLevel, logFormat, resyncIntervalSeconds, parallelism, stopTimeoutSeconds, stopPodsOnExit, statusGroup, restartBackoff, imagesDir, pull, trust, policy, podman`,
+  (issue) => `unknown key; allowed: manifestDir, stateDir, logLevel, logFormat, resyncIntervalSeconds, parallelism, stopTimeoutSeconds, stopPodsOnExit, statusGroup, metrics, restartBackoff, imagesDir, pull, trust, policy, podman`,
 );
 
 export type ConfigFile = v.InferOutput<typeof configFileSchema>;

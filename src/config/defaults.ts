@@ -16,6 +16,8 @@ export interface RunnerConfig {
   stopPodsOnExit: boolean;
   /** Group allowed to read status.json and events.jsonl (mode 0640); empty for root only. */
   statusGroup: string;
+  /** Prometheus metrics: a node_exporter textfile path and/or a loopback listener; both off by default. */
+  metrics: { textfile?: string; listen?: string };
   /** CrashLoopBackOff: the first restart is immediate, then initial, doubling to max; reset after resetAfter of clean running. */
   restartBackoff: { initialSeconds: number; maxSeconds: number; resetAfterSeconds: number };
   podman: { path: string; timeoutSeconds: number };
@@ -41,6 +43,7 @@ export const DEFAULT_CONFIG: RunnerConfig = {
   stopTimeoutSeconds: 10,
   stopPodsOnExit: false,
   statusGroup: 'adm',
+  metrics: {},
   restartBackoff: { initialSeconds: 10, maxSeconds: 300, resetAfterSeconds: 600 },
   podman: { path: 'podman', timeoutSeconds: 120 },
   imagesDir: '/var/lib/runner/images',

@@ -61,7 +61,12 @@ export class StatusWriter {
     }
   }
 
-  /** One write now (also used for the final write on shutdown). */
+  /** The document as it would be written now (the metrics listener serves it too). */
+  collect(): StatusDocument {
+    return this.options.collect();
+  }
+
+  /** One write now. */
   async write(): Promise<void> {
     try {
       const doc = this.options.collect();

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
@@ -45,6 +45,7 @@ describe('runner status with a real daemon', () => {
   before(async () => {
     await requirePodman();
     ws = await createWorkspace('resyncIntervalSeconds: 2\nstopTimeoutSeconds: 1\nrestartBackoff: {initialSeconds: 5, maxSeconds: 20}\n');
+    await writeFile(ws.configFile, `resyncIntervalSeconds: 2\nstopTimeoutSeconds: 1\nrestartBackoff: {initialSeconds: 5, maxSeconds: 20}\nmetrics: {textfile: ${path.join(ws.dir, 'runner.prom')}}\n`);
     runner = await startRunner(ws);
   });
   after(async () => {
@@ -83,6 +84,24 @@ describe('runner status with a real daemon', () => {
     await rm(path.join(ws.manifestDir, 'crash.yaml'));
     await rm(path.join(ws.manifestDir, 'broken.yaml'));
     await waitFor('exit 0', async () => (await status(ws)).code === 0, 30_000);
+  });
+
+  it('runner restart POD: the supervisor restarts it and records it as Manual', async () => {
+    const startedAt = async (): Promise<string> => (await execFileAsync('podman', ['inspect', '--format', '{{.State.StartedAt}}', `${good}-main`], { env: { ...process.env, CONTAINERS_CONF } })).stdout.trim();
+    const before = await startedAt();
+    const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), 'restart', '--state-dir', ws.stateDir, good], { env: { ...process.env, CONTAINERS_CONF }, cwd: REPO });
+    assert.match(stdout, /Manual/);
+    await waitFor('the container to start again', async () => (await startedAt()) !== before, 20_000);
+    assert.match(await readFile(path.join(ws.stateDir, 'restarts.json'), 'utf8'), /"Manual"/);
+  });
+
+  it('metrics: the node_exporter textfile reflects the pods', async () => {
+    const text = await waitFor('the restarted pod to be counted as running', async () => {
+      const current = await readFile(path.join(ws.dir, 'runner.prom'), 'utf8');
+      return /^runner_pods\{status="Running"\} [1-9]/m.test(current) ? current : undefined;
+    });
+    assert.match(text, /^runner_up 1$/m);
+    assert.match(text, /^runner_container_restarts_total\{[^}]*container="main"[^}]*\} [1-9]/m);
   });
 
   it('daemon gone: says so, still shows what podman reports, exit 3', async () => {
