@@ -97,10 +97,18 @@ describe('static pods: the lifecycle of one manifest', () => {
 
   it('5. a pod removed behind the runner\'s back comes back', async () => {
     await podman('pod', 'rm', '-f', '-t', '0', name);
-    const back = await waitFor('the pod to come back', async () => {
+    // podman may still be tearing the old pod down when the runner first
+    // plays the new one (a play that then fails is cleaned up and retried),
+    // so wait for the new pod to stay put.
+    let seen = '';
+    let steady = 0;
+    const back = await waitFor('the pod to come back and stay', async () => {
       const current = await podByName(name);
-      return current && current.id !== firstId && current.status === 'Running' ? current : undefined;
-    });
+      if (!current || current.id === firstId || current.status !== 'Running') return undefined;
+      steady = current.id === seen ? steady + 1 : 0;
+      seen = current.id;
+      return steady >= 8 ? current : undefined;
+    }, 30_000);
     firstId = back.id;
   });
 
