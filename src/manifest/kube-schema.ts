@@ -67,12 +67,20 @@ const reservedLabels = v.check(
   `label keys starting with "${LABEL_PREFIX}/" are reserved for the runner`,
 );
 
+/** Init containers run to completion: as in Kubernetes, they take no probes. */
+const initContainer = v.pipe(
+  container,
+  v.forward(v.check((item) => (item as Record<string, unknown>).livenessProbe === undefined, 'init containers run to completion and take no probes'), ['livenessProbe']),
+  v.forward(v.check((item) => (item as Record<string, unknown>).readinessProbe === undefined, 'init containers run to completion and take no probes'), ['readinessProbe']),
+  v.forward(v.check((item) => (item as Record<string, unknown>).startupProbe === undefined, 'init containers run to completion and take no probes'), ['startupProbe']),
+);
+
 const labels = v.pipe(v.record(v.string(), v.string('label values must be strings'), 'must be a map of strings'), reservedLabels);
 
 export const podSpecSchema = v.pipe(
   v.looseObject({
     containers: v.pipe(v.array(container, 'must be a list of containers'), v.minLength(1, 'must list at least one container')),
-    initContainers: v.optional(v.array(container, 'must be a list of containers')),
+    initContainers: v.optional(v.array(initContainer, 'must be a list of containers')),
     restartPolicy: v.optional(v.picklist(['Always', 'OnFailure', 'Never'], 'must be Always, OnFailure or Never')),
     terminationGracePeriodSeconds: v.optional(
       v.pipe(v.number('must be a number'), v.integer('must be a whole number'), v.minValue(0, 'must not be negative')),

@@ -200,3 +200,14 @@ describe('parseManifest: hostile input', () => {
     assert.equal(result.problems[20]?.line, undefined);
   });
 });
+
+describe('parseManifest: init containers', () => {
+  it('refuses probes on an init container, as Kubernetes does, naming the field and line', () => {
+    const text = 'apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  initContainers:\n    - name: init\n      image: i\n      startupProbe:\n        exec: {command: ["true"]}\n  containers:\n    - name: c\n      image: i\n';
+    const result = parseManifest('f.yaml', text);
+    assert.deepEqual(
+      result.problems.map((problem) => [problem.line, problem.field, problem.message]),
+      [[9, 'spec.initContainers[0].startupProbe', 'init containers run to completion and take no probes']],
+    );
+  });
+});
