@@ -82,6 +82,7 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
 
     const actions = new AbortController();
     let supervisor: Supervisor | undefined;
+    let eventWatcher: EventWatcher | undefined;
     const images = new ImageLoader({ podman, clock, logger: logger.withTag('images'), imagesDir: config.imagesDir, stateDir: config.stateDir, resyncMs: 60_000 });
     const reconciler = new Reconciler({
       podman,
@@ -118,6 +119,7 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
       onPodChanged: () => reconciler.trigger(),
       onChange: changed,
       events: eventLog,
+      onEventsMissed: () => eventWatcher?.reopen(),
     });
     const statusSupervisor = supervisor;
     const restartAfterProbe = (containerId: string, reason: 'LivenessFailed' | 'StartupFailed', message: string): void => {
@@ -175,6 +177,7 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
         supervisor.onEvent(event);
       },
     });
+    eventWatcher = events;
     images.onLoaded((loaded) => {
       eventLog.record({ type: 'ImageLoaded', message: `loaded ${loaded.refs.join(', ') || 'an image'} from ${loaded.archive}` });
       reconciler.imagesArrived();

@@ -27,6 +27,8 @@ const HEALTHY_MS = 60_000;
 export class EventWatcher {
   private lastEventAt: number | undefined;
   private restarts = 0;
+  /** Aborts the stream that is open now (see `reopen`). */
+  private current: AbortController | undefined;
 
   constructor(private readonly options: EventWatcherOptions) {}
 
@@ -35,25 +37,34 @@ export class EventWatcher {
     return this.restarts;
   }
 
+  /** Closes the open stream; the loop reopens it at once, from the last event seen. */
+  reopen(): void {
+    this.current?.abort(new Error('reopening the events stream'));
+  }
+
   async run(signal: AbortSignal): Promise<void> {
     const { podman, clock, logger, initialBackoffMs = 1_000, maxBackoffMs = 30_000 } = this.options;
     let backoff = initialBackoffMs;
     while (!signal.aborted) {
       const openedAt = clock.now();
       const since = this.lastEventAt === undefined ? undefined : new Date(this.lastEventAt);
+      const stream = new AbortController();
+      this.current = stream;
+      const streamSignal = AbortSignal.any([signal, stream.signal]);
       try {
-        for await (const event of podman.streamEvents({ signal, ...(since ? { since } : {}) })) {
+        for await (const event of podman.streamEvents({ signal: streamSignal, ...(since ? { since } : {}) })) {
           if (this.lastEventAt !== undefined && event.time < this.lastEventAt) continue; // replayed by --since
           this.lastEventAt = event.time;
           this.options.onEvent(event);
         }
         if (signal.aborted) return;
-        logger.warn('the podman events stream ended; reopening it');
+        if (!stream.signal.aborted) logger.warn('the podman events stream ended; reopening it');
       } catch (error) {
         if (signal.aborted) return;
-        logger.warn(`the podman events stream failed: ${describeError(error)}; reopening it`);
+        if (!stream.signal.aborted) logger.warn(`the podman events stream failed: ${describeError(error)}; reopening it`);
       }
       this.restarts += 1;
+      if (stream.signal.aborted) continue; // asked to reopen: no backoff
       if (clock.now() - openedAt >= HEALTHY_MS) backoff = initialBackoffMs;
       await clock.sleep(backoff, signal).catch(() => undefined);
       backoff = Math.min(maxBackoffMs, backoff * 2);

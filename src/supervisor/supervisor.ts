@@ -55,6 +55,12 @@ export interface SupervisorOptions {
   onPodChanged?: () => void;
   /** Told after every evaluation and finished action: status has changed. */
   onChange?: () => void;
+  /**
+   * A death was found by listing that the events stream never reported:
+   * the stream has stalled (podman's log rotated under it, a journald
+   * setting drops events). The daemon reopens it.
+   */
+  onEventsMissed?: () => void;
   events?: EventSink;
 }
 
@@ -68,6 +74,9 @@ export interface ContainerView {
   startedAt: number | undefined;
   history: ContainerHistory;
 }
+
+/** How late a `died` event may arrive (podman's file backend polls every 250 ms) before it counts as missed. */
+const EVENTS_LAG_MS = 3_000;
 
 /** How soon after a container's death podman's exit policy stops the pod. */
 const EXIT_POLICY_WINDOW_MS = 3_000;
@@ -111,6 +120,7 @@ export class Supervisor {
     const now = this.options.clock.now();
     if (event.type === 'container') {
       if (event.status === 'died') {
+        this.diedSeen.add(event.id);
         const podId = this.lastContainers.find((container) => container.id === event.id)?.podId;
         if (podId) this.recentDeaths.set(podId, now);
       }
@@ -128,6 +138,8 @@ export class Supervisor {
     }
   }
 
+  /** Containers whose death the events stream reported (until their next start). */
+  private readonly diedSeen = new Set<string>();
   /** Last `died` event per pod, to tell an exit-policy pod stop from an outside one. */
   private readonly recentDeaths = new Map<string, number>();
 
@@ -284,6 +296,7 @@ export class Supervisor {
       }
     }
     for (const id of [...this.handledExit.keys()]) if (!containers.some((container) => container.id === id)) this.handledExit.delete(id);
+    for (const id of [...this.diedSeen]) if (!containers.some((container) => container.id === id)) this.diedSeen.delete(id);
     for (const id of [...this.firstSeenRunning.keys()]) if (!containers.some((container) => container.id === id && container.state === 'running')) this.firstSeenRunning.delete(id);
     this.lastTargets = targetsByUnit;
     this.options.onProbeTargets?.([...targetsByUnit.values()].flat());
@@ -314,6 +327,10 @@ export class Supervisor {
     }
     this.handledExit.set(container.id, container.exitedAt);
     if (finishedAt !== undefined && entry.lastExitAt === finishedAt) return; // recorded before a runner restart
+    if (!this.diedSeen.delete(container.id) && finishedAt !== undefined && this.options.clock.now() - finishedAt > EVENTS_LAG_MS && this.options.clock.now() - finishedAt < this.options.resyncMs * 3) {
+      this.options.logger.warn(`the death of ${container.name} was not reported by podman's events; reopening the events stream`);
+      this.options.onEventsMissed?.();
+    }
     const reason: RestartReason =
       this.pendingReason.get(container.id) ??
       (this.externallyStopped.has(container.podId) ? 'StoppedExternally' : oomKilled ? 'OOMKilled' : container.exitCode === 0 ? 'Completed' : 'Exited');

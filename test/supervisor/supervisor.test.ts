@@ -162,6 +162,25 @@ describe('Supervisor', () => {
     assert.equal(history.get(unit.key, unit.hash, 'main').lastReason, 'Exited');
   });
 
+  it('a death that the events stream never reported asks for the stream to be reopened', async () => {
+    let missed = 0;
+    supervisor = new Supervisor({ podman, clock, logger: memoryLogger().logger, history, policy: POLICY, resyncMs: 10_000, isBusy: () => false, onEventsMissed: () => (missed += 1) });
+    await setup(podYaml('web'));
+    await evaluate();
+    podman.exitContainer(main().id, 1); // no onEvent: the stream missed it
+    await clock.advance(5_000);
+    await evaluate();
+    assert.equal(missed, 1);
+
+    await clock.advance(60_000);
+    await evaluate(); // restarted by now
+    podman.exitContainer(main().id, 1);
+    supervisor.onEvent({ type: 'container', status: 'died', id: main().id, name: 'web-main', time: clock.now(), exitCode: 1, podId: undefined, attributes: {} });
+    await clock.advance(5_000);
+    await evaluate();
+    assert.equal(missed, 1, 'a reported death is not a missed one');
+  });
+
   it('leaves a unit alone while the reconciler works on it', async () => {
     const unit = await setup(podYaml('web'));
     busy.add(unit.key);
