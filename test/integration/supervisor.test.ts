@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -222,6 +222,23 @@ describe('supervisor: a runner killed mid-apply', () => {
         names.length,
         `no duplicate or orphaned pods: ${all.map((pod) => `${pod.name}:${pod.status}`).join(', ')}\nrunner log:\n${runner.logs.slice(-25).map((log) => `${String(log.level)} ${String(log.msg)}`).join('\n')}`,
       );
+    } finally {
+      await runner.stop();
+    }
+  });
+
+  it('SIGKILL during removal: the next start removes what is left, and only that', async () => {
+    const names = [0, 1, 2].map((index) => `${prefix}-${index}`);
+    for (const index of [0, 1]) await rm(path.join(ws.manifestDir, `k${index}.yaml`));
+    const killed = await startRunner(ws);
+    await sleep(500);
+    await killed.stop('SIGKILL');
+    const runner = await startRunner(ws);
+    try {
+      await waitFor('the removed manifests\' pods to be gone, the other to stay', async () => {
+        const ours = (await listPods()).filter((pod) => pod.labels['static-pod-runner/source']?.startsWith(`${ws.manifestDir}/`));
+        return ours.length === 1 && ours[0]!.name === names[2] && ours[0]!.status === 'Running';
+      }, 60_000);
     } finally {
       await runner.stop();
     }
