@@ -7,6 +7,7 @@ import { createProbeExecutors, type ProbeExecutors } from './probe-executors.ts'
 import { normalizeProbe, PROBE_FIELDS, PROBE_KINDS, type ContainerPortRef, type ProbeKind, type ProbeSpec } from './probe-schema.ts';
 import type { ContainerProbeStatus } from './probe-state.ts';
 import { ProbeWorker, type ProbeWorkerEvent } from './probe-worker.ts';
+import { untilAborted } from '../shared/until-aborted.ts';
 
 /**
  * Runs the Kubernetes probes of every running container the supervisor hands
@@ -216,7 +217,7 @@ export class ProbeManager {
         if (this.podIps.get(target.podId) === cached) this.podIps.delete(target.podId);
       });
     }
-    return await raceAbort(lookup, signal);
+    return await untilAborted(lookup, signal);
   }
 }
 
@@ -229,24 +230,4 @@ const identityOf = (target: ProbeTarget): string =>
     hostNetwork: target.hostNetwork,
     probes: PROBE_KINDS.map((kind) => target[PROBE_FIELDS[kind]] ?? null),
     ports: target.ports ?? null,
-  });
-
-const raceAbort = <T>(promise: Promise<T>, signal: AbortSignal): Promise<T> =>
-  new Promise<T>((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
   });

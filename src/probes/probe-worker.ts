@@ -3,6 +3,7 @@ import { describeError } from '../shared/errors.ts';
 import { timeoutMessage, type ProbeExecutors, type ProbeResult } from './probe-executors.ts';
 import type { ProbeHandler, ProbeKind, ProbeSpec } from './probe-schema.ts';
 import { containerStatus, initialProbeState, recordProbeResult, type ContainerProbeStatus, type ProbeState } from './probe-state.ts';
+import { untilAborted } from '../shared/until-aborted.ts';
 
 /**
  * The probes of one container start, with the kubelet's semantics:
@@ -172,18 +173,3 @@ export class ProbeWorker {
     if (signal.aborted) throw signal.reason;
   }
 }
-
-/** Waits for `promise`, or rejects with the signal's reason when it aborts first. */
-const untilAborted = <T>(promise: Promise<T>, signal: AbortSignal): Promise<T> =>
-  new Promise<T>((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    void promise.then((value) => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(value);
-    });
-  });
