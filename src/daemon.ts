@@ -14,7 +14,8 @@ import { RestartHistory } from './supervisor/restart-history.ts';
 import { Supervisor } from './supervisor/supervisor.ts';
 import { collectStatus } from './status/collect-status.ts';
 import { EventLog } from './status/event-log.ts';
-import { readBootId, StatusWriter } from './status/status-writer.ts';
+import { StatusWriter } from './status/status-writer.ts';
+import { currentBootId } from './shared/process-info.ts';
 import { VERSION } from './shared/version.ts';
 import { describeMissingImage, ImageLoader, imagesOfYaml, missingImages } from './images/index.ts';
 import { ProbeManager } from './probes/index.ts';
@@ -76,7 +77,7 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
     await history.load();
     const eventLog = new EventLog(config.stateDir, clock);
     const startedAt = clock.now();
-    const bootId = await readBootId();
+    const bootId = currentBootId() ?? 'unknown';
     let statusWriter: StatusWriter | undefined;
     const changed = (): void => statusWriter?.changed();
 

@@ -1,3 +1,4 @@
+import { isPidAlive } from '../shared/process-info.ts';
 import { readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { RunnerError } from '../shared/errors.ts';
@@ -11,7 +12,7 @@ import { writeFileAtomic } from './atomic-write.ts';
 export const claimPidFile = async (stateDir: string): Promise<{ release: () => Promise<void> }> => {
   const file = path.join(stateDir, 'runner.pid');
   const existing = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
-  if (Number.isInteger(existing) && existing > 0 && existing !== process.pid && isAlive(existing)) {
+  if (Number.isInteger(existing) && existing > 0 && existing !== process.pid && isPidAlive(existing)) {
     throw new RunnerError('ALREADY_RUNNING', `another runner (pid ${existing}) is already using state directory ${stateDir}`);
   }
   await writeFileAtomic(file, `${process.pid}\n`, 0o644);
@@ -21,13 +22,4 @@ export const claimPidFile = async (stateDir: string): Promise<{ release: () => P
       if (current === process.pid) await unlink(file).catch(() => undefined);
     },
   };
-};
-
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 };

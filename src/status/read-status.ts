@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { currentBootId, isPidAlive } from '../shared/process-info.ts';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as v from 'valibot';
@@ -71,26 +71,6 @@ export const staleReason = (doc: StatusDocument, now: number, options: ReadStatu
     return `status file from pid ${daemon.pid} is ${age} old; the daemon rewrites it every ${daemon.heartbeatSeconds}s, so it may be hung`;
   }
   return undefined;
-};
-
-/** The kernel's boot id (changes on every boot); undefined where /proc does not have it. */
-export const currentBootId = (): string | undefined => {
-  try {
-    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-  } catch {
-    return undefined;
-  }
-};
-
-/** Signal 0 checks existence only; EPERM means it exists but belongs to someone else. */
-export const isPidAlive = (pid: number): boolean => {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 };
 
 /** Coarse age for the one-line daemon message: "45s", "5m", "3h", "2d". */

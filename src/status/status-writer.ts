@@ -95,7 +95,3 @@ export class StatusWriter {
     return this.gid;
   }
 }
-
-/** The kernel's boot ID: a status file written before a reboot is stale. */
-export const readBootId = async (): Promise<string> =>
-  (await readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => 'unknown')).trim();

@@ -3,7 +3,8 @@ import { spawn } from 'node:child_process';
 import { chmod, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { currentBootId, isPidAlive, readEvents, readStatus } from '../../src/status/read-status.ts';
+import { currentBootId, isPidAlive } from '../../src/shared/process-info.ts';
+import { readEvents, readStatus } from '../../src/status/read-status.ts';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.ts';
 import { asLive, eventsFixture, FIXTURE_NOW, IMPOSSIBLE_PID, loadStatusFixture, writeStatus } from './status-fixtures.ts';
 

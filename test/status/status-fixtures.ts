@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { currentBootId } from '../../src/status/read-status.ts';
+import { currentBootId } from '../../src/shared/process-info.ts';
 import type { StatusDocument } from '../../src/status/status-schema.ts';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/status');
