@@ -47,6 +47,10 @@ export interface ProbeWorkerOptions {
   onEvent: (event: ProbeWorkerEvent) => void;
 }
 
+/** A handler whose network probe knows where to go. */
+type Resolved<H> = H extends { host: string | undefined } ? Omit<H, 'host'> & { host: string } : H;
+type ResolvedHandler = Resolved<ProbeHandler>;
+
 const ORDER: readonly ProbeKind[] = ['startup', 'liveness', 'readiness'];
 const TIMED_OUT: unique symbol = Symbol('timed out');
 
@@ -92,10 +96,16 @@ export class ProbeWorker {
       await this.sleepUntil(this.options.startedAt + spec.initialDelaySeconds * 1000, signal);
       while (!signal.aborted) {
         const begin = this.options.clock.now();
-        const { result, settled } = await this.probeOnce(spec, signal);
+        const target = await this.resolve(spec.handler, signal);
         if (signal.aborted) break;
-        this.record(kind, spec, result);
-        await settled;
+        if (target.ok) {
+          const { result, settled } = await this.probeOnce(target.handler, spec.timeoutSeconds, signal);
+          if (signal.aborted) break;
+          this.record(kind, spec, result);
+          await settled;
+        } else {
+          this.note(kind, target.message);
+        }
         if (kind === 'startup' && this.startupSucceeded) break;
         await this.sleepUntil(begin + spec.periodSeconds * 1000, signal);
       }
@@ -127,12 +137,12 @@ export class ProbeWorker {
    * is known, plus `settled`, which resolves when the call has really ended
    * (after a timeout the executor is aborted and may take a moment).
    */
-  private async probeOnce(spec: ProbeSpec, signal: AbortSignal): Promise<{ result: ProbeResult; settled: Promise<unknown> }> {
-    const timeoutMs = spec.timeoutSeconds * 1000;
+  private async probeOnce(handler: ResolvedHandler, timeoutSeconds: number, signal: AbortSignal): Promise<{ result: ProbeResult; settled: Promise<unknown> }> {
+    const timeoutMs = timeoutSeconds * 1000;
     const run = new AbortController();
     const onAbort = (): void => run.abort(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
-    const call = this.call(spec.handler, timeoutMs, run.signal);
+    const call = this.call(handler, timeoutMs, run.signal);
     const timer = this.options.clock.sleep(timeoutMs, run.signal).then(
       (): typeof TIMED_OUT => TIMED_OUT,
       () => undefined,
@@ -145,21 +155,39 @@ export class ProbeWorker {
     return { result, settled: call };
   }
 
+  /**
+   * Where a network probe goes: its own `host`, else the pod IP. Never
+   * rejects; a failed look-up is `ok: false`.
+   */
+  private async resolve(handler: ProbeHandler, signal: AbortSignal): Promise<{ ok: true; handler: ResolvedHandler } | { ok: false; message: string }> {
+    if (handler.type === 'exec') return { ok: true, handler };
+    if (handler.host !== undefined) return { ok: true, handler: { ...handler, host: handler.host } };
+    try {
+      return { ok: true, handler: { ...handler, host: await this.options.resolveHost(signal) } };
+    } catch (error) {
+      return { ok: false, message: `not probed: cannot find the pod IP: ${describeError(error)}` };
+    }
+  }
+
+  /** Records why a probe did not run, without counting it either way. */
+  private note(kind: ProbeKind, message: string): void {
+    const state = this.states[kind] ?? initialProbeState();
+    if (state.lastMessage === message) return;
+    this.states[kind] = { ...state, lastMessage: message };
+    this.options.onEvent({ type: 'changed' });
+  }
+
   /** Never rejects. */
-  private async call(handler: ProbeHandler, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult> {
+  private async call(handler: ResolvedHandler, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult> {
     const { executors } = this.options;
     try {
       switch (handler.type) {
         case 'exec':
           return await executors.exec(this.options.containerId, handler.command, timeoutMs, signal);
-        case 'httpGet': {
-          const host = handler.host ?? (await this.options.resolveHost(signal));
-          return await executors.http({ scheme: handler.scheme, host, port: handler.port, path: handler.path, headers: handler.headers, timeoutMs }, signal);
-        }
-        case 'tcpSocket': {
-          const host = handler.host ?? (await this.options.resolveHost(signal));
-          return await executors.tcp(host, handler.port, timeoutMs, signal);
-        }
+        case 'httpGet':
+          return await executors.http({ scheme: handler.scheme, host: handler.host, port: handler.port, path: handler.path, headers: handler.headers, timeoutMs }, signal);
+        case 'tcpSocket':
+          return await executors.tcp(handler.host, handler.port, timeoutMs, signal);
       }
     } catch (error) {
       return { ok: false, message: signal.aborted ? 'aborted' : `cannot probe: ${describeError(error)}` };

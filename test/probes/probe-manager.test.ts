@@ -254,7 +254,8 @@ describe('ProbeManager: where network probes go', () => {
     podman.failNext('podIp', new Error('no such pod'));
     manager.sync([targetOf('a', { livenessProbe: { tcpSocket: { port: 80 } } })]);
     await to(0);
-    assert.equal(manager.status(`${UNIT}/a`)?.liveness?.lastMessage, 'cannot probe: no such pod');
+    assert.equal(manager.status(`${UNIT}/a`)?.liveness?.lastMessage, 'not probed: cannot find the pod IP: no such pod');
+    assert.equal(manager.status(`${UNIT}/a`)?.liveness?.consecutiveFailures, 0);
     await to(10);
     assert.equal(podman.callsOf('podIp').length, 2);
     assert.equal(manager.status(`${UNIT}/a`)?.liveness?.result, 'success');

@@ -261,24 +261,61 @@ describe('ProbeWorker: calls', () => {
     await worker.stop();
   });
 
-  it('turns a failed host lookup into a probe failure', async () => {
+  it('a failed pod-IP look-up is noted but never counted; the probe runs once the look-up works', async () => {
     const clock = new FakeClock();
     const executors = new FakeExecutors(() => clock.now());
+    const events: ProbeWorkerEvent[] = [];
+    let lookups = 0;
     const worker = new ProbeWorker({
       containerId: 'c1',
       startedAt: clock.now(),
-      probes: { liveness: normalizeProbe({ tcpSocket: { port: 80 } }) },
+      probes: { liveness: normalizeProbe({ tcpSocket: { port: 80 }, periodSeconds: 1, failureThreshold: 1 }) },
       executors,
       clock,
       resolveHost: async () => {
-        throw new Error('no pod with ID p1');
+        lookups += 1;
+        if (lookups <= 3) throw new Error('no pod with ID p1');
+        return '10.89.0.5';
       },
-      onEvent: () => {},
+      onEvent: (event) => events.push(event),
     });
     worker.start();
     await flushMicrotasks();
-    assert.equal(worker.status().liveness?.lastMessage, 'cannot probe: no pod with ID p1');
+    for (let second = 0; second < 2; second += 1) await clock.advance(1000);
+    const noted = worker.status().liveness;
+    assert.equal(noted?.lastMessage, 'not probed: cannot find the pod IP: no pod with ID p1');
+    assert.equal(noted?.result, 'unknown');
+    assert.equal(noted?.consecutiveFailures, 0, 'podman\'s trouble is not the container\'s failure');
     assert.equal(executors.calls.length, 0);
+    assert.deepEqual(events.filter((event) => event.type !== 'changed'), [], 'no result, no liveness failure');
+    await clock.advance(1000);
+    assert.deepEqual(executors.callsOf('10.89.0.5:80').map((call) => call.args), [['10.89.0.5', 80, 1000]]);
+    assert.equal(worker.status().liveness?.result, 'success');
+    await worker.stop();
+  });
+
+  it('a slow pod-IP look-up does not eat into the probe\'s timeout', async () => {
+    const clock = new FakeClock();
+    const executors = new FakeExecutors(() => clock.now());
+    const events: ProbeWorkerEvent[] = [];
+    const worker = new ProbeWorker({
+      containerId: 'c1',
+      startedAt: clock.now(),
+      probes: { liveness: normalizeProbe({ tcpSocket: { port: 80 }, timeoutSeconds: 1, failureThreshold: 1 }) },
+      executors,
+      clock,
+      // Three seconds of a busy podman, three times the probe's timeout.
+      resolveHost: async (signal) => {
+        await clock.sleep(3000, signal);
+        return '10.89.0.5';
+      },
+      onEvent: (event) => events.push(event),
+    });
+    worker.start();
+    for (let second = 0; second < 4; second += 1) await clock.advance(1000);
+    assert.equal(executors.callsOf('10.89.0.5:80').length, 1);
+    assert.equal(worker.status().liveness?.result, 'success');
+    assert.deepEqual(events.filter((event) => event.type === 'livenessFailed' || event.type === 'failing'), []);
     await worker.stop();
   });
 
