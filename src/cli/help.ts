@@ -82,8 +82,9 @@ A table like "kubectl get pods": one row per pod in the manifests, and one per
 manifest file that cannot be applied. With POD: every detail about that pod:
 containers, restarts and their reasons, probes, the manifest path and hash,
 its problems, recent events. Reads the daemon's status file only (no lock,
-no podman call); without a live daemon it says so and shows what podman
-reports for the pods from the manifest directory.
+no podman call); without a live daemon it says so, shows what podman
+reports for the pods from the manifest directory, and reads the manifests
+itself: a file with no pod is Pending, an invalid one gets its row.
 
 Options (flags override the config file):
 ${STATE_FLAGS}

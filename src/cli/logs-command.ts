@@ -7,7 +7,7 @@ import { observePods } from '../reconciler/observed-pods.ts';
 import { RunnerError } from '../shared/errors.ts';
 import { LOGS_HELP } from './help.ts';
 import { parseFlags } from './parse-flags.ts';
-import { podFromPodman } from './status-command.ts';
+import { podFromPodman } from '../status/offline-status.ts';
 
 export interface LogsDeps {
   podman?: Pick<Podman, 'listPods' | 'logs'>;

@@ -2,7 +2,12 @@ import path from 'node:path';
 import { DEFAULT_CONFIG_PATH } from '../config/config-schema.ts';
 import { loadConfigFile, resolveConfig } from '../config/load-config.ts';
 import type { Podman, PodmanPod } from '../podman/podman.ts';
-import { observePods } from '../reconciler/observed-pods.ts';
+import { currentOwners, observePods, type ObservedPod } from '../reconciler/observed-pods.ts';
+import { buildDesiredState, type DesiredState } from '../desired/desired-state.ts';
+import { readManifestDir } from '../manifest/read-manifest-dir.ts';
+import { offlineStatus } from '../status/offline-status.ts';
+import type { Policy } from '../policy/policy.ts';
+import type { TrustOptions } from '../manifest/trust.ts';
 import { describeError, RunnerError } from '../shared/errors.ts';
 import { HASH_LABEL, SOURCE_LABEL, UNIT_LABEL } from '../shared/labels.ts';
 import { readEvents, readStatus, type ReadStatusOptions } from '../status/read-status.ts';
@@ -72,6 +77,8 @@ export const statusCommand = async (argv: string[], write: (text: string) => voi
     read: deps.read,
     colour: deps.colour ?? (!values.json && shouldColour(process.stdout)),
     timeZone: deps.timeZone ?? 'local',
+    trust: config.trust,
+    policy: config.policy,
   };
   if (!values.watch) {
     const { text, code } = await renderOnce(options);
@@ -91,6 +98,9 @@ interface RenderInput {
   read: ReadStatusOptions | undefined;
   colour: boolean;
   timeZone: 'local' | 'UTC';
+  /** The daemon's trust and policy settings, to read the manifests as it would when it is not running. */
+  trust: TrustOptions;
+  policy: Policy;
 }
 
 const watch = async (options: RenderInput, write: (text: string) => void): Promise<number> => {
@@ -150,64 +160,41 @@ const gatherReport = async (options: RenderInput, now: number): Promise<StatusRe
   // No live daemon: its file (if any) no longer says what runs; ask podman.
   const state = reading.kind === 'stale' ? 'stale' : 'absent';
   const daemonDoc = reading.kind === 'stale' ? { ...reading.doc.daemon, podmanError: undefined } : {};
-  let pods: PodStatus[] = [];
+  let observed: ObservedPod[] = [];
   let podmanError: string | undefined;
   try {
-    pods = observePods(await options.podman.listPods(), options.manifestDir)
-      .filter((pod) => pod.key !== undefined)
-      .map(podFromPodman)
-      .sort((a, b) => a.name.localeCompare(b.name));
+    observed = observePods(await options.podman.listPods(), options.manifestDir);
   } catch (error) {
     podmanError = describeError(error);
   }
+  const desired = await readDesiredOffline(options, observed);
+  const { pods, invalidManifests } = offlineStatus(observed, podmanError === undefined ? desired : undefined);
   return buildReport({
     daemon: { state, reason: reading.reason, doc: { ...stripUndefined(daemonDoc), ...(podmanError ? { podmanError } : {}) } },
     observedBy: 'podman',
     manifestDir: options.manifestDir,
+    // Without podman's list, a manifest's missing pod proves nothing: only the files' problems are shown.
     pods,
-    invalidManifests: [],
+    invalidManifests: podmanError === undefined ? invalidManifests : offlineStatus([], desired).invalidManifests,
   });
 };
 
-const stripUndefined = <T extends object>(value: T): Partial<T> => Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as Partial<T>;
-
-const POD_STATUS_FROM_PODMAN: Record<string, PodStatusName> = { Running: 'Running', Created: 'ContainerCreating' };
-
-/** What podman alone can say about a managed pod: no restart history, probes or images. */
-export const podFromPodman = (pod: PodmanPod): PodStatus => {
-  const unit = pod.labels[UNIT_LABEL] ?? `Pod/${pod.name}`;
-  const infra = `${pod.id.slice(0, 12)}-infra`;
-  const containers = pod.containers
-    .filter((container) => container.name !== infra)
-    .map((container) => ({
-      name: container.name.startsWith(`${pod.name}-`) ? container.name.slice(pod.name.length + 1) : container.name,
-      id: container.id,
-      image: '',
-      state: container.status,
-      ready: container.status === 'running',
-      restartCount: 0,
-      recentRestarts: [],
-      probes: {},
-    }));
-  const status = POD_STATUS_FROM_PODMAN[pod.status] ?? 'Unknown';
-  const running = containers.filter((container) => container.ready).length;
-  const created = Date.parse(pod.created);
-  return {
-    name: unit.slice(unit.indexOf('/') + 1),
-    unit,
-    source: pod.labels[SOURCE_LABEL] ?? '',
-    ...(pod.labels[HASH_LABEL] ? { hash: pod.labels[HASH_LABEL] } : {}),
-    status,
-    ...(status === 'Unknown' ? { message: `podman reports the pod ${pod.status} (${running} of ${containers.length} containers running)` } : {}),
-    podId: pod.id,
-    podName: pod.name,
-    podmanStatus: pod.status,
-    restartPolicy: '',
-    readyContainers: running,
-    totalContainers: containers.length,
-    restarts: 0,
-    ...(Number.isFinite(created) ? { createdAt: created } : {}),
-    manifestProblems: [],
-    containers,
-  };
+/**
+ * The manifest directory read as the daemon would read it (same trust and
+ * policy). Undefined when that is not possible for this caller: the
+ * directory or one of its files is unreadable (a non-root user in the
+ * status group), which must not show up as an invalid manifest.
+ */
+const readDesiredOffline = async (options: RenderInput, observed: readonly ObservedPod[]): Promise<DesiredState | undefined> => {
+  try {
+    const snapshot = await readManifestDir(options.manifestDir, { trust: options.trust, policy: options.policy, trustMode: 'enforce' });
+    if (snapshot.files.some((manifest) => manifest.problems.some((problem) => UNREADABLE.test(problem.message)))) return undefined;
+    return buildDesiredState({ snapshot, currentOwners: currentOwners(observed), lastApplied: [], defaultStopTimeoutSeconds: 0 });
+  } catch {
+    return undefined;
+  }
 };
+
+const UNREADABLE = /^cannot read: (EACCES|EPERM)$/;
+
+const stripUndefined = <T extends object>(value: T): Partial<T> => Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as Partial<T>;
