@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_CONFIG_PATH } from '../config/config-schema.ts';
 import { loadConfigFile, resolveConfig } from '../config/load-config.ts';
 import type { Podman, PodmanPod } from '../podman/podman.ts';
@@ -27,6 +28,9 @@ export interface StatusDeps {
   read?: ReadStatusOptions;
   colour?: boolean;
   timeZone?: 'local' | 'UTC';
+  /** `--watch` ends when this aborts (besides SIGINT); for tests. */
+  signal?: AbortSignal;
+  watchIntervalMs?: number;
 }
 
 /** `--watch` redraws this often. */
@@ -85,7 +89,7 @@ export const statusCommand = async (argv: string[], write: (text: string) => voi
     write(text);
     return code;
   }
-  return watch(options, write);
+  return watch(options, write, { signal: deps.signal, intervalMs: deps.watchIntervalMs ?? WATCH_INTERVAL_MS });
 };
 
 interface RenderInput {
@@ -103,26 +107,25 @@ interface RenderInput {
   policy: Policy;
 }
 
-const watch = async (options: RenderInput, write: (text: string) => void): Promise<number> => {
+/** Redraws until SIGINT (or `signal`); returns the exit code of the last frame. */
+const watch = async (options: RenderInput, write: (text: string) => void, { signal, intervalMs }: { signal: AbortSignal | undefined; intervalMs: number }): Promise<number> => {
   const controller = new AbortController();
   const stop = (): void => controller.abort();
   process.on('SIGINT', stop);
+  signal?.addEventListener('abort', stop, { once: true });
+  if (signal?.aborted) stop();
   let code = 0;
   try {
     while (!controller.signal.aborted) {
       const rendered = await renderOnce(options);
       code = rendered.code;
       write(`${CLEAR_SCREEN}${rendered.text}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, WATCH_INTERVAL_MS);
-        controller.signal.addEventListener('abort', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      // One listener per wait, removed when it ends: hours of --watch add none up.
+      await sleep(intervalMs, undefined, { signal: controller.signal }).catch(() => undefined);
     }
   } finally {
     process.off('SIGINT', stop);
+    signal?.removeEventListener('abort', stop);
   }
   return code;
 };

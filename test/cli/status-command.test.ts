@@ -6,7 +6,7 @@ import * as v from 'valibot';
 import { statusCommand, type StatusDeps } from '../../src/cli/status-command.ts';
 import { statusReportSchema } from '../../src/cli/render-report.ts';
 import { humanDuration } from '../../src/cli/render-duration.ts';
-import { shouldColour } from '../../src/cli/render-colour.ts';
+import { CLEAR_SCREEN, shouldColour } from '../../src/cli/render-colour.ts';
 import type { StatusDocument } from '../../src/status/status-schema.ts';
 import { FakePodman } from '../podman/fake-podman.ts';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.ts';
@@ -185,5 +185,42 @@ spec:
     const { code, out } = await run(['nope']);
     assert.equal(code, 1);
     assert.match(out, /no pod or manifest "nope"/);
+  });
+});
+
+describe('runner status --watch', () => {
+  it('redraws from a cleared screen as the status changes, and returns the last frame\'s exit code', async () => {
+    await writeStatus(stateDir, asLive(loadStatusFixture('mixed')));
+    const frames: string[] = [];
+    const controller = new AbortController();
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => {
+      warnings.push(warning.message);
+    };
+    process.on('warning', onWarning);
+    let flipped = false;
+    try {
+      const code = await statusCommand(['--state-dir', stateDir, '--manifest-dir', '/etc/runner/manifests', '--watch'], (text) => {
+        frames.push(text);
+        if (frames.length === 3 && !flipped) {
+          flipped = true;
+          // The daemon writes a healthy status between two frames.
+          void writeStatus(stateDir, asLive(loadStatusFixture('healthy')));
+        }
+        if (frames.length >= 40) controller.abort();
+      }, { now: () => FIXTURE_NOW, colour: false, timeZone: 'UTC', podman, signal: controller.signal, watchIntervalMs: 1 });
+      assert.ok(frames.every((frame) => frame.startsWith(CLEAR_SCREEN)), 'every frame starts on a cleared screen');
+      assert.match(frames[0]!, /CrashLoopBackOff/);
+      assert.doesNotMatch(frames.at(-1)!, /CrashLoopBackOff/, 'the last frame shows the new status');
+      assert.equal(code, 0, 'the healthy status was the last one drawn');
+      assert.equal(podman.calls.length, 0);
+      assert.deepEqual(warnings, [], 'no listener leak warning after 40 frames');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('--watch and --json cannot be combined', async () => {
+    await assert.rejects(run(['--watch', '--json']), /--watch and --json cannot be combined/);
   });
 });
