@@ -71,35 +71,13 @@ const requestPath = (path: string): string => (path.startsWith('/') ? path : `/$
  * 3xx counts as success, which is the kubelet's result for them too), any
  * status 200-399 is success, HTTPS certificates are not verified.
  */
-const httpProbe = (request: HttpProbeRequest, signal: AbortSignal): Promise<ProbeResult> =>
-  new Promise<ProbeResult>((resolve) => {
-    const url = `${request.scheme.toLowerCase()}://${hostPort(request.host, request.port)}${requestPath(request.path)}`;
-    let settled = false;
-    const finish = (result: ProbeResult): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      req?.destroy();
-      resolve(result);
-    };
-    const onAbort = (): void => finish({ ok: false, message: `Get "${url}": aborted` });
-    const timer = setTimeout(() => finish({ ok: false, message: timeoutMessage(request.timeoutMs) }), request.timeoutMs);
-    let req: http.ClientRequest | undefined;
-    if (signal.aborted) {
-      onAbort();
-      return;
-    }
-    signal.addEventListener('abort', onAbort, { once: true });
+const httpProbe = (request: HttpProbeRequest, signal: AbortSignal): Promise<ProbeResult> => {
+  const url = `${request.scheme.toLowerCase()}://${hostPort(request.host, request.port)}${requestPath(request.path)}`;
+  return settleOnce(request.timeoutMs, signal, `Get "${url}"`, (finish) => {
     const headers: Record<string, string> = { 'User-Agent': USER_AGENT, Accept: '*/*', Connection: 'close' };
     for (const header of request.headers) headers[header.name] = header.value;
-    try {
-      const options = { host: request.host, port: request.port, path: requestPath(request.path), method: 'GET', headers, agent: false } as const;
-      req = request.scheme === 'HTTPS' ? https.request({ ...options, rejectUnauthorized: false }) : http.request(options);
-    } catch (error) {
-      finish({ ok: false, message: `Get "${url}": ${describeError(error)}` });
-      return;
-    }
+    const options = { host: request.host, port: request.port, path: requestPath(request.path), method: 'GET', headers, agent: false } as const;
+    const req = request.scheme === 'HTTPS' ? https.request({ ...options, rejectUnauthorized: false }) : http.request(options);
     req.on('response', (response) => {
       const status = response.statusCode ?? 0;
       // The body is not needed; drain it so the socket can close.
@@ -109,7 +87,9 @@ const httpProbe = (request: HttpProbeRequest, signal: AbortSignal): Promise<Prob
     });
     req.on('error', (error) => finish({ ok: false, message: `Get "${url}": ${dialError(request.host, request.port, error)}` }));
     req.end();
+    return () => req.destroy();
   });
+};
 
 /** Go-style wording for connection errors, which is what Kubernetes users search for. */
 const dialError = (host: string, port: number, error: Error): string => {
@@ -123,30 +103,50 @@ const dialError = (host: string, port: number, error: Error): string => {
 };
 
 const tcpProbe = (host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult> =>
+  settleOnce(timeoutMs, signal, `dial tcp ${hostPort(host, port)}`, (finish) => {
+    const socket = net.connect({ host, port });
+    socket.once('connect', () => finish({ ok: true, message: '' }));
+    socket.once('error', (error) => finish({ ok: false, message: dialError(host, port, error) }));
+    return () => socket.destroy();
+  });
+
+/**
+ * One network attempt that settles exactly once: with the first result it
+ * reports through `finish`, at `timeoutMs`, or when `signal` aborts, whichever
+ * comes first; then what `start` returned closes the connection. `start` runs
+ * only if the signal has not aborted; if it throws, that is the failure.
+ * `what` prefixes the abort and throw messages, as Go's errors do.
+ */
+const settleOnce = (
+  timeoutMs: number,
+  signal: AbortSignal,
+  what: string,
+  start: (finish: (result: ProbeResult) => void) => () => void,
+): Promise<ProbeResult> =>
   new Promise<ProbeResult>((resolve) => {
     let settled = false;
+    let close: (() => void) | undefined;
     const finish = (result: ProbeResult): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
-      socket?.destroy();
+      close?.();
       resolve(result);
     };
-    const onAbort = (): void => finish({ ok: false, message: `dial tcp ${hostPort(host, port)}: aborted` });
+    const onAbort = (): void => finish({ ok: false, message: `${what}: aborted` });
     const timer = setTimeout(() => finish({ ok: false, message: timeoutMessage(timeoutMs) }), timeoutMs);
-    let socket: net.Socket | undefined;
     if (signal.aborted) {
       onAbort();
       return;
     }
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      socket = net.connect({ host, port });
+      close = start(finish);
     } catch (error) {
-      finish({ ok: false, message: `dial tcp ${hostPort(host, port)}: ${describeError(error)}` });
+      finish({ ok: false, message: `${what}: ${describeError(error)}` });
       return;
     }
-    socket.once('connect', () => finish({ ok: true, message: '' }));
-    socket.once('error', (error) => finish({ ok: false, message: dialError(host, port, error) }));
+    // `start` may have finished synchronously, before its closer was known.
+    if (settled) close();
   });
