@@ -130,6 +130,7 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
       podman,
       clock,
       logger: logger.withTag('probes'),
+      execOverheadMs: config.podman.execOverheadSeconds * 1000,
       onLivenessFailure: (target, message) => restartAfterProbe(target.containerId, 'LivenessFailed', message),
       onStartupFailure: (target, message) => restartAfterProbe(target.containerId, 'StartupFailed', message),
       onChange: changed,

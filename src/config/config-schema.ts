@@ -98,8 +98,9 @@ export const configFileSchema = v.strictObject(
         {
           path: v.optional(v.pipe(v.string('must be a path'), v.nonEmpty('must not be empty'))),
           timeoutSeconds: v.optional(v.pipe(positive('timeoutSeconds'), v.minValue(1, 'must be at least 1'))),
+          execOverheadSeconds: v.optional(v.pipe(positive('execOverheadSeconds'), v.maxValue(60, 'must be at most 60'))),
         },
-        (issue) => `unknown key "${String(issue.input)}"; allowed: path, timeoutSeconds`,
+        (issue) => `unknown key "${String(issue.input)}"; allowed: path, timeoutSeconds, execOverheadSeconds`,
       ),
     ),
   },

@@ -20,7 +20,13 @@ export interface RunnerConfig {
   metrics: { textfile?: string; listen?: string };
   /** CrashLoopBackOff: the first restart is immediate, then initial, doubling to max; reset after resetAfter of clean running. */
   restartBackoff: { initialSeconds: number; maxSeconds: number; resetAfterSeconds: number };
-  podman: { path: string; timeoutSeconds: number };
+  /**
+   * timeoutSeconds bounds every podman call. execOverheadSeconds is added to
+   * an exec probe's timeoutSeconds: what `podman exec` itself costs before the
+   * command runs (0.3 s idle, 0.7 s busy on a 2-core box), which the kubelet's
+   * 1 s default would otherwise count against the container.
+   */
+  podman: { path: string; timeoutSeconds: number; execOverheadSeconds: number };
   /** Image archives loaded into podman's storage at start and when added (src/images/). */
   imagesDir: string;
   /** Ceiling for every container's imagePullPolicy: never, missing or always (src/images/pull-policy.ts). */
@@ -45,7 +51,7 @@ export const DEFAULT_CONFIG: RunnerConfig = {
   statusGroup: 'adm',
   metrics: {},
   restartBackoff: { initialSeconds: 10, maxSeconds: 300, resetAfterSeconds: 600 },
-  podman: { path: 'podman', timeoutSeconds: 120 },
+  podman: { path: 'podman', timeoutSeconds: 120, execOverheadSeconds: 1 },
   imagesDir: '/var/lib/runner/images',
   pull: DEFAULT_PULL,
   trust: DEFAULT_TRUST,

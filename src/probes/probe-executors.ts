@@ -35,7 +35,11 @@ const OUTPUT_LIMIT = 200;
 /** Some applications recognise the kubelet's probes by this prefix. */
 const USER_AGENT = 'kube-probe/runner';
 
-export const timeoutMessage = (timeoutMs: number): string => `timeout after ${Math.round(timeoutMs / 100) / 10}s`;
+const seconds = (ms: number): string => `${Math.round(ms / 100) / 10}s`;
+
+/** `timeout after 1s`, or `timeout after 1s (+1s for podman exec)` when an overhead allowance was added. */
+export const timeoutMessage = (timeoutMs: number, overheadMs = 0): string =>
+  `timeout after ${seconds(timeoutMs)}${overheadMs > 0 ? ` (+${seconds(overheadMs)} for podman exec)` : ''}`;
 
 /**
  * The real executors. Real timers are used here (not the injected Clock) on

@@ -60,6 +60,8 @@ export interface ProbeManagerOptions {
   onChange?: (key: string) => void;
   /** Tests substitute these; default: the real ones over `podman`. */
   executors?: ProbeExecutors;
+  /** Added to exec probes' timeouts for `podman exec`'s own cost (config `podman.execOverheadSeconds`); default 0. */
+  execOverheadMs?: number;
 }
 
 export type ProbeCounts = Record<ProbeKind, { success: number; failure: number }>;
@@ -150,6 +152,7 @@ export class ProbeManager {
       probes,
       executors: this.executors,
       clock: this.options.clock,
+      execOverheadMs: this.options.execOverheadMs ?? 0,
       resolveHost: (signal) => this.hostOf(entry.target, signal),
       onEvent: (event) => this.handle(entry, event),
     });

@@ -41,6 +41,8 @@ export interface ProbeWorkerOptions {
   probes: Partial<Record<ProbeKind, ProbeSpec>>;
   executors: ProbeExecutors;
   clock: Clock;
+  /** Added to an exec probe's timeout: what `podman exec` costs before the command runs. Default 0. */
+  execOverheadMs?: number;
   /** The address httpGet/tcpSocket probes use when they name no host (the pod IP, or 127.0.0.1). */
   resolveHost: (signal: AbortSignal) => Promise<string>;
   /** Called synchronously from the probe loops; must not throw. */
@@ -138,7 +140,8 @@ export class ProbeWorker {
    * (after a timeout the executor is aborted and may take a moment).
    */
   private async probeOnce(handler: ResolvedHandler, timeoutSeconds: number, signal: AbortSignal): Promise<{ result: ProbeResult; settled: Promise<unknown> }> {
-    const timeoutMs = timeoutSeconds * 1000;
+    const overheadMs = handler.type === 'exec' ? (this.options.execOverheadMs ?? 0) : 0;
+    const timeoutMs = timeoutSeconds * 1000 + overheadMs;
     const run = new AbortController();
     const onAbort = (): void => run.abort(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
@@ -151,7 +154,7 @@ export class ProbeWorker {
     // Ends the timer, or the call that timed out.
     run.abort(new Error('probe call ended'));
     signal.removeEventListener('abort', onAbort);
-    const result = first === TIMED_OUT ? { ok: false, message: timeoutMessage(timeoutMs) } : (first ?? { ok: false, message: 'aborted' });
+    const result = first === TIMED_OUT ? { ok: false, message: timeoutMessage(timeoutSeconds * 1000, overheadMs) } : (first ?? { ok: false, message: 'aborted' });
     return { result, settled: call };
   }
 

@@ -36,7 +36,7 @@ const failure = async (text: string): Promise<RunnerError> => {
 describe('loadConfigFile', () => {
   it('reads a full valid file', async () => {
     const file = await configFile(
-      'manifestDir: /srv/manifests\nstateDir: /srv/state\nlogLevel: debug\nlogFormat: json\nresyncIntervalSeconds: 5\nparallelism: 2\nstopTimeoutSeconds: 3\nstopPodsOnExit: true\npodman:\n  path: /usr/local/bin/podman\n  timeoutSeconds: 30\n',
+      'manifestDir: /srv/manifests\nstateDir: /srv/state\nlogLevel: debug\nlogFormat: json\nresyncIntervalSeconds: 5\nparallelism: 2\nstopTimeoutSeconds: 3\nstopPodsOnExit: true\npodman:\n  path: /usr/local/bin/podman\n  timeoutSeconds: 30\n  execOverheadSeconds: 0.5\n',
     );
     assert.deepEqual(await loadConfigFile(file, true), {
       manifestDir: '/srv/manifests',
@@ -47,7 +47,7 @@ describe('loadConfigFile', () => {
       parallelism: 2,
       stopTimeoutSeconds: 3,
       stopPodsOnExit: true,
-      podman: { path: '/usr/local/bin/podman', timeoutSeconds: 30 },
+      podman: { path: '/usr/local/bin/podman', timeoutSeconds: 30, execOverheadSeconds: 0.5 },
     });
   });
 
@@ -138,7 +138,7 @@ describe('resolveConfig', () => {
     assert.equal(config.stateDir, '/file/state');
     assert.equal(config.parallelism, 2);
     assert.equal(config.resyncIntervalSeconds, DEFAULT_CONFIG.resyncIntervalSeconds);
-    assert.deepEqual(config.podman, { path: DEFAULT_CONFIG.podman.path, timeoutSeconds: 30 });
+    assert.deepEqual(config.podman, { path: DEFAULT_CONFIG.podman.path, timeoutSeconds: 30, execOverheadSeconds: DEFAULT_CONFIG.podman.execOverheadSeconds });
   });
 
   it('an undefined flag does not override the file', () => {

@@ -8,7 +8,7 @@ import { FakeExecutors } from './fake-executors.ts';
 const exec = (word: string, extra: Record<string, unknown> = {}): ProbeSpec => normalizeProbe({ exec: { command: [word] }, ...extra });
 
 /** A worker on a fake clock and fake executors; the container started at the clock's start. */
-const setup = (probes: Partial<Record<ProbeKind, ProbeSpec>>, options: { startedAt?: number } = {}) => {
+const setup = (probes: Partial<Record<ProbeKind, ProbeSpec>>, options: { startedAt?: number; execOverheadMs?: number } = {}) => {
   const clock = new FakeClock();
   const executors = new FakeExecutors(() => clock.now());
   const events: ProbeWorkerEvent[] = [];
@@ -19,6 +19,7 @@ const setup = (probes: Partial<Record<ProbeKind, ProbeSpec>>, options: { started
     probes,
     executors,
     clock,
+    ...(options.execOverheadMs !== undefined ? { execOverheadMs: options.execOverheadMs } : {}),
     resolveHost: async () => {
       hosts.push('lookup');
       return '10.89.0.5';
@@ -243,6 +244,25 @@ describe('ProbeWorker: calls', () => {
     worker.start();
     await flushMicrotasks();
     assert.deepEqual(executors.callsOf('live')[0]?.args, ['c1', ['live'], 4000]);
+    await worker.stop();
+  });
+
+  it('gives exec probes, and only them, podman exec\'s overhead on top of timeoutSeconds', async () => {
+    const { executors, worker, to } = setup(
+      { liveness: exec('live', { timeoutSeconds: 1, failureThreshold: 1, periodSeconds: 10 }), readiness: normalizeProbe({ tcpSocket: { port: 5432, host: '192.0.2.1' }, timeoutSeconds: 1 }) },
+      { execOverheadMs: 1000 },
+    );
+    const release = executors.hold('live');
+    worker.start();
+    await flushMicrotasks();
+    assert.deepEqual(executors.callsOf('live')[0]?.args, ['c1', ['live'], 2000], 'podman exec is killed at timeout + overhead');
+    assert.deepEqual(executors.callsOf('192.0.2.1:5432')[0]?.args, ['192.0.2.1', 5432, 1000], 'network probes keep their timeout');
+    await to(1.5);
+    assert.equal(worker.status().liveness?.consecutiveFailures, 0, 'a 1.5 s podman exec is not a timeout');
+    await to(2);
+    assert.equal(worker.status().liveness?.lastMessage, 'timeout after 1s (+1s for podman exec)');
+    assert.equal(worker.status().liveness?.result, 'failure');
+    release();
     await worker.stop();
   });
 
