@@ -100,11 +100,11 @@ export const configFileSchema = v.strictObject(
           timeoutSeconds: v.optional(v.pipe(positive('timeoutSeconds'), v.minValue(1, 'must be at least 1'))),
           execOverheadSeconds: v.optional(v.pipe(positive('execOverheadSeconds'), v.maxValue(60, 'must be at most 60'))),
         },
-        (issue) => `unknown key "${String(issue.input)}"; allowed: path, timeoutSeconds, execOverheadSeconds`,
+        () => 'unknown key; allowed: path, timeoutSeconds, execOverheadSeconds',
       ),
     ),
   },
-  (issue) => `unknown key; allowed: manifestDir, stateDir, logLevel, logFormat, resyncIntervalSeconds, parallelism, stopTimeoutSeconds, stopPodsOnExit, statusGroup, metrics, restartBackoff, imagesDir, pull, trust, policy, podman`,
+  () => 'unknown key; allowed: manifestDir, stateDir, logLevel, logFormat, resyncIntervalSeconds, parallelism, stopTimeoutSeconds, stopPodsOnExit, statusGroup, metrics, restartBackoff, imagesDir, pull, trust, policy, podman',
 );
 
 export type ConfigFile = v.InferOutput<typeof configFileSchema>;

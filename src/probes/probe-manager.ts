@@ -7,7 +7,6 @@ import { createProbeExecutors, type ProbeExecutors } from './probe-executors.ts'
 import { normalizeProbe, PROBE_FIELDS, PROBE_KINDS, type ContainerPortRef, type ProbeKind, type ProbeSpec } from './probe-schema.ts';
 import type { ContainerProbeStatus } from './probe-state.ts';
 import { ProbeWorker, type ProbeWorkerEvent } from './probe-worker.ts';
-import { untilAborted } from '../shared/until-aborted.ts';
 
 /**
  * Runs the Kubernetes probes of every running container the supervisor hands
@@ -81,7 +80,6 @@ export class ProbeManager {
   private readonly executors: ProbeExecutors;
   private readonly entries = new Map<string, Entry>();
   private readonly stopping = new Set<Promise<void>>();
-  private readonly podIps = new Map<string, Promise<string>>();
   /** For pod IP look-ups shared by several workers: not tied to any one of them. */
   private readonly controller = new AbortController();
   private readonly counts: ProbeCounts = { liveness: { success: 0, failure: 0 }, readiness: { success: 0, failure: 0 }, startup: { success: 0, failure: 0 } };
@@ -107,8 +105,6 @@ export class ProbeManager {
     for (const [key, target] of wanted) {
       if (!this.entries.has(key)) this.launch(target);
     }
-    const podIds = new Set(targets.map((target) => target.podId));
-    for (const podId of this.podIps.keys()) if (!podIds.has(podId)) this.podIps.delete(podId);
   }
 
   status(key: string): ContainerProbeStatus | undefined {
@@ -207,20 +203,16 @@ export class ProbeManager {
     }
   }
 
-  /** Where probes without a `host` go: 127.0.0.1 for host-network pods, else the pod IP (looked up once per pod). */
+  /**
+   * Where probes without a `host` go: 127.0.0.1 for host-network pods, else
+   * the pod IP. Each worker (one container start) keeps what it got: a pod
+   * started again can come back with another IP (measured on podman 4.3:
+   * 10.88.0.3, then 10.88.0.6 after a stop and start), and its containers
+   * start again with it, so no IP outlives the container start it was found for.
+   */
   private async hostOf(target: ProbeTarget, signal: AbortSignal): Promise<string> {
     if (target.hostNetwork) return LOCALHOST;
-    let lookup = this.podIps.get(target.podId);
-    if (!lookup) {
-      lookup = this.options.podman.podIp(target.podId, { signal: this.controller.signal }).then((ip) => ip ?? LOCALHOST);
-      const cached = lookup;
-      this.podIps.set(target.podId, cached);
-      // A failed look-up is not cached: the next probe tries again.
-      cached.catch(() => {
-        if (this.podIps.get(target.podId) === cached) this.podIps.delete(target.podId);
-      });
-    }
-    return await untilAborted(lookup, signal);
+    return (await this.options.podman.podIp(target.podId, { signal })) ?? LOCALHOST;
   }
 }
 

@@ -64,6 +64,8 @@ export class ProbeWorker {
   private openStartupGate!: () => void;
   private readonly startupGate = new Promise<void>((resolve) => (this.openStartupGate = resolve));
   private loops: Promise<void>[] = [];
+  /** The pod IP for this container start, once found; shared by its probes. */
+  private host: Promise<string> | undefined;
 
   constructor(options: ProbeWorkerOptions) {
     this.options = options;
@@ -166,10 +168,22 @@ export class ProbeWorker {
     if (handler.type === 'exec') return { ok: true, handler };
     if (handler.host !== undefined) return { ok: true, handler: { ...handler, host: handler.host } };
     try {
-      return { ok: true, handler: { ...handler, host: await this.options.resolveHost(signal) } };
+      return { ok: true, handler: { ...handler, host: await untilAborted(this.podHost(), signal) } };
     } catch (error) {
       return { ok: false, message: `not probed: cannot find the pod IP: ${describeError(error)}` };
     }
+  }
+
+  /** One look-up at a time; a failed one is forgotten, so the next probe tries again. */
+  private podHost(): Promise<string> {
+    if (!this.host) {
+      const lookup = this.options.resolveHost(this.controller.signal);
+      this.host = lookup;
+      lookup.catch(() => {
+        if (this.host === lookup) this.host = undefined;
+      });
+    }
+    return this.host;
   }
 
   /** Records why a probe did not run, without counting it either way. */

@@ -101,7 +101,7 @@ describe('supervisor: crash loops and restart policies', () => {
       { policy: 'OnFailure', code: 2, restarted: true },
       { policy: 'Never', code: 2, restarted: false },
     ];
-    const names = cases.map((item, index) => `${prefix}-p${index}`);
+    const names = cases.map((_, index) => `${prefix}-p${index}`);
     for (const [index, item] of cases.entries()) {
       await writeFile(path.join(ws.manifestDir, `policy${index}.yaml`), podYaml(names[index]!, { command: failOnce(item.code), extraSpec: `  restartPolicy: ${item.policy}` }));
     }

@@ -226,17 +226,34 @@ describe('ProbeManager: where network probes go', () => {
   const http8080 = { httpGet: { port: 'web', path: '/healthz' } };
   const ports = [{ name: 'web', containerPort: 8080 }];
 
-  it('looks the pod IP up once per pod and resolves named ports', async () => {
+  it('looks the pod IP up once per container start and resolves named ports', async () => {
     const { manager, podman, executors, to } = setup({}, { fakeExecutors: true });
     const { id: podId } = podman.addPod({ name: 'web' });
-    manager.sync([targetOf('a', { podId, readinessProbe: http8080, ports }), targetOf('b', { podId, livenessProbe: { tcpSocket: { port: 9000 } } })]);
+    manager.sync([targetOf('a', { podId, readinessProbe: http8080, ports }), targetOf('b', { podId, livenessProbe: { tcpSocket: { port: 9000 } }, readinessProbe: { tcpSocket: { port: 9001 } } })]);
     await to(20);
-    assert.equal(podman.callsOf('podIp').length, 1);
+    assert.equal(podman.callsOf('podIp').length, 2, 'one per container start, shared by its probes');
     const ip = await podman.podIp(podId);
     assert.match(ip ?? '', /^10\.89\.0\.\d+$/);
     assert.equal(executors.callsOf(`${ip}:8080`).length, 3);
     assert.equal((executors.callsOf(`${ip}:8080`)[0]?.args[0] as { path: string }).path, '/healthz');
     assert.equal(executors.callsOf(`${ip}:9000`).length, 3);
+    assert.equal(executors.callsOf(`${ip}:9001`).length, 3);
+    await manager.stop();
+  });
+
+  it('a pod started again with another IP is probed at the new one', async () => {
+    const { manager, podman, executors, to, clock } = setup({}, { fakeExecutors: true });
+    const { id: podId } = podman.addPod({ name: 'web' });
+    podman.returnNext('podIp', '10.88.0.3');
+    manager.sync([targetOf('a', { podId, livenessProbe: { tcpSocket: { port: 80 } } })]);
+    await to(10);
+    assert.equal(executors.callsOf('10.88.0.3:80').length, 2);
+    // The pod was stopped and started: its container has a new start time, its infra a new IP.
+    podman.returnNext('podIp', '10.88.0.6');
+    manager.sync([targetOf('a', { podId, livenessProbe: { tcpSocket: { port: 80 } } }, clock.now())]);
+    await to(20);
+    assert.equal(executors.callsOf('10.88.0.3:80').length, 2, 'the old IP is never probed again');
+    assert.equal(executors.callsOf('10.88.0.6:80').length, 2);
     await manager.stop();
   });
 
@@ -250,7 +267,7 @@ describe('ProbeManager: where network probes go', () => {
   });
 
   it('retries a failed pod IP look-up at the next probe', async () => {
-    const { manager, podman, executors, to } = setup({}, { fakeExecutors: true });
+    const { manager, podman, to } = setup({}, { fakeExecutors: true });
     podman.failNext('podIp', new Error('no such pod'));
     manager.sync([targetOf('a', { livenessProbe: { tcpSocket: { port: 80 } } })]);
     await to(0);
