@@ -18,6 +18,7 @@ import {
   requirePodman,
   sleep,
   startRunner,
+  TEST_IMAGE,
   uniquePrefix,
   waitFor,
   type RunnerProcess,
@@ -290,5 +291,35 @@ describe('supervisor: probes run by the runner', () => {
     const fine = status.pods.find((pod) => pod.name === healthy);
     assert.equal(fine?.readyContainers, 1, 'ready once the httpGet readiness probe passes');
     assert.equal(fine?.containers[0]?.probes.readiness?.result, 'success');
+  });
+
+  it('a pod stopped by hand comes back with a new IP, and its network probes follow it', async () => {
+    const podIp = async (): Promise<string> => podman('inspect', '--format', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', `${healthy}-main`);
+    const oldIp = await podIp();
+    const before = (await containerState(`${healthy}-main`)).startedAt;
+    // A container takes an address while the pod is down, as happens on a busy host.
+    const thief = `${prefix}-thief`;
+    await podman('pod', 'stop', '--time', '1', healthy);
+    await podman('run', '-d', '--name', thief, TEST_IMAGE, 'sleep', '300');
+    try {
+      await waitFor('the pod started again', async () => {
+        const state = await containerState(`${healthy}-main`);
+        return state.status === 'running' && state.startedAt !== before;
+      }, 30_000);
+      const newIp = await podIp();
+      assert.notEqual(newIp, oldIp, 'podman gave the pod another address');
+      type Doc = { pods: { name: string; readyContainers: number; containers: { probes: { readiness?: { result: string; lastMessage?: string } } }[] }[] };
+      await waitFor('the readiness probe to pass at the new IP', async () => {
+        const doc = JSON.parse(await readFile(path.join(ws.stateDir, 'status.json'), 'utf8')) as Doc;
+        const pod = doc.pods.find((item) => item.name === healthy);
+        return pod?.readyContainers === 1 && pod.containers[0]?.probes.readiness?.result === 'success' && pod.containers[0]?.probes.readiness?.lastMessage === '';
+      }, 30_000);
+      // The tcpSocket liveness probe (period 1 s, threshold 2) would have restarted it by now at the old address.
+      const started = (await containerState(`${healthy}-main`)).startedAt;
+      await sleep(4_000);
+      assert.equal((await containerState(`${healthy}-main`)).startedAt, started, 'no liveness restart from probing the old address');
+    } finally {
+      await podman('rm', '-f', '-t', '0', thief).catch(() => '');
+    }
   });
 });
