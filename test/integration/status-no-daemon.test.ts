@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -67,5 +68,28 @@ describe('runner status without a daemon (real podman)', () => {
     const detail = await status(ws, name);
     assert.equal(detail.code, 3);
     assert.match(detail.stdout, new RegExp(`^Podman pod:\\s+${name} \\(`, 'm'));
+  });
+
+  it('reads the manifests too: a file with no pod is Pending, a bad file gets its row, a pod without its file says so', async () => {
+    const pending = `${name}-new`;
+    await writeFile(path.join(ws.manifestDir, 'new.yaml'), podYaml(pending));
+    await writeFile(path.join(ws.manifestDir, 'bad.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: Bad_Name\n');
+    try {
+      const { code, stdout } = await status(ws, '--json');
+      assert.equal(code, 3);
+      const report = JSON.parse(stdout) as { pods: { name: string; status: string; message?: string; source: string }[]; invalidManifests: { file: string; problems: string[] }[] };
+      const row = report.pods.find((item) => item.name === pending);
+      assert.equal(row?.status, 'Pending', stdout);
+      assert.equal(row?.source, path.join(ws.manifestDir, 'new.yaml'));
+      assert.equal(report.pods.find((item) => item.name === name)?.message, 'its manifest is gone: the runner removes this pod when it runs');
+      assert.deepEqual(report.invalidManifests.map((item) => item.file), [path.join(ws.manifestDir, 'bad.yaml')]);
+      assert.match(report.invalidManifests[0]!.problems.join('\n'), /bad\.yaml:4:\d+: metadata\.name/);
+      const table = await status(ws);
+      assert.match(table.stdout, new RegExp(`^${pending}\\s+0/1\\s+Pending`, 'm'));
+      assert.match(table.stdout, /1 manifest invalid/);
+    } finally {
+      await rm(path.join(ws.manifestDir, 'new.yaml'), { force: true });
+      await rm(path.join(ws.manifestDir, 'bad.yaml'), { force: true });
+    }
   });
 });
