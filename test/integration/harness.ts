@@ -4,7 +4,7 @@
  * is `npm run test:unit`, which does not run this tier).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -139,12 +139,15 @@ export interface RunnerProcess {
   stop: (signal?: NodeJS.Signals) => Promise<number | null>;
 }
 
-/** Starts `runner run` as a real process (the CLI, through tsx) on the workspace. */
-export const startRunner = async (ws: Workspace, extraArgs: string[] = []): Promise<RunnerProcess> => {
+/**
+ * Starts `runner run` as a real process (the CLI, through tsx) on the workspace.
+ * `options.env` adds to the environment of the runner and so of its podman calls.
+ */
+export const startRunner = async (ws: Workspace, extraArgs: string[] = [], options: { env?: Record<string, string> } = {}): Promise<RunnerProcess> => {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), 'run', '--config', ws.configFile, '--manifest-dir', ws.manifestDir, '--state-dir', ws.stateDir, '--log-format', 'json', '--log-level', 'debug', ...extraArgs],
-    { env, cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
+    { env: { ...env, ...options.env }, cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const logs: Record<string, unknown>[] = [];
   let buffer = '';
@@ -173,4 +176,40 @@ export const startRunner = async (ws: Workspace, extraArgs: string[] = []): Prom
       return exited;
     },
   };
+};
+
+export interface ProcessEntry {
+  pid: number;
+  ppid: number;
+  /** The state letter from /proc/PID/stat (R, S, D, Z, ...). */
+  state: string;
+  argv: string[];
+}
+
+const readStat = async (pid: number): Promise<{ state: string; ppid: number } | undefined> => {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  if (stat === undefined) return undefined;
+  // The command name (field 2) is in parentheses and may contain spaces: fields are counted after it.
+  const [state = '', ppid = ''] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return state === 'Z' || state === 'X' ? undefined : { state, ppid: Number(ppid) };
+};
+
+/** A process as /proc shows it now; undefined once it is gone or only a zombie is left. */
+export const readProcess = async (pid: number): Promise<ProcessEntry | undefined> => {
+  try {
+    const stat = await readStat(pid);
+    if (!stat) return undefined;
+    const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter(Boolean);
+    return { pid, ...stat, argv };
+  } catch {
+    return undefined;
+  }
+};
+
+/** The live children of `ppid`, from /proc. */
+export const childProcesses = async (ppid: number): Promise<ProcessEntry[]> => {
+  const pids = (await readdir('/proc')).filter((name) => /^\d+$/.test(name)).map(Number);
+  const children = (await Promise.all(pids.map(async (pid) => ((await readStat(pid))?.ppid === ppid ? pid : undefined)))).filter((pid) => pid !== undefined);
+  const entries = await Promise.all(children.map(readProcess));
+  return entries.filter((entry): entry is ProcessEntry => entry?.ppid === ppid);
 };

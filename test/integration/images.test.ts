@@ -4,7 +4,7 @@
  * on podman's storage (`podman image exists`) and on images.json, not logs.
  */
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ImageLoader, type LoadedEvent } from '../../src/images/image-loader.ts';
@@ -13,7 +13,22 @@ import { CliPodman } from '../../src/podman/cli-podman.ts';
 import type { Podman } from '../../src/podman/podman.ts';
 import { systemClock } from '../../src/shared/clock.ts';
 import { memoryLogger } from '../helpers/memory-logger.ts';
-import { CONTAINERS_CONF, REPO, createWorkspace, podByName, podman, requirePodman, startRunner, uniquePrefix, waitFor, type Workspace } from './harness.ts';
+import type { LoadedArchive } from '../../src/images/image-state.ts';
+import {
+  CONTAINERS_CONF,
+  REPO,
+  childProcesses,
+  createWorkspace,
+  podByName,
+  podman,
+  readProcess,
+  requirePodman,
+  startRunner,
+  uniquePrefix,
+  waitFor,
+  type ProcessEntry,
+  type Workspace,
+} from './harness.ts';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
@@ -153,3 +168,163 @@ describe('images: archives loaded into the real podman', () => {
     }
   });
 });
+
+/**
+ * Builds a docker-archive by hand (no podman): one layer with a static
+ * busybox (for the pod's command) and `randomMiB` of random bytes, so that
+ * `podman load` takes seconds and a kill can land inside it. Returns the
+ * layer's diff ID (sha256 of the layer tar, hex).
+ */
+const buildSlowArchive = async (file: string, ref: string, randomMiB: number): Promise<string> => {
+  const arch = ({ x64: 'amd64', arm64: 'arm64' } as Record<string, string>)[process.arch] ?? process.arch;
+  const script = `set -eu
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+cd "$work"; mkdir -p root/bin root/etc root/tmp arc
+cp /bin/busybox root/bin/busybox; ln -s busybox root/bin/sh; ln -s busybox root/bin/sleep
+echo 'root:x:0:0:root:/:/bin/sh' > root/etc/passwd; echo 'root:x:0:' > root/etc/group
+head -c $(($3 * 1024 * 1024)) /dev/urandom > root/payload
+tar -C root -cf layer.tar .
+diff=$(sha256sum layer.tar | cut -d' ' -f1)
+mkdir "arc/$diff"; mv layer.tar "arc/$diff/layer.tar"
+printf '{"architecture":"%s","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":["/bin/sh"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' "$4" "$diff" > config.json
+config=$(sha256sum config.json | cut -d' ' -f1); mv config.json "arc/$config.json"
+printf '[{"Config":"%s.json","RepoTags":["%s"],"Layers":["%s/layer.tar"]}]' "$config" "$2" "$diff" > arc/manifest.json
+tar -C arc -cf "$1" manifest.json "$config.json" "$diff"
+echo "$diff"`;
+  const { stdout } = await run('sh', ['-c', script, 'sh', file, ref, String(randomMiB), arch]);
+  return stdout.trim();
+};
+
+describe('images: a runner killed while podman loads an archive', () => {
+  let ws: Workspace;
+  const killTag = uniquePrefix('kload');
+  const SLOW_IMAGE = `localhost/runner-it-${killTag}:1`;
+  const orphans: number[] = [];
+
+  before(async () => {
+    await requirePodman();
+    ws = await createWorkspace();
+  });
+  after(async () => {
+    // Only the load this test orphaned, by its pid, should it still be running.
+    for (const pid of orphans) if (await readProcess(pid)) process.kill(pid, 'SIGKILL');
+    await removeImage(SLOW_IMAGE);
+    await ws?.cleanup();
+  });
+
+  it('SIGKILL mid-load: the next start loads the archive again, the image is stored once, the waiting pod runs', async () => {
+    const imagesDir = path.join(ws.dir, 'slow-images');
+    // podman's temporary copies go under the workspace (image_copy_tmp_dir gives way to TMPDIR): the
+    // test watches the copy there, and what the killed load leaves behind is removed with the workspace.
+    const podmanTmp = path.join(ws.dir, 'podman-tmp');
+    await mkdir(imagesDir);
+    await mkdir(podmanTmp);
+    const archive = path.join(imagesDir, 'slow.tar');
+    const diffId = await buildSlowArchive(archive, SLOW_IMAGE, 256);
+    // Older than the loader's 2 s settle time, so the first runner loads it at once.
+    const past = new Date(Date.now() - 60_000);
+    await utimes(archive, past, past);
+    const { size } = await stat(archive);
+    const name = `${killTag}-app`;
+    await writeFile(
+      path.join(ws.manifestDir, 'slow.yaml'),
+      `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\nspec:\n  terminationGracePeriodSeconds: 1\n  containers:\n    - name: main\n      image: ${SLOW_IMAGE}\n      command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]\n`,
+    );
+    const args = ['--images-dir', imagesDir, '--pull', 'never'];
+    const env = { TMPDIR: podmanTmp };
+
+    const first = await startRunner(ws, args, { env });
+    const runnerPid = first.child.pid!;
+    let load: ProcessEntry | undefined;
+    let copied = 0;
+    try {
+      // Kill while podman copies the layer towards its storage (its temporary copy of the blob exists).
+      load = await waitFor('the runner\'s `podman load` to be copying the layer', async () => {
+        const child = (await childProcesses(runnerPid)).find((entry) => entry.argv[1] === 'load' && entry.argv.includes(`--input=${archive}`));
+        copied = await tempBlobBytes(podmanTmp);
+        return child && copied > 0 ? child : undefined;
+      }, 30_000);
+    } finally {
+      await first.stop('SIGKILL');
+    }
+    orphans.push(load.pid);
+    // Proof that the kill hit mid-load: the runner is gone and its load is still running, orphaned.
+    const orphan = await readProcess(load.pid);
+    assert.ok(orphan, `podman load (pid ${load.pid}, ${copied} of ${size} bytes copied) had already ended when the runner was killed`);
+    assert.deepEqual(orphan.argv, load.argv);
+    assert.notEqual(orphan.ppid, runnerPid);
+    assert.equal(await recordedArchive(ws.stateDir, archive), undefined, 'not recorded as loaded');
+    assert.notEqual((await podByName(name))?.status, 'Running');
+
+    // Restart at once, as systemd would, while the orphaned load is still going. It does not outlive
+    // the runner for long: podman 4.3 dies of SIGPIPE at its next progress line, which here comes
+    // after the layer is stored and before the image is (and leaves its temporary blob copy behind).
+    const second = await startRunner(ws, args, { env });
+    try {
+      await waitFor('the pod to run on the reloaded image', async () => (await podByName(name))?.status === 'Running', 45_000);
+      const record = await waitFor('images.json to record the archive', async () => recordedArchive(ws.stateDir, archive), 15_000);
+      assert.deepEqual(record.refs, [SLOW_IMAGE]);
+      assert.equal(record.size, size);
+      assert.equal(record.sha256, await sha256Hex(archive));
+      await waitFor('the orphaned podman load to end', async () => (await readProcess(load.pid)) === undefined, 30_000);
+      // Once in podman's storage: one image with the name, one layer with the random content.
+      const images = JSON.parse(await podman('images', '--all', '--format', 'json')) as { Names?: string[] | null }[];
+      assert.equal(images.filter((image) => image.Names?.includes(SLOW_IMAGE)).length, 1, 'one image');
+      assert.equal(await layersWithDiff(diffId), 1, 'one layer');
+      await assertStateIntact(ws.stateDir);
+    } finally {
+      await second.stop();
+    }
+  });
+});
+
+/**
+ * Nothing half-written in the state directory: every JSON file parses, every
+ * line of the event log parses, and no temp file of images.json is left.
+ * (A kill during another writer's fsync can leave that writer's
+ * `.status.json.*.tmp`; the file itself stays whole, which is checked here.)
+ */
+const assertStateIntact = async (stateDir: string): Promise<void> => {
+  const entries = await readdir(stateDir, { recursive: true });
+  assert.deepEqual(entries.filter((entry) => path.basename(entry).startsWith('.images.json.')), [], 'no temp file of images.json');
+  for (const entry of entries.filter((item) => item.endsWith('.json') && !path.basename(item).startsWith('.'))) {
+    const text = await readFile(path.join(stateDir, entry), 'utf8');
+    assert.doesNotThrow(() => JSON.parse(text), `${entry} is whole JSON: ${text.slice(0, 200)}`);
+  }
+  const events = await readFile(path.join(stateDir, 'events.jsonl'), 'utf8');
+  for (const line of events.split('\n').filter(Boolean)) assert.doesNotThrow(() => JSON.parse(line), `events.jsonl line is whole: ${line}`);
+};
+
+/** The images.json record of `archive`; images.json must be valid JSON when it exists. */
+const recordedArchive = async (stateDir: string, archive: string): Promise<LoadedArchive | undefined> => {
+  let text: string;
+  try {
+    text = await readFile(path.join(stateDir, 'images.json'), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  const doc = JSON.parse(text) as { version: number; archives: LoadedArchive[] };
+  assert.equal(doc.version, 1);
+  const records = doc.archives.filter((item) => item.path === archive);
+  assert.ok(records.length <= 1, `one record per archive: ${text}`);
+  return records[0];
+};
+
+/** Bytes in podman's temporary blob copies (`storage*` directories under its image_copy_tmp_dir). */
+const tempBlobBytes = async (tmp: string): Promise<number> => {
+  let total = 0;
+  for (const dir of (await readdir(tmp)).filter((entry) => entry.startsWith('storage'))) {
+    for (const file of await readdir(path.join(tmp, dir)).catch(() => [])) total += (await stat(path.join(tmp, dir, file)).catch(() => undefined))?.size ?? 0;
+  }
+  return total;
+};
+
+const sha256Hex = async (file: string): Promise<string> => (await run('sha256sum', [file])).stdout.split(' ')[0]!;
+
+/** How many layers in podman's storage have this diff ID (read from c/storage's layer index). */
+const layersWithDiff = async (diffId: string): Promise<number> => {
+  const [driver, root] = (await podman('info', '--format', '{{.Store.GraphDriverName}} {{.Store.GraphRoot}}')).split(' ');
+  const layers = JSON.parse(await readFile(path.join(root!, `${driver}-layers`, 'layers.json'), 'utf8')) as { 'diff-digest'?: string }[];
+  return layers.filter((layer) => layer['diff-digest'] === `sha256:${diffId}`).length;
+};
