@@ -2,16 +2,43 @@
  * Slow end-to-end test (`npm run test:e2e-packaging`, not in the default
  * suite): boots Debian 12 with systemd as PID 1 under systemd-nspawn, installs
  * the amd64 deb there and checks what only a real systemd shows: the postinst
- * enables and starts the unit, an upgrade restarts it, removal stops it, and
- * stopping the unit leaves podman's processes alone.
+ * enables and starts the unit, an upgrade restarts it, removal stops it,
+ * stopping the unit leaves podman's processes alone, and a real pod from
+ * /etc/runner/manifests keeps running across `systemctl restart runner` and
+ * comes back, once, after the machine reboots.
  *
- * Needs debootstrap and systemd-container, and the Debian mirror that apt
- * uses (once: the root file system is cached in $RUNNER_E2E_CACHE, default
- * /var/tmp/runner-e2e).
+ * Needs debootstrap, systemd-container and busybox-static, and the Debian
+ * mirror that apt uses (the root file system is cached in $RUNNER_E2E_CACHE,
+ * default /var/tmp/runner-e2e; packages added to INCLUDE later are installed
+ * into the cached root with apt-get).
+ *
+ * What the machine needs for podman to run containers in it. These are
+ * settings of the test machine, not of the product; each was measured on a
+ * host with hybrid cgroups (v1 controllers, an empty v2 hierarchy) whose
+ * capability bounding set lacks CAP_SYS_RESOURCE (docs/podman.md, "Inside
+ * systemd-nspawn (the packaging end-to-end test)"):
+ * - SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1: with the default (cgroup v1 inside)
+ *   crun cannot create its cgroup directories and runc cannot write the
+ *   read-only v1 controllers.
+ * - runc, not crun (containers.conf in the machine): crun 1.8.1 raises
+ *   RLIMIT_MEMLOCK to infinity before loading its cgroup v2 device filter
+ *   and fails with `setrlimit (RLIM_MEMLOCK): Operation not permitted`
+ *   without CAP_SYS_RESOURCE; runc loads the filter without touching it.
+ * - pids_limit = 0 (containers.conf): the machine's v2 hierarchy has no
+ *   controllers, so podman's default pids limit of 2048 makes runc fail on
+ *   the missing `pids.max`.
+ * - --system-call-filter=@keyring bpf: nspawn's syscall filter binds every
+ *   process started by the machine's systemd (commands run here through
+ *   nsenter escape it). runc needs keyctl for the container's session keyring
+ *   and bpf for the device filter; without them the runner's plays fail with
+ *   `unable to join session keyring` and `bpf_prog_query(BPF_CGROUP_DEVICE)
+ *   failed: operation not permitted`.
+ * - A hostNetwork pod: no container network is needed, so netavark's setup in
+ *   a container is not part of what this test depends on.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,13 +48,13 @@ import { requireTools, ROOT, run, runOk, type Result } from './helpers.ts';
 const CACHE = process.env['RUNNER_E2E_CACHE'] ?? '/var/tmp/runner-e2e';
 const MIRROR = process.env['RUNNER_E2E_MIRROR'] ?? 'http://deb.debian.org/debian';
 // debootstrap does not resolve virtual packages: netavark provides podman's
-// container-network-stack.
-const INCLUDE = 'systemd,systemd-sysv,dbus,podman,netavark,catatonit,libgcc-s1,libstdc++6';
+// container-network-stack. runc: see the top of the file for why not crun.
+const INCLUDE = 'systemd,systemd-sysv,dbus,podman,netavark,catatonit,runc,libgcc-s1,libstdc++6';
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 let machineRoot: string;
 let nspawn: ChildProcess | undefined;
-let leader: number;
+let leader: number | undefined;
 
 /** Runs a command inside the booted machine, in all of its namespaces. */
 const inside = (command: string): Result =>
@@ -39,15 +66,35 @@ const insideOk = (command: string): string => {
 };
 const unitProperty = (name: string): string => insideOk(`systemctl show runner.service -p ${name} --value`).trim();
 
+/** The INCLUDE packages that are not installed in `rootfs`. */
+const missingPackages = (rootfs: string): string[] =>
+  INCLUDE.split(',').filter(
+    (pkg) => run('chroot', [rootfs, 'dpkg-query', '-W', '-f=${db:Status-Status}', pkg]).stdout !== 'installed',
+  );
+
 const ensureRootfs = (): string => {
   const rootfs = join(CACHE, 'rootfs');
-  if (existsSync(join(rootfs, 'usr/bin/podman'))) return rootfs;
-  const partial = `${rootfs}.partial`;
-  rmSync(partial, { recursive: true, force: true });
-  runOk('debootstrap', ['--variant=minbase', `--include=${INCLUDE}`, 'bookworm', partial, MIRROR]);
-  // debootstrap exits 0 even when some packages stay unconfigured.
-  assert.equal(runOk('chroot', [partial, 'dpkg', '--audit']), '', 'every package in the root is configured');
-  renameSync(partial, rootfs);
+  if (!existsSync(join(rootfs, 'usr/bin/podman'))) {
+    const partial = `${rootfs}.partial`;
+    rmSync(partial, { recursive: true, force: true });
+    runOk('debootstrap', ['--variant=minbase', `--include=${INCLUDE}`, 'bookworm', partial, MIRROR]);
+    // debootstrap exits 0 even when some packages stay unconfigured.
+    assert.equal(runOk('chroot', [partial, 'dpkg', '--audit']), '', 'every package in the root is configured');
+    renameSync(partial, rootfs);
+  }
+  // A root cached before a package joined INCLUDE gets it here, from the
+  // mirror the root was made from. Interrupted, this is redone next time.
+  const missing = missingPackages(rootfs);
+  if (missing.length > 0) {
+    copyFileSync('/etc/resolv.conf', join(rootfs, 'etc/resolv.conf'));
+    const env = { DEBIAN_FRONTEND: 'noninteractive' };
+    runOk('chroot', [rootfs, 'dpkg', '--configure', '-a'], { env });
+    runOk('chroot', [rootfs, 'apt-get', 'update', '-q'], { env });
+    runOk('chroot', [rootfs, 'apt-get', 'install', '-y', '-q', '--no-install-recommends', ...missing], { env });
+    runOk('chroot', [rootfs, 'apt-get', 'clean'], { env });
+    assert.deepEqual(missingPackages(rootfs), [], 'every INCLUDE package is installed in the cached root');
+    assert.equal(runOk('chroot', [rootfs, 'dpkg', '--audit']), '', 'every package in the root is configured');
+  }
   return rootfs;
 };
 
@@ -60,8 +107,60 @@ const ensureDeb = (): string => {
   return deb;
 };
 
+/** The machine's podman settings; see the top of the file for each. */
+const CONTAINERS_CONF = `# Written by test/packaging/nspawn.e2e.ts for the test machine only.
+[containers]
+pids_limit = 0
+
+[engine]
+runtime = "runc"
+`;
+
+/**
+ * Boots the machine from machineRoot, sets nspawn and leader, and waits until
+ * its systemd has finished starting up.
+ */
+const boot = async (): Promise<void> => {
+  const machine = spawn('systemd-nspawn', [
+    '--boot', '--quiet', '--register=no', '--keep-unit', '--directory', machineRoot,
+    '--machine', 'runner-e2e', '--capability=all', '--console=pipe',
+    '--system-call-filter=@keyring bpf',
+  ], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, SYSTEMD_NSPAWN_UNIFIED_HIERARCHY: '1' } });
+  nspawn = machine;
+  leader = undefined;
+  // The machine's PID 1 is nspawn's only child.
+  for (let i = 0; i < 100 && leader === undefined; i += 1) {
+    await sleep(200);
+    const child = run('pgrep', ['-P', String(machine.pid)]).stdout.trim();
+    if (child !== '') leader = Number(child.split('\n')[0]);
+  }
+  assert.ok(leader !== undefined, `the machine did not start (nspawn exit code ${machine.exitCode})`);
+  for (let i = 0; i < 150; i += 1) {
+    const state = inside('systemctl is-system-running').stdout.trim();
+    if (state === 'running' || state === 'degraded') return;
+    await sleep(200);
+  }
+  assert.fail('systemd in the machine did not finish booting');
+};
+
+/** Polls `check` every half second until it returns something; fails naming `what` after `seconds`. */
+const waitFor = async <T>(what: string, seconds: number, check: () => T | undefined): Promise<T> => {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const value = check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) assert.fail(`waited ${seconds} s for ${what}`);
+    await sleep(500);
+  }
+};
+
 before(async () => {
-  requireTools({ debootstrap: 'debootstrap', 'systemd-nspawn': 'systemd-container', nsenter: 'util-linux' });
+  requireTools({
+    debootstrap: 'debootstrap',
+    'systemd-nspawn': 'systemd-container',
+    nsenter: 'util-linux',
+    '/bin/busybox': 'busybox-static',
+  });
   const rootfs = ensureRootfs();
   const deb = ensureDeb();
   machineRoot = mkdtempSync(join(CACHE, 'machine-'));
@@ -70,30 +169,19 @@ before(async () => {
   // debootstrap can leave its "start no services" policy behind; an installed
   // system has none. The image-build test below puts it back on purpose.
   rmSync(join(machineRoot, 'usr/sbin/policy-rc.d'), { force: true });
-
-  nspawn = spawn('systemd-nspawn', [
-    '--boot', '--quiet', '--register=no', '--keep-unit', '--directory', machineRoot,
-    '--machine', 'runner-e2e', '--capability=all', '--console=pipe',
-  ], { stdio: ['ignore', 'ignore', 'inherit'] });
-  // The machine's PID 1 is nspawn's only child.
-  for (let i = 0; i < 100 && leader === undefined; i += 1) {
-    await sleep(200);
-    const child = run('pgrep', ['-P', String(nspawn.pid)]).stdout.trim();
-    if (child !== '') leader = Number(child.split('\n')[0]);
-  }
-  assert.ok(leader !== undefined, 'the machine did not start');
-  for (let i = 0; i < 150; i += 1) {
-    const state = inside('systemctl is-system-running').stdout.trim();
-    if (state === 'running' || state === 'degraded') return;
-    await sleep(200);
-  }
-  assert.fail('systemd in the machine did not finish booting');
+  mkdirSync(join(machineRoot, 'etc/containers'), { recursive: true });
+  writeFileSync(join(machineRoot, 'etc/containers/containers.conf'), CONTAINERS_CONF);
+  // For the pod's image, built in the machine by the script the integration
+  // tests use (no registry there).
+  copyFileSync('/bin/busybox', join(machineRoot, 'usr/bin/busybox'));
+  copyFileSync(join(ROOT, 'scripts/build-busybox-image.sh'), join(machineRoot, 'var/tmp/build-busybox-image.sh'));
+  await boot();
 });
 
 after(async () => {
   if (nspawn !== undefined && nspawn.exitCode === null) {
     if (leader !== undefined) inside('systemctl poweroff');
-    for (let i = 0; i < 100 && nspawn.exitCode === null; i += 1) await sleep(100);
+    for (let i = 0; i < 300 && nspawn.exitCode === null; i += 1) await sleep(100);
     if (nspawn.exitCode === null) nspawn.kill('SIGKILL');
   }
   if (machineRoot !== undefined) rmSync(machineRoot, { recursive: true, force: true });
@@ -149,9 +237,128 @@ test('stopping runner.service leaves processes outside the runner alone', async 
   inside(`kill ${pid}; rm -r /run/systemd/system/runner.service.d; systemctl daemon-reload`);
 });
 
+// The pod the runner runs in the machine. Its shell ends on SIGTERM: as a
+// container's PID 1 it would otherwise ignore the signal systemd sends when
+// it stops the container's scope at shutdown, and hold the reboot for
+// DefaultTimeoutStopSec (90 s, measured).
+const POD = 'e2e';
+const CONTAINER = `${POD}-main`;
+const MANIFEST = `apiVersion: v1
+kind: Pod
+metadata:
+  name: ${POD}
+spec:
+  hostNetwork: true
+  containers:
+    - name: main
+      image: localhost/e2e-busybox:1
+      imagePullPolicy: Never
+      command: [sh, -c, "trap 'exit 0' TERM; sleep 100000 & wait"]
+`;
+
+/** podman's view of the machine: every pod (ID, name, status) and every container ID. */
+const podmanState = (): { pods: { id: string; name: string; status: string }[]; containers: string[] } => ({
+  pods: insideOk("podman pod ps --no-trunc --format '{{.ID}} {{.Name}} {{.Status}}'")
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => {
+      const [id = '', name = '', status = ''] = line.split(' ');
+      return { id, name, status };
+    }),
+  containers: insideOk("podman ps --all --no-trunc --format '{{.ID}}'").split('\n').filter((line) => line !== ''),
+});
+const runningPod = (): { id: string; name: string; status: string } | undefined =>
+  podmanState().pods.find((pod) => pod.name === POD && pod.status === 'Running');
+const startedAt = (): string => insideOk(`podman inspect --format '{{.State.StartedAt}}' ${CONTAINER}`).trim();
+
+interface StatusFile {
+  daemon: { pid: number; lastReconcileAt?: number };
+}
+const readStatus = (): StatusFile | undefined => {
+  try {
+    return JSON.parse(readFileSync(join(machineRoot, 'var/lib/runner/status.json'), 'utf8')) as StatusFile;
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * Waits until the runner now in the unit has listed podman's pods twice, as
+ * its status file shows: whatever the first pass decided (a replace, a
+ * start) has been carried out and seen by the second.
+ */
+const runnerSettled = async (): Promise<void> => {
+  const pid = Number(unitProperty('MainPID'));
+  assert.notEqual(pid, 0, 'runner.service has a main process');
+  const passOf = (): number | undefined => {
+    const status = readStatus();
+    return status?.daemon.pid === pid ? status.daemon.lastReconcileAt : undefined;
+  };
+  const first = await waitFor(`a reconcile pass of runner pid ${pid}`, 60, passOf);
+  await waitFor(`a second reconcile pass of runner pid ${pid}`, 60, () => {
+    const pass = passOf();
+    return pass !== undefined && pass > first ? pass : undefined;
+  });
+};
+
+test('a Pod manifest dropped into /etc/runner/manifests runs', async () => {
+  insideOk('bash /var/tmp/build-busybox-image.sh localhost/e2e-busybox:1');
+  insideOk('systemctl start runner.service');
+  // Written beside and renamed, as an operator's tool would.
+  const manifest = join(machineRoot, 'etc/runner/manifests', `${POD}.yaml`);
+  writeFileSync(`${manifest}.tmp`, MANIFEST, { mode: 0o644 });
+  renameSync(`${manifest}.tmp`, manifest);
+  await waitFor(`pod ${POD} Running in podman pod ps (runner log: journalctl -u runner in the machine)`, 120, runningPod);
+  assert.equal(insideOk(`podman inspect --format '{{.State.Status}}' ${CONTAINER}`).trim(), 'running');
+});
+
+test('systemctl restart runner leaves the pod and its container running as they were', async () => {
+  const pod = runningPod();
+  assert.ok(pod !== undefined, `pod ${POD} is Running before the restart`);
+  const started = startedAt();
+  // conmon stays in runner.service's cgroup (podman leaves it in the
+  // caller's cgroup under a systemd service); a KillMode that signals the
+  // whole cgroup kills it, while runc's container lives on in its own scope
+  // and podman still calls it running. So its conmon is checked too.
+  const conmon = insideOk(`podman inspect --format '{{.State.ConmonPid}}' ${CONTAINER}`).trim();
+  const invocation = unitProperty('InvocationID');
+  insideOk('systemctl restart runner.service');
+  assert.notEqual(unitProperty('InvocationID'), invocation, 'the unit was restarted');
+  await runnerSettled();
+  assert.equal(runningPod()?.id, pod.id, 'the same pod, still Running');
+  assert.equal(startedAt(), started, 'the container was not restarted');
+  assert.equal(inside(`kill -0 ${conmon}`).code, 0, `conmon (pid ${conmon}) survived the restart`);
+});
+
+test('after a reboot the runner starts by itself and brings the pod back, once', async () => {
+  const started = startedAt();
+  const machine = nspawn;
+  assert.ok(machine !== undefined);
+  // systemd-nspawn does not reboot a machine by itself: it exits (133 on a
+  // reboot request; systemd-nspawn@.service restarts on that code). So the
+  // machine is booted again from the same directory, as that unit would.
+  insideOk('systemctl reboot');
+  await waitFor('nspawn to exit after the reboot request', 120, () => (machine.exitCode === null ? undefined : true));
+  assert.equal(machine.exitCode, 133, 'nspawn reports a reboot, not a crash or a poweroff');
+  await boot();
+  // Nothing here starts the runner: systemd does, as the unit is enabled.
+  await waitFor('runner.service to be active after boot', 60, () =>
+    inside('systemctl is-active runner.service').stdout.trim() === 'active' ? true : undefined);
+  await waitFor(`pod ${POD} Running again with a new container start`, 120, () =>
+    runningPod() !== undefined && startedAt() !== started ? true : undefined);
+  await runnerSettled();
+  const state = podmanState();
+  assert.deepEqual(state.pods.map((pod) => `${pod.name} ${pod.status}`), [`${POD} Running`], 'exactly one pod');
+  // The pod's infra container and its one app container, nothing left over.
+  assert.equal(state.containers.length, 2, `containers: ${state.containers.join(', ')}`);
+  assert.notEqual(startedAt(), started);
+});
+
 test('where conmon lands under systemd (recorded, not asserted)', () => {
   const manager = inside('podman info --format "{{.Host.CgroupManager}} cgroup{{.Host.CgroupsVersion}}"');
   process.stdout.write(`# podman in the machine: ${manager.stdout.trim() || manager.stderr.trim()}\n`);
+  const conmon = inside(`grep '^0::' /proc/$(podman inspect --format '{{.State.ConmonPid}}' ${CONTAINER})/cgroup`);
+  process.stdout.write(`# conmon of ${CONTAINER}: ${conmon.stdout.trim() || conmon.stderr.trim()}\n`);
 });
 
 test('removal stops the runner, purge removes the state', () => {
