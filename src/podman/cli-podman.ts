@@ -140,7 +140,12 @@ export class CliPodman implements Podman {
   // ---- images (src/images/) ----
 
   async loadImage(archivePath: string, options: CallOptions & { gunzip?: boolean; timeoutMs?: number } = {}): Promise<string[]> {
-    const args = options.gunzip ? ['load'] : ['load', `--input=${archivePath}`];
+    // --quiet: no progress lines on stderr. A runner killed mid-load leaves this
+    // podman running with a broken stderr pipe; with progress lines it dies of
+    // SIGPIPE at the next one and leaves an archive-sized temporary copy in
+    // /var/tmp, while quiet it finishes the load and cleans up (podman 4.3.1).
+    // Errors are still printed.
+    const args = options.gunzip ? ['load', '--quiet'] : ['load', '--quiet', `--input=${archivePath}`];
     const stdin: Options['stdin'] = options.gunzip ? [{ file: archivePath }, { transform: createGunzip() }] : undefined;
     const result = await this.run(args, { ...options, ...(stdin ? { stdin } : {}) });
     return parseLoadOutput(String(result.stdout));
