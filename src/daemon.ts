@@ -1,4 +1,5 @@
 import { mkdir, stat } from 'node:fs/promises';
+import path from 'node:path';
 import type { RunnerConfig } from './config/config-schema.ts';
 import { ManifestSource } from './manifest/watch-manifest-dir.ts';
 import { CliPodman } from './podman/cli-podman.ts';
@@ -8,7 +9,7 @@ import { observePods } from './reconciler/observed-pods.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
 import { describeError, RunnerError } from './shared/errors.ts';
 import type { Logger } from './shared/logger.ts';
-import { AppliedStore } from './state/applied-store.ts';
+import { APPLIED_DIR, AppliedStore } from './state/applied-store.ts';
 import { EventWatcher } from './supervisor/event-watcher.ts';
 import { RestartHistory } from './supervisor/restart-history.ts';
 import { Supervisor } from './supervisor/supervisor.ts';
@@ -23,7 +24,7 @@ import { securityWarnings } from './policy/security-warnings.ts';
 import { renderPrometheus } from './status/prometheus.ts';
 import { startMetricsServer } from './status/metrics-server.ts';
 import { serveRestartRequests } from './status/restart-requests-loop.ts';
-import { writeFileAtomic } from './state/atomic-write.ts';
+import { removeStaleTemps, writeFileAtomic } from './state/atomic-write.ts';
 import { claimPidFile } from './state/pid-file.ts';
 
 export interface DaemonDeps {
@@ -58,6 +59,13 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
   });
   const pidFile = await claimPidFile(config.stateDir);
   try {
+    // A runner killed mid-write leaves its temp file; no other writer runs now (the PID file is ours).
+    const stale = [
+      ...(await removeStaleTemps(config.stateDir)),
+      ...(await removeStaleTemps(path.join(config.stateDir, APPLIED_DIR))),
+      ...(config.metrics.textfile ? await removeStaleTemps(path.dirname(config.metrics.textfile), [path.basename(config.metrics.textfile)]) : []),
+    ];
+    if (stale.length > 0) log.info(`removed ${stale.length} temp file(s) left by an interrupted write: ${stale.join(', ')}`);
     const podman = injected ?? new CliPodman({ path: config.podman.path, timeoutMs: config.podman.timeoutSeconds * 1000 });
     // A missing podman is a setup error: say so and stop. A podman that hangs
     // or fails right now is a fault the runner must ride out: keep going, the

@@ -43,12 +43,15 @@ export type AppliedRecord = v.InferOutput<typeof appliedSchema>;
  *
  * Only the reconciler writes it; reads may come from any process.
  */
+/** Where the records live, under the state directory. */
+export const APPLIED_DIR = 'applied';
+
 export class AppliedStore {
   private readonly dir: string;
   private records = new Map<string, AppliedRecord>();
 
   constructor(stateDir: string) {
-    this.dir = path.join(stateDir, 'applied');
+    this.dir = path.join(stateDir, APPLIED_DIR);
   }
 
   /** Loads every record; unreadable or malformed ones are skipped and reported. */

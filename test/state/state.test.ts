@@ -3,7 +3,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { AppliedStore, unitOf as recordToUnit } from '../../src/state/applied-store.ts';
-import { writeFileAtomic } from '../../src/state/atomic-write.ts';
+import { removeStaleTemps, writeFileAtomic } from '../../src/state/atomic-write.ts';
 import { claimPidFile } from '../../src/state/pid-file.ts';
 import { isRunnerError } from '../../src/shared/errors.ts';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.ts';
@@ -85,6 +85,20 @@ describe('writeFileAtomic', () => {
   it('fails, leaving nothing behind, when the directory is missing', async () => {
     await assert.rejects(writeFileAtomic(path.join(dir, 'missing', 'x.json'), 'x'));
     assert.deepEqual(await readdir(dir), []);
+  });
+});
+
+describe('removeStaleTemps', () => {
+  it('removes only the temp files writeFileAtomic makes, optionally only those of named files', async () => {
+    const names = ['.status.json.0a1b2c3d.tmp', '.images.json.deadbeef.tmp', '.notes.txt.12345678.tmp', 'status.json', '.status.json.tmp', 'x.0a1b2c3d.tmp', '.status.json.0A1B2C3D.tmp'];
+    for (const name of names) await writeFile(path.join(dir, name), 'x');
+    assert.deepEqual(await removeStaleTemps(dir, ['images.json']), [path.join(dir, '.images.json.deadbeef.tmp')]);
+    assert.deepEqual((await removeStaleTemps(dir)).sort(), [path.join(dir, '.notes.txt.12345678.tmp'), path.join(dir, '.status.json.0a1b2c3d.tmp')]);
+    assert.deepEqual((await readdir(dir)).sort(), ['.status.json.0A1B2C3D.tmp', '.status.json.tmp', 'status.json', 'x.0a1b2c3d.tmp']);
+  });
+
+  it('a missing directory removes nothing and does not throw', async () => {
+    assert.deepEqual(await removeStaleTemps(path.join(dir, 'nope')), []);
   });
 });
 
