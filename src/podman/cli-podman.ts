@@ -25,6 +25,19 @@ export interface CliPodmanOptions {
 export class CliPodman implements Podman {
   constructor(private readonly options: CliPodmanOptions) {}
 
+  /**
+   * podman's environment: the runner's, plus `env`, minus INVOCATION_ID.
+   * systemd sets that variable in every service, and podman 4.3 takes it to
+   * mean "conmon belongs to the calling unit": with the systemd cgroup
+   * manager, conmon then stays in runner.service's cgroup instead of getting
+   * a libpod-conmon scope of its own (measured in the nspawn e2e). The pods
+   * are not the runner's processes; they must not be counted, limited or
+   * killed as part of its unit.
+   */
+  private childEnv(): Record<string, string | undefined> {
+    return { ...this.options.env, INVOCATION_ID: undefined };
+  }
+
   async version(options?: CallOptions): Promise<string> {
     const result = await this.run(['version', '--format', 'json'], options);
     return this.parseJson(versionSchema, result, ['version']).Client.Version;
@@ -129,7 +142,7 @@ export class CliPodman implements Podman {
       reject: false,
       cancelSignal: options.signal,
       forceKillAfterDelay: 2000,
-      env: { ...this.options.env },
+      env: this.childEnv(),
       stdin: 'ignore',
       stderr: 'ignore',
       buffer: false,
@@ -169,7 +182,7 @@ export class CliPodman implements Podman {
       reject: false,
       cancelSignal: options.signal,
       forceKillAfterDelay: 2000,
-      env: { ...this.options.env },
+      env: this.childEnv(),
       stdin: 'ignore',
       stdout: 'inherit',
       stderr: 'inherit',
@@ -193,7 +206,7 @@ export class CliPodman implements Podman {
         timeout,
         forceKillAfterDelay: 2000,
         cancelSignal: options.signal,
-        env: { ...this.options.env },
+        env: this.childEnv(),
         extendEnv: true,
         stripFinalNewline: true,
         maxBuffer: 64 * 1024 * 1024,

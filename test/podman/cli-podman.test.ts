@@ -17,6 +17,7 @@ cat > "$FAKE_LOG.stdin"
 case "$FAKE_MODE" in
   stdout) printf '%s' "$FAKE_STDOUT" ;;
   sleep) exec sleep 30 ;;
+  env) env > "$FAKE_LOG.env" ;;
   exit) printf '%s' "$FAKE_STDERR" >&2; exit "$FAKE_EXIT" ;;
 esac
 `;
@@ -185,5 +186,22 @@ describe('CliPodman against a fake podman executable', () => {
     await rejectsWith(missing.version(), (error) => {
       assert.match(error.message, /podman not found at ".*no-such-podman": install podman/);
     });
+  });
+});
+
+describe('CliPodman: environment', () => {
+  it('passes the runner\'s environment and its own, but not systemd\'s INVOCATION_ID', async () => {
+    const saved = process.env['INVOCATION_ID'];
+    process.env['INVOCATION_ID'] = '0123456789abcdef0123456789abcdef';
+    try {
+      await podman({ FAKE_MODE: 'env', CONTAINERS_CONF: '/etc/x.conf' }).removeSecret('s');
+    } finally {
+      if (saved === undefined) delete process.env['INVOCATION_ID'];
+      else process.env['INVOCATION_ID'] = saved;
+    }
+    const env = await readFile(`${log}.env`, 'utf8');
+    assert.match(env, /^CONTAINERS_CONF=\/etc\/x\.conf$/m);
+    assert.match(env, /^PATH=/m, 'the runner\'s environment is kept');
+    assert.doesNotMatch(env, /INVOCATION_ID/, 'conmon must not think it belongs to runner.service');
   });
 });
