@@ -6,7 +6,7 @@ import type { Clock } from '../shared/clock.ts';
 import { describeError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { Wakeup } from '../shared/wakeup.ts';
-import { ArchiveRefusedError } from './archive-error.ts';
+import { ArchiveRefusedError, type ArchiveErrorCode } from './archive-error.ts';
 import { checksumFileOf, isArchiveName } from './archive-files.ts';
 import { freeBytes as statfsFreeBytes, type FreeBytes } from './free-space.ts';
 import { ImageStateStore, type LoadedArchive } from './image-state.ts';
@@ -46,19 +46,27 @@ export interface RefusedArchive {
  * Loads the image archives of one directory into podman's storage: at start,
  * and whenever an archive is added or replaced. Each archive is loaded once
  * (`<stateDir>/images.json` remembers path, size, mtime and sha256 across
- * restarts). Archives are only ever read: a refused one (bad checksum, no
- * space, podman cannot load it) stays where it is, is reported once, and is
- * tried again when it or its `.sha256` file changes.
+ * restarts). Archives are only ever read: a refused one stays where it is
+ * and is tried again when it or its `.sha256` file changes. A bad checksum
+ * waits for that change; a failure that can pass by itself (no space yet,
+ * podman failing or timing out, a read error) is also retried after 1 min,
+ * doubling to 30 min, so a box nobody visits gets its image once the cause
+ * is gone.
  *
  * Contract: `start` resolves once the watcher is ready (loading happens in the
  * background, one archive at a time); `onLoaded` listeners run after each
  * archive that brought images in (the daemon triggers the reconciler there);
  * `stop` (or the signal) ends the loop after the load in progress.
  */
+/** Refusals that can pass by themselves, and are therefore retried. A checksum mismatch is not. */
+const RETRYABLE: ReadonlySet<ArchiveErrorCode> = new Set<ArchiveErrorCode>(['ARCHIVE_SPACE', 'ARCHIVE_LOAD', 'ARCHIVE_IO']);
+const RETRY_FIRST_MS = 60_000;
+const RETRY_MAX_MS = 30 * 60_000;
+
 export class ImageLoader {
   readonly store: ImageStateStore;
   private readonly listeners = new Set<(event: LoadedEvent) => void>();
-  private readonly refused = new Map<string, RefusedArchive & { key: string }>();
+  private readonly refused = new Map<string, RefusedArchive & { key: string; attempts: number; retryAt: number | undefined }>();
   private readonly waiting = new Set<string>();
   private readonly wakeup: Wakeup;
   private readonly stopping = new AbortController();
@@ -154,7 +162,11 @@ export class ImageLoader {
       }
       const checksum = await stat(checksumFileOf(archive)).catch(() => undefined);
       const key = `${info.size}:${info.mtimeMs}:${checksum ? `${checksum.size}:${checksum.mtimeMs}` : '-'}`;
-      if (this.refused.get(archive)?.key === key) continue;
+      const refused = this.refused.get(archive);
+      if (refused?.key === key && (refused.retryAt === undefined || clock.now() < refused.retryAt)) {
+        if (refused.retryAt !== undefined) this.recheckAt = Math.min(this.recheckAt ?? Infinity, refused.retryAt);
+        continue;
+      }
       await this.loadOne(archive, key, signal);
     }
   }
@@ -189,8 +201,14 @@ export class ImageLoader {
     } catch (error) {
       if (signal?.aborted) return;
       const refused = error instanceof ArchiveRefusedError ? error : new ArchiveRefusedError('ARCHIVE_IO', archive, `image archive ${archive}: ${describeError(error)}`, { cause: error });
-      this.refused.set(archive, { archive, code: refused.code, reason: refused.message, key });
-      logger.error(refused.message, { archive, code: refused.code });
+      const previous = this.refused.get(archive);
+      const attempts = previous?.key === key ? previous.attempts + 1 : 1;
+      const delay = RETRYABLE.has(refused.code) ? Math.min(RETRY_FIRST_MS * 2 ** (attempts - 1), RETRY_MAX_MS) : undefined;
+      const retryAt = delay === undefined ? undefined : clock.now() + delay;
+      this.refused.set(archive, { archive, code: refused.code, reason: refused.message, key, attempts, retryAt });
+      if (retryAt !== undefined) this.recheckAt = Math.min(this.recheckAt ?? Infinity, retryAt);
+      const next = delay === undefined ? 'not retried until the archive or its .sha256 file changes' : `trying again in ${Math.round(delay / 60_000)} min`;
+      logger.error(`${refused.message}; ${next}`, { archive, code: refused.code, attempts });
     }
   }
 

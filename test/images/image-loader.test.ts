@@ -4,7 +4,8 @@ import { readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ImageLoader, type LoadedEvent } from '../../src/images/image-loader.ts';
-import { systemClock } from '../../src/shared/clock.ts';
+import { systemClock, type Clock } from '../../src/shared/clock.ts';
+import { FakeClock } from '../helpers/fake-clock.ts';
 import { memoryLogger } from '../helpers/memory-logger.ts';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.ts';
 import { FakePodman } from '../podman/fake-podman.ts';
@@ -21,16 +22,16 @@ describe('ImageLoader with a fake podman, on a real temp directory', () => {
   let loaders: ImageLoader[];
   const controller = new AbortController();
 
-  const loader = (options: { freeBytes?: number; stableMs?: number } = {}): ImageLoader => {
+  const loader = (options: { freeBytes?: number | (() => number); stableMs?: number; clock?: Clock } = {}): ImageLoader => {
     const created = new ImageLoader({
       podman,
-      clock: systemClock,
+      clock: options.clock ?? systemClock,
       logger: memoryLogger().logger,
       imagesDir,
       stateDir,
       stableMs: options.stableMs ?? 1_000,
       debounceMs: 20,
-      freeBytes: async () => options.freeBytes ?? 100 * 1024 ** 3,
+      freeBytes: async () => (typeof options.freeBytes === 'function' ? options.freeBytes() : (options.freeBytes ?? 100 * 1024 ** 3)),
     });
     loaders.push(created);
     return created;
@@ -117,7 +118,7 @@ describe('ImageLoader with a fake podman, on a real temp directory', () => {
     assert.match(subject.status().refused[0]?.reason ?? '', /\/var\/lib\/containers\/storage/);
   });
 
-  it('a podman load failure is refused once and reported', async () => {
+  it('a podman load failure is refused and reported, not retried at once', async () => {
     await archive('broken.tar', dockerArchive(['localhost/x:1']));
     podman.failNext('loadImage', new Error('payload does not match any of the supported image formats'));
     const subject = loader();
@@ -125,6 +126,46 @@ describe('ImageLoader with a fake podman, on a real temp directory', () => {
     await subject.scan();
     assert.equal(loads().length, 1);
     assert.equal(subject.status().refused[0]?.code, 'ARCHIVE_LOAD');
+  });
+
+  it('a failure that can pass by itself is retried after 1 min, doubling; a bad checksum is not', async () => {
+    const clock = new FakeClock(Date.now());
+    await archive('flaky.tar', dockerArchive(['localhost/flaky:1']));
+    const data = dockerArchive(['localhost/bad:1']);
+    const bad = await archive('bad.tar', data);
+    await writeFile(`${bad}.sha256`, `${'0'.repeat(64)}  bad.tar\n`);
+    await utimes(`${bad}.sha256`, OLD, OLD);
+    podman.failNext('loadImage', new Error('timed out after 1800s'));
+    podman.failNext('loadImage', new Error('timed out after 1800s'));
+    const subject = loader({ clock });
+    await subject.scan();
+    assert.deepEqual(loads(), ['flaky.tar']);
+    const at = async (seconds: number): Promise<string[]> => {
+      await clock.advance(seconds * 1000);
+      await subject.scan();
+      return loads();
+    };
+    assert.deepEqual(await at(59), ['flaky.tar'], 'not before a minute');
+    assert.deepEqual(await at(1), ['flaky.tar', 'flaky.tar'], 'retried after 1 min, and failed again');
+    assert.deepEqual(await at(119), ['flaky.tar', 'flaky.tar'], 'the next wait is 2 min');
+    assert.deepEqual(await at(1), ['flaky.tar', 'flaky.tar', 'flaky.tar'], 'loaded at the third try');
+    assert.deepEqual(subject.status().refused.map((item) => [path.basename(item.archive), item.code]), [['bad.tar', 'ARCHIVE_CHECKSUM']]);
+    assert.equal(subject.status().loaded.length, 1);
+    assert.deepEqual(await at(3600), ['flaky.tar', 'flaky.tar', 'flaky.tar'], 'a checksum mismatch waits for a change, however long');
+  });
+
+  it('no space: loaded once space is free, without touching the archive', async () => {
+    const clock = new FakeClock(Date.now());
+    let free = 1024;
+    await archive('big.tar', dockerArchive(['localhost/big:1']));
+    const subject = loader({ clock, freeBytes: () => free });
+    await subject.scan();
+    assert.equal(subject.status().refused[0]?.code, 'ARCHIVE_SPACE');
+    free = 100 * 1024 ** 3;
+    await clock.advance(60_000);
+    await subject.scan();
+    assert.deepEqual(loads(), ['big.tar']);
+    assert.deepEqual(subject.status().refused, []);
   });
 
   it('a replaced archive is loaded again; a touched one (same bytes, images still there) is not', async () => {
