@@ -1,4 +1,4 @@
-import { watch, type FSWatcher } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Podman } from '../podman/podman.ts';
@@ -6,6 +6,7 @@ import type { Clock } from '../shared/clock.ts';
 import { describeError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { Wakeup } from '../shared/wakeup.ts';
+import { watchDirectory } from '../shared/watch-directory.ts';
 import { ArchiveRefusedError, type ArchiveErrorCode } from './archive-error.ts';
 import { checksumFileOf, isArchiveName } from './archive-files.ts';
 import { freeBytes as statfsFreeBytes, type FreeBytes } from './free-space.ts';
@@ -96,16 +97,12 @@ export class ImageLoader {
     await mkdir(imagesDir, { recursive: true, mode: 0o755 }).catch((error: unknown) =>
       logger.warn(`cannot create images directory ${imagesDir}: ${describeError(error)}; will look again every ${this.resyncMs / 1000}s`),
     );
-    this.watcher = watch(imagesDir, {
-      depth: 0,
-      ignoreInitial: true,
-      atomic: false,
-      ignored: (entry, stats) => entry !== imagesDir && stats?.isDirectory() !== true && !isArchiveName(entry) && !entry.endsWith('.sha256'),
+    this.watcher = await watchDirectory(imagesDir, {
+      wanted: (entry) => isArchiveName(entry) || entry.endsWith('.sha256'),
+      onChange: () => this.poke(),
+      logger,
+      resyncMs: this.resyncMs,
     });
-    this.watcher.on('all', () => this.poke());
-    this.watcher.on('error', (error) => logger.warn(`watching ${imagesDir} failed: ${describeError(error)}; relying on the ${this.resyncMs / 1000}s resync`));
-    const watcher = this.watcher;
-    await new Promise<void>((resolve) => watcher.once('ready', resolve));
     this.poke();
     this.loop = this.run(AbortSignal.any([signal, this.stopping.signal]));
     logger.info(`watching ${imagesDir} for image archives`);

@@ -1,8 +1,9 @@
-import { watch, type FSWatcher } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
 import type { Clock } from '../shared/clock.ts';
 import { describeError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { Wakeup } from '../shared/wakeup.ts';
+import { watchDirectory } from '../shared/watch-directory.ts';
 import { isManifestFileName } from './manifest-files.ts';
 import { readManifestDir, type ManifestSnapshot } from './read-manifest-dir.ts';
 import type { Policy } from '../policy/policy.ts';
@@ -53,18 +54,8 @@ export class ManifestSource {
   async start(signal: AbortSignal): Promise<void> {
     const { dir, resyncMs } = this.options;
     await this.readAndEmit(); // throws when the directory is unusable at start-up
-    this.watcher = watch(dir, {
-      depth: 0,
-      ignoreInitial: true,
-      // chokidar's own atomic-write handling is a heuristic; our debounce and
-      // removal grace below do the same job for every editor.
-      atomic: false,
-      ignored: (entry, stats) => entry !== dir && stats?.isDirectory() !== true && !isManifestFileName(entry),
-    });
-    this.watcher.on('all', () => this.poke());
-    this.watcher.on('error', (error) => this.options.logger.warn(`watching ${dir} failed: ${describeError(error)}; relying on the ${resyncMs / 1000}s resync`));
-    const watcher = this.watcher;
-    await new Promise<void>((resolve) => watcher.once('ready', resolve));
+    // The debounce and removal grace below handle editors' atomic saves.
+    this.watcher = await watchDirectory(dir, { wanted: isManifestFileName, onChange: () => this.poke(), logger: this.options.logger, resyncMs });
     // Anything written between the first read and the watcher being ready is
     // caught by one more read, not left for the resync.
     this.poke();
