@@ -95,12 +95,31 @@ describe('parseManifest: valid files', () => {
   }
 });
 
+describe('parseManifest: unique keys', () => {
+  it('keys that only look alike are different keys, as in YAML: 1, "1" and a nested "a"', () => {
+    const text = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n  labels: {a: x}\ndata:\n  1: x\n  "1": y\n  a: z\n';
+    const result = parseManifest('/m/cm.yaml', text);
+    assert.ok(!result.problems.some((problem) => /unique/.test(problem.message)), JSON.stringify(result.problems));
+  });
+
+  it('finds the one repeated key among 50,000 and names its line', () => {
+    let text = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n';
+    for (let i = 0; i < 50_000; i += 1) text += `  k${i}: v\n`;
+    const unique = parseManifest('/m/cm.yaml', `${text}`);
+    assert.ok(!unique.problems.some((problem) => /unique/.test(problem.message)));
+    const repeated = parseManifest('/m/cm.yaml', `${text}  k7: again\n`);
+    assert.deepEqual(repeated.problems.map((problem) => [problem.line, problem.message]).filter(([, message]) => /unique/.test(String(message))), [[50_006, 'Map keys must be unique']]);
+  });
+});
+
 describe('parseManifest: problems name line, column and field', () => {
   const longName = 'a'.repeat(300);
   // [what, text, [line, column, field, message fragment]]
   const cases: [string, string, [number | undefined, number | undefined, string | undefined, RegExp]][] = [
     ['bad YAML syntax', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: [web\n', [5, 1, undefined, /Flow sequence/]],
     ['a duplicate key', 'apiVersion: v1\nkind: Pod\nkind: Pod\nmetadata:\n  name: web\n', [3, 1, undefined, /Map keys must be unique/]],
+    ['a duplicate key deep in a mapping, in flow style too', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata: {a: "1", b: "2", a: "3"}\n', [5, 24, undefined, /Map keys must be unique/]],
+    ['a duplicate key in a container', podWith('    - name: a\n      image: x\n      image: y\n'), [9, 7, undefined, /Map keys must be unique/]],
     ['an upper-case name', podWith(CONTAINER).replace('name: web', 'name: Web'), [4, 9, 'metadata.name', /DNS-1123 label/]],
     ['a name with ".."', podWith(CONTAINER).replace('name: web', 'name: a..b'), [4, 9, 'metadata.name', /DNS-1123 label/]],
     ['a name with "/"', podWith(CONTAINER).replace('name: web', 'name: a/b'), [4, 9, 'metadata.name', /DNS-1123 label/]],
