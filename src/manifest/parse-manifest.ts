@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { type Document, isMap, isScalar, LineCounter, parseAllDocuments, visit } from 'yaml';
+import { CST, type Document, isMap, isScalar, Lexer, LineCounter, parseAllDocuments, visit } from 'yaml';
 import { SCHEMAS, SUPPORTING_KINDS, WORKLOAD_KINDS, type Kind } from './kube-schema.ts';
 import { formatFieldPath, type ManifestProblem } from './manifest-problem.ts';
 import { checkPolicy } from '../policy/check-policy.ts';
@@ -23,6 +23,16 @@ export interface ParsedManifest {
 
 /** Aliases may expand a document to at most this many nodes' worth ("billion laughs" guard). */
 const MAX_ALIAS_COUNT = 100;
+/**
+ * A file may hold at most this many scalars (keys and values). yaml's document
+ * model costs about 1 KB and 10 µs per scalar, all on the daemon's event loop:
+ * a 10 MB file (the read cap) of short `key: value` lines, 740,000 scalars,
+ * took 7 s and 700 MB here. Real manifests have hundreds of scalars; a 1 MiB
+ * ConfigMap (the API server's limit) of 40-byte lines has about 50,000. The
+ * cap keeps a parse under about 2 s and 150 MB; the lexer that counts costs a
+ * tenth of a parse and stops at the cap.
+ */
+export const MAX_SCALARS = 200_000;
 const SUPPORTED_KINDS: readonly string[] = [...WORKLOAD_KINDS, ...SUPPORTING_KINDS];
 
 /**
@@ -33,6 +43,8 @@ const SUPPORTED_KINDS: readonly string[] = [...WORKLOAD_KINDS, ...SUPPORTING_KIN
 export interface ParseOptions {
   /** What a workload may ask of the host; DEFAULT_POLICY when not given. */
   policy?: Policy;
+  /** MAX_SCALARS when not given. */
+  maxScalars?: number;
 }
 
 export const parseManifest = (file: string, text: string, options: ParseOptions = {}): ParsedManifest => {
@@ -48,6 +60,19 @@ export const parseManifest = (file: string, text: string, options: ParseOptions 
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col };
   };
+
+  const maxScalars = options.maxScalars ?? MAX_SCALARS;
+  const crowded = offsetOfScalarBeyond(text, maxScalars);
+  if (crowded !== undefined) {
+    // The lexer keeps no line counts; these are the ones yaml would give.
+    lineCounter.addNewLine(0);
+    for (let index = text.indexOf('\n'); index !== -1 && index < crowded; index = text.indexOf('\n', index + 1)) lineCounter.addNewLine(index + 1);
+    return {
+      file,
+      documents,
+      problems: [{ file, ...at(crowded), message: `more than ${maxScalars} keys and values in one file: too large to parse without stalling the runner` }],
+    };
+  }
 
   let parsed: Document.Parsed[];
   try {
@@ -126,6 +151,20 @@ export const parseManifest = (file: string, text: string, options: ParseOptions 
 
   problems.push(...checkDocumentSet(file, documents, hasWorkload));
   return { file, documents: problems.length === 0 ? documents : [], problems: capProblems(file, problems) };
+};
+
+/** The offset of scalar number limit+1, if the text has that many. */
+const MARKERS = new Set<string>([CST.DOCUMENT, CST.FLOW_END, CST.SCALAR]);
+const offsetOfScalarBeyond = (text: string, limit: number): number | undefined => {
+  let count = 0;
+  let offset = 0;
+  for (const token of new Lexer().lex(text)) {
+    const type = CST.tokenType(token);
+    if ((type === 'scalar' || type === 'single-quoted-scalar' || type === 'double-quoted-scalar') && ++count > limit) return offset;
+    // Markers (document, flow end, the one before a plain scalar) are not in the source.
+    if (!MARKERS.has(token)) offset += token.length;
+  }
+  return undefined;
 };
 
 /** Enough problems to fix a file, not a wall of them (pathological input yields thousands). */

@@ -1,6 +1,6 @@
 /**
  * Bad input against the real runner and podman: a directory full of hostile
- * files (alias bomb, deep nesting, 50 MB, garbage, invalid UTF-8, FIFO,
+ * files (alias bomb, deep nesting, 50 MB, 360,000 keys, garbage, invalid UTF-8, FIFO,
  * device node, socket, a directory, symlinks to /dev/zero and out of the
  * directory, bad names and ports, policy and trust violations, files that
  * flap in and out of existence). The runner must keep serving the good pods,
@@ -66,6 +66,11 @@ describe('hardening: hostile files in the manifest directory', () => {
       await (await open(file, 'w')).close();
       await truncate(file, 50 * 1024 * 1024); // sparse
     });
+    await bad('many-keys.yaml', (file) => {
+      const lines = ['apiVersion: v1', 'kind: ConfigMap', 'metadata:', '  name: cm', 'data:'];
+      for (let i = 0; lines.length < 360_000; i += 1) lines.push(`  key-${i}: "value ${i}"`);
+      return writeFile(file, `${lines.join('\n')}\n`);
+    });
     await bad('garbage.yaml', (file) => writeFile(file, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 256))));
     await bad('latin1.yaml', (file) => writeFile(file, Buffer.from('apiVersion: v1\nkind: Pod\nmetadata:\n  name: caf\xe9\n', 'latin1')));
     await bad('fifo.yaml', async (file) => execFileSync('mkfifo', [file]));
@@ -112,6 +117,7 @@ describe('hardening: hostile files in the manifest directory', () => {
     const expected: Record<string, RegExp> = {
       'bomb.yaml': /alias/i,
       'big.yaml': /larger than the 10485760-byte limit/,
+      'many-keys.yaml': /:100002:3.*more than 200000 keys and values in one file/,
       'latin1.yaml': /not valid UTF-8/,
       'fifo.yaml': /not a regular file/,
       'dev.yaml': /not a regular file|outside the manifest directory/,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatProblem } from '../../src/manifest/manifest-problem.ts';
-import { parseManifest } from '../../src/manifest/parse-manifest.ts';
+import { MAX_SCALARS, parseManifest } from '../../src/manifest/parse-manifest.ts';
 import { readManifestFixture } from '../helpers/fixtures.ts';
 
 const FILE = '/etc/runner/manifests/web.yaml';
@@ -109,6 +109,36 @@ describe('parseManifest: unique keys', () => {
     assert.ok(!unique.problems.some((problem) => /unique/.test(problem.message)));
     const repeated = parseManifest('/m/cm.yaml', `${text}  k7: again\n`);
     assert.deepEqual(repeated.problems.map((problem) => [problem.line, problem.message]).filter(([, message]) => /unique/.test(String(message))), [[50_006, 'Map keys must be unique']]);
+  });
+});
+
+describe('parseManifest: a cap on keys and values', () => {
+  const pod = podWith(CONTAINER); // 13 scalars, the last is `busybox` on line 8
+
+  it('parses a file with exactly the cap, and refuses one more, naming where the cap was passed', () => {
+    assert.deepEqual(parseManifest(FILE, pod, { maxScalars: 13 }).problems, []);
+    const refused = parseManifest(FILE, pod, { maxScalars: 12 });
+    assert.deepEqual(refused.documents, []);
+    assert.deepEqual(refused.problems, [{ file: FILE, line: 8, column: 14, message: 'more than 12 keys and values in one file: too large to parse without stalling the runner' }]);
+  });
+
+  it('counts quoted scalars, flow collections and later documents, with columns as yaml gives them', () => {
+    const text = `${pod}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: "cm"}\ndata: {a: 'x', "b": y}\n`;
+    assert.deepEqual(parseManifest(FILE, text, { maxScalars: 25 }).problems, []);
+    // Scalar 25 is `y`; with a cap of 23 the 24th is "b".
+    assert.deepEqual(parseManifest(FILE, text, { maxScalars: 23 }).problems.map((problem) => [problem.line, problem.column]), [[13, 16]]);
+  });
+
+  it(`refuses a 10 MB file of short keys at scalar ${MAX_SCALARS + 1}`, () => {
+    let text = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n';
+    const lines: string[] = [];
+    for (let i = 0; text.length + lines.length * 20 < 10_000_000; i += 1) lines.push(`  k${i}: v`);
+    text += lines.join('\n');
+    const result = parseManifest(FILE, text);
+    assert.equal(result.problems.length, 1);
+    assert.match(result.problems[0]!.message, new RegExp(`more than ${MAX_SCALARS} keys and values`));
+    // Eight scalars up to `data`, then two per line: the cap is passed on a key.
+    assert.deepEqual([result.problems[0]!.line, result.problems[0]!.column], [5 + (MAX_SCALARS - 8) / 2 + 1, 3]);
   });
 });
 
