@@ -15,6 +15,7 @@ import { RestartHistory } from './supervisor/restart-history.ts';
 import { Supervisor } from './supervisor/supervisor.ts';
 import { collectStatus } from './status/collect-status.ts';
 import { EventLog } from './status/event-log.ts';
+import { readStatus } from './status/read-status.ts';
 import { StatusWriter } from './status/status-writer.ts';
 import { currentBootId } from './shared/process-info.ts';
 import { VERSION } from './shared/version.ts';
@@ -86,6 +87,11 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
     const eventLog = new EventLog(config.stateDir, clock);
     const startedAt = clock.now();
     const bootId = currentBootId() ?? 'unknown';
+    // The last runner's status file names the boot it ran in. /proc/stat's
+    // btime cannot say this: in a container it is the host kernel's boot.
+    const previous = await readStatus(config.stateDir, startedAt, { bootId });
+    const rebooted = bootId !== 'unknown' && previous.kind !== 'absent' && previous.doc.daemon.bootId !== bootId;
+    if (rebooted) log.info('the host has rebooted since the runner last ran: containers it finds exited are restarted as HostRebooted');
     let statusWriter: StatusWriter | undefined;
     const changed = (): void => statusWriter?.changed();
 
@@ -129,6 +135,7 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
       onChange: changed,
       events: eventLog,
       onEventsMissed: () => eventWatcher?.reopen(),
+      ...(rebooted ? { rebootCutoff: startedAt } : {}),
     });
     const statusSupervisor = supervisor;
     const restartAfterProbe = (containerId: string, reason: 'LivenessFailed' | 'StartupFailed', message: string): void => {

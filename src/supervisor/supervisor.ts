@@ -62,6 +62,14 @@ export interface SupervisorOptions {
    */
   onEventsMissed?: () => void;
   events?: EventSink;
+  /**
+   * Set when the host has rebooted since a runner last ran here: when this
+   * runner started (ms since the epoch). A container that exited before then
+   * was stopped by the shutdown, not by a fault of its own (nothing starts
+   * the runner's containers but the runner). Its restart is recorded as
+   * HostRebooted and adds no step of backoff.
+   */
+  rebootCutoff?: number;
 }
 
 /** What status shows for one container. */
@@ -333,7 +341,11 @@ export class Supervisor {
     }
     const reason: RestartReason =
       this.pendingReason.get(container.id) ??
-      (this.externallyStopped.has(container.podId) ? 'StoppedExternally' : oomKilled ? 'OOMKilled' : container.exitCode === 0 ? 'Completed' : 'Exited');
+      (finishedAt !== undefined && this.options.rebootCutoff !== undefined && finishedAt < this.options.rebootCutoff
+        ? 'HostRebooted'
+        : this.externallyStopped.has(container.podId)
+          ? 'StoppedExternally'
+          : oomKilled ? 'OOMKilled' : container.exitCode === 0 ? 'Completed' : 'Exited');
     this.pendingReason.delete(container.id);
     entry.lastExitAt = finishedAt ?? this.options.clock.now();
     entry.lastExitCode = container.exitCode;
@@ -348,8 +360,11 @@ export class Supervisor {
     const { podman, clock, history, logger } = this.options;
     const name = containerNameIn(unit, container.name)!;
     const at = clock.now();
+    // A start after a reboot is no step towards a crash loop; a failed one is.
+    let backoffFree = false;
     try {
       await podman.startContainer(container.id, { signal });
+      backoffFree = entry.lastReason === 'HostRebooted';
       history.recordRestart(entry, { at, reason: entry.lastReason ?? 'Exited', ...(entry.lastExitCode !== undefined ? { exitCode: entry.lastExitCode } : {}) });
       this.handledExit.delete(container.id);
       this.externallyStopped.delete(container.podId);
@@ -361,7 +376,7 @@ export class Supervisor {
       logger.error(`cannot restart container ${container.name}: ${describeError(error)}`, { pod: unit.name, container: name, file: unit.file });
       this.options.onPodChanged?.();
     } finally {
-      entry.backoffStep += 1;
+      if (!backoffFree) entry.backoffStep += 1;
       history.touch();
     }
   }

@@ -353,6 +353,9 @@ test('after a reboot the runner starts by itself and brings the pod back, once',
   // The pod's infra container and its one app container, nothing left over.
   assert.equal(state.containers.length, 2, `containers: ${state.containers.join(', ')}`);
   assert.notEqual(startedAt(), started);
+  // The shutdown stopped it (exit code 0: its shell traps TERM); status says the reboot did.
+  const status = JSON.parse(insideOk(`runner status ${POD} --json`)) as { pods: { containers: { lastReason?: string; restartCount: number }[] }[] };
+  assert.equal(status.pods[0]?.containers[0]?.lastReason, 'HostRebooted', JSON.stringify(status.pods[0]?.containers));
 });
 
 test('conmon of a pod the runner started has its own scope, outside runner.service', () => {

@@ -49,7 +49,10 @@ describe('Supervisor', () => {
     history = new RestartHistory(stateDir);
     busy = new Set();
     targets = [];
-    supervisor = new Supervisor({
+    supervisor = makeSupervisor();
+  });
+  const makeSupervisor = (extra: { rebootCutoff?: number } = {}): Supervisor =>
+    new Supervisor({
       podman,
       clock,
       logger: memoryLogger().logger,
@@ -58,8 +61,8 @@ describe('Supervisor', () => {
       resyncMs: 10_000,
       isBusy: (key) => busy.has(key),
       onProbeTargets: (list) => (targets = list),
+      ...extra,
     });
-  });
   afterEach(() => removeTempDir(stateDir));
 
   it('restarts a crashed container at once the first time, then backs off 10 s, 20 s, 40 s, 40 s', async () => {
@@ -149,6 +152,46 @@ describe('Supervisor', () => {
     await clock.advance(60_000);
     await evaluate();
     assert.equal(history.get(unit.key, unit.hash, 'main').recent.at(-1)?.reason, 'StoppedExternally');
+  });
+
+  it('a container the shutdown stopped is restarted at once after the reboot, as HostRebooted, with no step of backoff', async () => {
+    const unit = await setup(podYaml('web'));
+    await evaluate();
+    podman.exitContainer(main().id, 0); // SIGTERM at shutdown; the runner was already stopped
+    await clock.advance(40_000);
+    supervisor = makeSupervisor({ rebootCutoff: clock.now() - 30_000 });
+    supervisor.setDesired([unit]);
+    await evaluate();
+    assert.equal(main().status, 'running');
+    const entry = history.get(unit.key, unit.hash, 'main');
+    assert.deepEqual([entry.restartCount, entry.lastReason, entry.backoffStep], [1, 'HostRebooted', 0]);
+
+    // So its first crash after the boot is restarted at once, as a first crash is.
+    await clock.advance(1_000);
+    podman.exitContainer(main().id, 3);
+    await evaluate();
+    assert.equal(main().status, 'running');
+    assert.deepEqual(entry.recent.map((restart) => restart.reason), ['HostRebooted', 'Exited']);
+  });
+
+  it('an exit after the boot is not put down to the reboot, and a start that fails after a reboot still backs off', async () => {
+    const unit = await setup(podYaml('web'));
+    supervisor = makeSupervisor({ rebootCutoff: clock.now() - 30_000 });
+    supervisor.setDesired([unit]);
+    await evaluate();
+    podman.exitContainer(main().id, 0);
+    await evaluate();
+    const entry = history.get(unit.key, unit.hash, 'main');
+    assert.equal(entry.lastReason, 'Completed');
+
+    await clock.advance(1_000);
+    podman.exitContainer(main().id, 0);
+    await clock.advance(60_000);
+    supervisor = makeSupervisor({ rebootCutoff: clock.now() - 30_000 });
+    supervisor.setDesired([unit]);
+    podman.failNext('startContainer', new Error('Error: OCI runtime error'));
+    await evaluate();
+    assert.deepEqual([entry.lastReason, entry.backoffStep], ['HostRebooted', 2]);
   });
 
   it('a pod stop that follows a death (podman exit policy) is not an outside stop', async () => {
