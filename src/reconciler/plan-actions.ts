@@ -20,7 +20,11 @@ export interface PlanInputs {
   stopTimeoutFor: (key: string) => number;
 }
 
-/** pod states in which a pod was created but never got going: a failed play, a power cut mid-create. */
+/**
+ * Pod states in which a pod was created but never got going: a failed play,
+ * and every pod after a power cut (podman 4.3 keeps its runtime state in /run
+ * and sets what it lost to Created; measured in the nspawn end-to-end test).
+ */
 const HALF_CREATED = new Set(['Created', 'Error']);
 
 /**
@@ -66,7 +70,7 @@ export const planActions = ({ desired, observed, heldFiles, stopTimeoutFor }: Pl
     }
     const pod = pods[0]!;
     if (HALF_CREATED.has(pod.status)) {
-      actions.push({ type: 'replace', key: unit.key, unit, podIds: [pod.id], reason: `pod is ${pod.status}` });
+      actions.push({ type: 'replace', key: unit.key, unit, podIds: [pod.id], reason: `pod is ${pod.status}: it never got going, or podman lost its state (a power cut)` });
       continue;
     }
     // A container removed by hand (`podman rm -f`) cannot be started again: re-create the pod.

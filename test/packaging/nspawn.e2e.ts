@@ -5,7 +5,7 @@
  * enables and starts the unit, an upgrade restarts it, removal stops it,
  * stopping the unit leaves podman's processes alone, and a real pod from
  * /etc/runner/manifests keeps running across `systemctl restart runner` and
- * comes back, once, after the machine reboots.
+ * comes back, once, after the machine reboots and after a power cut.
  *
  * Needs debootstrap, systemd-container and busybox-static, and the Debian
  * mirror that apt uses (the root file system is cached in $RUNNER_E2E_CACHE,
@@ -356,6 +356,33 @@ test('after a reboot the runner starts by itself and brings the pod back, once',
   // The shutdown stopped it (exit code 0: its shell traps TERM); status says the reboot did.
   const status = JSON.parse(insideOk(`runner status ${POD} --json`)) as { pods: { containers: { lastReason?: string; restartCount: number }[] }[] };
   assert.equal(status.pods[0]?.containers[0]?.lastReason, 'HostRebooted', JSON.stringify(status.pods[0]?.containers));
+});
+
+test('after a power cut the runner starts by itself and brings the pod back, once', async () => {
+  const started = startedAt();
+  const machine = nspawn;
+  assert.ok(machine !== undefined && leader !== undefined);
+  // SIGKILL to the machine's PID 1 ends its PID namespace at once: every
+  // process dies with no shutdown, and its /run (podman's runtime state) is
+  // lost, as on a power cut. The disk keeps what was written.
+  process.kill(leader, 'SIGKILL');
+  await waitFor('nspawn to exit after the power cut', 60, () => (machine.exitCode === null && machine.signalCode === null ? undefined : true));
+  await boot();
+  await waitFor('runner.service to be active after boot', 60, () =>
+    inside('systemctl is-active runner.service').stdout.trim() === 'active' ? true : undefined);
+  await waitFor(`pod ${POD} Running again with a new container start`, 120, () =>
+    runningPod() !== undefined && startedAt() !== started ? true : undefined);
+  await runnerSettled();
+  const state = podmanState();
+  assert.deepEqual(state.pods.map((pod) => `${pod.name} ${pod.status}`), [`${POD} Running`], 'exactly one pod');
+  assert.equal(state.containers.length, 2, `containers: ${state.containers.join(', ')}`);
+  // podman 4.3 lost its runtime state with /run and calls the pod Created:
+  // the runner re-creates it, and says why.
+  const events = insideOk('runner events --json').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as { type: string; message: string });
+  const bootEvents = events.slice(events.map((event) => event.type).lastIndexOf('DaemonStarted'));
+  assert.deepEqual(bootEvents.filter((event) => event.type !== 'DaemonStarted').map((event) => `${event.type}: ${event.message}`), [
+    `Replaced: replaced pod ${POD} (pod is Created: it never got going, or podman lost its state (a power cut))`,
+  ]);
 });
 
 test('conmon of a pod the runner started has its own scope, outside runner.service', () => {
