@@ -331,16 +331,11 @@ test('systemctl restart runner leaves the pod and its container running as they 
   assert.equal(inside(`kill -0 ${conmon}`).code, 0, `conmon (pid ${conmon}) survived the restart`);
 });
 
-test('after a reboot the runner starts by itself and brings the pod back, once', async () => {
-  const started = startedAt();
-  const machine = nspawn;
-  assert.ok(machine !== undefined);
-  // systemd-nspawn does not reboot a machine by itself: it exits (133 on a
-  // reboot request; systemd-nspawn@.service restarts on that code). So the
-  // machine is booted again from the same directory, as that unit would.
-  insideOk('systemctl reboot');
-  await waitFor('nspawn to exit after the reboot request', 120, () => (machine.exitCode === null ? undefined : true));
-  assert.equal(machine.exitCode, 133, 'nspawn reports a reboot, not a crash or a poweroff');
+/**
+ * Boots the machine again and waits for the pod to run with a container
+ * started after `started`; then there must be exactly that one pod.
+ */
+const bootAndExpectPodBack = async (started: string): Promise<void> => {
   await boot();
   // Nothing here starts the runner: systemd does, as the unit is enabled.
   await waitFor('runner.service to be active after boot', 60, () =>
@@ -352,7 +347,19 @@ test('after a reboot the runner starts by itself and brings the pod back, once',
   assert.deepEqual(state.pods.map((pod) => `${pod.name} ${pod.status}`), [`${POD} Running`], 'exactly one pod');
   // The pod's infra container and its one app container, nothing left over.
   assert.equal(state.containers.length, 2, `containers: ${state.containers.join(', ')}`);
-  assert.notEqual(startedAt(), started);
+};
+
+test('after a reboot the runner starts by itself and brings the pod back, once', async () => {
+  const started = startedAt();
+  const machine = nspawn;
+  assert.ok(machine !== undefined);
+  // systemd-nspawn does not reboot a machine by itself: it exits (133 on a
+  // reboot request; systemd-nspawn@.service restarts on that code). So the
+  // machine is booted again from the same directory, as that unit would.
+  insideOk('systemctl reboot');
+  await waitFor('nspawn to exit after the reboot request', 120, () => (machine.exitCode === null ? undefined : true));
+  assert.equal(machine.exitCode, 133, 'nspawn reports a reboot, not a crash or a poweroff');
+  await bootAndExpectPodBack(started);
   // The shutdown stopped it (exit code 0: its shell traps TERM); status says the reboot did.
   const status = JSON.parse(insideOk(`runner status ${POD} --json`)) as { pods: { containers: { lastReason?: string; restartCount: number }[] }[] };
   assert.equal(status.pods[0]?.containers[0]?.lastReason, 'HostRebooted', JSON.stringify(status.pods[0]?.containers));
@@ -367,15 +374,7 @@ test('after a power cut the runner starts by itself and brings the pod back, onc
   // lost, as on a power cut. The disk keeps what was written.
   process.kill(leader, 'SIGKILL');
   await waitFor('nspawn to exit after the power cut', 60, () => (machine.exitCode === null && machine.signalCode === null ? undefined : true));
-  await boot();
-  await waitFor('runner.service to be active after boot', 60, () =>
-    inside('systemctl is-active runner.service').stdout.trim() === 'active' ? true : undefined);
-  await waitFor(`pod ${POD} Running again with a new container start`, 120, () =>
-    runningPod() !== undefined && startedAt() !== started ? true : undefined);
-  await runnerSettled();
-  const state = podmanState();
-  assert.deepEqual(state.pods.map((pod) => `${pod.name} ${pod.status}`), [`${POD} Running`], 'exactly one pod');
-  assert.equal(state.containers.length, 2, `containers: ${state.containers.join(', ')}`);
+  await bootAndExpectPodBack(started);
   // podman 4.3 lost its runtime state with /run and calls the pod Created:
   // the runner re-creates it, and says why.
   const events = insideOk('runner events --json').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as { type: string; message: string });
