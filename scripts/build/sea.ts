@@ -13,14 +13,32 @@ export interface SeaConfig {
   disableExperimentalSEAWarning: boolean;
   useSnapshot: boolean;
   useCodeCache: boolean;
+  execArgv: string[];
+  execArgvExtension: 'none' | 'env' | 'cli';
 }
+
+/**
+ * Node options the executable always starts with (the SEA `execArgv`, Node
+ * >= 24.6). The young generation is capped at 1 MiB per semi-space: left to
+ * itself V8 grows it towards 64 MiB per semi-space, and with 50 pods (10
+ * crash-looping) the daemon's RSS climbed from 120 to 245 MiB between major
+ * collections. With the cap: median RSS 118 MiB instead of 224, VmHWM 122
+ * instead of 245, CPU 3.8 s/min instead of 4.4 (noise; 2 and 4 MiB were
+ * within noise of 1). bench/SOAK.md has the runs. There is deliberately no
+ * `--max-old-space-size`: a valid 10 MB manifest needs 0.7-1 GiB to parse
+ * (packaging/README.md).
+ */
+export const SEA_EXEC_ARGV: readonly string[] = ['--max-semi-space-size=1'];
 
 /**
  * The SEA config for a CommonJS bundle. Snapshot and code cache stay off: both
  * are V8 data for the machine that generates the blob, and Node's docs require
  * them off when the blob is generated on another platform than it runs on (we
  * generate the arm64 blob on x64). Without them the blob is the script plus a
- * small header, the same bytes for every architecture (the tests check this).
+ * small header and the exec arguments, the same bytes for every architecture
+ * (the tests check this). `execArgvExtension: 'env'` (Node's default, spelled
+ * out) keeps NODE_OPTIONS working for flags not in `execArgv`; for a flag that
+ * is in both, `execArgv` wins (measured with Node 24.21).
  */
 export const seaConfig = (main: string, output: string): SeaConfig => ({
   main,
@@ -28,6 +46,8 @@ export const seaConfig = (main: string, output: string): SeaConfig => ({
   disableExperimentalSEAWarning: true,
   useSnapshot: false,
   useCodeCache: false,
+  execArgv: [...SEA_EXEC_ARGV],
+  execArgvExtension: 'env',
 });
 
 /**

@@ -47,13 +47,15 @@ describe('seaFuseState', () => {
   }
 });
 
-test('seaConfig turns off everything that is CPU-specific or noisy', () => {
+test('seaConfig turns off everything that is CPU-specific or noisy, and embeds the V8 flags', () => {
   assert.deepEqual(seaConfig('dist/runner.cjs', 'dist/.sea/runner.blob'), {
     main: 'dist/runner.cjs',
     output: 'dist/.sea/runner.blob',
     disableExperimentalSEAWarning: true,
     useSnapshot: false,
     useCodeCache: false,
+    execArgv: ['--max-semi-space-size=1'],
+    execArgvExtension: 'env',
   });
 });
 

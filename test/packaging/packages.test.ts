@@ -17,7 +17,7 @@ import { bundleCli, bundledPackages } from '../../scripts/build/bundle.ts';
 import { elfMachine, seaFuseState } from '../../scripts/build/elf.ts';
 import { thirdPartyNotice } from '../../scripts/build/licenses.ts';
 import { ensureNodeRuntime, NODE_RUNTIMES, NODE_VERSION } from '../../scripts/build/node-runtime.ts';
-import { generateSeaBlob, injectSeaBlob, seaConfig } from '../../scripts/build/sea.ts';
+import { generateSeaBlob, injectSeaBlob, SEA_EXEC_ARGV, seaConfig } from '../../scripts/build/sea.ts';
 import { DEB_LIB_DEPENDS, debFileName, rpmFileName } from '../../scripts/package/naming.ts';
 import { PACKAGING_TOOLS, requireTools, ROOT, run, runArm64, runOk } from './helpers.ts';
 
@@ -61,6 +61,36 @@ describe('single executables', () => {
     const result = runArm64(join(DIST, 'runner-arm64'), ['--version']);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, versionLine('arm64'));
+  });
+
+  test('both executables start with the embedded V8 flags, and NODE_OPTIONS can add others', () => {
+    // A preload reports what the process really runs with. It gets in through
+    // NODE_OPTIONS, which reaches the SEA because execArgvExtension is 'env'.
+    const dir = mkdtempSync(join(tmpdir(), 'runner-flags-'));
+    try {
+      const probe = join(dir, 'probe.cjs');
+      writeFileSync(probe, "process.stderr.write(JSON.stringify({ execArgv: process.execArgv, limit: require('v8').getHeapStatistics().heap_size_limit }));\n");
+      const report = (result: { code: number | null; stderr: string }): { execArgv: string[]; limit: number } => {
+        assert.equal(result.code, 0, result.stderr);
+        return JSON.parse(result.stderr) as { execArgv: string[]; limit: number };
+      };
+      const node = ensureNodeRuntime(NODE_RUNTIMES.x64, NODE_CACHE);
+      // The heap limit counts the young generation: it shows that V8 took the flag, not just that Node saw it.
+      const nodeLimit = (flags: readonly string[]): number => report(run(node, [...flags, '--require', probe, '-e', '0'], { env: { NODE_OPTIONS: '' } })).limit;
+
+      const x64 = report(run(join(DIST, 'runner'), ['--version'], { env: { NODE_OPTIONS: `--require ${probe}` } }));
+      assert.deepEqual(x64.execArgv, SEA_EXEC_ARGV);
+      assert.equal(x64.limit, nodeLimit(SEA_EXEC_ARGV));
+      assert.notEqual(x64.limit, nodeLimit([]), 'the embedded flags change the heap limit');
+
+      const capped = report(run(join(DIST, 'runner'), ['--version'], { env: { NODE_OPTIONS: `--require ${probe} --max-old-space-size=256` } }));
+      assert.equal(capped.limit, nodeLimit([...SEA_EXEC_ARGV, '--max-old-space-size=256']));
+
+      const arm64 = report(run('qemu-aarch64-static', ['-L', '/usr/aarch64-linux-gnu', join(DIST, 'runner-arm64'), '--version'], { env: { NODE_OPTIONS: `--require ${probe}` } }));
+      assert.deepEqual(arm64.execArgv, SEA_EXEC_ARGV);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('the exit code of runMain becomes the process exit code', () => {
