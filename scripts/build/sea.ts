@@ -25,8 +25,8 @@ export interface SeaConfig {
  * collections. With the cap: median RSS 118 MiB instead of 224, VmHWM 122
  * instead of 245, CPU 3.8 s/min instead of 4.4 (noise; 2 and 4 MiB were
  * within noise of 1). bench/SOAK.md has the runs. There is deliberately no
- * `--max-old-space-size`: a valid 10 MB manifest needs 0.7-1 GiB to parse
- * (packaging/README.md).
+ * `--max-old-space-size`: a valid 9 MB manifest of one long value needs
+ * about 360 MiB to parse (packaging/README.md).
  */
 export const SEA_EXEC_ARGV: readonly string[] = ['--max-semi-space-size=1'];
 
