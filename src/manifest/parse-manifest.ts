@@ -153,15 +153,15 @@ export const parseManifest = (file: string, text: string, options: ParseOptions 
   return { file, documents: problems.length === 0 ? documents : [], problems: capProblems(file, problems) };
 };
 
-/** The offset of scalar number limit+1, if the text has that many. */
+/** Lexer tokens that mark a place (document, flow end, the start of a plain scalar) and are not in the source. */
 const MARKERS = new Set<string>([CST.DOCUMENT, CST.FLOW_END, CST.SCALAR]);
+/** The offset of scalar number limit+1, if the text has that many. */
 const offsetOfScalarBeyond = (text: string, limit: number): number | undefined => {
   let count = 0;
   let offset = 0;
   for (const token of new Lexer().lex(text)) {
     const type = CST.tokenType(token);
     if ((type === 'scalar' || type === 'single-quoted-scalar' || type === 'double-quoted-scalar') && ++count > limit) return offset;
-    // Markers (document, flow end, the one before a plain scalar) are not in the source.
     if (!MARKERS.has(token)) offset += token.length;
   }
   return undefined;

@@ -339,13 +339,7 @@ export class Supervisor {
       this.options.logger.warn(`the death of ${container.name} was not reported by podman's events; reopening the events stream`);
       this.options.onEventsMissed?.();
     }
-    const reason: RestartReason =
-      this.pendingReason.get(container.id) ??
-      (finishedAt !== undefined && this.options.rebootCutoff !== undefined && finishedAt < this.options.rebootCutoff
-        ? 'HostRebooted'
-        : this.externallyStopped.has(container.podId)
-          ? 'StoppedExternally'
-          : oomKilled ? 'OOMKilled' : container.exitCode === 0 ? 'Completed' : 'Exited');
+    const reason = this.pendingReason.get(container.id) ?? this.exitReason(container, finishedAt, oomKilled);
     this.pendingReason.delete(container.id);
     entry.lastExitAt = finishedAt ?? this.options.clock.now();
     entry.lastExitCode = container.exitCode;
@@ -354,6 +348,15 @@ export class Supervisor {
     const then = shouldRestart(unit.restartPolicy, container.exitCode) ? 'will restart' : `restartPolicy ${unit.restartPolicy}: left exited`;
     this.options.logger.info(`container ${container.name} exited with code ${container.exitCode} (${reason}); ${then}`, { pod: unit.name, container: container.name, file: unit.file });
     this.events.record({ type: 'Exited', pod: unit.name, container: containerNameIn(unit, container.name) ?? container.name, file: unit.file, message: `exited with code ${container.exitCode} (${reason}); ${then}` });
+  }
+
+  /** Why a container stopped, when the runner did not stop it itself. */
+  private exitReason(container: PodmanContainer, finishedAt: number | undefined, oomKilled: boolean): RestartReason {
+    const { rebootCutoff } = this.options;
+    if (finishedAt !== undefined && rebootCutoff !== undefined && finishedAt < rebootCutoff) return 'HostRebooted';
+    if (this.externallyStopped.has(container.podId)) return 'StoppedExternally';
+    if (oomKilled) return 'OOMKilled';
+    return container.exitCode === 0 ? 'Completed' : 'Exited';
   }
 
   private async restart(container: PodmanContainer, unit: DesiredUnit, entry: ContainerHistory, signal: AbortSignal): Promise<void> {
