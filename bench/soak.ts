@@ -20,6 +20,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { MANAGED_LABEL, MANAGED_VALUE, SOURCE_LABEL } from '../src/shared/labels.ts';
 
 const { values } = parseArgs({
   options: {
@@ -66,7 +67,7 @@ const variants: Variant[] = [
 ];
 
 const podList = (): { Id: string; Name: string; Status: string; Labels?: Record<string, string> }[] =>
-  JSON.parse(execFileSync('podman', ['pod', 'ps', '--format', 'json', '--filter', 'label=static-pod-runner/managed=true'], { env, encoding: 'utf8' }) || '[]');
+  JSON.parse(execFileSync('podman', ['pod', 'ps', '--format', 'json', '--filter', `label=${MANAGED_LABEL}=${MANAGED_VALUE}`], { env, encoding: 'utf8' }) || '[]');
 
 const soak = async (variant: Variant): Promise<Run> => {
   const dir = await mkdtemp(path.join(tmpdir(), 'runner-soak-'));
@@ -91,7 +92,7 @@ const soak = async (variant: Variant): Promise<Run> => {
     : spawn(process.execPath, ['--import', 'tsx', path.join(repo, 'src/cli/main.ts'), ...args], { env: runnerEnv, stdio });
   const pid = child.pid!;
   // This run's pods, by source label.
-  const ours = (pod: { Labels?: Record<string, string> }): boolean => pod.Labels?.['static-pod-runner/source']?.startsWith(`${manifests}/`) ?? false;
+  const ours = (pod: { Labels?: Record<string, string> }): boolean => pod.Labels?.[SOURCE_LABEL]?.startsWith(`${manifests}/`) ?? false;
   let exit: string | undefined;
   let stopping = false;
   const exited = new Promise((resolve) => child.on('exit', resolve));
