@@ -129,7 +129,7 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
         resetAfterMs: config.restartBackoff.resetAfterSeconds * 1000,
       },
       resyncMs: config.resyncIntervalSeconds * 1000,
-      isBusy: (key) => reconciler.isBusy(key),
+      activity: reconciler.activity,
       onProbeTargets: (targets) => probes?.sync(targets),
       onPodChanged: () => reconciler.trigger(),
       onChange: changed,

@@ -16,6 +16,7 @@ import { executeAction, fields } from './execute-action.ts';
 import { currentOwners, observePods, type ObservedPod } from './observed-pods.ts';
 import { planActions, type Action } from './plan-actions.ts';
 import { DEFAULT_APPLY_BACKOFF, retryDelayMs, type BackoffPolicy } from './retry-backoff.ts';
+import { UnitActivity } from './unit-activity.ts';
 
 export interface ReconcilerOptions {
   podman: Podman;
@@ -81,6 +82,8 @@ export class Reconciler {
   private snapshot: ManifestSnapshot | undefined;
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly inFlightType = new Map<string, Action['type']>();
+  /** Which units have work in flight or just finished: the supervisor keeps its hands off them. */
+  readonly activity = new UnitActivity();
   private readonly blocked = new Map<string, string>();
   private lastDesired: DesiredState | undefined;
   private lastObserved: { pods: ObservedPod[]; at: number } | undefined;
@@ -145,17 +148,14 @@ export class Reconciler {
     };
   }
 
-  /** True while an action for this unit is in flight. */
-  isBusy(key: string): boolean {
-    return this.inFlight.has(key);
-  }
-
   /** One reconcile pass. Public for tests; `run` calls it. */
   async pass(signal: AbortSignal): Promise<void> {
     const snapshot = this.snapshot;
     if (!snapshot) return;
     const { podman, store, logger } = this.options;
     let observed: ObservedPod[];
+    // Work that finishes while podman lists makes the list stale for its unit.
+    const mark = this.activity.mark();
     try {
       const pods = await podman.listPods({ signal });
       observed = observePods(pods, snapshot.dir);
@@ -180,7 +180,7 @@ export class Reconciler {
     this.lastDesired = desired;
     this.reportHeldFiles(desired.heldFiles);
     this.options.onDesired?.(desired.units);
-    await this.syncStore(desired.units, observed, new Set(desired.heldFiles.keys()));
+    await this.syncStore(desired.units, observed, new Set(desired.heldFiles.keys()), mark);
 
     const actions = planActions({
       desired: desired.units,
@@ -197,9 +197,11 @@ export class Reconciler {
         }
         continue;
       }
-      if (this.inFlight.has(action.key) || this.backingOff(action)) continue;
+      // Busy, or done since the list was taken: the pass its end triggers decides.
+      if (this.activity.isBusy(action.key, mark) || this.backingOff(action)) continue;
       this.dispatch(action, signal);
     }
+    this.activity.forget(new Set(desired.units.map((unit) => unit.key)), mark);
     for (const key of this.reported.keys()) if (key.includes('#') && !blocked.has(key)) this.reported.delete(key);
     this.blocked.clear();
     for (const [key, reason] of blocked) this.blocked.set(key, reason);
@@ -240,11 +242,13 @@ export class Reconciler {
       .finally(() => {
         this.inFlight.delete(action.key);
         this.inFlightType.delete(action.key);
+        this.activity.end(action.key);
         this.trigger();
         this.options.onChange?.();
       });
     this.inFlight.set(action.key, job);
     this.inFlightType.set(action.key, action.type);
+    this.activity.begin(action.key);
   }
 
   private backingOff(action: Action): boolean {
@@ -260,12 +264,12 @@ export class Reconciler {
    * desired hash but was never recorded (the runner was killed between play
    * and write), and forget units that neither exist nor are wanted.
    */
-  private async syncStore(desired: readonly { key: string; hash: string }[], observed: readonly ObservedPod[], heldFiles: ReadonlySet<string>): Promise<void> {
+  private async syncStore(desired: readonly { key: string; hash: string }[], observed: readonly ObservedPod[], heldFiles: ReadonlySet<string>, mark: number): Promise<void> {
     const { store } = this.options;
     const running = new Set(observed.map((pod) => pod.key));
     try {
       for (const unit of desired) {
-        if (this.inFlight.has(unit.key)) continue;
+        if (this.activity.isBusy(unit.key, mark)) continue;
         const pods = observed.filter((pod) => pod.key === unit.key);
         if (pods.length > 0 && pods.every((pod) => pod.hash === unit.hash) && store.get(unit.key)?.hash !== unit.hash) {
           await store.put(unit as Parameters<AppliedStore['put']>[0], new Date(this.options.clock.now()));
@@ -273,7 +277,7 @@ export class Reconciler {
       }
       const wanted = new Set(desired.map((unit) => unit.key));
       for (const record of store.all()) {
-        if (!wanted.has(record.key) && !running.has(record.key) && !heldFiles.has(record.file) && !this.inFlight.has(record.key)) {
+        if (!wanted.has(record.key) && !running.has(record.key) && !heldFiles.has(record.file) && !this.activity.isBusy(record.key, mark)) {
           await store.delete(record.key);
         }
       }

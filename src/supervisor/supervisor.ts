@@ -39,6 +39,19 @@ import { unitKey } from '../desired/desired-unit.ts';
 import { restartDelayMs, shouldRestart, type CrashLoopPolicy } from './restart-backoff.ts';
 import type { ContainerHistory, RestartHistory, RestartReason } from './restart-history.ts';
 
+/**
+ * The reconciler's work on units, as the supervisor sees it (the reconciler's
+ * `UnitActivity` provides it). Create, replace and remove are the
+ * reconciler's; while it works on a unit, or once it has finished work on one
+ * after the supervisor listed containers, that list is not to be acted on for
+ * that unit.
+ */
+export interface ReconcilerActivity {
+  /** Taken just before listing containers. */
+  mark(): number;
+  isBusy(unitKey: string, mark: number): boolean;
+}
+
 export interface SupervisorOptions {
   podman: Podman;
   clock: Clock;
@@ -47,8 +60,8 @@ export interface SupervisorOptions {
   policy: CrashLoopPolicy;
   /** Re-list at least this often, whatever the events say. */
   resyncMs: number;
-  /** True while the reconciler has an action in flight for the unit: hands off. */
-  isBusy: (unitKey: string) => boolean;
+  /** The reconciler's work on units: hands off a unit it is working on, or finished work on after the containers were listed. */
+  activity: ReconcilerActivity;
   /** Called after each evaluation with the running containers that have probes. */
   onProbeTargets?: (targets: ProbeTarget[]) => void;
   /** A pod vanished or changed shape: the reconciler should look. */
@@ -216,6 +229,7 @@ export class Supervisor {
   async evaluate(signal: AbortSignal): Promise<void> {
     const { podman, logger, clock, history, policy } = this.options;
     let containers: PodmanContainer[];
+    const mark = this.options.activity.mark();
     try {
       containers = await podman.listContainers({ signal });
       this.listError = undefined;
@@ -230,7 +244,7 @@ export class Supervisor {
 
     const targetsByUnit = new Map<string, ProbeTarget[]>();
     for (const unit of this.units.values()) {
-      if (this.options.isBusy(unit.key)) {
+      if (this.options.activity.isBusy(unit.key, mark)) {
         // Hands off, but keep probing what runs: dropping the targets would reset readiness.
         targetsByUnit.set(unit.key, this.lastTargets.get(unit.key) ?? []);
         continue;

@@ -36,7 +36,11 @@ const readStatus = async (ws: Workspace): Promise<Status | undefined> => {
   }
 };
 
-/** A podman in front of the real one: `hang` sleeps, `fail` exits 125, `garbage` prints junk; every call is logged. */
+/**
+ * A podman in front of the real one: `hang` sleeps, `fail` exits 125,
+ * `garbage` prints junk, `slow-list` answers `pod ps` 2 s after listing (a
+ * busy host: the answer is stale when it arrives); every call is logged.
+ */
 const writeWrapper = async (dir: string): Promise<string> => {
   const wrapper = path.join(dir, 'podman-wrapper.sh');
   await writeFile(
@@ -47,6 +51,7 @@ case "$1" in events) exec podman "$@";; esac
 [ -f ${dir}/hang ] && exec sleep 600
 if [ -f ${dir}/fail ]; then echo "Error: injected failure" >&2; exit 125; fi
 if [ -f ${dir}/garbage ] && [ "$1" = ps -o "$1" = pod ]; then echo '{{{ not json'; exit 0; fi
+if [ -f ${dir}/slow-list ] && [ "$1 $2" = "pod ps" ]; then out=$(podman "$@"); rc=$?; sleep 2; printf '%s\n' "$out"; exit $rc; fi
 exec podman "$@"
 `,
   );
@@ -133,6 +138,27 @@ describe('faults: podman hangs, fails and lies', () => {
     }, 60_000);
     const plays = (await readFile(path.join(ws.dir, 'calls.log'), 'utf8')).split('\n').filter((line) => line.startsWith('kube play')).length;
     assert.ok(plays <= 20, `2000 writes made ${plays} plays`);
+  });
+
+  it('a pod list that arrives after a replace finished does not undo the replace', async () => {
+    // The runner lists pods again while it replaces one (the replace's own
+    // events ask it to); with a slow list, that answer shows the old pod.
+    await writeFile(path.join(ws.dir, 'slow-list'), '');
+    try {
+      const old = (await podByName(name))!.id;
+      await writeFile(path.join(ws.dir, 'calls.log'), '');
+      await podman('rm', '-f', '-t', '0', `${name}-main`);
+      const replaced = await waitFor('a new, complete pod', async () => {
+        const pod = await podByName(name);
+        return pod && pod.id !== old && pod.status === 'Running' && pod.containers.some((c) => c.name === `${name}-main`) ? pod.id : undefined;
+      }, 30_000);
+      await sleep(8_000); // several slow passes
+      assert.equal((await podByName(name))?.id, replaced, 'the new pod is left alone');
+      const plays = (await readFile(path.join(ws.dir, 'calls.log'), 'utf8')).split('\n').filter((line) => line.startsWith('kube play'));
+      assert.equal(plays.length, 1, 'one play: the replace');
+    } finally {
+      await rm(path.join(ws.dir, 'slow-list'), { force: true });
+    }
   });
 });
 

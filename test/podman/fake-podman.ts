@@ -48,6 +48,7 @@ export class FakePodman implements Podman {
   readonly secrets = new Set<string>();
   podmanVersion = '4.3.1';
   private scripts: Scripted[] = [];
+  private readonly lateAnswers = new Map<PodmanMethod, Gate & { released: Promise<void>; markStarted: () => void }>();
   private counter = 0;
 
   // ---- scripting -------------------------------------------------------
@@ -65,6 +66,20 @@ export class FakePodman implements Podman {
     const gate: Gate & { released: Promise<void>; markStarted: () => void } = { release, started, released, markStarted };
     this.scripts.push({ method, script: { kind: 'hang', gate }, when });
     return gate;
+  }
+
+  /**
+   * The next list reports podman's state as it is now but answers only when
+   * the gate is released: a slow `podman pod ps` on a busy host, whose answer
+   * is stale by the time it arrives.
+   */
+  answerLate(method: 'listPods' | 'listContainers'): Gate {
+    let release!: () => void;
+    let markStarted!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const started = new Promise<void>((resolve) => (markStarted = resolve));
+    this.lateAnswers.set(method, { release, started, released, markStarted });
+    return { release, started };
   }
 
   /** The next matching call returns `value` as is (e.g. garbage instead of a pod list). */
@@ -121,7 +136,7 @@ export class FakePodman implements Podman {
   async listPods(options?: CallOptions): Promise<PodmanPod[]> {
     const scripted = await this.enter('listPods', [], options);
     if (scripted) return scripted.value as PodmanPod[];
-    return [...this.pods.values()].map((pod) => structuredClone(pod));
+    return this.late('listPods', [...this.pods.values()].map((pod) => structuredClone(pod)));
   }
 
   async playKube(yaml: string, options?: CallOptions): Promise<PlayResult> {
@@ -203,7 +218,7 @@ export class FakePodman implements Podman {
   async listContainers(options?: CallOptions): Promise<PodmanContainer[]> {
     const scripted = await this.enter('listContainers', [], options);
     if (scripted) return scripted.value as PodmanContainer[];
-    return [...this.pods.values()].flatMap((pod) => {
+    return this.late('listContainers', [...this.pods.values()].flatMap((pod) => {
       const podRunning = pod.status === 'Running' || pod.status === 'Degraded';
       const infra: PodmanContainer = { id: `${pod.id.slice(0, 60)}ffff`, name: `${pod.id.slice(0, 12)}-infra`, podId: pod.id, isInfra: true, state: podRunning ? 'running' : 'exited', exitCode: 0, startedAt: undefined, exitedAt: undefined, labels: {} };
       return [
@@ -213,7 +228,7 @@ export class FakePodman implements Podman {
           return { id: container.id, name: container.name, podId: pod.id, isInfra: false, state: container.status, exitCode: facts?.exitCode ?? 0, startedAt: facts?.startedAt, exitedAt: facts?.exitedAt, labels: { ...pod.labels } };
         }),
       ];
-    });
+    }));
   }
 
   async startContainer(id: string, options?: CallOptions): Promise<void> {
@@ -341,6 +356,16 @@ export class FakePodman implements Podman {
   }
 
   // ---- internals -----------------------------------------------------------
+
+  /** Answers `now` at once, or when the gate of an `answerLate` releases it. */
+  private async late<T>(method: PodmanMethod, now: T): Promise<T> {
+    const gate = this.lateAnswers.get(method);
+    if (!gate) return now;
+    this.lateAnswers.delete(method);
+    gate.markStarted();
+    await gate.released;
+    return now;
+  }
 
   /** Records the call, then applies a matching script; returns a value for `return` scripts. */
   private async enter(method: PodmanMethod, args: unknown[], options: CallOptions | undefined, onLeftover?: () => void): Promise<{ value: unknown } | undefined> {

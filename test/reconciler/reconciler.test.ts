@@ -176,6 +176,36 @@ describe('Reconciler', () => {
     assert.notEqual(again.id, first.id);
   });
 
+  // A slow `podman pod ps` (a busy host) can answer after a replace of the
+  // same pod finished: its answer shows the old pod, gutted, or no pod.
+  for (const { step, sees } of [
+    { step: 'removePod', sees: 'the old pod with its container gone' },
+    { step: 'playKube', sees: 'no pod at all' },
+  ] as const) {
+    it(`a pod list that went stale during a replace (${sees}) does not undo the replace`, async () => {
+      show({ 'web.yaml': podYaml('web') });
+      await reconcile();
+      webPod()!.containers.length = 0; // podman rm -f web-main
+      const replacing = podman.hangNext(step);
+      await reconciler.pass(controller.signal);
+      await replacing.started;
+      const listing = podman.answerLate('listPods');
+      const stale = reconciler.pass(controller.signal);
+      await listing.started;
+      replacing.release();
+      await waitFor('the replace to finish', () => reconciler.inFlightCount === 0);
+      const replaced = webPod()!;
+      listing.release();
+      await stale;
+      await reconciler.settled();
+      assert.equal(webPod()?.id, replaced.id, 'the new pod still runs');
+      assert.equal(podman.callsOf('playKube').length, 2, 'one create and one replace, no more');
+      assert.deepEqual(log.lines.filter((line) => line.level === 'error'), [], 'no failed play');
+      await reconcile();
+      assert.equal(webPod()?.id, replaced.id, 'a fresh pass leaves it alone too');
+    });
+  }
+
   it('a stopped pod is left to the supervisor: the reconciler neither starts nor replaces it', async () => {
     show({ 'web.yaml': podYaml('web') });
     await reconcile();

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { DesiredUnit } from '../../src/desired/desired-unit.ts';
+import { UnitActivity } from '../../src/reconciler/unit-activity.ts';
 import { RestartHistory } from '../../src/supervisor/restart-history.ts';
 import type { ProbeTarget } from '../../src/probes/probe-manager.ts';
 import { Supervisor } from '../../src/supervisor/supervisor.ts';
@@ -25,7 +26,7 @@ describe('Supervisor', () => {
   let clock: FakeClock;
   let history: RestartHistory;
   let supervisor: Supervisor;
-  let busy: Set<string>;
+  let activity: UnitActivity;
   let targets: ProbeTarget[];
   const signal = new AbortController().signal;
 
@@ -47,7 +48,7 @@ describe('Supervisor', () => {
     clock = new FakeClock();
     podman.now = () => clock.now();
     history = new RestartHistory(stateDir);
-    busy = new Set();
+    activity = new UnitActivity();
     targets = [];
     supervisor = makeSupervisor();
   });
@@ -59,7 +60,7 @@ describe('Supervisor', () => {
       history,
       policy: POLICY,
       resyncMs: 10_000,
-      isBusy: (key) => busy.has(key),
+      activity,
       onProbeTargets: (list) => (targets = list),
       ...extra,
     });
@@ -207,7 +208,7 @@ describe('Supervisor', () => {
 
   it('a death that the events stream never reported asks for the stream to be reopened', async () => {
     let missed = 0;
-    supervisor = new Supervisor({ podman, clock, logger: memoryLogger().logger, history, policy: POLICY, resyncMs: 10_000, isBusy: () => false, onEventsMissed: () => (missed += 1) });
+    supervisor = new Supervisor({ podman, clock, logger: memoryLogger().logger, history, policy: POLICY, resyncMs: 10_000, activity: new UnitActivity(), onEventsMissed: () => (missed += 1) });
     await setup(podYaml('web'));
     await evaluate();
     podman.exitContainer(main().id, 1); // no onEvent: the stream missed it
@@ -226,13 +227,30 @@ describe('Supervisor', () => {
 
   it('leaves a unit alone while the reconciler works on it', async () => {
     const unit = await setup(podYaml('web'));
-    busy.add(unit.key);
+    activity.begin(unit.key);
     podman.exitContainer(main().id, 1);
     await evaluate();
     assert.equal(podman.callsOf('startContainer').length, 0);
-    busy.clear();
+    activity.end(unit.key);
     await evaluate();
     assert.equal(podman.callsOf('startContainer').length, 1);
+  });
+
+  it('does not act on a container list taken before the reconciler finished work on the unit', async () => {
+    const unit = await setup(podYaml('web'));
+    activity.begin(unit.key); // a replace, say, which stops the old pod
+    podman.exitContainer(main().id, 1);
+    const listing = podman.answerLate('listContainers');
+    const stale = supervisor.evaluate(signal);
+    await listing.started;
+    activity.end(unit.key); // done while podman was still listing
+    listing.release();
+    await stale;
+    await supervisor.settled();
+    assert.equal(podman.callsOf('startContainer').length, 0, 'nothing started from the stale list');
+    assert.equal(history.get(unit.key, unit.hash, 'main').restartCount, 0, 'no restart counted');
+    await evaluate();
+    assert.equal(podman.callsOf('startContainer').length, 1, 'a fresh list is acted on');
   });
 
   it('a failed liveness probe stops the container and the restart is recorded as LivenessFailed', async () => {
@@ -272,7 +290,7 @@ describe('Supervisor', () => {
     const unit = await setup(podYaml('web', { restartPolicy: 'Never' }));
     podman.exitContainer(main().id, 5);
     await evaluate();
-    const second = new Supervisor({ podman, clock, logger: memoryLogger().logger, history, policy: POLICY, resyncMs: 10_000, isBusy: () => false });
+    const second = new Supervisor({ podman, clock, logger: memoryLogger().logger, history, policy: POLICY, resyncMs: 10_000, activity: new UnitActivity() });
     second.setDesired([unit]);
     await second.evaluate(signal);
     assert.equal(history.get(unit.key, unit.hash, 'main').restartCount, 0);
