@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { DesiredUnit } from '../desired/desired-unit.ts';
 import type { Podman } from '../podman/podman.ts';
 import type { Clock } from '../shared/clock.ts';
+import { describeError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { EventSink } from '../shared/event-sink.ts';
 import type { AppliedStore } from '../state/applied-store.ts';
@@ -58,11 +59,16 @@ const play = async (unit: DesiredUnit, deps: ExecuteDeps, signal: AbortSignal): 
   try {
     await podman.playKube(withoutClaims(unit.yaml, existing), { signal });
   } catch (error) {
-    await removeLeftovers(unit, deps, signal);
+    // A refused name means this play made no pod, and the pod that has the
+    // name (missed by a stale look, or someone else's) is not a leftover.
+    if (!POD_NAME_IN_USE.test(describeError(error))) await removeLeftovers(unit, deps, signal);
     throw error;
   }
   await store.put(unit, new Date(clock.now()));
 };
+
+/** podman 4.3–5.x: `Error: adding pod to state: name "web" is in use: pod already exists`. */
+const POD_NAME_IN_USE = /is in use: pod already exists/;
 
 /** A failed play leaves its pod in Created/Exited; take down every pod labelled with this unit. */
 const removeLeftovers = async (unit: DesiredUnit, deps: ExecuteDeps, signal: AbortSignal): Promise<void> => {

@@ -238,6 +238,16 @@ describe('Reconciler', () => {
     assert.deepEqual([...podman.pods.values()], [theirs]);
   });
 
+  it('a play refused because the pod name is taken removes no pod: the one with the name is no leftover', async () => {
+    show({ 'web.yaml': podYaml('web') });
+    await reconcile();
+    const pod = webPod()!;
+    podman.returnNext('listPods', []); // a look that missed it
+    await reconcile();
+    assert.deepEqual(podman.callsOf('removePod'), [], 'the running pod is not taken for the leftover of the failed play');
+    assert.equal(webPod()?.id, pod.id);
+  });
+
   it('a failed play: the leftover pod is removed, nothing recorded, and retries back off', async () => {
     podman.failNext('playKube', playError('image not known'), { leftover: true });
     show({ 'web.yaml': podYaml('web') });
