@@ -2,12 +2,18 @@
  * Real-podman test harness. Integration tests never skip: without podman they
  * fail with a message saying how to install it (the explicit local opt-out
  * is `npm run test:unit`, which does not run this tier).
+ *
+ * Importing it adds one hook to the file's tests: when a test fails, the
+ * last lines each runner it ran printed are written beside the failure (as
+ * TAP comments), so a failure in CI says what the runner was doing.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { afterEach, beforeEach } from 'node:test';
 import { promisify } from 'node:util';
+import { SOURCE_LABEL } from '../../src/shared/labels.ts';
 
 const execFileAsync = promisify(execFile);
 export const REPO = path.resolve(import.meta.dirname, '../..');
@@ -100,6 +106,8 @@ export interface Workspace {
   dir: string;
   manifestDir: string;
   stateDir: string;
+  /** The runner's images directory: its own, never the host's /var/lib/runner/images. */
+  imagesDir: string;
   configFile: string;
   cleanup: () => Promise<void>;
 }
@@ -109,13 +117,15 @@ export const createWorkspace = async (config = 'resyncIntervalSeconds: 2\nstopTi
   const dir = await mkdtemp(path.join(tmpdir(), 'runner-it-'));
   const manifestDir = path.join(dir, 'manifests');
   const stateDir = path.join(dir, 'state');
+  const imagesDir = path.join(dir, 'images');
   const configFile = path.join(dir, 'config.yaml');
-  await execFileAsync('mkdir', ['-p', manifestDir, stateDir]);
+  await execFileAsync('mkdir', ['-p', manifestDir, stateDir, imagesDir]);
   await writeFile(configFile, config);
   return {
     dir,
     manifestDir,
     stateDir,
+    imagesDir,
     configFile,
     cleanup: async () => {
       await removePodsFrom(manifestDir);
@@ -127,7 +137,7 @@ export const createWorkspace = async (config = 'resyncIntervalSeconds: 2\nstopTi
 /** Removes every pod whose source label points into `manifestDir` (test cleanup). */
 export const removePodsFrom = async (manifestDir: string): Promise<void> => {
   for (const pod of await listPods()) {
-    if (pod.labels['static-pod-runner/source']?.startsWith(`${manifestDir}/`)) await podman('pod', 'rm', '-f', '-t', '0', pod.id).catch(() => undefined);
+    if (pod.labels[SOURCE_LABEL]?.startsWith(`${manifestDir}/`)) await podman('pod', 'rm', '-f', '-t', '0', pod.id).catch(() => undefined);
   }
 };
 
@@ -146,7 +156,7 @@ export interface RunnerProcess {
 export const startRunner = async (ws: Workspace, extraArgs: string[] = [], options: { env?: Record<string, string> } = {}): Promise<RunnerProcess> => {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), 'run', '--config', ws.configFile, '--manifest-dir', ws.manifestDir, '--state-dir', ws.stateDir, '--log-format', 'json', '--log-level', 'debug', ...extraArgs],
+    ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), 'run', '--config', ws.configFile, '--manifest-dir', ws.manifestDir, '--state-dir', ws.stateDir, '--images-dir', ws.imagesDir, '--log-format', 'json', '--log-level', 'debug', ...extraArgs],
     { env: { ...env, ...options.env }, cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const logs: Record<string, unknown>[] = [];
@@ -166,6 +176,9 @@ export const startRunner = async (ws: Workspace, extraArgs: string[] = [], optio
   });
   child.stdout!.resume();
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const record: RunnerRecord = { pid: child.pid!, logs };
+  runners.push(record);
+  void exited.then(() => (record.exitedAt = Date.now()));
   await waitFor('the runner to start', async () => logs.some((log) => log.msg === 'runner ready') || child.exitCode !== null, 30_000);
   if (child.exitCode !== null) throw new Error(`runner exited at start (${child.exitCode}): ${JSON.stringify(logs)}`);
   return {
@@ -177,6 +190,35 @@ export const startRunner = async (ws: Workspace, extraArgs: string[] = [], optio
     },
   };
 };
+
+interface RunnerRecord {
+  pid: number;
+  logs: Record<string, unknown>[];
+  exitedAt?: number;
+}
+
+/** Every runner this test file started. */
+const runners: RunnerRecord[] = [];
+const FAILURE_LOG_LINES = 40;
+let testStartedAt = 0;
+
+beforeEach(() => {
+  testStartedAt = Date.now();
+});
+
+afterEach((t) => {
+  // Node sets `passed` on a test's context (20.13 and later); @types/node does not declare it yet.
+  if ((t as { passed?: boolean }).passed !== false || !('diagnostic' in t)) return;
+  for (const runner of runners) {
+    if (runner.exitedAt !== undefined && runner.exitedAt < testStartedAt) continue;
+    t.diagnostic(`runner ${runner.pid}${runner.exitedAt === undefined ? '' : ' (exited)'}, its last ${FAILURE_LOG_LINES} log lines:`);
+    for (const log of runner.logs.slice(-FAILURE_LOG_LINES)) {
+      const { time, level, msg, ...fields } = log;
+      const rest = Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : '';
+      t.diagnostic(`  ${String(time ?? '')} ${String(level)} ${String(msg)}${rest}`);
+    }
+  }
+});
 
 export interface ProcessEntry {
   pid: number;

@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { SOURCE_LABEL } from '../../src/shared/labels.ts';
 import {
   createWorkspace,
   listPods,
@@ -207,7 +208,7 @@ describe('supervisor: a runner killed mid-apply', () => {
       // are not the runner's), so the host may wobble for a while: wait until
       // it has been right on several looks in a row.
       const converged = async (): Promise<boolean> => {
-        const ours = (await listPods()).filter((pod) => pod.labels['static-pod-runner/source']?.startsWith(`${ws.manifestDir}/`));
+        const ours = (await listPods()).filter((pod) => pod.labels[SOURCE_LABEL]?.startsWith(`${ws.manifestDir}/`));
         if (ours.length !== names.length || !names.every((pod) => ours.some((item) => item.name === pod && item.status === 'Running'))) return false;
         for (const pod of names) if (!/echo 1200/.test(await podman('inspect', '--format', '{{json .Config.Entrypoint}}', `${pod}-main`))) return false;
         return true;
@@ -217,7 +218,7 @@ describe('supervisor: a runner killed mid-apply', () => {
         streak = (await converged()) ? streak + 1 : 0;
         return streak >= 8;
       }, 90_000);
-      const all = (await listPods()).filter((pod) => pod.labels['static-pod-runner/source']?.startsWith(ws.manifestDir));
+      const all = (await listPods()).filter((pod) => pod.labels[SOURCE_LABEL]?.startsWith(ws.manifestDir));
       assert.equal(
         all.length,
         names.length,
@@ -237,7 +238,7 @@ describe('supervisor: a runner killed mid-apply', () => {
     const runner = await startRunner(ws);
     try {
       await waitFor('the removed manifests\' pods to be gone, the other to stay', async () => {
-        const ours = (await listPods()).filter((pod) => pod.labels['static-pod-runner/source']?.startsWith(`${ws.manifestDir}/`));
+        const ours = (await listPods()).filter((pod) => pod.labels[SOURCE_LABEL]?.startsWith(`${ws.manifestDir}/`));
         return ours.length === 1 && ours[0]!.name === names[2] && ours[0]!.status === 'Running';
       }, 60_000);
     } finally {
