@@ -108,6 +108,7 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
       defaultStopTimeoutSeconds: config.stopTimeoutSeconds,
       resyncMs: config.resyncIntervalSeconds * 1000,
       onDesired: (units) => supervisor?.setDesired(units),
+      onRecovered: (unit, recovery) => supervisor?.recordRecovery(unit, recovery),
       onChange: changed,
       events: eventLog,
       pull: config.pull,

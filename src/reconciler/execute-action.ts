@@ -26,11 +26,13 @@ export interface ExecuteDeps {
 export const executeAction = async (action: Action, deps: ExecuteDeps, signal: AbortSignal): Promise<void> => {
   const { podman, store, logger } = deps;
   switch (action.type) {
-    case 'create':
+    case 'create': {
       await play(action.unit, deps, signal);
-      logger.info(`started pod ${action.unit.name} from ${action.unit.file}`, fields(action.unit));
-      deps.events.record({ type: 'Applied', ...fields(action.unit), message: `started pod ${action.unit.name}` });
+      const again = action.recovers ? ` again (${action.reason})` : '';
+      logger.info(`started pod ${action.unit.name}${again} from ${action.unit.file}`, fields(action.unit));
+      deps.events.record({ type: 'Applied', ...fields(action.unit), message: `started pod ${action.unit.name}${again}` });
       return;
+    }
     case 'replace': {
       const previous = store.get(action.key);
       for (const id of action.podIds) await podman.removePod(id, previous?.stopTimeoutSeconds ?? action.unit.stopTimeoutSeconds, { signal });

@@ -6,10 +6,19 @@ import type { ObservedPod } from './observed-pods.ts';
  * most per unit key per plan; the executor serializes actions per key.
  */
 export type Action =
-  | { type: 'create'; key: string; unit: DesiredUnit; reason: string }
-  | { type: 'replace'; key: string; unit: DesiredUnit; podIds: string[]; reason: string }
+  | { type: 'create'; key: string; unit: DesiredUnit; reason: string; recovers?: Recovery }
+  | { type: 'replace'; key: string; unit: DesiredUnit; podIds: string[]; reason: string; recovers?: Recovery }
   | { type: 'remove'; key: string; podIds: string[]; podNames: string[]; stopTimeoutSeconds: number; reason: string }
   | { type: 'blocked'; key: string; unit: DesiredUnit; reason: string };
+
+/**
+ * Set on a create or replace that brings back a pod which ran this very spec:
+ * `removed` when the pod, or a container of it, was removed behind the
+ * runner's back; `lost` when podman kept only a half-created pod (a power
+ * cut). The supervisor counts these as restarts, as the kubelet counts a new
+ * sandbox.
+ */
+export type Recovery = 'removed' | 'lost';
 
 export interface PlanInputs {
   desired: readonly DesiredUnit[];
@@ -18,6 +27,8 @@ export interface PlanInputs {
   heldFiles: ReadonlySet<string>;
   /** Stop timeout for pods no desired unit describes any more. */
   stopTimeoutFor: (key: string) => number;
+  /** The hash last applied for a unit (the state directory's record), if any. */
+  appliedHash?: (key: string) => string | undefined;
 }
 
 /**
@@ -33,7 +44,7 @@ const HALF_CREATED = new Set(['Created', 'Error']);
  * that exited is the supervisor's job. Pods without the runner's labels are never acted on; a desired
  * pod whose name such a pod already uses is `blocked`, not forced.
  */
-export const planActions = ({ desired, observed, heldFiles, stopTimeoutFor }: PlanInputs): Action[] => {
+export const planActions = ({ desired, observed, heldFiles, stopTimeoutFor, appliedHash }: PlanInputs): Action[] => {
   const actions: Action[] = [];
   const byKey = new Map<string, ObservedPod[]>();
   for (const pod of observed) if (pod.key) byKey.set(pod.key, [...(byKey.get(pod.key) ?? []), pod]);
@@ -46,7 +57,11 @@ export const planActions = ({ desired, observed, heldFiles, stopTimeoutFor }: Pl
     const pods = byKey.get(unit.key) ?? [];
     if (pods.length === 0) {
       const squatter = unit.podName === undefined ? undefined : observed.find((pod) => pod.name === unit.podName);
-      if (!squatter) actions.push({ type: 'create', key: unit.key, unit, reason: 'no pod' });
+      if (!squatter) {
+        // Applied before with this spec and now gone: removed by hand (`podman pod rm`).
+        const removed = appliedHash?.(unit.key) === unit.hash;
+        actions.push({ type: 'create', key: unit.key, unit, reason: removed ? 'pod was removed' : 'no pod', ...(removed ? { recovers: 'removed' as const } : {}) });
+      }
       else if (squatter.key === undefined)
         actions.push({ type: 'blocked', key: unit.key, unit, reason: `a pod named "${squatter.name}" exists that the runner does not manage; it is left alone` });
       else if (orphanKeys.has(squatter.key)) {
@@ -70,13 +85,13 @@ export const planActions = ({ desired, observed, heldFiles, stopTimeoutFor }: Pl
     }
     const pod = pods[0]!;
     if (HALF_CREATED.has(pod.status)) {
-      actions.push({ type: 'replace', key: unit.key, unit, podIds: [pod.id], reason: `pod is ${pod.status}: it never got going, or podman lost its state (a power cut)` });
+      actions.push({ type: 'replace', key: unit.key, unit, podIds: [pod.id], reason: `pod is ${pod.status}: it never got going, or podman lost its state (a power cut)`, recovers: 'lost' });
       continue;
     }
     // A container removed by hand (`podman rm -f`) cannot be started again: re-create the pod.
     const missing = unit.containers.filter((container) => !pod.containers.some((item) => item.name.endsWith(`-${container.name}`)));
     if (missing.length > 0) {
-      actions.push({ type: 'replace', key: unit.key, unit, podIds: [pod.id], reason: `container ${missing.map((c) => c.name).join(', ')} was removed` });
+      actions.push({ type: 'replace', key: unit.key, unit, podIds: [pod.id], reason: `container ${missing.map((c) => c.name).join(', ')} was removed`, recovers: 'removed' });
     }
     // Stopped or exited containers are the supervisor's: it restarts them
     // as restartPolicy says, with backoff.

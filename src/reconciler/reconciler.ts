@@ -14,7 +14,7 @@ import { Wakeup } from '../shared/wakeup.ts';
 import { unitOf, type AppliedStore } from '../state/applied-store.ts';
 import { executeAction, fields } from './execute-action.ts';
 import { currentOwners, observePods, type ObservedPod } from './observed-pods.ts';
-import { planActions, type Action } from './plan-actions.ts';
+import { planActions, type Action, type Recovery } from './plan-actions.ts';
 import { DEFAULT_APPLY_BACKOFF, retryDelayMs, type BackoffPolicy } from './retry-backoff.ts';
 import { UnitActivity } from './unit-activity.ts';
 
@@ -43,6 +43,8 @@ export interface ReconcilerOptions {
    * retrying on the normal backoff.
    */
   explainMissingImages?: (unit: DesiredUnit, signal: AbortSignal) => Promise<string | undefined>;
+  /** A pod that ran this unit's spec was brought back (see `Recovery`): the supervisor counts it as a restart. */
+  onRecovered?: (unit: DesiredUnit, recovery: Recovery) => void;
 }
 
 export interface Failure {
@@ -187,6 +189,7 @@ export class Reconciler {
       observed,
       heldFiles: new Set(desired.heldFiles.keys()),
       stopTimeoutFor: (key) => store.get(key)?.stopTimeoutSeconds ?? this.options.defaultStopTimeoutSeconds,
+      appliedHash: (key) => store.get(key)?.hash,
     });
     const blocked = new Map<string, string>();
     for (const action of actions) {
@@ -217,6 +220,7 @@ export class Reconciler {
     const job = this.limit(() => executeAction(action, { ...this.options, events: this.events }, signal))
       .then(() => {
         this.failures.delete(action.key);
+        if ((action.type === 'create' || action.type === 'replace') && action.recovers) this.options.onRecovered?.(action.unit, action.recovers);
       })
       .catch(async (error: unknown) => {
         const previous = this.failures.get(action.key);

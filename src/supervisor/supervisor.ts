@@ -175,6 +175,33 @@ export class Supervisor {
     await this.stop(container, unit, signal);
   }
 
+  /**
+   * The reconciler brought back a pod that ran this spec: every container in
+   * it started again, so each restart is counted, as the kubelet counts a new
+   * sandbox. `removed`: a container or the pod was removed by hand
+   * (RemovedExternally). `lost`: podman kept only a half-created pod; counted
+   * as HostRebooted when the host has rebooted since the runner last ran,
+   * and not at all otherwise (a runner killed mid-play leaves the same, and
+   * nothing had run). No step of backoff either way: the containers did not
+   * crash.
+   */
+  recordRecovery(unit: DesiredUnit, recovery: 'removed' | 'lost'): void {
+    const reason: RestartReason | undefined = recovery === 'removed' ? 'RemovedExternally' : this.options.rebootCutoff !== undefined ? 'HostRebooted' : undefined;
+    if (!reason) return;
+    const { history, clock, logger } = this.options;
+    const at = clock.now();
+    for (const { name } of unit.containers) {
+      const entry = history.get(unit.key, unit.hash, name);
+      entry.lastReason = reason;
+      delete entry.lastExitCode; // it did not exit: it was removed, or lost with the power
+      history.recordRestart(entry, { at, reason });
+      logger.info(`container ${name} of pod ${unit.name} runs again in a re-created pod (${reason}; restart ${entry.restartCount})`, { pod: unit.name, container: name, file: unit.file });
+      this.events.record({ type: 'Restarted', pod: unit.name, container: name, file: unit.file, message: `restart ${entry.restartCount}: ${reason}, the pod was re-created` });
+    }
+    void history.save();
+    this.options.onChange?.();
+  }
+
   /** A restart asked for by an operator (`runner restart`): recorded as Manual. */
   async restartPod(key: string, signal: AbortSignal): Promise<boolean> {
     const unit = this.units.get(key);

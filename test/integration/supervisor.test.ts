@@ -161,6 +161,12 @@ describe('supervisor: pods stopped, gutted or orphaned from outside', () => {
       return current && current.id !== id && current.status === 'Running' && current.containers.some((c) => c.name === `${name}-main`) ? current : undefined;
     }, 20_000);
     assert.ok(pod);
+    const history = await waitFor('the restart to be recorded', async () => {
+      const text = await readFile(path.join(ws.stateDir, 'restarts.json'), 'utf8');
+      return /RemovedExternally/.test(text) ? (JSON.parse(text) as { units: Record<string, { containers: Record<string, { lastReason?: string }> }> }) : undefined;
+    });
+    const [unit] = Object.values(history.units);
+    assert.equal(unit?.containers.main?.lastReason, 'RemovedExternally');
   });
 
   it('a killed events stream is reopened and deaths are still handled', async () => {

@@ -271,6 +271,9 @@ const podmanState = (): { pods: { id: string; name: string; status: string }[]; 
 const runningPod = (): { id: string; name: string; status: string } | undefined =>
   podmanState().pods.find((pod) => pod.name === POD && pod.status === 'Running');
 const startedAt = (): string => insideOk(`podman inspect --format '{{.State.StartedAt}}' ${CONTAINER}`).trim();
+/** The pod's one container as `runner status --json` reports it. */
+const containerStatus = (): { lastReason?: string; restartCount: number } | undefined =>
+  (JSON.parse(insideOk(`runner status ${POD} --json`)) as { pods: { containers: { lastReason?: string; restartCount: number }[] }[] }).pods[0]?.containers[0];
 
 interface StatusFile {
   daemon: { pid: number; lastReconcileAt?: number };
@@ -361,12 +364,13 @@ test('after a reboot the runner starts by itself and brings the pod back, once',
   assert.equal(machine.exitCode, 133, 'nspawn reports a reboot, not a crash or a poweroff');
   await bootAndExpectPodBack(started);
   // The shutdown stopped it (exit code 0: its shell traps TERM); status says the reboot did.
-  const status = JSON.parse(insideOk(`runner status ${POD} --json`)) as { pods: { containers: { lastReason?: string; restartCount: number }[] }[] };
-  assert.equal(status.pods[0]?.containers[0]?.lastReason, 'HostRebooted', JSON.stringify(status.pods[0]?.containers));
+  const container = containerStatus();
+  assert.equal(container?.lastReason, 'HostRebooted', JSON.stringify(container));
 });
 
 test('after a power cut the runner starts by itself and brings the pod back, once', async () => {
   const started = startedAt();
+  const restartsBefore = containerStatus()?.restartCount ?? 0;
   const machine = nspawn;
   assert.ok(machine !== undefined && leader !== undefined);
   // SIGKILL to the machine's PID 1 ends its PID namespace at once: every
@@ -376,12 +380,16 @@ test('after a power cut the runner starts by itself and brings the pod back, onc
   await waitFor('nspawn to exit after the power cut', 60, () => (machine.exitCode === null && machine.signalCode === null ? undefined : true));
   await bootAndExpectPodBack(started);
   // podman 4.3 lost its runtime state with /run and calls the pod Created:
-  // the runner re-creates it, and says why.
+  // the runner re-creates it, says why, and counts the restart.
   const events = insideOk('runner events --json').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as { type: string; message: string });
   const bootEvents = events.slice(events.map((event) => event.type).lastIndexOf('DaemonStarted'));
   assert.deepEqual(bootEvents.filter((event) => event.type !== 'DaemonStarted').map((event) => `${event.type}: ${event.message}`), [
     `Replaced: replaced pod ${POD} (pod is Created: it never got going, or podman lost its state (a power cut))`,
+    `Restarted: restart ${restartsBefore + 1}: HostRebooted, the pod was re-created`,
   ]);
+  const container = containerStatus();
+  assert.equal(container?.restartCount, restartsBefore + 1, JSON.stringify(container));
+  assert.equal(container?.lastReason, 'HostRebooted');
 });
 
 test('conmon of a pod the runner started has its own scope, outside runner.service', () => {

@@ -206,6 +206,26 @@ describe('Reconciler', () => {
     });
   }
 
+  it('tells who counts restarts when it brings back a pod removed by hand, and only then', async () => {
+    const recovered: [string, string][] = [];
+    reconciler = new Reconciler({
+      podman, store, clock, logger: log.logger, parallelism: 4, defaultStopTimeoutSeconds: 10, resyncMs: 10_000, backoff: BACKOFF,
+      onRecovered: (unit, recovery) => recovered.push([unit.name, recovery]),
+    });
+    show({ 'web.yaml': podYaml('web') });
+    await reconcile();
+    assert.deepEqual(recovered, [], 'the first start is no restart');
+    podman.deleteBehindBack(webPod()!.id);
+    await reconcile();
+    webPod()!.containers.length = 0;
+    await reconcile();
+    assert.deepEqual(recovered, [['web', 'removed'], ['web', 'removed']]);
+    podman.deleteBehindBack(webPod()!.id);
+    podman.failNext('playKube');
+    await reconcile();
+    assert.equal(recovered.length, 2, 'a failed play brought nothing back');
+  });
+
   it('a stopped pod is left to the supervisor: the reconciler neither starts nor replaces it', async () => {
     show({ 'web.yaml': podYaml('web') });
     await reconcile();

@@ -225,6 +225,36 @@ describe('Supervisor', () => {
     assert.equal(missed, 1, 'a reported death is not a missed one');
   });
 
+  it('a pod the reconciler re-created counts a restart of each container, as RemovedExternally, with no backoff', async () => {
+    const yaml = podYaml('web').replace('  containers:\n', '  containers:\n    - name: side\n      image: busybox\n');
+    const unit = await setup(yaml);
+    supervisor.recordRecovery(unit, 'removed');
+    supervisor.recordRecovery(unit, 'removed');
+    for (const name of ['main', 'side']) {
+      const entry = history.get(unit.key, unit.hash, name);
+      assert.equal(entry.restartCount, 2, name);
+      assert.equal(entry.lastReason, 'RemovedExternally');
+      assert.deepEqual(entry.recent.map((event) => event.reason), ['RemovedExternally', 'RemovedExternally']);
+      assert.equal(entry.backoffStep, 0, 'no crash, no backoff');
+    }
+    await history.save(); // waits for the write recordRecovery started
+    const saved = JSON.parse(await readFile(path.join(stateDir, 'restarts.json'), 'utf8')) as { units: Record<string, { containers: Record<string, { restartCount: number }> }> };
+    assert.equal(saved.units[unit.key]?.containers.main?.restartCount, 2, 'kept in the state directory');
+  });
+
+  it('a half-created pod brought back counts as HostRebooted after a reboot, and not at all otherwise', async () => {
+    const unit = await setup(podYaml('web'));
+    supervisor.recordRecovery(unit, 'lost');
+    assert.equal(history.get(unit.key, unit.hash, 'main').restartCount, 0, 'no reboot: a runner killed mid-play leaves the same, and nothing ran');
+    supervisor = makeSupervisor({ rebootCutoff: clock.now() - 30_000 });
+    supervisor.setDesired([unit]);
+    supervisor.recordRecovery(unit, 'lost');
+    const entry = history.get(unit.key, unit.hash, 'main');
+    assert.equal(entry.restartCount, 1);
+    assert.equal(entry.lastReason, 'HostRebooted');
+    await history.save(); // let the write finish before the directory goes
+  });
+
   it('leaves a unit alone while the reconciler works on it', async () => {
     const unit = await setup(podYaml('web'));
     activity.begin(unit.key);
@@ -278,6 +308,7 @@ describe('Supervisor', () => {
     const unit = await setup(podYaml('web'));
     podman.exitContainer(main().id, 3);
     await evaluate();
+    await history.save(); // waits for the write recordRecovery started
     const saved = JSON.parse(await readFile(path.join(stateDir, 'restarts.json'), 'utf8')) as { units: Record<string, { containers: Record<string, { restartCount: number }> }> };
     assert.equal(saved.units[unit.key]?.containers.main?.restartCount, 1);
     const reloaded = new RestartHistory(stateDir);
