@@ -72,14 +72,18 @@ describe('supervisor: crash loops and restart policies', () => {
     const deaths = await eventTimes(`${name}-main`, 'died', since);
     // The delay before each restart, from podman's own timestamps: the death
     // and the start that followed it. Configured: 0, 1 s, 2 s, 4 s (the cap).
-    // The lower bounds are the contract (the backoff is never skipped); the
-    // upper bounds allow for the reaction time of a loaded machine.
+    // The lower bounds are the contract: the backoff is never skipped, and it
+    // grows. How fast the runner reacts is not asserted here (the unit tests
+    // check the exact delays on a fake clock): on a loaded CI machine every
+    // restart came 2.2 to 3.7 s late, `podman start` alone taking 2 s. The
+    // upper bounds only say each restart did come, not at some much later look.
     const delays = starts.slice(1, 5).map((start) => start - Math.max(...deaths.filter((death) => death < start)));
     const detail = `delays ${delays.join(', ')} ms`;
-    assert.ok(delays[0]! < 3_000, `the first restart is immediate (${detail})`);
-    assert.ok(delays[1]! >= 1_000 && delays[1]! < 4_000, `second restart after ~1 s (${detail})`);
-    assert.ok(delays[2]! >= 2_000 && delays[2]! < 5_000, `third after ~2 s (${detail})`);
-    assert.ok(delays[3]! >= 4_000 && delays[3]! < 7_000, `fourth after ~4 s, the cap (${detail})`);
+    for (const [index, configured] of [0, 1_000, 2_000, 4_000].entries()) {
+      assert.ok(delays[index]! >= configured, `restart ${index + 1} waited its backoff of ${configured} ms (${detail})`);
+      assert.ok(delays[index]! < configured + 10_000, `restart ${index + 1} came (${detail})`);
+    }
+    assert.ok(delays[3]! >= delays[1]! + 1_000, `the backoff grew (${detail})`);
 
     const history = JSON.parse(await readFile(path.join(ws.stateDir, 'restarts.json'), 'utf8')) as { units: Record<string, { containers: Record<string, { restartCount: number; lastExitCode: number; lastReason: string }> }> };
     const entry = Object.entries(history.units).find(([key]) => key.endsWith(`#Pod/${name}`))?.[1].containers.main;
