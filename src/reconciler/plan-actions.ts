@@ -27,8 +27,8 @@ export interface PlanInputs {
   heldFiles: ReadonlySet<string>;
   /** Stop timeout for pods no desired unit describes any more. */
   stopTimeoutFor: (key: string) => number;
-  /** The hash last applied for a unit (the state directory's record), if any. */
-  appliedHash?: (key: string) => string | undefined;
+  /** The hash of the unit's pod as this runner last saw it in podman, if it has seen one. */
+  seenHash?: (key: string) => string | undefined;
 }
 
 /**
@@ -44,7 +44,7 @@ const HALF_CREATED = new Set(['Created', 'Error']);
  * that exited is the supervisor's job. Pods without the runner's labels are never acted on; a desired
  * pod whose name such a pod already uses is `blocked`, not forced.
  */
-export const planActions = ({ desired, observed, heldFiles, stopTimeoutFor, appliedHash }: PlanInputs): Action[] => {
+export const planActions = ({ desired, observed, heldFiles, stopTimeoutFor, seenHash }: PlanInputs): Action[] => {
   const actions: Action[] = [];
   const byKey = new Map<string, ObservedPod[]>();
   for (const pod of observed) if (pod.key) byKey.set(pod.key, [...(byKey.get(pod.key) ?? []), pod]);
@@ -58,8 +58,8 @@ export const planActions = ({ desired, observed, heldFiles, stopTimeoutFor, appl
     if (pods.length === 0) {
       const squatter = unit.podName === undefined ? undefined : observed.find((pod) => pod.name === unit.podName);
       if (!squatter) {
-        // Applied before with this spec and now gone: removed by hand (`podman pod rm`).
-        const removed = appliedHash?.(unit.key) === unit.hash;
+        // Seen with this spec and now gone: removed by hand (`podman pod rm`).
+        const removed = seenHash?.(unit.key) === unit.hash;
         actions.push({ type: 'create', key: unit.key, unit, reason: removed ? 'pod was removed' : 'no pod', ...(removed ? { recovers: 'removed' as const } : {}) });
       }
       else if (squatter.key === undefined)

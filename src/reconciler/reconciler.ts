@@ -87,6 +87,8 @@ export class Reconciler {
   /** Which units have work in flight or just finished: the supervisor keeps its hands off them. */
   readonly activity = new UnitActivity();
   private readonly blocked = new Map<string, string>();
+  /** Unit key → hash of its pod when this runner last saw one (see `remember`). */
+  private readonly seen = new Map<string, string>();
   private lastDesired: DesiredState | undefined;
   private lastObserved: { pods: ObservedPod[]; at: number } | undefined;
   private readonly failures = new Map<string, Failure>();
@@ -189,7 +191,7 @@ export class Reconciler {
       observed,
       heldFiles: new Set(desired.heldFiles.keys()),
       stopTimeoutFor: (key) => store.get(key)?.stopTimeoutSeconds ?? this.options.defaultStopTimeoutSeconds,
-      appliedHash: (key) => store.get(key)?.hash,
+      seenHash: (key) => this.seen.get(key),
     });
     const blocked = new Map<string, string>();
     for (const action of actions) {
@@ -204,7 +206,9 @@ export class Reconciler {
       if (this.activity.isBusy(action.key, mark) || this.backingOff(action)) continue;
       this.dispatch(action, signal);
     }
-    this.activity.forget(new Set(desired.units.map((unit) => unit.key)), mark);
+    const desiredKeys = new Set(desired.units.map((unit) => unit.key));
+    this.activity.forget(desiredKeys, mark);
+    this.remember(observed, desiredKeys);
     for (const key of this.reported.keys()) if (key.includes('#') && !blocked.has(key)) this.reported.delete(key);
     this.blocked.clear();
     for (const [key, reason] of blocked) this.blocked.set(key, reason);
@@ -220,7 +224,10 @@ export class Reconciler {
     const job = this.limit(() => executeAction(action, { ...this.options, events: this.events }, signal))
       .then(() => {
         this.failures.delete(action.key);
-        if ((action.type === 'create' || action.type === 'replace') && action.recovers) this.options.onRecovered?.(action.unit, action.recovers);
+        if (action.type === 'create' || action.type === 'replace') {
+          this.seen.set(action.key, action.unit.hash); // it runs: played just now
+          if (action.recovers) this.options.onRecovered?.(action.unit, action.recovers);
+        }
       })
       .catch(async (error: unknown) => {
         const previous = this.failures.get(action.key);
@@ -253,6 +260,17 @@ export class Reconciler {
     this.inFlight.set(action.key, job);
     this.inFlightType.set(action.key, action.type);
     this.activity.begin(action.key);
+  }
+
+  /**
+   * Keeps the hash of each desired unit's pod as last seen (or played), so
+   * that a pod which vanishes is known to have run here. Memory only, on
+   * purpose: a pod gone while the runner was down may have gone by design
+   * (`stopPodsOnExit` removes them), so that is no restart.
+   */
+  private remember(observed: readonly ObservedPod[], desiredKeys: ReadonlySet<string>): void {
+    for (const pod of observed) if (pod.key !== undefined && pod.hash !== undefined) this.seen.set(pod.key, pod.hash);
+    for (const key of this.seen.keys()) if (!desiredKeys.has(key)) this.seen.delete(key);
   }
 
   private backingOff(action: Action): boolean {

@@ -174,18 +174,18 @@ describe('planActions', () => {
 
   describe('which actions bring back a pod that ran this spec (counted as restarts)', () => {
     const recovery = (actions: Action[]): (string | undefined)[] => actions.map((action) => ('recovers' in action ? action.recovers : undefined));
-    const applied = (hash: string | undefined) => (key: string) => (key === WEB.key ? hash : undefined);
-    const cases: { what: string; observed: () => ObservedPod[]; appliedHash: string | undefined; expected: string | undefined }[] = [
-      { what: 'the pod was removed after this spec was applied', observed: () => [], appliedHash: WEB.hash, expected: 'removed' },
-      { what: 'the pod was never applied (first start)', observed: () => [], appliedHash: undefined, expected: undefined },
-      { what: 'a different spec was applied last (an edit while it was gone)', observed: () => [], appliedHash: 'older', expected: undefined },
-      { what: 'a container was removed by hand', observed: () => [podOf(WEB, { containers: [] })], appliedHash: WEB.hash, expected: 'removed' },
-      { what: 'podman kept only a Created pod (a power cut)', observed: () => [podOf(WEB, { status: 'Created' })], appliedHash: WEB.hash, expected: 'lost' },
-      { what: 'the spec changed', observed: () => [podOf(WEB, { hash: 'old' })], appliedHash: 'old', expected: undefined },
+    const seen = (hash: string | undefined) => (key: string) => (key === WEB.key ? hash : undefined);
+    const cases: { what: string; observed: () => ObservedPod[]; seenHash: string | undefined; expected: string | undefined }[] = [
+      { what: 'the pod was removed after the runner saw it run this spec', observed: () => [], seenHash: WEB.hash, expected: 'removed' },
+      { what: 'the runner never saw the pod (first start, or removed while it was down)', observed: () => [], seenHash: undefined, expected: undefined },
+      { what: 'the runner last saw another spec (an edit while it was gone)', observed: () => [], seenHash: 'older', expected: undefined },
+      { what: 'a container was removed by hand', observed: () => [podOf(WEB, { containers: [] })], seenHash: WEB.hash, expected: 'removed' },
+      { what: 'podman kept only a Created pod (a power cut)', observed: () => [podOf(WEB, { status: 'Created' })], seenHash: WEB.hash, expected: 'lost' },
+      { what: 'the spec changed', observed: () => [podOf(WEB, { hash: 'old' })], seenHash: 'old', expected: undefined },
     ];
-    for (const { what, observed, appliedHash, expected } of cases) {
+    for (const { what, observed, seenHash, expected } of cases) {
       it(`${what}: ${expected ?? 'not a recovery'}`, () => {
-        const actions = planActions({ desired: [WEB], observed: observed(), heldFiles: new Set(), stopTimeoutFor: () => 7, appliedHash: applied(appliedHash) });
+        const actions = planActions({ desired: [WEB], observed: observed(), heldFiles: new Set(), stopTimeoutFor: () => 7, seenHash: seen(seenHash) });
         assert.equal(actions.length, 1);
         assert.deepEqual(recovery(actions), [expected]);
       });

@@ -226,6 +226,21 @@ describe('Reconciler', () => {
     assert.equal(recovered.length, 2, 'a failed play brought nothing back');
   });
 
+  it('a pod gone while the runner was down (stopPodsOnExit removes them) is started, not counted as a restart', async () => {
+    show({ 'web.yaml': podYaml('web') });
+    await reconcile();
+    podman.deleteBehindBack(webPod()!.id);
+    const recovered: string[] = [];
+    reconciler = new Reconciler({
+      podman, store, clock, logger: log.logger, parallelism: 4, defaultStopTimeoutSeconds: 10, resyncMs: 10_000, backoff: BACKOFF,
+      onRecovered: (unit) => recovered.push(unit.name),
+    });
+    show({ 'web.yaml': podYaml('web') });
+    await reconcile();
+    assert.ok(webPod(), 'started');
+    assert.deepEqual(recovered, []);
+  });
+
   it('a stopped pod is left to the supervisor: the reconciler neither starts nor replaces it', async () => {
     show({ 'web.yaml': podYaml('web') });
     await reconcile();
