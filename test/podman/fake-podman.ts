@@ -14,7 +14,7 @@ export type Script =
   /** Throws `error` (after leaving a half-created pod in state Created, with `leftover`, as podman 4.3 does). */
   | { kind: 'fail'; error: Error; leftover?: boolean }
   /** Never answers until its signal aborts (rejecting with the reason) or the gate is released (then runs normally). */
-  | { kind: 'hang'; gate: Gate }
+  | { kind: 'hang'; gate: HeldGate }
   /** Returns this value untouched, whatever it is (garbage included). */
   | { kind: 'return'; value: unknown };
 
@@ -23,6 +23,20 @@ export interface Gate {
   /** Resolves when the hanging call has started. */
   started: Promise<void>;
 }
+
+/** A gate as the fake holds it: the test releases it, the held call marks it started and waits. */
+interface HeldGate extends Gate {
+  released: Promise<void>;
+  markStarted: () => void;
+}
+
+const newGate = (): HeldGate => {
+  let release!: () => void;
+  let markStarted!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const started = new Promise<void>((resolve) => (markStarted = resolve));
+  return { release, started, released, markStarted };
+};
 
 interface Scripted {
   method: PodmanMethod;
@@ -48,7 +62,7 @@ export class FakePodman implements Podman {
   readonly secrets = new Set<string>();
   podmanVersion = '4.3.1';
   private scripts: Scripted[] = [];
-  private readonly lateAnswers = new Map<PodmanMethod, Gate & { released: Promise<void>; markStarted: () => void }>();
+  private readonly lateAnswers = new Map<PodmanMethod, HeldGate>();
   private counter = 0;
 
   // ---- scripting -------------------------------------------------------
@@ -59,11 +73,7 @@ export class FakePodman implements Podman {
 
   /** The next matching call hangs; release the gate to let it finish normally. */
   hangNext(method: PodmanMethod, when?: (args: unknown[]) => boolean): Gate {
-    let release!: () => void;
-    let markStarted!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    const started = new Promise<void>((resolve) => (markStarted = resolve));
-    const gate: Gate & { released: Promise<void>; markStarted: () => void } = { release, started, released, markStarted };
+    const gate = newGate();
     this.scripts.push({ method, script: { kind: 'hang', gate }, when });
     return gate;
   }
@@ -74,12 +84,9 @@ export class FakePodman implements Podman {
    * is stale by the time it arrives.
    */
   answerLate(method: 'listPods' | 'listContainers'): Gate {
-    let release!: () => void;
-    let markStarted!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    const started = new Promise<void>((resolve) => (markStarted = resolve));
-    this.lateAnswers.set(method, { release, started, released, markStarted });
-    return { release, started };
+    const gate = newGate();
+    this.lateAnswers.set(method, gate);
+    return gate;
   }
 
   /** The next matching call returns `value` as is (e.g. garbage instead of a pod list). */
@@ -382,7 +389,7 @@ export class FakePodman implements Podman {
       case 'return':
         return { value: script.value };
       case 'hang': {
-        const gate = script.gate as Gate & { released: Promise<void>; markStarted: () => void };
+        const { gate } = script;
         gate.markStarted();
         await new Promise<void>((resolve, reject) => {
           const onAbort = (): void => reject(signal?.reason);

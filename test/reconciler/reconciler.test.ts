@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { ManifestSnapshot } from '../../src/manifest/read-manifest-dir.ts';
-import { Reconciler } from '../../src/reconciler/reconciler.ts';
+import { Reconciler, type ReconcilerOptions } from '../../src/reconciler/reconciler.ts';
 import { HASH_LABEL, MANAGED_LABEL, SOURCE_LABEL, UNIT_LABEL } from '../../src/shared/labels.ts';
 import { AppliedStore } from '../../src/state/applied-store.ts';
 import { FakeClock, flushMicrotasks } from '../helpers/fake-clock.ts';
@@ -22,8 +22,8 @@ let reconciler: Reconciler;
 let controller: AbortController;
 let log: ReturnType<typeof memoryLogger>;
 
-const newReconciler = (): Reconciler =>
-  new Reconciler({ podman, store, clock, logger: log.logger, parallelism: 4, defaultStopTimeoutSeconds: 10, resyncMs: 10_000, backoff: BACKOFF });
+const newReconciler = (extra: Partial<ReconcilerOptions> = {}): Reconciler =>
+  new Reconciler({ podman, store, clock, logger: log.logger, parallelism: 4, defaultStopTimeoutSeconds: 10, resyncMs: 10_000, backoff: BACKOFF, ...extra });
 
 beforeEach(async () => {
   stateDir = await makeTempDir('reconciler');
@@ -208,10 +208,7 @@ describe('Reconciler', () => {
 
   it('tells who counts restarts when it brings back a pod removed by hand, and only then', async () => {
     const recovered: [string, string][] = [];
-    reconciler = new Reconciler({
-      podman, store, clock, logger: log.logger, parallelism: 4, defaultStopTimeoutSeconds: 10, resyncMs: 10_000, backoff: BACKOFF,
-      onRecovered: (unit, recovery) => recovered.push([unit.name, recovery]),
-    });
+    reconciler = newReconciler({ onRecovered: (unit, recovery) => recovered.push([unit.name, recovery]) });
     show({ 'web.yaml': podYaml('web') });
     await reconcile();
     assert.deepEqual(recovered, [], 'the first start is no restart');
@@ -231,10 +228,7 @@ describe('Reconciler', () => {
     await reconcile();
     podman.deleteBehindBack(webPod()!.id);
     const recovered: string[] = [];
-    reconciler = new Reconciler({
-      podman, store, clock, logger: log.logger, parallelism: 4, defaultStopTimeoutSeconds: 10, resyncMs: 10_000, backoff: BACKOFF,
-      onRecovered: (unit) => recovered.push(unit.name),
-    });
+    reconciler = newReconciler({ onRecovered: (unit) => recovered.push(unit.name) });
     show({ 'web.yaml': podYaml('web') });
     await reconcile();
     assert.ok(webPod(), 'started');
