@@ -21,6 +21,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { buildTestImage, median, PODMAN_ENV as env, REPO as repo, spawnRunner, TEST_IMAGE as image } from './bench-setup.ts';
 
 const { values } = parseArgs({
   options: {
@@ -32,15 +33,11 @@ const { values } = parseArgs({
 });
 const pods = Number(values.pods);
 const kills = Number(values.kills);
-const repo = path.resolve(import.meta.dirname, '..');
-const env = { ...process.env, CONTAINERS_CONF: process.env.CONTAINERS_CONF ?? path.join(repo, 'test/fixtures/containers.conf') };
-const image = 'localhost/runner-busybox:1';
-execFileSync(path.join(repo, 'scripts/build-busybox-image.sh'), [image], { env, stdio: 'inherit' });
+buildTestImage();
 const binary = values.binary ?? (await readFile(path.join(repo, 'dist/runner')).then(() => path.join(repo, 'dist/runner'), () => undefined));
 
 const podman = (...args: string[]): string => execFileSync('podman', args, { env, encoding: 'utf8' }).trim();
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const median = (list: number[]): number => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)] ?? Number.NaN;
 const percentile90 = (list: number[]): number => [...list].sort((a, b) => a - b)[Math.min(list.length - 1, Math.floor(list.length * 0.9))] ?? Number.NaN;
 
 /** podman's timestamps (ms) of one event of a container since `since`. */
@@ -79,9 +76,7 @@ for (const name of names) {
   );
 }
 const args = ['run', '--config', path.join(dir, 'config.yaml'), '--manifest-dir', manifests, '--state-dir', path.join(dir, 'state'), '--images-dir', path.join(dir, 'images')];
-const runner = binary !== undefined
-  ? spawn(binary, args, { env, stdio: 'ignore' })
-  : spawn(process.execPath, ['--import', 'tsx', path.join(repo, 'src/cli/main.ts'), ...args], { env, stdio: 'ignore' });
+const runner = spawnRunner(binary, args, env, 'ignore');
 const runnerExited = new Promise((resolve) => runner.on('exit', resolve));
 
 const runnerDelays: number[] = [];

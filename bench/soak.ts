@@ -15,12 +15,13 @@
  * shared machines are too noisy for absolute figures from different days.
  * Writes bench/SOAK.md (or --out). Not part of the test suite.
  */
-import { execFileSync, spawn, spawnSync, type StdioOptions } from 'node:child_process';
+import { execFileSync, spawnSync, type StdioOptions } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { MANAGED_LABEL, MANAGED_VALUE, SOURCE_LABEL } from '../src/shared/labels.ts';
+import { buildTestImage, median, PODMAN_ENV as env, REPO as repo, spawnRunner, TEST_IMAGE as image } from './bench-setup.ts';
 
 const { values } = parseArgs({
   options: {
@@ -39,10 +40,7 @@ const crashers = Number(values.crashers);
 const minutes = Number(values.minutes);
 // Pod names are global to podman: another soak (or a killed one's leftovers) must not share them.
 const prefix = values.prefix;
-const repo = path.resolve(import.meta.dirname, '..');
-const env = { ...process.env, CONTAINERS_CONF: process.env.CONTAINERS_CONF ?? path.join(repo, 'test/fixtures/containers.conf') };
-const image = 'localhost/runner-busybox:1';
-execFileSync(path.join(repo, 'scripts/build-busybox-image.sh'), [image], { env, stdio: 'inherit' });
+buildTestImage();
 
 interface Variant {
   name: string;
@@ -87,9 +85,7 @@ const soak = async (variant: Variant): Promise<Run> => {
   // NODE_OPTIONS only for the runner: podman and the image script never see it.
   const runnerEnv = { ...env, ...(variant.nodeOptions === undefined ? {} : { NODE_OPTIONS: variant.nodeOptions }) };
   const stdio: StdioOptions = 'ignore';
-  const child = variant.binary !== undefined
-    ? spawn(variant.binary, args, { env: runnerEnv, stdio })
-    : spawn(process.execPath, ['--import', 'tsx', path.join(repo, 'src/cli/main.ts'), ...args], { env: runnerEnv, stdio });
+  const child = spawnRunner(variant.binary, args, runnerEnv, stdio);
   const pid = child.pid!;
   // This run's pods, by source label.
   const ours = (pod: { Labels?: Record<string, string> }): boolean => pod.Labels?.[SOURCE_LABEL]?.startsWith(`${manifests}/`) ?? false;
@@ -138,10 +134,6 @@ const soak = async (variant: Variant): Promise<Run> => {
 };
 
 const mib = (kib: number): string => (kib / 1024).toFixed(1);
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? 0;
-};
 
 const runs: Run[] = [];
 for (const variant of variants) runs.push(await soak(variant));

@@ -1,0 +1,26 @@
+/**
+ * What the podman benchmarks (soak.ts, reaction.ts) share: podman's settings
+ * for these machines, the locally built test image, the runner as a process,
+ * and the median they compare by.
+ */
+import { execFileSync, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import path from 'node:path';
+
+export const REPO = path.resolve(import.meta.dirname, '..');
+/** The test settings (runc, rlimits) unless the caller set CONTAINERS_CONF: the runner itself honours the host's. */
+export const PODMAN_ENV = { ...process.env, CONTAINERS_CONF: process.env.CONTAINERS_CONF ?? path.join(REPO, 'test/fixtures/containers.conf') };
+export const TEST_IMAGE = 'localhost/runner-busybox:1';
+
+/** Builds the busybox test image if podman lacks it (no registry needed). */
+export const buildTestImage = (): void => {
+  execFileSync(path.join(REPO, 'scripts/build-busybox-image.sh'), [TEST_IMAGE], { env: PODMAN_ENV, stdio: 'inherit' });
+};
+
+/** `runner ARGS` from `binary`, or from the source under tsx when there is none. */
+export const spawnRunner = (binary: string | undefined, args: string[], env: NodeJS.ProcessEnv, stdio: StdioOptions): ChildProcess =>
+  binary !== undefined
+    ? spawn(binary, args, { env, stdio })
+    : spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), ...args], { env, stdio });
+
+/** The middle value (the upper one of an even count); NaN for none. */
+export const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
