@@ -40,7 +40,7 @@ export const buildUnits = (manifest: ParsedManifest, options: BuildOptions): Des
       name: workload.name,
       ...(kind === 'Pod' ? { podName: workload.name } : {}),
       hash,
-      yaml: [...supporting.map((doc) => doc.object), labelled].map((doc) => stringify(doc)).join('---\n'),
+      yaml: [...supporting.map((doc) => doc.object), labelled].map((doc) => stringify(doc, PODMAN_YAML)).join('---\n'),
       stopTimeoutSeconds: spec.terminationGracePeriodSeconds ?? options.defaultStopTimeoutSeconds,
       restartPolicy: spec.restartPolicy ?? 'Always',
       hostNetwork: (spec as { hostNetwork?: unknown }).hostNetwork === true,
@@ -60,6 +60,13 @@ const podSpecOf = (kind: WorkloadKind, object: Record<string, unknown>): PodSpec
   (kind === 'Pod' ? object.spec : (object.spec as { template: { spec: unknown } }).template.spec) as PodSpec;
 
 type Json = Record<string, unknown>;
+
+/**
+ * podman reads the YAML as YAML 1.1: rendered as 1.1, every string that 1.1
+ * would read as a boolean, a number or null (`yes`, `on`, `0755`, `~`) is
+ * quoted, so podman decodes the same values the policy judged.
+ */
+const PODMAN_YAML = { version: '1.1' } as const;
 
 const PROBES = ['livenessProbe', 'readinessProbe', 'startupProbe'] as const;
 

@@ -41,6 +41,24 @@ const containerPort = v.looseObject({
 
 const stringList = v.array(v.string('must be a string'), 'must be a list of strings');
 
+/**
+ * The fields the policy judges must have the type podman decodes them as:
+ * podman reads YAML 1.1, where `yes`, `on` and `y` are true, while the runner
+ * reads `yes` as a string the policy would not see as true.
+ */
+const boolean = v.boolean('must be true or false (unquoted)');
+const securityContext = v.looseObject({
+  privileged: v.optional(boolean),
+  allowPrivilegeEscalation: v.optional(boolean),
+  readOnlyRootFilesystem: v.optional(boolean),
+  runAsNonRoot: v.optional(boolean),
+  capabilities: v.optional(v.looseObject({ add: v.optional(stringList), drop: v.optional(stringList) })),
+});
+const volume = v.looseObject({
+  name: v.string('must be a string'),
+  hostPath: v.optional(v.looseObject({ path: v.string('must be a string'), type: v.optional(v.string('must be a string')) })),
+});
+
 const container = v.pipe(
   v.looseObject({
     name: dnsLabel,
@@ -54,6 +72,7 @@ const container = v.pipe(
     args: v.optional(stringList),
     ports: v.optional(v.array(containerPort, 'must be a list')),
     imagePullPolicy: v.optional(v.picklist(['Always', 'IfNotPresent', 'Never'], 'must be Always, IfNotPresent or Never')),
+    securityContext: v.optional(securityContext),
     // Run by the runner itself (src/probes/), never given to podman.
     livenessProbe: v.optional(probeSchema),
     readinessProbe: v.optional(probeSchema),
@@ -82,6 +101,13 @@ export const podSpecSchema = v.pipe(
     containers: v.pipe(v.array(container, 'must be a list of containers'), v.minLength(1, 'must list at least one container')),
     initContainers: v.optional(v.array(initContainer, 'must be a list of containers')),
     restartPolicy: v.optional(v.picklist(['Always', 'OnFailure', 'Never'], 'must be Always, OnFailure or Never')),
+    hostNetwork: v.optional(boolean),
+    hostPID: v.optional(boolean),
+    hostIPC: v.optional(boolean),
+    hostUsers: v.optional(boolean),
+    shareProcessNamespace: v.optional(boolean),
+    securityContext: v.optional(securityContext),
+    volumes: v.optional(v.array(volume, 'must be a list of volumes')),
     terminationGracePeriodSeconds: v.optional(
       v.pipe(v.number('must be a number'), v.integer('must be a whole number'), v.minValue(0, 'must not be negative')),
     ),

@@ -2,7 +2,8 @@ import * as v from 'valibot';
 import { CST, type Document, isMap, isScalar, Lexer, LineCounter, parseAllDocuments, visit } from 'yaml';
 import { SCHEMAS, SUPPORTING_KINDS, WORKLOAD_KINDS, type Kind } from './kube-schema.ts';
 import { formatFieldPath, type ManifestProblem } from './manifest-problem.ts';
-import { checkPolicy } from '../policy/check-policy.ts';
+import { firstAmbiguousKey } from './ambiguous-keys.ts';
+import { checkClaim, checkPolicy } from '../policy/check-policy.ts';
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.ts';
 
 export interface ManifestDocument {
@@ -114,6 +115,12 @@ export const parseManifest = (file: string, text: string, options: ParseOptions 
       continue;
     }
     const record = object as Record<string, unknown>;
+    const ambiguous = firstAmbiguousKey(record);
+    if (ambiguous !== undefined) {
+      if (typeof record.kind === 'string' && (WORKLOAD_KINDS as readonly string[]).includes(record.kind)) hasWorkload = true;
+      problems.push({ file, ...at(nodeOffset(doc, ambiguous.path)), field: formatFieldPath(ambiguous.path), message: ambiguous.message });
+      continue;
+    }
     const kind = record.kind;
     if (typeof kind !== 'string') {
       problems.push({ file, ...start, field: 'kind', message: 'is required (Pod, Deployment, ConfigMap, Secret or PersistentVolumeClaim)' });
@@ -138,8 +145,8 @@ export const parseManifest = (file: string, text: string, options: ParseOptions 
       continue;
     }
     // The policy runs on valid workloads only: its field paths then exist.
-    if ((WORKLOAD_KINDS as readonly string[]).includes(kind)) {
-      const violations = checkPolicy(kind, record, policy);
+    if ((WORKLOAD_KINDS as readonly string[]).includes(kind) || kind === 'PersistentVolumeClaim') {
+      const violations = kind === 'PersistentVolumeClaim' ? checkClaim(record, policy) : checkPolicy(kind, record, policy);
       for (const violation of violations) {
         problems.push({ file, ...at(nodeOffset(doc, violation.path)), field: formatFieldPath(violation.path), message: violation.message });
       }

@@ -92,3 +92,35 @@ const checkHostPath = (hostPath: unknown, at: (string | number)[], policy: Polic
     },
   ];
 };
+
+const PODMAN_VOLUME = 'volume.podman.io/';
+/** PVC annotations podman reads that do not reach outside the volume itself. */
+const HARMLESS_VOLUME_OPTIONS = new Set(['type', 'mount-options', 'uid', 'gid', 'size', 'inode']);
+
+/**
+ * A PersistentVolumeClaim becomes a podman volume, shaped by its
+ * `volume.podman.io/*` annotations. A `device` is a host path (with `type:
+ * none` and `mount-options: bind`, a bind mount of it), so it obeys
+ * policy.hostPath; a driver other than `local` and `import-source` (a host
+ * file read into the volume) are refused, and so is any key of podman's
+ * that the runner does not know.
+ */
+export const checkClaim = (object: Json, policy: Policy): PolicyViolation[] => {
+  const annotations = isObject(object.metadata) ? object.metadata.annotations : undefined;
+  if (!isObject(annotations)) return [];
+  const violations: PolicyViolation[] = [];
+  for (const [key, value] of Object.entries(annotations)) {
+    if (!key.startsWith(PODMAN_VOLUME)) continue;
+    const option = key.slice(PODMAN_VOLUME.length);
+    const at = ['metadata', 'annotations', key];
+    if (option === 'device') {
+      if (annotations[`${PODMAN_VOLUME}type`] === 'tmpfs' && value === 'tmpfs') continue;
+      violations.push(...checkHostPath({ path: value }, at, policy).map((violation) => ({ ...violation, path: at })));
+    } else if (option === 'driver') {
+      if (value !== 'local') violations.push({ path: at, message: `volume driver ${JSON.stringify(value)} is not accepted: only the local driver` });
+    } else if (!HARMLESS_VOLUME_OPTIONS.has(option)) {
+      violations.push({ path: at, message: `podman volume option "${option}" is not accepted by the runner` });
+    }
+  }
+  return violations;
+};

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { parseManifest } from '../../src/manifest/parse-manifest.ts';
+import { buildUnits } from '../../src/desired/build-units.ts';
+
+const pod = (spec: string): string => `apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+spec:
+${spec}`;
+
+const refused = (text: string): string[] => {
+  const parsed = parseManifest('/m/web.yaml', text);
+  assert.equal(parsed.documents.length, 0, 'the manifest must be refused');
+  return parsed.problems.map((problem) => `${problem.line}:${problem.column} ${problem.field}: ${problem.message}`);
+};
+
+describe('keys podman reads differently from the runner', () => {
+  it('refuses YAML merge keys, in the container and in a volume, with line and column', () => {
+    const merged = refused(pod(`  containers:
+  - name: app
+    image: busybox
+    securityContext: {<<: {privileged: true}}
+`));
+    assert.match(merged[0]!, /^9:27 spec\.containers\[0\]\.securityContext\.<<: YAML merge keys/);
+    const volume = refused(pod(`  containers: [{name: app, image: busybox}]
+  volumes:
+  - {name: r, <<: {hostPath: {path: /}}}
+`));
+    assert.match(volume[0]!, /spec\.volumes\[0\]\.<<: YAML merge keys/);
+    assert.match(refused(pod(`  containers: [{name: app, image: busybox, "<<": {securityContext: {privileged: true}}}]\n`))[0]!, /merge keys/);
+  });
+
+  it('refuses keys that differ only in case (or by Unicode folding) from a Kubernetes field, in YAML and JSON', () => {
+    assert.match(refused(pod('  containers: [{name: app, image: busybox, securityContext: {Privileged: true}}]\n'))[0]!, /securityContext\.Privileged: field names are case-sensitive; did you mean `privileged`\?/);
+    assert.match(refused(pod('  containers: [{name: app, image: busybox, securityContext: {Capabilities: {Add: [SYS_ADMIN]}}}]\n'))[0]!, /did you mean `capabilities`/);
+    assert.match(refused(pod('  containers: [{name: app, image: busybox}]\n  volumes: [{name: r, HostPath: {path: /etc}}]\n'))[0]!, /did you mean `hostPath`/);
+    assert.match(refused(pod('  containers: [{name: app, image: busybox}]\n  ho\u017ftNetwork: true\n'))[0]!, /did you mean `hostNetwork`/);
+    assert.match(refused(pod('  containers: [{name: app, image: busybox}]\n  hostPID: false\n  hostpid: true\n'))[0]!, /did you mean `hostPID`/);
+    const json = JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web' }, spec: { containers: [{ name: 'app', image: 'busybox', securityContext: { pRivileged: true } }] } });
+    assert.match(refused(json)[0]!, /did you mean `privileged`/);
+  });
+
+  it('keeps free-form maps free: labels, annotations and ConfigMap data may use any key', () => {
+    const text = `apiVersion: v1
+kind: ConfigMap
+metadata: {name: conf}
+data: {Privileged: "true", HostPath: x}
+---
+${pod('  containers: [{name: app, image: busybox}]\n')}`.replace('  name: web', '  name: web\n  labels: {Privileged: "yes"}\n  annotations: {HostPath: "/"}');
+    assert.deepEqual(parseManifest('/m/web.yaml', text).problems, []);
+  });
+
+  it('refuses a security field of the wrong type, which podman (YAML 1.1) would read as true', () => {
+    for (const value of ['"true"', 'yes', 'on', 'y']) {
+      assert.match(refused(pod(`  containers: [{name: app, image: busybox, securityContext: {privileged: ${value}}}]\n`))[0]!, /privileged: must be true or false/);
+      assert.match(refused(pod(`  hostPID: ${value}\n  containers: [{name: app, image: busybox}]\n`))[0]!, /hostPID: must be true or false/);
+    }
+  });
+
+  it('renders strings that YAML 1.1 reads as booleans or numbers quoted, so podman decodes the judged values', () => {
+    const parsed = parseManifest('/m/web.yaml', pod('  containers: [{name: app, image: busybox, args: [yes, on, "0755", "~"], workingDir: y}]\n'));
+    assert.deepEqual(parsed.problems, []);
+    const [unit] = buildUnits(parsed, { defaultStopTimeoutSeconds: 10 });
+    const container = (parse(unit!.yaml, { version: '1.1' }) as { spec: { containers: { args: unknown[]; workingDir: unknown }[] } }).spec.containers[0]!;
+    assert.deepEqual(container.args, ['yes', 'on', '0755', '~']);
+    assert.equal(container.workingDir, 'y');
+  });
+
+  it('judges a PersistentVolumeClaim that podman makes a bind mount of a host path as a hostPath', () => {
+    const claim = (annotations: string): string => `apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: data
+  annotations: {${annotations}}
+---
+${pod('  containers: [{name: app, image: busybox}]\n')}`;
+    assert.match(refused(claim('volume.podman.io/device: /, volume.podman.io/type: none, volume.podman.io/mount-options: bind'))[0]!, /volume\.podman\.io\/device: \/ is outside policy\.hostPath\.pathPrefixes/);
+    assert.match(refused(claim('volume.podman.io/import-source: /etc/shadow'))[0]!, /"import-source" is not accepted/);
+    assert.match(refused(claim('volume.podman.io/driver: image'))[0]!, /driver "image" is not accepted/);
+    assert.deepEqual(parseManifest('/m/web.yaml', claim('volume.podman.io/device: /var/lib/etcd/data, volume.podman.io/type: none, volume.podman.io/mount-options: bind')).problems, []);
+    assert.deepEqual(parseManifest('/m/web.yaml', claim('volume.podman.io/type: tmpfs, volume.podman.io/device: tmpfs')).problems, []);
+  });
+});
