@@ -28,7 +28,7 @@ export const checkPolicy = (kind: string, object: Json, policy: Policy): PolicyV
   const outer = object.spec;
   const spec = kind === 'Deployment' ? (isObject(outer) && isObject(outer.template) ? outer.template.spec : undefined) : outer;
   if (!isObject(spec)) return [];
-  const violations: PolicyViolation[] = [];
+  const violations: PolicyViolation[] = checkAnnotations(kind, object);
 
   for (const key of HOST_NAMESPACES) {
     if (spec[key] === true && policy[key] === 'deny') {
@@ -120,6 +120,43 @@ export const checkClaim = (object: Json, policy: Policy): PolicyViolation[] => {
       if (value !== 'local') violations.push({ path: at, message: `volume driver ${JSON.stringify(value)} is not accepted: only the local driver` });
     } else if (!HARMLESS_VOLUME_OPTIONS.has(option)) {
       violations.push({ path: at, message: `podman volume option "${option}" is not accepted by the runner` });
+    }
+  }
+  return violations;
+};
+
+/**
+ * Annotation namespaces that podman, conmon or the OCI runtime interpret
+ * (podman copies a pod's annotations to its containers): privileged mode,
+ * SELinux labels, seccomp and AppArmor profiles, user namespaces,
+ * volumes-from, publish-all, crun's run.oci.* handlers. None is accepted
+ * on a workload: each can take a container past the policy, and the fields
+ * the policy judges say the same things. Other annotations pass.
+ */
+const INTERPRETED_ANNOTATIONS = [
+  'io.podman.annotations.',
+  'io.containers.',
+  'io.kubernetes.cri-o.',
+  'run.oci.',
+  'seccomp.security.alpha.kubernetes.io/',
+  'container.seccomp.security.alpha.kubernetes.io/',
+  'container.apparmor.security.beta.kubernetes.io/',
+  'bind-mount-options',
+];
+
+/** Refuses annotations podman or the runtime would act on, on a Pod, a Deployment and its template. */
+export const checkAnnotations = (kind: string, object: Json): PolicyViolation[] => {
+  const places: (string | number)[][] = kind === 'Deployment' ? [['metadata'], ['spec', 'template', 'metadata']] : [['metadata']];
+  const violations: PolicyViolation[] = [];
+  for (const place of places) {
+    let meta: unknown = object;
+    for (const key of place) meta = isObject(meta) ? meta[key] : undefined;
+    const annotations = isObject(meta) ? meta.annotations : undefined;
+    if (!isObject(annotations)) continue;
+    for (const key of Object.keys(annotations)) {
+      const prefix = INTERPRETED_ANNOTATIONS.find((candidate) => key.toLowerCase().startsWith(candidate));
+      if (prefix === undefined) continue;
+      violations.push({ path: [...place, 'annotations', key], message: `annotations under ${prefix} are read by podman or the OCI runtime and are not accepted: use the pod's fields (securityContext, volumes), which the policy checks` });
     }
   }
   return violations;

@@ -83,4 +83,21 @@ ${pod('  containers: [{name: app, image: busybox}]\n')}`;
     assert.deepEqual(parseManifest('/m/web.yaml', claim('volume.podman.io/device: /var/lib/etcd/data, volume.podman.io/type: none, volume.podman.io/mount-options: bind')).problems, []);
     assert.deepEqual(parseManifest('/m/web.yaml', claim('volume.podman.io/type: tmpfs, volume.podman.io/device: tmpfs')).problems, []);
   });
+
+  it('refuses annotations that podman or the OCI runtime act on, on a Pod and a Deployment template', () => {
+    const annotated = (annotations: string): string => pod('  containers: [{name: app, image: busybox}]\n').replace('  name: web', `  name: web\n  annotations: {${annotations}}`);
+    for (const key of ['io.podman.annotations.privileged/app', 'io.podman.annotations.label/app', 'container.seccomp.security.alpha.kubernetes.io/app', 'container.apparmor.security.beta.kubernetes.io/app', 'io.podman.annotations.volumes-from/app', 'run.oci.seccomp.receiver']) {
+      assert.match(refused(annotated(`${key}: unconfined`))[0]!, /are read by podman or the OCI runtime and are not accepted/, key);
+    }
+    assert.deepEqual(parseManifest('/m/web.yaml', annotated('kubeadm.kubernetes.io/etcd.advertise-client-urls: https://127.0.0.1:2379')).problems, []);
+    const deployment = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  template:
+    metadata: {annotations: {io.podman.annotations.userns: host}}
+    spec: {containers: [{name: app, image: busybox}]}
+`;
+    assert.match(refused(deployment)[0]!, /spec\.template\.metadata\.annotations\.io\.podman\.annotations\.userns: annotations under io\.podman\.annotations\./);
+  });
 });
