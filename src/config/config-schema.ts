@@ -14,6 +14,23 @@ import { LOG_FORMATS, LOG_LEVELS } from '../shared/log-levels.ts';
 
 const positive = (what: string) => v.pipe(v.number(`${what} must be a number`), v.minValue(0, `${what} must not be negative`));
 const toggle = v.picklist(['allow', 'deny'], 'must be allow or deny');
+const absolutePaths = v.array(v.pipe(v.string('must be a path'), v.startsWith('/', 'must be an absolute path')), 'must be a list of absolute paths');
+const isPort = (value: number): boolean => Number.isInteger(value) && value >= 1 && value <= 65535;
+/** A host port (80) or an inclusive range ("8000-8099"). */
+const portRange = v.union(
+  [
+    v.pipe(v.number(), v.check(isPort)),
+    v.pipe(
+      v.string(),
+      v.regex(/^\d+-\d+$/),
+      v.check((range) => {
+        const [from = 0, to = 0] = range.split('-').map(Number);
+        return isPort(from) && isPort(to) && from <= to;
+      }),
+    ),
+  ],
+  'must be a port (1-65535) or a range such as 8000-8099',
+);
 const wholePositive = (what: string) => v.pipe(v.number(`must be a number`), v.integer(`must be a whole number`), v.minValue(1, `${what} must be at least 1`));
 
 /**
@@ -84,13 +101,34 @@ export const configFileSchema = v.strictObject(
             v.strictObject(
               {
                 allow: v.optional(v.boolean('must be true or false')),
-                pathPrefixes: v.optional(v.array(v.pipe(v.string('must be a path'), v.startsWith('/', 'must be an absolute path')), 'must be a list of absolute paths')),
+                pathPrefixes: v.optional(absolutePaths),
+                readOnlyPathPrefixes: v.optional(absolutePaths),
               },
-              () => 'unknown key; allowed: allow, pathPrefixes',
+              () => 'unknown key; allowed: allow, pathPrefixes, readOnlyPathPrefixes',
+            ),
+          ),
+          hostPorts: v.optional(
+            v.strictObject(
+              { allowed: v.optional(v.union([v.literal('any'), v.array(portRange)], 'must be "any" or a list of ports and ranges such as 80 or 8000-8099')) },
+              () => 'unknown key; allowed: allowed',
+            ),
+          ),
+          seccompUnconfined: v.optional(toggle),
+          appArmorUnconfined: v.optional(toggle),
+          seLinuxOptions: v.optional(toggle),
+          procMountUnmasked: v.optional(toggle),
+          sysctls: v.optional(
+            v.strictObject(
+              {
+                allowed: v.optional(
+                  v.union([v.literal('any'), v.array(v.pipe(v.string(), v.regex(/^[a-z0-9_]+([./][a-z0-9_-]+)+$/, 'must be a sysctl name such as net.ipv4.tcp_syncookies')))], 'must be "any" or a list of sysctl names'),
+                ),
+              },
+              () => 'unknown key; allowed: allowed',
             ),
           ),
         },
-        () => 'unknown key; allowed: privileged, hostNetwork, hostPID, hostIPC, capabilities, hostPath',
+        () => 'unknown key; allowed: privileged, hostNetwork, hostPID, hostIPC, capabilities, hostPath, hostPorts, seccompUnconfined, appArmorUnconfined, seLinuxOptions, procMountUnmasked, sysctls',
       ),
     ),
     podman: v.optional(

@@ -50,9 +50,11 @@ export const resolveConfig = (file: ConfigFile, flags: Partial<Omit<RunnerConfig
     // Key by key; a list given in the file replaces the default list (it is not appended to).
     policy: {
       ...DEFAULT_CONFIG.policy,
-      ...defined({ ...file.policy, capabilities: undefined, hostPath: undefined }),
+      ...defined({ ...file.policy, capabilities: undefined, hostPath: undefined, hostPorts: undefined, sysctls: undefined }),
       capabilities: { ...DEFAULT_CONFIG.policy.capabilities, ...defined(file.policy?.capabilities ?? {}) },
       hostPath: { ...DEFAULT_CONFIG.policy.hostPath, ...defined(file.policy?.hostPath ?? {}) },
+      hostPorts: { ...DEFAULT_CONFIG.policy.hostPorts, ...defined(file.policy?.hostPorts ?? {}) },
+      sysctls: { ...DEFAULT_CONFIG.policy.sysctls, ...defined(file.policy?.sysctls ?? {}) },
     },
   } as RunnerConfig;
 };

@@ -35,6 +35,7 @@ const port = v.pipe(
 const containerPort = v.looseObject({
   containerPort: port,
   hostPort: v.optional(port),
+  hostIP: v.optional(v.string('must be a string')),
   protocol: v.optional(v.picklist(['TCP', 'UDP', 'SCTP'], 'must be TCP, UDP or SCTP')),
   name: v.optional(v.pipe(v.string('must be a string'), v.maxLength(15, 'must be at most 15 characters'))),
 });
@@ -47,16 +48,41 @@ const stringList = v.array(v.string('must be a string'), 'must be a list of stri
  * reads `yes` as a string the policy would not see as true.
  */
 const boolean = v.boolean('must be true or false (unquoted)');
+const text = v.string('must be a string');
+const profile = (kinds: string) =>
+  v.looseObject({
+    type: v.picklist(['RuntimeDefault', 'Localhost', 'Unconfined'], `${kinds}: must be RuntimeDefault, Localhost or Unconfined`),
+    localhostProfile: v.optional(text),
+  });
+const wholeNumber = v.pipe(v.number('must be a number'), v.integer('must be a whole number'), v.minValue(0, 'must not be negative'));
 const securityContext = v.looseObject({
   privileged: v.optional(boolean),
   allowPrivilegeEscalation: v.optional(boolean),
   readOnlyRootFilesystem: v.optional(boolean),
   runAsNonRoot: v.optional(boolean),
+  runAsUser: v.optional(wholeNumber),
+  runAsGroup: v.optional(wholeNumber),
   capabilities: v.optional(v.looseObject({ add: v.optional(stringList), drop: v.optional(stringList) })),
+  seccompProfile: v.optional(profile('seccompProfile.type')),
+  appArmorProfile: v.optional(profile('appArmorProfile.type')),
+  seLinuxOptions: v.optional(v.looseObject({ user: v.optional(text), role: v.optional(text), type: v.optional(text), level: v.optional(text) })),
+  procMount: v.optional(v.picklist(['Default', 'Unmasked'], 'must be Default or Unmasked')),
+  sysctls: v.optional(v.array(v.looseObject({ name: v.pipe(text, v.nonEmpty('must not be empty')), value: text }), 'must be a list of {name, value}')),
+  windowsOptions: v.optional(v.looseObject({ hostProcess: v.optional(boolean) })),
 });
 const volume = v.looseObject({
   name: v.string('must be a string'),
   hostPath: v.optional(v.looseObject({ path: v.string('must be a string'), type: v.optional(v.string('must be a string')) })),
+});
+
+/** As in Kubernetes: a subPath stays inside its volume. */
+const insideVolume = v.check((subPath: string) => !subPath.startsWith('/') && !subPath.split('/').includes('..'), 'must be a relative path without ".." segments');
+const volumeMount = v.looseObject({
+  name: v.string('must be a string'),
+  mountPath: v.pipe(text, v.nonEmpty('must not be empty')),
+  readOnly: v.optional(boolean),
+  subPath: v.optional(v.pipe(text, insideVolume)),
+  subPathExpr: v.optional(v.pipe(text, insideVolume)),
 });
 
 const container = v.pipe(
@@ -73,6 +99,7 @@ const container = v.pipe(
     ports: v.optional(v.array(containerPort, 'must be a list')),
     imagePullPolicy: v.optional(v.picklist(['Always', 'IfNotPresent', 'Never'], 'must be Always, IfNotPresent or Never')),
     securityContext: v.optional(securityContext),
+    volumeMounts: v.optional(v.array(volumeMount, 'must be a list of volume mounts')),
     // Run by the runner itself (src/probes/), never given to podman.
     livenessProbe: v.optional(probeSchema),
     readinessProbe: v.optional(probeSchema),
@@ -118,6 +145,13 @@ export const podSpecSchema = v.pipe(
       return new Set(names).size === names.length;
     }, 'container names must be unique within a pod (containers and initContainers together)'),
     ['containers'],
+  ),
+  v.forward(
+    v.check((spec) => {
+      const names = (spec.volumes ?? []).map((volume) => volume.name);
+      return new Set(names).size === names.length;
+    }, 'volume names must be unique within a pod'),
+    ['volumes'],
   ),
 );
 

@@ -1,6 +1,6 @@
 import { DEFAULT_CONFIG_PATH } from '../config/defaults.ts';
 import { isUnderPrefix, normalizeHostPath } from './host-path.ts';
-import { normalizeCapability, type Policy } from './policy.ts';
+import { normalizeCapability, normalizeSysctl, portAllowed, type Policy } from './policy.ts';
 
 /** One thing a manifest asks that the policy refuses, at a field path inside its document. */
 export interface PolicyViolation {
@@ -18,10 +18,21 @@ const howToPermit = (setting: string): string => `(set ${setting} in ${DEFAULT_C
 const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
 const HOST_NAMESPACES = ['hostNetwork', 'hostPID', 'hostIPC'] as const;
 
+/** The SELinux types the baseline level accepts: the confined container types. */
+const CONTAINER_SELINUX_TYPES = new Set(['', 'container_t', 'container_init_t', 'container_kvm_t', 'container_engine_t']);
+
+/** `denied by policy.privileged (set …)`, or with what was asked: `Unconfined is denied by …`. */
+const denied = (at: (string | number)[], setting: string, what?: string): PolicyViolation => ({
+  path: at,
+  message: `${what === undefined ? '' : `${what} is `}denied by policy.${setting} ${howToPermit(`policy.${setting}: allow`)}`,
+});
+
 /**
  * Checks one workload document (a Pod, or a Deployment's pod template)
- * against the policy. Pure; reads the object as written, so it must run
- * after schema validation but never relies on fields being well-typed.
+ * against the policy: the Pod Security Standards' baseline controls, each
+ * relaxed by a policy key (SECURITY.md has the table). Pure; reads the object
+ * as written, so it must run after schema validation but never relies on
+ * fields being well-typed.
  */
 export const checkPolicy = (kind: string, object: Json, policy: Policy): PolicyViolation[] => {
   const base: (string | number)[] = kind === 'Deployment' ? ['spec', 'template', 'spec'] : ['spec'];
@@ -31,48 +42,121 @@ export const checkPolicy = (kind: string, object: Json, policy: Policy): PolicyV
   const violations: PolicyViolation[] = checkAnnotations(kind, object);
 
   for (const key of HOST_NAMESPACES) {
-    if (spec[key] === true && policy[key] === 'deny') {
-      violations.push({ path: [...base, key], message: `denied by policy.${key} ${howToPermit(`policy.${key}: allow`)}` });
-    }
+    if (spec[key] === true && policy[key] === 'deny') violations.push(denied([...base, key], key));
   }
-  // Pod-level securityContext has no privileged or capabilities in Kubernetes;
-  // podman may still read them, so they are checked wherever they appear.
-  violations.push(...checkSecurityContext(spec.securityContext, [...base, 'securityContext'], policy));
+  // Kubernetes puts privileged, capabilities and procMount on containers only
+  // and sysctls on the pod only; podman may read them at either level, so
+  // every context is checked for everything.
+  violations.push(...checkSecurityContext(spec.securityContext, [...base, 'securityContext'], spec, policy));
+  const containers: Json[] = [];
   for (const listKey of CONTAINER_LISTS) {
     list(spec[listKey]).forEach((container, index) => {
-      if (isObject(container)) violations.push(...checkSecurityContext(container.securityContext, [...base, listKey, index, 'securityContext'], policy));
+      if (!isObject(container)) return;
+      containers.push(container);
+      const at = [...base, listKey, index];
+      violations.push(...checkSecurityContext(container.securityContext, [...at, 'securityContext'], spec, policy));
+      violations.push(...checkHostPorts(container.ports, [...at, 'ports'], policy));
     });
   }
   list(spec.volumes).forEach((volume, index) => {
-    if (isObject(volume) && volume.hostPath !== undefined) violations.push(...checkHostPath(volume.hostPath, [...base, 'volumes', index, 'hostPath'], policy));
+    if (!isObject(volume) || volume.hostPath === undefined) return;
+    violations.push(...checkHostPathVolume(volume, [...base, 'volumes', index], containers, policy));
   });
   return violations;
 };
 
-const checkSecurityContext = (context: unknown, at: (string | number)[], policy: Policy): PolicyViolation[] => {
+const checkSecurityContext = (context: unknown, at: (string | number)[], spec: Json, policy: Policy): PolicyViolation[] => {
   if (!isObject(context)) return [];
   const violations: PolicyViolation[] = [];
-  if (context.privileged === true && policy.privileged === 'deny') {
-    violations.push({ path: [...at, 'privileged'], message: `denied by policy.privileged ${howToPermit('policy.privileged: allow')}` });
-  }
-  const capabilities = context.capabilities;
-  if (isObject(capabilities) && capabilities.add !== undefined && policy.capabilities.allowed !== 'any') {
-    const allowed = new Set(policy.capabilities.allowed.map(normalizeCapability));
-    if (!Array.isArray(capabilities.add)) {
-      violations.push({ path: [...at, 'capabilities', 'add'], message: 'must be a list of capability names' });
-    } else {
-      capabilities.add.forEach((capability, index) => {
-        const name = typeof capability === 'string' ? normalizeCapability(capability) : undefined;
-        if (name !== undefined && allowed.has(name)) return;
-        const shown = typeof capability === 'string' ? capability : JSON.stringify(capability);
-        violations.push({
-          path: [...at, 'capabilities', 'add', index],
-          message: `capability ${shown} is denied by policy.capabilities (allowed: ${[...allowed].join(', ') || 'none'}) ${howToPermit('policy.capabilities.allowed to include it')}`,
-        });
-      });
+  if (context.privileged === true && policy.privileged === 'deny') violations.push(denied([...at, 'privileged'], 'privileged'));
+  violations.push(...checkCapabilities(context.capabilities, [...at, 'capabilities'], policy));
+  for (const [field, setting] of [['seccompProfile', 'seccompUnconfined'], ['appArmorProfile', 'appArmorUnconfined']] as const) {
+    const profile = context[field];
+    if (isObject(profile) && profile.type === 'Unconfined' && policy[setting] === 'deny') {
+      violations.push(denied([...at, field, 'type'], setting, 'Unconfined'));
     }
   }
+  const selinux = context.seLinuxOptions;
+  if (isObject(selinux) && policy.seLinuxOptions === 'deny') {
+    for (const field of ['user', 'role'] as const) {
+      if (selinux[field] !== undefined && selinux[field] !== '') violations.push(denied([...at, 'seLinuxOptions', field], 'seLinuxOptions', `an SELinux ${field}`));
+    }
+    const type = selinux.type;
+    if (type !== undefined && !(typeof type === 'string' && CONTAINER_SELINUX_TYPES.has(type))) {
+      violations.push(denied([...at, 'seLinuxOptions', 'type'], 'seLinuxOptions', `SELinux type ${String(type)} (only ${[...CONTAINER_SELINUX_TYPES].filter(Boolean).join(', ')} keep a container confined)`));
+    }
+  }
+  if (context.procMount !== undefined && context.procMount !== 'Default' && policy.procMountUnmasked === 'deny') {
+    violations.push(denied([...at, 'procMount'], 'procMountUnmasked', String(context.procMount)));
+  }
+  const windows = context.windowsOptions;
+  if (isObject(windows) && windows.hostProcess === true) {
+    violations.push({ path: [...at, 'windowsOptions', 'hostProcess'], message: 'host process containers are Windows-only and never accepted' });
+  }
+  list(context.sysctls).forEach((sysctl, index) => {
+    const name = isObject(sysctl) && typeof sysctl.name === 'string' ? normalizeSysctl(sysctl.name) : undefined;
+    if (name === undefined) return;
+    const sysctlAt = [...at, 'sysctls', index, 'name'];
+    const hostWide = (spec.hostNetwork === true && name.startsWith('net.')) || (spec.hostIPC === true && (name.startsWith('kernel.shm') || name.startsWith('kernel.msg') || name.startsWith('kernel.sem') || name.startsWith('fs.mqueue.')));
+    if (hostWide) {
+      violations.push({ path: sysctlAt, message: `sysctl ${name} would change the host's own setting: the pod shares the host's ${name.startsWith('net.') ? 'network' : 'IPC'} namespace` });
+    } else if (policy.sysctls.allowed !== 'any' && !policy.sysctls.allowed.map(normalizeSysctl).includes(name)) {
+      violations.push({ path: sysctlAt, message: `sysctl ${name} is denied by policy.sysctls (allowed: ${policy.sysctls.allowed.join(', ') || 'none'}) ${howToPermit('policy.sysctls.allowed to include it')}` });
+    }
+  });
   return violations;
+};
+
+const checkCapabilities = (capabilities: unknown, at: (string | number)[], policy: Policy): PolicyViolation[] => {
+  if (!isObject(capabilities) || capabilities.add === undefined || policy.capabilities.allowed === 'any') return [];
+  const allowed = new Set(policy.capabilities.allowed.map(normalizeCapability));
+  if (!Array.isArray(capabilities.add)) return [{ path: [...at, 'add'], message: 'must be a list of capability names' }];
+  const violations: PolicyViolation[] = [];
+  capabilities.add.forEach((capability, index) => {
+    const name = typeof capability === 'string' ? normalizeCapability(capability) : undefined;
+    if (name !== undefined && allowed.has(name)) return;
+    const shown = typeof capability === 'string' ? capability : JSON.stringify(capability);
+    violations.push({
+      path: [...at, 'add', index],
+      message: `capability ${shown} is denied by policy.capabilities (allowed: ${[...allowed].join(', ') || 'none'}) ${howToPermit('policy.capabilities.allowed to include it')}`,
+    });
+  });
+  return violations;
+};
+
+const checkHostPorts = (ports: unknown, at: (string | number)[], policy: Policy): PolicyViolation[] => {
+  const allowed = policy.hostPorts.allowed;
+  if (allowed === 'any') return [];
+  const violations: PolicyViolation[] = [];
+  list(ports).forEach((port, index) => {
+    const hostPort = isObject(port) ? port.hostPort : undefined;
+    if (hostPort === undefined || hostPort === 0 || (typeof hostPort === 'number' && portAllowed(hostPort, allowed))) return;
+    violations.push({
+      path: [...at, index, 'hostPort'],
+      message: `host port ${String(hostPort)} is denied by policy.hostPorts (allowed: ${allowed.join(', ') || 'none'}) ${howToPermit('policy.hostPorts.allowed to include it')}`,
+    });
+  });
+  return violations;
+};
+
+/**
+ * A hostPath volume is accepted under policy.hostPath.pathPrefixes, or under
+ * readOnlyPathPrefixes when every container mounts it `readOnly: true`.
+ */
+const checkHostPathVolume = (volume: Json, at: (string | number)[], containers: Json[], policy: Policy): PolicyViolation[] => {
+  const hostPathAt = [...at, 'hostPath'];
+  const path = isObject(volume.hostPath) ? volume.hostPath.path : undefined;
+  if (policy.hostPath.allow && typeof path === 'string' && path.startsWith('/') && !isUnderPrefix(path, policy.hostPath.pathPrefixes) && isUnderPrefix(path, policy.hostPath.readOnlyPathPrefixes)) {
+    const writable = containers.flatMap((container) => list(container.volumeMounts)).filter((mount) => isObject(mount) && mount.name === volume.name && mount.readOnly !== true);
+    if (writable.length === 0) return [];
+    return [
+      {
+        path: [...hostPathAt, 'path'],
+        message: `${normalizeHostPath(path)} is under policy.hostPath.readOnlyPathPrefixes, so every volumeMount of "${String(volume.name)}" must set readOnly: true ${howToPermit('policy.hostPath.pathPrefixes to include it read-write')}`,
+      },
+    ];
+  }
+  return checkHostPath(volume.hostPath, hostPathAt, policy);
 };
 
 const checkHostPath = (hostPath: unknown, at: (string | number)[], policy: Policy): PolicyViolation[] => {

@@ -96,8 +96,102 @@ describe('checkPolicy: the defaults', () => {
   it('a permissive policy refuses nothing; a strict one refuses hostNetwork and every hostPath', () => {
     const object = pod({ hostNetwork: true, hostPID: true, volumes: [{ name: 'v', hostPath: { path: '/' } }] }, { securityContext: { privileged: true, capabilities: { add: ['SYS_ADMIN'] } } });
     assert.deepEqual(paths('Pod', object, PERMISSIVE_POLICY), []);
-    const locked: Policy = { ...DEFAULT_POLICY, hostNetwork: 'deny', hostPath: { allow: false, pathPrefixes: ['/'] } };
+    const locked: Policy = { ...DEFAULT_POLICY, hostNetwork: 'deny', hostPath: { allow: false, pathPrefixes: ['/'], readOnlyPathPrefixes: [] } };
     assert.deepEqual(paths('Pod', pod({ hostNetwork: true, volumes: [{ name: 'v', hostPath: { path: '/etc/haproxy' } }] }), locked), ['spec.hostNetwork', 'spec.volumes.0.hostPath']);
+  });
+});
+
+describe('checkPolicy: the Pod Security Standards baseline', () => {
+  const sc = (securityContext: Record<string, unknown>) => pod({}, { securityContext });
+  const podSc = (securityContext: Record<string, unknown>, spec: Record<string, unknown> = {}) => pod({ securityContext, ...spec });
+  /** Each control: a manifest the defaults refuse, where, and the policy that permits it. */
+  const controls: [string, Record<string, unknown>, string[], Partial<Policy>][] = [
+    ['seccomp Unconfined (container)', sc({ seccompProfile: { type: 'Unconfined' } }), ['spec.containers.0.securityContext.seccompProfile.type'], { seccompUnconfined: 'allow' }],
+    ['seccomp Unconfined (pod)', podSc({ seccompProfile: { type: 'Unconfined' } }), ['spec.securityContext.seccompProfile.type'], { seccompUnconfined: 'allow' }],
+    ['AppArmor Unconfined', sc({ appArmorProfile: { type: 'Unconfined' } }), ['spec.containers.0.securityContext.appArmorProfile.type'], { appArmorUnconfined: 'allow' }],
+    ['SELinux type spc_t', sc({ seLinuxOptions: { type: 'spc_t' } }), ['spec.containers.0.securityContext.seLinuxOptions.type'], { seLinuxOptions: 'allow' }],
+    ['SELinux user and role', podSc({ seLinuxOptions: { user: 'system_u', role: 'system_r' } }), ['spec.securityContext.seLinuxOptions.user', 'spec.securityContext.seLinuxOptions.role'], { seLinuxOptions: 'allow' }],
+    ['procMount Unmasked', sc({ procMount: 'Unmasked' }), ['spec.containers.0.securityContext.procMount'], { procMountUnmasked: 'allow' }],
+    ['an unsafe sysctl', podSc({ sysctls: [{ name: 'kernel.core_pattern', value: '|/tmp/x' }] }), ['spec.securityContext.sysctls.0.name'], { sysctls: { allowed: 'any' } }],
+    ['a sysctl written with slashes', podSc({ sysctls: [{ name: 'kernel/msgmax', value: '1' }] }), ['spec.securityContext.sysctls.0.name'], { sysctls: { allowed: ['kernel.msgmax'] } }],
+    ['a capability outside the baseline set', sc({ capabilities: { add: ['SYS_PTRACE'] } }), ['spec.containers.0.securityContext.capabilities.add.0'], { capabilities: { allowed: ['SYS_PTRACE'] } }],
+    ['a host port outside the list', pod({}, { ports: [{ containerPort: 80, hostPort: 80 }] }), ['spec.containers.0.ports.0.hostPort'], { hostPorts: { allowed: [80] } }],
+    ['hostPath outside the prefixes', pod({ volumes: [{ name: 'v', hostPath: { path: '/srv' } }] }), ['spec.volumes.0.hostPath.path'], { hostPath: { ...DEFAULT_POLICY.hostPath, pathPrefixes: ['/srv'] } }],
+  ];
+  const restrictedPorts: Partial<Policy> = { hostPorts: { allowed: [443, '8000-8099'] } };
+
+  it('refuses each baseline control by default, and its key permits it', () => {
+    for (const [name, object, expected, relaxed] of controls) {
+      const policy = { ...DEFAULT_POLICY, ...(name.startsWith('a host port') ? restrictedPorts : {}) };
+      assert.deepEqual(paths('Pod', object, policy), expected, name);
+      assert.deepEqual(paths('Pod', object, { ...policy, ...relaxed }), [], `${name}, relaxed`);
+    }
+  });
+
+  it('accepts what the baseline accepts', () => {
+    const table: [string, Record<string, unknown>][] = [
+      ['RuntimeDefault and Localhost seccomp', pod({ securityContext: { seccompProfile: { type: 'RuntimeDefault' } } }, { securityContext: { seccompProfile: { type: 'Localhost', localhostProfile: 'p.json' } } })],
+      ['the container SELinux types and a level', sc({ seLinuxOptions: { type: 'container_init_t', level: 's0:c123,c456' } })],
+      ['procMount Default', sc({ procMount: 'Default' })],
+      ['safe sysctls', podSc({ sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }, { name: 'kernel/shm_rmid_forced', value: '1' }] })],
+      ['the baseline capabilities and the network ones', sc({ capabilities: { add: ['CHOWN', 'KILL', 'SYS_CHROOT', 'NET_ADMIN', 'NET_RAW'] } })],
+      ['hostProcess false', sc({ windowsOptions: { hostProcess: false } })],
+    ];
+    for (const [name, object] of table) assert.deepEqual(paths('Pod', object), [], name);
+    const ports = (hostPort: number) => pod({}, { ports: [{ containerPort: 80, hostPort }] });
+    assert.deepEqual(paths('Pod', ports(8080), { ...DEFAULT_POLICY, ...restrictedPorts }), []);
+    assert.deepEqual(paths('Pod', ports(8100), { ...DEFAULT_POLICY, ...restrictedPorts }), ['spec.containers.0.ports.0.hostPort']);
+    assert.deepEqual(paths('Pod', ports(22)), [], 'any host port by default');
+  });
+
+  it('never accepts a Windows host process, nor a sysctl that would reach the host through a shared namespace', () => {
+    assert.deepEqual(paths('Pod', sc({ windowsOptions: { hostProcess: true } }), PERMISSIVE_POLICY), ['spec.containers.0.securityContext.windowsOptions.hostProcess']);
+    const hostNet = podSc({ sysctls: [{ name: 'net.ipv4.ip_local_port_range', value: '1024 65000' }] }, { hostNetwork: true });
+    assert.deepEqual(paths('Pod', hostNet, PERMISSIVE_POLICY), ['spec.securityContext.sysctls.0.name']);
+    const hostIpc = podSc({ sysctls: [{ name: 'kernel.shm_rmid_forced', value: '1' }] }, { hostIPC: true });
+    assert.deepEqual(paths('Pod', hostIpc, PERMISSIVE_POLICY), ['spec.securityContext.sysctls.0.name']);
+  });
+
+  it('mounts the system trust store only read-only, in every container', () => {
+    const certs = (mounts: Record<string, unknown>[][]) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p' },
+      spec: {
+        containers: mounts.map((volumeMounts, index) => ({ name: `c${index}`, image: 'x', volumeMounts })),
+        volumes: [{ name: 'ca', hostPath: { path: '/etc/ssl/certs', type: 'DirectoryOrCreate' } }],
+      },
+    });
+    const ro = { name: 'ca', mountPath: '/etc/ssl/certs', readOnly: true };
+    assert.deepEqual(paths('Pod', certs([[ro], [ro]])), []);
+    assert.deepEqual(paths('Pod', certs([[ro], [{ ...ro, readOnly: false }]])), ['spec.volumes.0.hostPath.path']);
+    assert.deepEqual(paths('Pod', certs([[{ name: 'ca', mountPath: '/x' }]])), ['spec.volumes.0.hostPath.path']);
+    const elsewhere = certs([[ro]]);
+    (elsewhere.spec.volumes[0] as { hostPath: { path: string } }).hostPath.path = '/etc/ssl/certs/../private';
+    assert.deepEqual(paths('Pod', elsewhere), ['spec.volumes.0.hostPath.path'], 'normalized before comparing');
+    const [problem] = checkPolicy('Pod', certs([[{ name: 'ca', mountPath: '/x' }]]), DEFAULT_POLICY);
+    assert.match(problem?.message ?? '', /under policy\.hostPath\.readOnlyPathPrefixes, so every volumeMount of "ca" must set readOnly: true/);
+  });
+});
+
+describe('parseManifest: the fields the baseline judges are typed', () => {
+  const manifest = (containerExtra: string, specExtra = '') =>
+    `apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: c\n      image: busybox\n${containerExtra}${specExtra}`;
+  it('refuses profile types, procMount and sysctls of the wrong shape, and a subPath that leaves its volume', () => {
+    const table: [string, RegExp][] = [
+      [manifest('      securityContext:\n        seccompProfile: { type: unconfined }\n'), /seccompProfile\.type: seccompProfile\.type: must be RuntimeDefault, Localhost or Unconfined/],
+      [manifest('      securityContext:\n        procMount: unmasked\n'), /procMount: must be Default or Unmasked/],
+      [manifest('      securityContext:\n        runAsUser: "0"\n'), /runAsUser: must be a number/],
+      [manifest('', '  securityContext:\n    sysctls: { kernel.msgmax: 1 }\n'), /sysctls: must be a list of \{name, value\}/],
+      [manifest('      securityContext:\n        windowsOptions: { hostProcess: yes }\n'), /hostProcess: must be true or false/],
+      [manifest('      volumeMounts: [{ name: v, mountPath: /x, subPath: ../../shadow }]\n', '  volumes: [{ name: v, hostPath: { path: /etc/haproxy } }]\n'), /subPath: must be a relative path without "\.\." segments/],
+      [manifest('      volumeMounts: [{ name: v, mountPath: /x, readOnly: "true" }]\n', '  volumes: [{ name: v, emptyDir: {} }]\n'), /readOnly: must be true or false/],
+      [manifest('', '  volumes: [{ name: v, emptyDir: {} }, { name: v, hostPath: { path: /etc/haproxy } }]\n'), /volume names must be unique within a pod/],
+    ];
+    for (const [text, expected] of table) {
+      const problems = parseManifest('/m/p.yaml', text).problems.map(formatProblem);
+      assert.ok(problems.some((problem) => expected.test(problem)), `${text}\n${problems.join('\n')}`);
+    }
   });
 });
 

@@ -36,7 +36,7 @@ describe('config: trust and policy', () => {
       ...DEFAULT_POLICY,
       privileged: 'allow',
       capabilities: { allowed: 'any' },
-      hostPath: { allow: true, pathPrefixes: ['/srv/data'] },
+      hostPath: { ...DEFAULT_POLICY.hostPath, pathPrefixes: ['/srv/data'] },
     });
   });
 
@@ -62,8 +62,9 @@ describe('securityWarnings', () => {
 
   it('names each relaxed setting', () => {
     const warnings = securityWarnings({ trust: { strict: false, allowedOwners: [1000], followSymlinksOutside: true }, policy: PERMISSIVE_POLICY });
-    assert.equal(warnings.length, 6);
-    for (const key of ['trust.strict', 'trust.followSymlinksOutside', 'trust.allowedOwners', 'policy.privileged', 'policy.capabilities.allowed', 'policy.hostPath.pathPrefixes']) {
+    const keys = ['trust.strict', 'trust.followSymlinksOutside', 'trust.allowedOwners', 'policy.privileged', 'policy.capabilities.allowed', 'policy.seccompUnconfined', 'policy.appArmorUnconfined', 'policy.seLinuxOptions', 'policy.procMountUnmasked', 'policy.sysctls.allowed', 'policy.hostPath'];
+    assert.equal(warnings.length, keys.length);
+    for (const key of keys) {
       assert.ok(warnings.some((warning) => warning.startsWith(key)), key);
     }
   });
