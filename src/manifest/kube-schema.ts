@@ -79,7 +79,9 @@ const volume = v.looseObject({
 const insideVolume = v.check((subPath: string) => !subPath.startsWith('/') && !subPath.split('/').includes('..'), 'must be a relative path without ".." segments');
 const volumeMount = v.looseObject({
   name: v.string('must be a string'),
-  mountPath: v.pipe(text, v.nonEmpty('must not be empty')),
+  // podman reads what follows a ":" as mount options (rshared, U, Z, suid, dev…) that no policy sees.
+  mountPath: v.pipe(text, v.nonEmpty('must not be empty'), v.check((path) => !path.includes(':'), 'must not contain ":": podman would read what follows as mount options')),
+  mountPropagation: v.optional(v.picklist(['None', 'HostToContainer', 'Bidirectional'], 'must be None, HostToContainer or Bidirectional')),
   readOnly: v.optional(boolean),
   subPath: v.optional(v.pipe(text, insideVolume)),
   subPathExpr: v.optional(v.pipe(text, insideVolume)),

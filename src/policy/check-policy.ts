@@ -56,6 +56,7 @@ export const checkPolicy = (kind: string, object: Json, policy: Policy): PolicyV
       const at = [...base, listKey, index];
       violations.push(...checkSecurityContext(container.securityContext, [...at, 'securityContext'], spec, policy));
       violations.push(...checkHostPorts(container.ports, [...at, 'ports'], policy));
+      violations.push(...checkPropagation(container, at, policy));
     });
   }
   list(spec.volumes).forEach((volume, index) => {
@@ -119,6 +120,23 @@ const checkCapabilities = (capabilities: unknown, at: (string | number)[], polic
     violations.push({
       path: [...at, 'add', index],
       message: `capability ${shown} is denied by policy.capabilities (allowed: ${[...allowed].join(', ') || 'none'}) ${howToPermit('policy.capabilities.allowed to include it')}`,
+    });
+  });
+  return violations;
+};
+
+/**
+ * Bidirectional propagation makes mounts made in the container appear on the
+ * host; Kubernetes allows it only in privileged containers, and so does the runner.
+ */
+const checkPropagation = (container: Json, at: (string | number)[], policy: Policy): PolicyViolation[] => {
+  const privileged = isObject(container.securityContext) && container.securityContext.privileged === true && policy.privileged === 'allow';
+  const violations: PolicyViolation[] = [];
+  list(container.volumeMounts).forEach((mount, index) => {
+    if (!isObject(mount) || mount.mountPropagation !== 'Bidirectional' || privileged) return;
+    violations.push({
+      path: [...at, 'volumeMounts', index, 'mountPropagation'],
+      message: `Bidirectional propagation needs a privileged container, which is denied by policy.privileged ${howToPermit('policy.privileged: allow and privileged: true on the container')}`,
     });
   });
   return violations;

@@ -152,6 +152,14 @@ describe('checkPolicy: the Pod Security Standards baseline', () => {
     assert.deepEqual(paths('Pod', hostIpc, PERMISSIVE_POLICY), ['spec.securityContext.sysctls.0.name']);
   });
 
+  it('allows Bidirectional mount propagation only in a privileged container', () => {
+    const shared = (securityContext: Record<string, unknown>) =>
+      pod({ volumes: [{ name: 'v', hostPath: { path: '/var/lib/etcd' } }] }, { securityContext, volumeMounts: [{ name: 'v', mountPath: '/d', mountPropagation: 'Bidirectional' }] });
+    assert.deepEqual(paths('Pod', shared({})), ['spec.containers.0.volumeMounts.0.mountPropagation']);
+    assert.deepEqual(paths('Pod', shared({ privileged: true }), { ...DEFAULT_POLICY, privileged: 'allow' }), []);
+    assert.deepEqual(paths('Pod', shared({}), { ...DEFAULT_POLICY, privileged: 'allow' }), ['spec.containers.0.volumeMounts.0.mountPropagation']);
+  });
+
   it('mounts the system trust store only read-only, in every container', () => {
     const certs = (mounts: Record<string, unknown>[][]) => ({
       apiVersion: 'v1',
@@ -187,6 +195,8 @@ describe('parseManifest: the fields the baseline judges are typed', () => {
       [manifest('      volumeMounts: [{ name: v, mountPath: /x, subPath: ../../shadow }]\n', '  volumes: [{ name: v, hostPath: { path: /etc/haproxy } }]\n'), /subPath: must be a relative path without "\.\." segments/],
       [manifest('      volumeMounts: [{ name: v, mountPath: /x, readOnly: "true" }]\n', '  volumes: [{ name: v, emptyDir: {} }]\n'), /readOnly: must be true or false/],
       [manifest('', '  volumes: [{ name: v, emptyDir: {} }, { name: v, hostPath: { path: /etc/haproxy } }]\n'), /volume names must be unique within a pod/],
+      [manifest('      volumeMounts: [{ name: v, mountPath: "/x:rshared,U" }]\n', '  volumes: [{ name: v, emptyDir: {} }]\n'), /mountPath: must not contain ":": podman would read what follows as mount options/],
+      [manifest('      volumeMounts: [{ name: v, mountPath: /x, mountPropagation: bidirectional }]\n', '  volumes: [{ name: v, emptyDir: {} }]\n'), /mountPropagation: must be None, HostToContainer or Bidirectional/],
     ];
     for (const [text, expected] of table) {
       const problems = parseManifest('/m/p.yaml', text).problems.map(formatProblem);
