@@ -60,17 +60,27 @@ export const SAFE_SYSCTLS = [
 ];
 
 /**
- * The system trust store and the kubelet's flexvolume plugin directory, which
- * kubeadm's kube-apiserver and kube-controller-manager mount read-only.
+ * The system trust store, which kubeadm's kube-apiserver and
+ * kube-controller-manager mount read-only. Only the certificate parts of
+ * /etc/pki: on RHEL-family hosts it also holds private keys (kubeadm mounts
+ * these two since v1.31, the whole of /etc/pki before).
  */
 export const READ_ONLY_HOST_PATHS = [
   '/etc/ssl/certs',
   '/etc/ca-certificates',
-  '/etc/pki',
+  '/etc/pki/ca-trust',
+  '/etc/pki/tls/certs',
   '/usr/share/ca-certificates',
   '/usr/local/share/ca-certificates',
-  '/usr/libexec/kubernetes/kubelet-plugins/volume/exec',
 ];
+
+/**
+ * The configuration and data of the static pods this tool exists for, and the
+ * kubelet's flexvolume plugin directory, which kubeadm's
+ * kube-controller-manager mounts read-write (no kubelet runs plugins from it
+ * on a runner host).
+ */
+export const HOST_PATHS = ['/etc/haproxy', '/etc/keepalived', '/etc/kubernetes', '/var/lib/etcd', '/usr/libexec/kubernetes/kubelet-plugins/volume/exec'];
 
 export const DEFAULT_POLICY: Policy = {
   privileged: 'deny',
@@ -78,7 +88,7 @@ export const DEFAULT_POLICY: Policy = {
   hostPID: 'deny',
   hostIPC: 'deny',
   capabilities: { allowed: [...BASELINE_CAPABILITIES, 'NET_ADMIN', 'NET_RAW', 'NET_BROADCAST'] },
-  hostPath: { allow: true, pathPrefixes: ['/etc/haproxy', '/etc/keepalived', '/etc/kubernetes', '/var/lib/etcd'], readOnlyPathPrefixes: READ_ONLY_HOST_PATHS },
+  hostPath: { allow: true, pathPrefixes: HOST_PATHS, readOnlyPathPrefixes: READ_ONLY_HOST_PATHS },
   hostPorts: { allowed: 'any' },
   seccompUnconfined: 'deny',
   appArmorUnconfined: 'deny',
