@@ -21,4 +21,9 @@ export const formatProblem = (problem: ManifestProblem): string => {
 
 /** Renders a valibot/field path the way kubectl does: `spec.containers[0].image`. */
 export const formatFieldPath = (path: readonly (string | number)[]): string =>
-  path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${key}` : key), '');
+  path.reduce<string>((out, key) => {
+    if (typeof key === 'number') return `${out}[${key}]`;
+    // A key that is not a plain field name (an annotation, a label) is quoted: metadata.annotations["volume.podman.io/device"].
+    if (!/^[A-Za-z_$<][\w$<]*$/.test(key)) return `${out}[${JSON.stringify(key)}]`;
+    return out ? `${out}.${key}` : key;
+  }, '');

@@ -97,6 +97,20 @@ describe('hardening: hostile files in the manifest directory', () => {
     await bad('hostpath.yaml', (file) =>
       writeFile(file, podYaml(`${prefix}-hp`, { extraSpec: '  volumes:\n    - name: v\n      hostPath:\n        path: /etc/haproxy/../shadow' })),
     );
+    // Issue 11's three ways past the policy: a merge key, a key in another case, a claim on a host device.
+    await bad('merge.yaml', (file) => writeFile(file, podYaml(`${prefix}-merge`).concat('      securityContext:\n        <<: { privileged: true }\n')));
+    await bad('case.yaml', (file) => writeFile(file, podYaml(`${prefix}-case`).concat('      securityContext:\n        Capabilities: { Add: [SYS_ADMIN] }\n')));
+    await bad('claim.yaml', (file) =>
+      writeFile(
+        file,
+        'apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: root\n  annotations:\n    volume.podman.io/device: /\n    volume.podman.io/type: none\n    volume.podman.io/mount-options: bind\n---\n'.concat(
+          podYaml(`${prefix}-claim`, { extraSpec: '  volumes:\n    - name: r\n      persistentVolumeClaim: { claimName: root }' }),
+        ),
+      ),
+    );
+    await bad('unconfined.yaml', (file) => writeFile(file, podYaml(`${prefix}-unconfined`, { extraSpec: '  securityContext:\n    seccompProfile: { type: Unconfined }' })));
+    // A good file edited into one of them: the pod keeps running its last good spec.
+    await bad('good-before.yaml', (file) => writeFile(file, podYaml(before1).concat('      securityContext:\n        <<: { privileged: true }\n')));
     await bad('writable.yaml', async (file) => {
       await writeFile(file, podYaml(`${prefix}-writable`));
       await chmod(file, 0o666);
@@ -136,6 +150,11 @@ describe('hardening: hostile files in the manifest directory', () => {
       'privileged.yaml': /spec\.containers\[0\]\.securityContext\.privileged: denied by policy\.privileged/,
       'hostpath.yaml': /\/etc\/shadow \(written \/etc\/haproxy\/\.\.\/shadow\) is outside policy\.hostPath\.pathPrefixes/,
       'writable.yaml': /writable by group and others/,
+      'merge.yaml': /:\d+:\d+: spec\.containers\[0\]\.securityContext\.<<: YAML merge keys \(<<\) are not accepted/,
+      'case.yaml': /:\d+:\d+: spec\.containers\[0\]\.securityContext\.Capabilities: field names are case-sensitive; did you mean `capabilities`\?/,
+      'claim.yaml': /:\d+:\d+: metadata\.annotations\["volume\.podman\.io\/device"\]: \/ is outside policy\.hostPath\.pathPrefixes/,
+      'unconfined.yaml': /:\d+:\d+: spec\.securityContext\.seccompProfile\.type: Unconfined is denied by policy\.seccompUnconfined/,
+      'good-before.yaml': /YAML merge keys/,
     };
     for (const [name, pattern] of Object.entries(expected)) {
       const messages = errorsFor(at(name)).map((log) => String(log.msg));
@@ -147,7 +166,7 @@ describe('hardening: hostile files in the manifest directory', () => {
     assert.equal((await podByName(before1))?.id, first.id);
     assert.equal((await podByName(before1))?.status, 'Running');
     assert.equal((await podByName(after1))?.id, second.id);
-    for (const name of ['outside', 'dup', 'ports', 'priv', 'hp', 'writable', 'flap']) assert.equal(await podByName(`${prefix}-${name}`), undefined, name);
+    for (const name of ['outside', 'dup', 'ports', 'priv', 'hp', 'writable', 'flap', 'merge', 'case', 'claim', 'unconfined']) assert.equal(await podByName(`${prefix}-${name}`), undefined, name);
 
     const status = await readFile(path.join(ws.stateDir, 'status.json'), 'utf8').catch(() => undefined);
     if (status !== undefined) {

@@ -77,7 +77,7 @@ metadata:
   annotations: {${annotations}}
 ---
 ${pod('  containers: [{name: app, image: busybox}]\n')}`;
-    assert.match(refused(claim('volume.podman.io/device: /, volume.podman.io/type: none, volume.podman.io/mount-options: bind'))[0]!, /volume\.podman\.io\/device: \/ is outside policy\.hostPath\.pathPrefixes/);
+    assert.match(refused(claim('volume.podman.io/device: /, volume.podman.io/type: none, volume.podman.io/mount-options: bind'))[0]!, /metadata\.annotations\["volume\.podman\.io\/device"\]: \/ is outside policy\.hostPath\.pathPrefixes/);
     assert.match(refused(claim('volume.podman.io/import-source: /etc/shadow'))[0]!, /"import-source" is not accepted/);
     assert.match(refused(claim('volume.podman.io/driver: image'))[0]!, /driver "image" is not accepted/);
     assert.deepEqual(parseManifest('/m/web.yaml', claim('volume.podman.io/device: /var/lib/etcd/data, volume.podman.io/type: none, volume.podman.io/mount-options: bind')).problems, []);
@@ -98,6 +98,6 @@ spec:
     metadata: {annotations: {io.podman.annotations.userns: host}}
     spec: {containers: [{name: app, image: busybox}]}
 `;
-    assert.match(refused(deployment)[0]!, /spec\.template\.metadata\.annotations\.io\.podman\.annotations\.userns: annotations under io\.podman\.annotations\./);
+    assert.match(refused(deployment)[0]!, /spec\.template\.metadata\.annotations\["io\.podman\.annotations\.userns"\]: annotations under io\.podman\.annotations\./);
   });
 });
