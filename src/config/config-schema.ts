@@ -10,6 +10,7 @@ const isLoopbackListen = (listen: string): boolean => {
   }
 };
 import { PULL_SETTINGS } from '../images/pull-policy.ts';
+import { POLICY_LEVELS } from '../policy/policy.ts';
 import { LOG_FORMATS, LOG_LEVELS } from '../shared/log-levels.ts';
 
 const positive = (what: string) => v.pipe(v.number(`${what} must be a number`), v.minValue(0, `${what} must not be negative`));
@@ -17,19 +18,20 @@ const toggle = v.picklist(['allow', 'deny'], 'must be allow or deny');
 const absolutePaths = v.array(v.pipe(v.string('must be a path'), v.startsWith('/', 'must be an absolute path')), 'must be a list of absolute paths');
 const isPort = (value: number): boolean => Number.isInteger(value) && value >= 1 && value <= 65535;
 /** A host port (80) or an inclusive range ("8000-8099"). */
+const PORT_RANGE = 'must be a port (1-65535) or a range such as 8000-8099';
 const portRange = v.union(
   [
-    v.pipe(v.number(), v.check(isPort)),
+    v.pipe(v.number(PORT_RANGE), v.check(isPort, PORT_RANGE)),
     v.pipe(
-      v.string(),
-      v.regex(/^\d+-\d+$/),
+      v.string(PORT_RANGE),
+      v.regex(/^\d+-\d+$/, PORT_RANGE),
       v.check((range) => {
         const [from = 0, to = 0] = range.split('-').map(Number);
         return isPort(from) && isPort(to) && from <= to;
-      }),
+      }, PORT_RANGE),
     ),
   ],
-  'must be a port (1-65535) or a range such as 8000-8099',
+  PORT_RANGE,
 );
 const wholePositive = (what: string) => v.pipe(v.number(`must be a number`), v.integer(`must be a whole number`), v.minValue(1, `${what} must be at least 1`));
 
@@ -83,6 +85,7 @@ export const configFileSchema = v.strictObject(
     policy: v.optional(
       v.strictObject(
         {
+          level: v.optional(v.picklist(POLICY_LEVELS, `must be one of ${POLICY_LEVELS.join(', ')}`)),
           privileged: v.optional(toggle),
           hostNetwork: v.optional(toggle),
           hostPID: v.optional(toggle),
@@ -128,7 +131,7 @@ export const configFileSchema = v.strictObject(
             ),
           ),
         },
-        () => 'unknown key; allowed: privileged, hostNetwork, hostPID, hostIPC, capabilities, hostPath, hostPorts, seccompUnconfined, appArmorUnconfined, seLinuxOptions, procMountUnmasked, sysctls',
+        () => 'unknown key; allowed: level, privileged, hostNetwork, hostPID, hostIPC, capabilities, hostPath, hostPorts, seccompUnconfined, appArmorUnconfined, seLinuxOptions, procMountUnmasked, sysctls',
       ),
     ),
     podman: v.optional(

@@ -3,6 +3,7 @@ import * as v from 'valibot';
 import { LineCounter, parseDocument } from 'yaml';
 import { RunnerError } from '../shared/errors.ts';
 import { formatFieldPath } from '../manifest/manifest-problem.ts';
+import { LEVEL_POLICIES, type Policy } from '../policy/policy.ts';
 import { configFileSchema, DEFAULT_CONFIG, type ConfigFile, type RunnerConfig } from './config-schema.ts';
 
 /**
@@ -36,6 +37,24 @@ export const loadConfigFile = async (file: string, required: boolean): Promise<C
   throw new RunnerError('CONFIG_INVALID', `invalid config file:\n  ${lines.join('\n  ')}`);
 };
 
+/**
+ * The policy: the level's policy (baseline unless `level` says otherwise),
+ * then the file's keys, key by key; a list given in the file replaces the
+ * level's list (it is not appended to).
+ */
+const resolvePolicy = (file: NonNullable<ConfigFile['policy']>): Policy => {
+  const defined = <T extends object>(value: T): Partial<T> => Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as Partial<T>;
+  const base = LEVEL_POLICIES[file.level ?? 'baseline'];
+  return {
+    ...base,
+    ...defined({ ...file, capabilities: undefined, hostPath: undefined, hostPorts: undefined, sysctls: undefined }),
+    capabilities: { ...base.capabilities, ...defined(file.capabilities ?? {}) },
+    hostPath: { ...base.hostPath, ...defined(file.hostPath ?? {}) },
+    hostPorts: { ...base.hostPorts, ...defined(file.hostPorts ?? {}) },
+    sysctls: { ...base.sysctls, ...defined(file.sysctls ?? {}) },
+  } as Policy;
+};
+
 /** Defaults, then the file, then flags: later wins. */
 export const resolveConfig = (file: ConfigFile, flags: Partial<Omit<RunnerConfig, 'podman' | 'restartBackoff' | 'trust' | 'policy'>>): RunnerConfig => {
   const defined = <T extends object>(value: T): Partial<T> =>
@@ -47,14 +66,6 @@ export const resolveConfig = (file: ConfigFile, flags: Partial<Omit<RunnerConfig
     podman: { ...DEFAULT_CONFIG.podman, ...defined(file.podman ?? {}) },
     restartBackoff: { ...DEFAULT_CONFIG.restartBackoff, ...defined(file.restartBackoff ?? {}) },
     trust: { ...DEFAULT_CONFIG.trust, ...defined(file.trust ?? {}) },
-    // Key by key; a list given in the file replaces the default list (it is not appended to).
-    policy: {
-      ...DEFAULT_CONFIG.policy,
-      ...defined({ ...file.policy, capabilities: undefined, hostPath: undefined, hostPorts: undefined, sysctls: undefined }),
-      capabilities: { ...DEFAULT_CONFIG.policy.capabilities, ...defined(file.policy?.capabilities ?? {}) },
-      hostPath: { ...DEFAULT_CONFIG.policy.hostPath, ...defined(file.policy?.hostPath ?? {}) },
-      hostPorts: { ...DEFAULT_CONFIG.policy.hostPorts, ...defined(file.policy?.hostPorts ?? {}) },
-      sysctls: { ...DEFAULT_CONFIG.policy.sysctls, ...defined(file.policy?.sysctls ?? {}) },
-    },
+    policy: resolvePolicy(file.policy ?? {}),
   } as RunnerConfig;
 };

@@ -63,6 +63,48 @@ export const checkPolicy = (kind: string, object: Json, policy: Policy): PolicyV
     if (!isObject(volume) || volume.hostPath === undefined) return;
     violations.push(...checkHostPathVolume(volume, [...base, 'volumes', index], containers, policy));
   });
+  if (policy.level === 'restricted') violations.push(...checkRestricted(spec, base));
+  return violations;
+};
+
+/** Volume kinds the restricted level accepts: none holds host data. */
+const RESTRICTED_VOLUMES = ['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret'];
+
+/**
+ * What the restricted level adds to the baseline, for every container:
+ * allowPrivilegeEscalation false, runAsNonRoot (pod or container) and no
+ * runAsUser 0, a RuntimeDefault or Localhost seccomp profile (pod or
+ * container), every capability dropped; and only volumes that hold no host
+ * data. Adding capabilities beyond NET_BIND_SERVICE, host namespaces, ports
+ * and paths are the restricted level's starting values of the other keys.
+ */
+const checkRestricted = (spec: Json, base: (string | number)[]): PolicyViolation[] => {
+  const violations: PolicyViolation[] = [];
+  const requires = (at: (string | number)[], what: string): void => {
+    violations.push({ path: at, message: `the restricted level requires ${what} ${howToPermit('policy.level: baseline')}` });
+  };
+  const pod = isObject(spec.securityContext) ? spec.securityContext : {};
+  const confined = (profile: unknown): boolean => isObject(profile) && (profile.type === 'RuntimeDefault' || profile.type === 'Localhost');
+  if (pod.runAsUser === 0) requires([...base, 'securityContext', 'runAsUser'], 'a user other than root (0)');
+  for (const listKey of CONTAINER_LISTS) {
+    list(spec[listKey]).forEach((container, index) => {
+      if (!isObject(container)) return;
+      const at = [...base, listKey, index, 'securityContext'];
+      const context = isObject(container.securityContext) ? container.securityContext : {};
+      if (context.allowPrivilegeEscalation !== false) requires([...at, 'allowPrivilegeEscalation'], 'allowPrivilegeEscalation: false');
+      if ((context.runAsNonRoot ?? pod.runAsNonRoot) !== true) requires([...at, 'runAsNonRoot'], 'runAsNonRoot: true (here or in the pod securityContext)');
+      if (context.runAsUser === 0) requires([...at, 'runAsUser'], 'a user other than root (0)');
+      if (!confined(context.seccompProfile ?? pod.seccompProfile)) requires([...at, 'seccompProfile'], 'seccompProfile.type RuntimeDefault or Localhost (here or in the pod securityContext)');
+      const drop = isObject(context.capabilities) ? list(context.capabilities.drop) : [];
+      if (!drop.some((name) => typeof name === 'string' && normalizeCapability(name) === 'ALL')) requires([...at, 'capabilities', 'drop'], 'capabilities.drop: [ALL]');
+    });
+  }
+  list(spec.volumes).forEach((volume, index) => {
+    if (!isObject(volume)) return;
+    const kinds = Object.keys(volume).filter((key) => key !== 'name');
+    if (kinds.length > 0 && kinds.every((kind) => RESTRICTED_VOLUMES.includes(kind))) return;
+    requires([...base, 'volumes', index], `volumes of kind ${RESTRICTED_VOLUMES.join(', ')}`);
+  });
   return violations;
 };
 

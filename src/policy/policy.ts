@@ -11,7 +11,17 @@ export type Toggle = 'allow' | 'deny';
 /** A port, or an inclusive range written "from-to". */
 export type PortRange = number | `${number}-${number}`;
 
+/** The Pod Security Standards levels: the starting point the other keys adjust. */
+export const POLICY_LEVELS = ['privileged', 'baseline', 'restricted'] as const;
+export type PolicyLevel = (typeof POLICY_LEVELS)[number];
+
 export interface Policy {
+  /**
+   * The level the other keys start from. `restricted` also requires what the
+   * restricted level adds: non-root, no privilege escalation, every capability
+   * dropped, a seccomp profile set, only volumes that hold no host data.
+   */
+  level: PolicyLevel;
   /** `securityContext.privileged: true`: every device and capability, no confinement. */
   privileged: Toggle;
   /** The host's network stack: load balancers and VIPs (keepalived, HAProxy, etcd) need it. */
@@ -83,6 +93,7 @@ export const READ_ONLY_HOST_PATHS = [
 export const HOST_PATHS = ['/etc/haproxy', '/etc/keepalived', '/etc/kubernetes', '/var/lib/etcd', '/usr/libexec/kubernetes/kubelet-plugins/volume/exec'];
 
 export const DEFAULT_POLICY: Policy = {
+  level: 'baseline',
   privileged: 'deny',
   hostNetwork: 'allow',
   hostPID: 'deny',
@@ -99,6 +110,7 @@ export const DEFAULT_POLICY: Policy = {
 
 /** A policy that refuses nothing (tests, and hosts that accept the risk knowingly). */
 export const PERMISSIVE_POLICY: Policy = {
+  level: 'privileged',
   privileged: 'allow',
   hostNetwork: 'allow',
   hostPID: 'allow',
@@ -112,6 +124,23 @@ export const PERMISSIVE_POLICY: Policy = {
   procMountUnmasked: 'allow',
   sysctls: { allowed: 'any' },
 };
+
+/**
+ * The restricted level: the baseline without its exemptions (no host
+ * network, ports or paths; only NET_BIND_SERVICE may be added), plus the
+ * restricted checks.
+ */
+export const RESTRICTED_POLICY: Policy = {
+  ...DEFAULT_POLICY,
+  level: 'restricted',
+  hostNetwork: 'deny',
+  capabilities: { allowed: ['NET_BIND_SERVICE'] },
+  hostPath: { allow: false, pathPrefixes: [], readOnlyPathPrefixes: [] },
+  hostPorts: { allowed: [] },
+};
+
+/** Where each level starts, before the config's own keys. */
+export const LEVEL_POLICIES: Record<PolicyLevel, Policy> = { privileged: PERMISSIVE_POLICY, baseline: DEFAULT_POLICY, restricted: RESTRICTED_POLICY };
 
 /** `cap_net_admin`, `CAP_NET_ADMIN` and `NET_ADMIN` are the same capability to podman. */
 export const normalizeCapability = (name: string): string => name.trim().toUpperCase().replace(/^CAP_/, '');

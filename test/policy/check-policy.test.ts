@@ -4,7 +4,7 @@ import { parseManifest } from '../../src/manifest/parse-manifest.ts';
 import { formatProblem } from '../../src/manifest/manifest-problem.ts';
 import { checkPolicy } from '../../src/policy/check-policy.ts';
 import { isUnderPrefix, normalizeHostPath } from '../../src/policy/host-path.ts';
-import { DEFAULT_POLICY, PERMISSIVE_POLICY, type Policy } from '../../src/policy/policy.ts';
+import { DEFAULT_POLICY, PERMISSIVE_POLICY, RESTRICTED_POLICY, type Policy } from '../../src/policy/policy.ts';
 import { readManifestFixture } from '../helpers/fixtures.ts';
 
 const pod = (spec: Record<string, unknown>, container: Record<string, unknown> = {}) => ({
@@ -179,6 +179,29 @@ describe('checkPolicy: the Pod Security Standards baseline', () => {
     assert.deepEqual(paths('Pod', elsewhere), ['spec.volumes.0.hostPath.path'], 'normalized before comparing');
     const [problem] = checkPolicy('Pod', certs([[{ name: 'ca', mountPath: '/x' }]]), DEFAULT_POLICY);
     assert.match(problem?.message ?? '', /under policy\.hostPath\.readOnlyPathPrefixes, so every volumeMount of "ca" must set readOnly: true/);
+  });
+});
+
+describe('checkPolicy: the restricted level', () => {
+  const hardened = { allowPrivilegeEscalation: false, runAsNonRoot: true, capabilities: { drop: ['ALL'], add: ['NET_BIND_SERVICE'] }, seccompProfile: { type: 'RuntimeDefault' } };
+  it('accepts a hardened pod and refuses each thing it adds to the baseline', () => {
+    assert.deepEqual(paths('Pod', pod({ volumes: [{ name: 'v', emptyDir: {} }] }, { securityContext: hardened }), RESTRICTED_POLICY), []);
+    const seccompOnPod = pod({ securityContext: { runAsNonRoot: true, seccompProfile: { type: 'Localhost', localhostProfile: 'p.json' } } }, { securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['all'] } } });
+    assert.deepEqual(paths('Pod', seccompOnPod, RESTRICTED_POLICY), [], 'pod-level runAsNonRoot and seccomp count');
+    const at = 'spec.containers.0.securityContext';
+    const table: [string, Record<string, unknown>, string[]][] = [
+      ['escalation allowed', { ...hardened, allowPrivilegeEscalation: undefined }, [`${at}.allowPrivilegeEscalation`]],
+      ['root allowed', { ...hardened, runAsNonRoot: false }, [`${at}.runAsNonRoot`]],
+      ['uid 0', { ...hardened, runAsUser: 0 }, [`${at}.runAsUser`]],
+      ['no seccomp profile', { ...hardened, seccompProfile: undefined }, [`${at}.seccompProfile`]],
+      ['capabilities kept', { ...hardened, capabilities: { drop: ['NET_RAW'] } }, [`${at}.capabilities.drop`]],
+      ['NET_ADMIN added', { ...hardened, capabilities: { drop: ['ALL'], add: ['NET_ADMIN'] } }, [`${at}.capabilities.add.0`]],
+    ];
+    for (const [name, context, expected] of table) assert.deepEqual(paths('Pod', pod({}, { securityContext: context }), RESTRICTED_POLICY), expected, name);
+    assert.deepEqual(paths('Pod', pod({ hostNetwork: true }, { securityContext: hardened }), RESTRICTED_POLICY), ['spec.hostNetwork']);
+    assert.deepEqual(paths('Pod', pod({ volumes: [{ name: 'v', hostPath: { path: '/etc/haproxy' } }, { name: 'w', image: { reference: 'x' } }] }, { securityContext: hardened }), RESTRICTED_POLICY), ['spec.volumes.0.hostPath', 'spec.volumes.0', 'spec.volumes.1']);
+    const [problem] = checkPolicy('Pod', pod({}, { securityContext: { ...hardened, runAsUser: 0 } }), RESTRICTED_POLICY);
+    assert.equal(problem?.message, 'the restricted level requires a user other than root (0) (set policy.level: baseline in /etc/runner/config.yaml to permit)');
   });
 });
 

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { DEFAULT_CONFIG } from '../../src/config/defaults.ts';
 import { loadConfigFile, resolveConfig } from '../../src/config/load-config.ts';
 import { DEFAULT_TRUST } from '../../src/manifest/trust.ts';
-import { DEFAULT_POLICY, PERMISSIVE_POLICY } from '../../src/policy/policy.ts';
+import { DEFAULT_POLICY, PERMISSIVE_POLICY, RESTRICTED_POLICY } from '../../src/policy/policy.ts';
 import { securityWarnings } from '../../src/policy/security-warnings.ts';
 import { isRunnerError } from '../../src/shared/errors.ts';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.ts';
@@ -40,12 +40,22 @@ describe('config: trust and policy', () => {
     });
   });
 
+  it('start from policy.level, then apply the keys beside it', async () => {
+    assert.deepEqual((await load('policy:\n  level: privileged\n')).policy, PERMISSIVE_POLICY);
+    assert.deepEqual((await load('policy:\n  level: restricted\n  hostNetwork: allow\n')).policy, { ...RESTRICTED_POLICY, hostNetwork: 'allow' });
+    assert.equal(RESTRICTED_POLICY.hostPath.allow, false);
+    assert.deepEqual(RESTRICTED_POLICY.capabilities.allowed, ['NET_BIND_SERVICE']);
+  });
+
   it('refuse wrong values and unknown keys with the key path and line', async () => {
     const table: [string, RegExp][] = [
       ['policy:\n  privileged: yes\n', /:2: policy\.privileged: must be allow or deny/],
       ['policy:\n  hostPath:\n    pathPrefixes: [etc/haproxy]\n', /:3: policy\.hostPath\.pathPrefixes\[0\]: must be an absolute path/],
       ['policy:\n  capabilities:\n    allowed: some\n', /policy\.capabilities\.allowed: must be "any" or a list of capability names/],
-      ['policy:\n  hostNetwrok: allow\n', /unknown key; allowed: privileged, hostNetwork/],
+      ['policy:\n  hostNetwrok: allow\n', /unknown key; allowed: level, privileged, hostNetwork/],
+      ['policy:\n  level: strict\n', /:2: policy\.level: must be one of privileged, baseline, restricted/],
+      ['policy:\n  hostPorts: { allowed: [80, "90-80"] }\n', /policy\.hostPorts\.allowed\[1\]: must be a port \(1-65535\) or a range such as 8000-8099/],
+      ['policy:\n  sysctls: { allowed: ["rm -rf"] }\n', /policy\.sysctls\.allowed\[0\]: must be a sysctl name/],
       ['trust:\n  allowedOwners: [-1]\n', /trust\.allowedOwners\[0\]: must not be negative/],
       ['trust:\n  strict: 0\n', /trust\.strict: must be true or false/],
     ];
