@@ -19,7 +19,7 @@ import { readStatus } from './status/read-status.ts';
 import { StatusWriter } from './status/status-writer.ts';
 import { currentBootId } from './shared/process-info.ts';
 import { VERSION } from './shared/version.ts';
-import { describeMissingImage, ImageLoader, imagesOfYaml, missingImages } from './images/index.ts';
+import { describeMissingImage, ImageLoader, missingImages } from './images/index.ts';
 import { ProbeManager } from './probes/index.ts';
 import { securityWarnings } from './policy/security-warnings.ts';
 import { renderPrometheus } from './status/prometheus.ts';
@@ -113,7 +113,7 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
       events: eventLog,
       pull: config.pull,
       explainMissingImages: async (unit, callSignal) => {
-        const absent = await missingImages(imagesOfYaml(unit.yaml), podman, { signal: callSignal });
+        const absent = await missingImages(unit.images, podman, { signal: callSignal });
         if (absent.length === 0) return undefined;
         const context = { imagesDir: config.imagesDir, pull: config.pull, ...images.status() };
         return absent.map((image) => describeMissingImage(image, context)).join('; ');

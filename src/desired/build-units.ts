@@ -46,6 +46,7 @@ export const buildUnits = (manifest: ParsedManifest, options: BuildOptions): Des
       hostNetwork: (spec as { hostNetwork?: unknown }).hostNetwork === true,
       volumes: supporting.filter((doc) => doc.kind === 'PersistentVolumeClaim').map((doc) => doc.name),
       secrets: supporting.filter((doc) => doc.kind === 'Secret').map((doc) => doc.name),
+      images: [...new Set([...(spec.initContainers ?? []), ...spec.containers].map((container) => container.image))],
       containers: spec.containers.map((container) => ({
         name: container.name,
         image: container.image,

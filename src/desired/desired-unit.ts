@@ -30,6 +30,12 @@ export interface DesiredUnit {
   hostNetwork: boolean;
   /** App containers in pod order, with the probes the runner (not podman) runs for them. */
   containers: DesiredContainer[];
+  /**
+   * Every image the pod needs (initContainers, then containers), without
+   * duplicates: what a failed play is checked against, so that nothing has
+   * to parse `yaml` again to find them.
+   */
+  images: string[];
 }
 
 export interface DesiredContainer {

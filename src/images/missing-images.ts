@@ -1,4 +1,3 @@
-import { parseAllDocuments } from 'yaml';
 import type { CallOptions, Podman } from '../podman/podman.ts';
 import type { LoadedArchive } from './image-state.ts';
 import type { RefusedArchive } from './image-loader.ts';
@@ -6,27 +5,11 @@ import { refsMatch } from './image-refs.ts';
 import type { PullSetting } from './pull-policy.ts';
 
 /**
- * The images a rendered unit needs (containers and initContainers of its
- * Pod or Deployment), in order, without duplicates. Reads the unit's YAML so
- * it works for any unit the reconciler holds.
- */
-export const imagesOfYaml = (yaml: string): string[] => {
-  const images: string[] = [];
-  for (const doc of parseAllDocuments(yaml)) {
-    const object = (doc.toJS() ?? {}) as { kind?: string; spec?: { containers?: unknown; initContainers?: unknown; template?: { spec?: { containers?: unknown; initContainers?: unknown } } } };
-    const spec = object.kind === 'Pod' ? object.spec : object.kind === 'Deployment' ? object.spec?.template?.spec : undefined;
-    for (const list of [spec?.initContainers, spec?.containers]) {
-      if (!Array.isArray(list)) continue;
-      for (const container of list as { image?: unknown }[]) if (typeof container.image === 'string' && !images.includes(container.image)) images.push(container.image);
-    }
-  }
-  return images;
-};
-
-/**
  * Which of `images` are not in podman's local storage (`podman image exists`,
  * which never contacts a registry). The reconciler calls it after a failed
- * play to tell ImageMissing from other failures.
+ * play to tell ImageMissing from other failures, with the unit's `images`:
+ * never by parsing the unit's YAML again, which for a large ConfigMap cost
+ * seconds to minutes of blocked event loop on every retry (issue 12).
  */
 export const missingImages = async (images: readonly string[], podman: Podman, options?: CallOptions): Promise<string[]> => {
   const unique = [...new Set(images)];

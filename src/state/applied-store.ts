@@ -30,6 +30,8 @@ const appliedSchema = v.object({
       ports: v.optional(v.array(v.object({ name: v.optional(v.string()), containerPort: v.number() }))),
     }),
   ),
+  /** Absent in records written before units carried their images. */
+  images: v.optional(v.array(v.string())),
   appliedAt: v.string(),
 });
 
@@ -98,5 +100,13 @@ export class AppliedStore {
   }
 }
 
-/** The unit as it was applied, without the bookkeeping fields. */
-export const unitOf = ({ appliedAt: _appliedAt, ...unit }: AppliedRecord): DesiredUnit => unit;
+/**
+ * The unit as it was applied, without the bookkeeping fields. A record from
+ * before units carried `images` gets its app containers' images: its init
+ * containers' images are then not checked after a failed play, until the
+ * unit is next rendered from its file.
+ */
+export const unitOf = ({ appliedAt: _appliedAt, images, ...unit }: AppliedRecord): DesiredUnit => ({
+  ...unit,
+  images: images ?? [...new Set(unit.containers.map((container) => container.image))],
+});

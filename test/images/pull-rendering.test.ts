@@ -3,7 +3,6 @@ import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { buildUnits } from '../../src/desired/build-units.ts';
 import type { PullSetting } from '../../src/images/pull-policy.ts';
-import { imagesOfYaml } from '../../src/images/missing-images.ts';
 import { parseManifest } from '../../src/manifest/parse-manifest.ts';
 
 const FILE = '/etc/runner/manifests/app.yaml';
@@ -60,8 +59,8 @@ describe('buildUnits: every container gets an explicit imagePullPolicy', () => {
     assert.equal(new Set(hashes).size, 1);
   });
 
-  it('imagesOfYaml lists init and app images once, in order', () => {
+  it('the unit lists init and app images once, in order', () => {
     const [unit] = buildUnits(parseManifest(FILE, POD), { defaultStopTimeoutSeconds: 10 });
-    assert.deepEqual(imagesOfYaml(unit!.yaml), ['localhost/init:1', 'localhost/app:latest', 'localhost/app', 'localhost/app:1']);
+    assert.deepEqual(unit!.images, ['localhost/init:1', 'localhost/app:latest', 'localhost/app', 'localhost/app:1']);
   });
 });
