@@ -1,4 +1,4 @@
-import { lstat, realpath, stat } from 'node:fs/promises';
+import { lstat, readlink, realpath } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
@@ -51,37 +51,67 @@ export const untrustedReason = (
   return `${what} ${where} is writable by ${by} (mode ${octal(stats.mode)}): run "chmod go-w ${where}" (or set trust.strict: false)`;
 };
 
+/** As the kernel's MAXSYMLINKS: more links than this in one path is a loop. */
+const MAX_SYMLINKS = 40;
+
 /**
- * Why the manifest directory cannot be trusted, or undefined: the directory
- * (after following a symlinked path) and every ancestor up to `/` must be
- * owned by a trusted user and not writable by group or others, as sshd
- * requires of a home directory. Errors reading them are left to the caller's
- * own read of the directory.
+ * Why the manifest directory cannot be trusted, or undefined. The path is
+ * walked as configured, one component at a time from `/` (as the kernel
+ * resolves it), so that nobody but root can change which directory it
+ * names: every directory on the way must be owned by a trusted user and not
+ * writable by group or others (a root-owned sticky ancestor such as /tmp is
+ * fine), as sshd requires of a home directory. A symlink on the way is
+ * followed only if its owner is trusted (the directory holding it has just
+ * been checked); the walk then goes on through its target, which is checked
+ * the same way. Checking only the resolved path would miss a link in a
+ * directory that another user may write, which that user could repoint.
+ * Errors reading the path are left to the caller's own read of the directory.
  */
 export const directoryTrustProblem = async (dir: string, options: TrustOptions, euid?: number): Promise<string | undefined> => {
   if (!options.strict) return undefined;
   const owners = trustedOwners(options, euid);
-  let current: string;
-  try {
-    current = await realpath(dir);
-  } catch {
-    return undefined;
-  }
-  let own = true;
-  for (;;) {
-    let stats;
-    try {
-      stats = await stat(current);
-    } catch {
-      return undefined;
+  const check = async (where: string, last: boolean): Promise<string | undefined> => {
+    const stats = await lstat(where).catch(() => undefined);
+    return stats && untrustedReason(last ? 'manifest directory' : 'parent directory', where, stats, owners, !last);
+  };
+  // A relative path starts at the working directory, which is already a real path.
+  const pending = [...(path.isAbsolute(dir) ? [] : process.cwd().split('/')), ...dir.split('/')];
+  const isLast = (): boolean => pending.every((name) => name === '' || name === '.');
+  let current = '/';
+  let checkedLast: string | undefined;
+  let links = 0;
+  const rootProblem = await check(current, false);
+  if (rootProblem) return rootProblem;
+  while (pending.length > 0) {
+    const name = pending.shift()!;
+    if (name === '' || name === '.') continue;
+    if (name === '..') {
+      current = path.dirname(current);
+      continue;
     }
-    const reason = untrustedReason(own ? 'manifest directory' : 'parent directory', current, stats, owners, !own);
+    const next = path.join(current, name);
+    const stats = await lstat(next).catch(() => undefined);
+    if (!stats) return undefined;
+    if (stats.isSymbolicLink()) {
+      // A symlink's own mode means nothing (always 0777): whoever owns it can repoint it.
+      if (!owners.has(stats.uid)) {
+        return `symlink ${next} on the path of the manifest directory is owned by uid ${stats.uid}, who could repoint it: run "chown -h root ${next}" (or add the uid to trust.allowedOwners)`;
+      }
+      links += 1;
+      const target = links > MAX_SYMLINKS ? undefined : await readlink(next).catch(() => undefined);
+      if (target === undefined) return undefined;
+      pending.unshift(...target.split('/'));
+      if (path.isAbsolute(target)) current = '/';
+      continue;
+    }
+    const last = isLast();
+    const reason = untrustedReason(last ? 'manifest directory' : 'parent directory', next, stats, owners, !last);
     if (reason) return reason;
-    const parent = path.dirname(current);
-    if (parent === current) return undefined;
-    current = parent;
-    own = false;
+    current = next;
+    if (last) checkedLast = next;
   }
+  // The walk ended on a directory already passed as an ancestor (`/`, or a path ending in `..`): check it as the manifest directory too.
+  return checkedLast === current ? undefined : check(current, true);
 };
 
 export type EntryResolution =

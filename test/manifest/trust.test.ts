@@ -5,7 +5,7 @@
  * that need chown are skipped by `skip`, which says why.
  */
 import assert from 'node:assert/strict';
-import { chmod, chown, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, lchown, mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { readAndParse, readManifestDir } from '../../src/manifest/read-manifest-dir.ts';
@@ -143,5 +143,77 @@ describe('trust when reading the manifest directory', () => {
     await writeFile(path.join(dir, 'web.yaml'), POD);
     await chmod(path.join(dir, 'web.yaml'), 0o646);
     assert.match((await readAndParse(path.join(dir, 'web.yaml')))?.problems[0]?.message ?? '', /writable by others/);
+  });
+});
+
+describe('directoryTrustProblem walks the path as configured', () => {
+  // uid 65534 (nobody) plays the other user who must not be able to repoint the runner.
+  const OTHER = 65534;
+
+  it('a symlink to the directory, held in a directory another user owns, is refused though its target is trusted', { skip: needsRoot }, async () => {
+    const theirs = path.join(base, 'theirs');
+    await mkdir(theirs, { mode: 0o755 });
+    await chown(theirs, OTHER, OTHER);
+    await symlink(dir, path.join(theirs, 'manifests'));
+    await writeFile(path.join(dir, 'web.yaml'), POD);
+    assert.equal(await directoryTrustProblem(dir, DEFAULT_TRUST), undefined);
+    assert.match((await directoryTrustProblem(path.join(theirs, 'manifests'), DEFAULT_TRUST)) ?? '', new RegExp(`^parent directory ${theirs} is owned by uid ${OTHER}`));
+    const snapshot = await readManifestDir(path.join(theirs, 'manifests'));
+    assert.deepEqual(snapshot.files.map((file) => file.documents.length), [0]);
+    assert.match(snapshot.files[0]?.problems[0]?.message ?? '', /^refusing every manifest: parent directory .* is owned by uid 65534/);
+  });
+
+  it('a symlink in a group- or world-writable directory is refused', async () => {
+    const shared = path.join(base, 'shared');
+    await mkdir(shared);
+    await chmod(shared, 0o777);
+    await symlink(dir, path.join(shared, 'manifests'));
+    assert.match((await directoryTrustProblem(path.join(shared, 'manifests'), DEFAULT_TRUST)) ?? '', /^parent directory .*shared is writable by group and others \(mode 0777\)/);
+  });
+
+  it('a symlink owned by another user is refused, even in a root-owned sticky directory; one owned by root there is followed', { skip: needsRoot }, async () => {
+    const sticky = path.join(base, 'sticky');
+    await mkdir(sticky);
+    await chmod(sticky, 0o1777);
+    await symlink(dir, path.join(sticky, 'root-link'));
+    await symlink(dir, path.join(sticky, 'their-link'));
+    await lchown(path.join(sticky, 'their-link'), OTHER, OTHER);
+    assert.equal(await directoryTrustProblem(path.join(sticky, 'root-link'), DEFAULT_TRUST), undefined);
+    assert.equal(
+      await directoryTrustProblem(path.join(sticky, 'their-link'), DEFAULT_TRUST),
+      `symlink ${path.join(sticky, 'their-link')} on the path of the manifest directory is owned by uid ${OTHER}, who could repoint it: run "chown -h root ${path.join(sticky, 'their-link')}" (or add the uid to trust.allowedOwners)`,
+    );
+    assert.equal(await directoryTrustProblem(path.join(sticky, 'their-link'), { ...DEFAULT_TRUST, allowedOwners: [OTHER] }), undefined);
+  });
+
+  it('the walk goes on through the target: an untrusted directory there is refused, and a link that leads to it through ".." too', { skip: needsRoot }, async () => {
+    const theirs = path.join(base, 'theirs');
+    await mkdir(path.join(theirs, 'manifests'), { recursive: true, mode: 0o755 });
+    await chown(theirs, OTHER, OTHER);
+    await symlink(path.join(theirs, 'manifests'), path.join(base, 'absolute'));
+    await mkdir(path.join(base, 'ours'), { mode: 0o755 });
+    await symlink('../theirs/manifests', path.join(base, 'ours', 'relative'));
+    for (const configured of [path.join(base, 'absolute'), path.join(base, 'ours', 'relative')]) {
+      assert.match((await directoryTrustProblem(configured, DEFAULT_TRUST)) ?? '', new RegExp(`^parent directory ${theirs} is owned by uid ${OTHER}`), configured);
+    }
+  });
+
+  it('a chain of trusted links, relative and absolute, to a trusted directory is accepted; the final directory is checked as the manifest directory', async () => {
+    await mkdir(path.join(base, 'a'), { mode: 0o755 });
+    await symlink('../manifests', path.join(base, 'a', 'one'));
+    await symlink(path.join(base, 'a', 'one'), path.join(base, 'two'));
+    assert.equal(await directoryTrustProblem(path.join(base, 'two'), DEFAULT_TRUST), undefined);
+    assert.equal(await directoryTrustProblem(`${path.join(base, 'two')}/`, DEFAULT_TRUST), undefined);
+    await chmod(dir, 0o1777);
+    assert.match((await directoryTrustProblem(path.join(base, 'two'), DEFAULT_TRUST)) ?? '', new RegExp(`^manifest directory ${dir} is writable by group and others`));
+    await mkdir(path.join(dir, 'sub'), { mode: 0o755 });
+    assert.match((await directoryTrustProblem(`${dir}/sub/..`, DEFAULT_TRUST)) ?? '', new RegExp(`^manifest directory ${dir} is writable`));
+  });
+
+  it('a loop of links or a missing component is left to the caller\'s own read', async () => {
+    await symlink('loop-b', path.join(base, 'loop-a'));
+    await symlink('loop-a', path.join(base, 'loop-b'));
+    assert.equal(await directoryTrustProblem(path.join(base, 'loop-a'), DEFAULT_TRUST), undefined);
+    assert.equal(await directoryTrustProblem(path.join(base, 'missing', 'manifests'), DEFAULT_TRUST), undefined);
   });
 });
