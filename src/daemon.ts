@@ -17,6 +17,7 @@ import { collectStatus } from './status/collect-status.ts';
 import { EventLog } from './status/event-log.ts';
 import { readStatus } from './status/read-status.ts';
 import { StatusWriter } from './status/status-writer.ts';
+import { StatusGroup } from './status/status-group.ts';
 import { currentBootId } from './shared/process-info.ts';
 import { VERSION } from './shared/version.ts';
 import { describeMissingImage, ImageLoader, missingImages } from './images/index.ts';
@@ -84,7 +85,8 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
 
     const history = new RestartHistory(config.stateDir);
     await history.load();
-    const eventLog = new EventLog(config.stateDir, clock);
+    const statusGroup = new StatusGroup(config.statusGroup, logger.withTag('status'));
+    const eventLog = new EventLog(config.stateDir, clock, { group: statusGroup });
     const startedAt = clock.now();
     const bootId = currentBootId() ?? 'unknown';
     // The last runner's status file names the boot it ran in. /proc/stat's
@@ -156,7 +158,7 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
       clock,
       logger: logger.withTag('status'),
       heartbeatMs: STATUS_HEARTBEAT_SECONDS * 1000,
-      group: config.statusGroup,
+      group: statusGroup,
       ...(config.metrics.textfile ? { alsoWrite: (doc) => writeFileAtomic(config.metrics.textfile!, renderPrometheus(doc), 0o644) } : {}),
       collect: () => {
         const view = reconciler.view();

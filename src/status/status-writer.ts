@@ -1,10 +1,10 @@
-import { chown, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../shared/clock.ts';
 import { describeError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { Wakeup } from '../shared/wakeup.ts';
 import { writeFileAtomic } from '../state/atomic-write.ts';
+import type { StatusGroup } from './status-group.ts';
 import type { StatusDocument } from './status-schema.ts';
 
 export interface StatusWriterOptions {
@@ -14,8 +14,8 @@ export interface StatusWriterOptions {
   collect: () => StatusDocument;
   /** Rewritten at least this often even when nothing changed, so readers can tell a live daemon from a dead one. */
   heartbeatMs: number;
-  /** Group that may read the status (mode 0640); root's group when unset or unknown. */
-  group?: string;
+  /** Gives the file to the group that may read the status (mode 0640); root's group when absent. */
+  group?: StatusGroup;
   /** Extra outputs written from the same document (the Prometheus textfile). */
   alsoWrite?: (doc: StatusDocument) => Promise<void>;
 }
@@ -36,7 +36,6 @@ const DEBOUNCE_MS = 200;
 export class StatusWriter {
   private readonly wakeup: Wakeup;
   private pending = true;
-  private gid: number | undefined | null = null;
   lastError: string | undefined;
   private readonly file: string;
 
@@ -71,8 +70,7 @@ export class StatusWriter {
     try {
       const doc = this.options.collect();
       await writeFileAtomic(this.file, `${JSON.stringify(doc)}\n`, 0o640);
-      const gid = await this.groupId();
-      if (gid !== undefined) await chown(this.file, 0, gid).catch(() => undefined);
+      await this.options.group?.apply(this.file);
       await this.options.alsoWrite?.(doc);
       if (this.lastError) this.options.logger.info('status file written again');
       this.lastError = undefined;
@@ -81,17 +79,5 @@ export class StatusWriter {
       if (message !== this.lastError) this.options.logger.warn(`${message}; supervision goes on, runner status will show stale data`);
       this.lastError = message;
     }
-  }
-
-  private async groupId(): Promise<number | undefined> {
-    if (this.gid !== null) return this.gid;
-    this.gid = undefined;
-    const group = this.options.group;
-    if (!group || process.getuid?.() !== 0) return undefined;
-    const line = (await readFile('/etc/group', 'utf8').catch(() => '')).split('\n').find((entry) => entry.startsWith(`${group}:`));
-    const gid = Number(line?.split(':')[2]);
-    if (Number.isInteger(gid)) this.gid = gid;
-    else this.options.logger.warn(`status group "${group}" does not exist; status.json stays readable by root only`);
-    return this.gid;
   }
 }
