@@ -4,6 +4,7 @@ import { DEFAULT_CONFIG_PATH } from '../config/config-schema.ts';
 import { loadConfigFile, resolveConfig } from '../config/load-config.ts';
 import { systemClock, type Clock } from '../shared/clock.ts';
 import { RunnerError } from '../shared/errors.ts';
+import { printable, printableJson } from '../shared/printable.ts';
 import { EVENTS_FILE, parseEventLine } from '../status/read-status.ts';
 import { EVENTS_HELP } from './help.ts';
 import { parseFlags } from './parse-flags.ts';
@@ -36,12 +37,12 @@ export const eventsCommand = async (argv: string[], write: (text: string) => voi
   const print = (line: string): void => {
     const event = parseEventLine(line);
     if (!event || (pod !== undefined && event.pod !== pod)) return;
-    write(`${values.json ? line.trim() : formatEvent(event, deps.timeZone)}\n`);
+    write(`${values.json ? printableJson(line.trim()) : formatEvent(event, deps.timeZone)}\n`);
   };
   const events = path.join(stateDir, EVENTS_FILE);
   const [older, current] = await Promise.all([readFile(`${events}.1`, 'utf8').catch(() => ''), readFile(events, 'utf8').catch(() => undefined)]);
   if (current === undefined && !older && !values.follow) {
-    process.stderr.write(`runner: no event history at ${events}\n`);
+    process.stderr.write(`runner: no event history at ${printable(events)}\n`);
     return 1;
   }
   for (const line of `${older}${current ?? ''}`.split('\n')) print(line);

@@ -6,6 +6,7 @@ import { readImageState } from '../images/image-state.ts';
 import { formatBytes } from '../images/free-space.ts';
 import { readManifestDir } from '../manifest/read-manifest-dir.ts';
 import { CliPodman } from '../podman/cli-podman.ts';
+import { printable, printableData, printableJson } from '../shared/printable.ts';
 import { IMAGES_HELP } from './help.ts';
 import { parseFlags } from './parse-flags.ts';
 
@@ -38,11 +39,12 @@ export const imagesCommand = async (argv: string[], write: (text: string) => voi
   const snapshot = await readManifestDir(path.resolve(config.manifestDir));
   const podman = new CliPodman({ path: config.podman.path, timeoutMs: config.podman.timeoutSeconds * 1000 });
   const report = await buildImageReport({ snapshot, podman, imagesDir, loaded: await readImageState(path.resolve(config.stateDir)) });
-  write(values.json ? `${JSON.stringify({ imagesDir, pull: config.pull, ...report }, null, 2)}\n` : formatReport(report, imagesDir));
+  write(values.json ? `${printableJson(JSON.stringify({ imagesDir, pull: config.pull, ...report }, null, 2))}\n` : formatReport(printableData(report), printable(imagesDir)));
   const missing = report.images.filter((entry) => !entry.present).length;
   return values.missing && missing > 0 ? 1 : 0;
 };
 
+/** `report` and `imagesDir` come escaped (image names are manifest values). */
 const formatReport = (report: ImageReport, imagesDir: string): string => {
   const lines: string[] = [];
   if (report.images.length === 0) lines.push('no manifest references an image');

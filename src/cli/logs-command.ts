@@ -5,6 +5,7 @@ import { CliPodman } from '../podman/cli-podman.ts';
 import type { Podman } from '../podman/podman.ts';
 import { observePods } from '../reconciler/observed-pods.ts';
 import { RunnerError } from '../shared/errors.ts';
+import { printable } from '../shared/printable.ts';
 import { LOGS_HELP } from './help.ts';
 import { parseFlags } from './parse-flags.ts';
 import { podFromPodman } from '../status/offline-status.ts';
@@ -73,6 +74,6 @@ export const logsCommand = async (argv: string[], write: (text: string) => void,
 
 /** Not found is the operator's mistake but not a usage error: exit 1, as kubectl does. */
 const fail = (message: string): number => {
-  process.stderr.write(`runner: ${message}\n`);
+  process.stderr.write(`runner: ${printable(message)}\n`);
   return 1;
 };

@@ -1,3 +1,4 @@
+import { printable, printableData } from '../shared/printable.ts';
 import type { ContainerStatus, PodStatus, ProbeStateView, RunnerEvent } from '../status/status-schema.ts';
 import { colourStatus } from './render-colour.ts';
 import { formatTimestamp, humanDuration, relative } from './render-duration.ts';
@@ -19,8 +20,12 @@ export const EVENT_LINES = 10;
  * operator asks: what is it doing, where does it come from, each container,
  * what happened lately. For a file that cannot be applied, every problem in
  * the shared `file:line:col: field: message` form (as `runner validate`).
+ * Every string from the report is printed escaped (src/shared/printable.ts).
  */
-export const renderDetail = (report: StatusReport, pod: PodStatus | undefined, problems: string[], options: DetailOptions): string => {
+export const renderDetail = (input: StatusReport, podInput: PodStatus | undefined, problemsInput: string[], options: DetailOptions): string => {
+  const report = printableData(input);
+  const pod = printableData(podInput);
+  const problems = problemsInput.map(printable);
   const lines: string[] = [];
   const field = (name: string, value: string, indent = ''): void => {
     lines.push(`${indent}${`${name}:`.padEnd(indent ? 16 : 18)}${value}`);

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { printableData } from '../shared/printable.ts';
 import type { PodStatus } from '../status/status-schema.ts';
 import { colourStatus } from './render-colour.ts';
 import { humanDuration, relative } from './render-duration.ts';
@@ -25,8 +26,10 @@ const COLUMNS = ['name', 'ready', 'status', 'restarts', 'age', 'source'] as cons
  * `runner status`: the header line (only when no live daemon), a table like
  * `kubectl get pods`, one note line per pod or file that needs explaining
  * (a MESSAGE column would not fit 80 columns), a summary and warnings.
+ * Every string of the report is printed escaped (src/shared/printable.ts).
  */
-export const renderTable = (report: StatusReport, options: RenderOptions): string => {
+export const renderTable = (input: StatusReport, options: RenderOptions): string => {
+  const report = printableData(input);
   const lines: string[] = [];
   const fromPodman = report.observedBy === 'podman';
   if (report.daemon.state !== 'running') lines.push(daemonLine(report));

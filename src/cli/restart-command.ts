@@ -3,6 +3,7 @@ import { DEFAULT_CONFIG_PATH } from '../config/config-schema.ts';
 import { loadConfigFile, resolveConfig } from '../config/load-config.ts';
 import { systemClock, type Clock } from '../shared/clock.ts';
 import { RunnerError } from '../shared/errors.ts';
+import { printable } from '../shared/printable.ts';
 import { readStatus, type ReadStatusOptions } from '../status/read-status.ts';
 import { ANSWER_TIMEOUT_MS, removeRestartRequest, waitForRestartAnswer, writeRestartRequest } from '../status/restart-request.ts';
 import { RESTART_HELP } from './help.ts';
@@ -29,7 +30,7 @@ export const restartCommand = async (argv: string[], write: (text: string) => vo
   const clock = deps.clock ?? systemClock;
   const reading = await readStatus(stateDir, clock.now(), deps.read);
   if (reading.kind !== 'live') {
-    process.stderr.write(`runner: runner is not running; nothing recorded (use podman pod restart ${pod} to restart by hand)\n  ${reading.reason}\n`);
+    process.stderr.write(`runner: runner is not running; nothing recorded (use podman pod restart ${printable(pod)} to restart by hand)\n  ${printable(reading.reason)}\n`);
     return EXIT_NOT_RUNNING;
   }
   if (!reading.doc.pods.some((item) => item.name === pod || item.podName === pod)) {
@@ -51,7 +52,7 @@ export const restartCommand = async (argv: string[], write: (text: string) => vo
       process.stderr.write(`runner: no answer from the runner within ${Math.round((deps.timeoutMs ?? ANSWER_TIMEOUT_MS) / 1000)}s; request withdrawn\n`);
       return 1;
     }
-    (answer.ok ? write : (text: string) => process.stderr.write(text))(`${answer.message}\n`);
+    (answer.ok ? write : (text: string) => process.stderr.write(text))(`${printable(answer.message)}\n`);
     return answer.ok ? 0 : 1;
   } finally {
     process.off('SIGINT', stop);

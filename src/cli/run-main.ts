@@ -1,4 +1,5 @@
 import { describeError, isRunnerError } from '../shared/errors.ts';
+import { printable, printableLines } from '../shared/printable.ts';
 import { versionText } from '../shared/version.ts';
 import { MAIN_HELP } from './help.ts';
 
@@ -10,7 +11,8 @@ const write = (text: string): void => {
  * Dispatches a command line and returns the exit code; tests call this
  * directly instead of touching process.argv. Errors with a code are the
  * user's to fix and print as one message (usage errors with a hint);
- * anything else is a bug and prints its stack.
+ * anything else is a bug and prints its stack. Messages may quote manifest
+ * values, so they are printed escaped (src/shared/printable.ts).
  */
 export const runMain = async (argv: string[]): Promise<number> => {
   const [command, ...rest] = argv;
@@ -44,16 +46,16 @@ export const runMain = async (argv: string[]): Promise<number> => {
       case 'restart':
         return await (await import('./restart-command.ts')).restartCommand(rest, write);
       default:
-        process.stderr.write(`runner: unknown command "${command}"\n\n${MAIN_HELP}`);
+        process.stderr.write(`runner: unknown command "${printable(command)}"\n\n${MAIN_HELP}`);
         return 2;
     }
   } catch (error) {
     if (isRunnerError(error)) {
-      process.stderr.write(`runner: ${error.message}\n`);
-      if (error.code === 'USAGE') process.stderr.write(`run "runner ${command ?? ''} --help" for usage\n`);
+      process.stderr.write(`runner: ${printableLines(error.message)}\n`);
+      if (error.code === 'USAGE') process.stderr.write(`run "runner ${printable(command ?? '')} --help" for usage\n`);
       return error.code === 'USAGE' ? 2 : 1;
     }
-    process.stderr.write(`runner: unexpected error: ${describeError(error)}\n${error instanceof Error ? error.stack ?? '' : ''}\n`);
+    process.stderr.write(`runner: unexpected error: ${printable(describeError(error))}\n${error instanceof Error ? printableLines(error.stack ?? '') : ''}\n`);
     return 70;
   }
 };

@@ -10,6 +10,7 @@ import { offlineStatus } from '../status/offline-status.ts';
 import type { Policy } from '../policy/policy.ts';
 import type { TrustOptions } from '../manifest/trust.ts';
 import { describeError, RunnerError } from '../shared/errors.ts';
+import { printable, printableJson } from '../shared/printable.ts';
 import { readEvents, readStatus, type ReadStatusOptions } from '../status/read-status.ts';
 import { STATUS_HELP } from './help.ts';
 import { parseFlags } from './parse-flags.ts';
@@ -132,7 +133,7 @@ export const renderOnce = async (options: RenderInput): Promise<{ text: string; 
   const now = options.now();
   const report = await gatherReport(options, now);
   if (options.pod === undefined) {
-    return { text: options.json ? `${JSON.stringify(report, null, 2)}\n` : renderTable(report, { now, colour: options.colour }), code: report.summary.exitCode };
+    return { text: options.json ? `${printableJson(JSON.stringify(report, null, 2))}\n` : renderTable(report, { now, colour: options.colour }), code: report.summary.exitCode };
   }
   const name = options.pod;
   const pods = report.pods.filter((pod) => pod.name === name || pod.podName === name);
@@ -142,10 +143,10 @@ export const renderOnce = async (options: RenderInput): Promise<{ text: string; 
   ]);
   if (pods.length === 0 && files.size === 0) {
     const where = report.observedBy === 'podman' ? `podman has no pod "${name}" from ${options.manifestDir}` : `no pod or manifest "${name}" in ${options.manifestDir}`;
-    return { text: `${where} (runner status lists them)\n`, code: report.daemon.state === 'running' ? EXIT_DEGRADED : EXIT_NOT_RUNNING };
+    return { text: `${printable(where)} (runner status lists them)\n`, code: report.daemon.state === 'running' ? EXIT_DEGRADED : EXIT_NOT_RUNNING };
   }
   const narrowed = reportForPod(report, pods, files);
-  if (options.json) return { text: `${JSON.stringify(narrowed, null, 2)}\n`, code: narrowed.summary.exitCode };
+  if (options.json) return { text: `${printableJson(JSON.stringify(narrowed, null, 2))}\n`, code: narrowed.summary.exitCode };
   const pod = pods[0];
   const problems = narrowed.invalidManifests.flatMap((item) => item.problems);
   const events = (await readEvents(options.stateDir)).filter((event) => (pod ? isAboutPod(event, pod.name, pod.source) : files.has(event.file ?? '')));

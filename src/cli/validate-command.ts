@@ -8,10 +8,15 @@ import type { ParsedManifest } from '../manifest/parse-manifest.ts';
 import { DEFAULT_CONFIG, DEFAULT_CONFIG_PATH } from '../config/config-schema.ts';
 import { loadConfigFile, resolveConfig } from '../config/load-config.ts';
 import { RunnerError } from '../shared/errors.ts';
+import { printable } from '../shared/printable.ts';
 import { VALIDATE_HELP } from './help.ts';
 import { parseFlags } from './parse-flags.ts';
 
-/** `runner validate FILE|DIR...`: the daemon's own parser and rules, with no podman. */
+/**
+ * `runner validate FILE|DIR...`: the daemon's own parser and rules, with no
+ * podman. Manifests are untrusted input here, so every line is printed
+ * escaped: a value holding a newline cannot forge an `ok` line.
+ */
 export const validateCommand = async (argv: string[], write: (text: string) => void): Promise<number> => {
   const { values, positionals } = parseFlags(argv, { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, true);
   if (values.help) {
@@ -33,7 +38,7 @@ export const validateCommand = async (argv: string[], write: (text: string) => v
     } else if (info.isDirectory()) {
       for (const name of (await readdir(target)).sort()) {
         const reason = ignoredReason(name);
-        if (reason && !name.startsWith('.')) write(`${path.join(target, name)}: ignored (${reason})\n`);
+        if (reason && !name.startsWith('.')) write(`${printable(path.join(target, name))}: ignored (${reason})\n`);
       }
       const snapshot = await readManifestDir(target, read);
       manifests.push(...snapshot.files);
@@ -54,10 +59,10 @@ export const validateCommand = async (argv: string[], write: (text: string) => v
   for (const manifest of manifests) {
     if (invalid.has(manifest.file)) continue;
     const kinds = manifest.documents.map((doc) => `${doc.kind}/${doc.name}`);
-    write(`${manifest.file}: ok${kinds.length > 0 ? ` (${kinds.join(', ')})` : ' (empty)'}\n`);
+    write(`${printable(manifest.file)}: ok${kinds.length > 0 ? ` (${printable(kinds.join(', '))})` : ' (empty)'}\n`);
   }
-  for (const warning of warnings) write(`${formatProblem(warning)} (warning: "runner run" would refuse this)\n`);
-  for (const problem of problems.sort((a, b) => a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0))) write(`${formatProblem(problem)}\n`);
+  for (const warning of warnings) write(`${printable(formatProblem(warning))} (warning: "runner run" would refuse this)\n`);
+  for (const problem of problems.sort((a, b) => a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0))) write(`${printable(formatProblem(problem))}\n`);
   const checked = new Set([...manifests.map((m) => m.file), ...invalid]).size;
   write(`${checked} file(s) checked: ${checked - invalid.size} valid, ${invalid.size} invalid\n`);
   return invalid.size === 0 ? 0 : 1;

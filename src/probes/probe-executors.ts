@@ -4,6 +4,7 @@ import net from 'node:net';
 import type { Podman } from '../podman/podman.ts';
 import { PodmanError } from '../podman/podman-error.ts';
 import { describeError } from '../shared/errors.ts';
+import { printable } from '../shared/printable.ts';
 
 /** The outcome of one probe call. `message` explains a failure (empty on success, or a note). */
 export interface ProbeResult {
@@ -31,6 +32,7 @@ export interface ProbeExecutors {
   tcp(host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult>;
 }
 
+/** Characters of an exec probe's output kept in its message (before escaping, which may make it up to 6 times longer). */
 const OUTPUT_LIMIT = 200;
 /** Some applications recognise the kubelet's probes by this prefix. */
 const USER_AGENT = 'kube-probe/runner';
@@ -55,7 +57,8 @@ const execProbe = async (podman: Podman, containerId: string, command: readonly 
   try {
     const result = await podman.execInContainer(containerId, command, timeoutMs, { signal });
     if (result.exitCode === 0) return { ok: true, message: '' };
-    const output = result.output.trim().slice(0, OUTPUT_LIMIT);
+    // Written by the container: escaped here, so the status file, the event log and the daemon's log hold one inert line.
+    const output = printable(result.output.trim().slice(0, OUTPUT_LIMIT));
     return { ok: false, message: `exec: exit code ${result.exitCode}${output ? `: ${output}` : ''}` };
   } catch (error) {
     if (error instanceof PodmanError && error.timedOut) return { ok: false, message: timeoutMessage(timeoutMs) };

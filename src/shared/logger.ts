@@ -1,5 +1,6 @@
 import type { LogFormat, LogLevel } from './log-levels.ts';
 import { createConsola, type ConsolaInstance, type ConsolaReporter, type LogObject } from 'consola';
+import { printable } from './printable.ts';
 
 /**
  * The logger is created once (in the composition root) and passed down; each
@@ -55,13 +56,15 @@ const COLORS: Record<string, string> = { error: '\x1b[31m', fatal: '\x1b[31m', w
 /**
  * One line per message for people: time, level, component, message. The
  * fields are already in the message text, so they are not repeated here.
+ * Messages quote manifest values and podman's output, so they are printed
+ * escaped (src/shared/printable.ts); the JSON format escapes by itself.
  */
 const textReporter = (write: (line: string) => void, colors: boolean): ConsolaReporter => ({
   log: (log) => {
     const { message } = splitArgs(log.args);
     const level = levelName(log);
     const time = log.date.toISOString().slice(11, 19);
-    const text = `${time} ${level.toUpperCase().padEnd(5)} ${log.tag ? `[${log.tag}] ` : ''}${message}`;
+    const text = `${time} ${level.toUpperCase().padEnd(5)} ${log.tag ? `[${log.tag}] ` : ''}${printable(message)}`;
     const color = colors ? COLORS[level] : undefined;
     write(color ? `${color}${text}\x1b[0m\n` : `${text}\n`);
   },

@@ -95,6 +95,19 @@ describe('runner validate', () => {
     assert.ok(stdout.includes(`${dir}/empty.yaml: ok (empty)`));
   });
 
+  it('a value holding control characters cannot forge an ok line or reach the terminal', async () => {
+    const forged = `Pod\r${dir}/evil.yaml: ok (Pod/web)\n\u001b]0;owned\u0007\u001b[2J`;
+    await writeFile(path.join(dir, 'evil.yaml'), `apiVersion: v1\nkind: ${JSON.stringify(forged)}\nmetadata:\n  name: web\n`);
+    await writeFile(path.join(dir, 'bad\nname.yaml~'), 'junk');
+    const { code, stdout } = await cli(['validate', dir]);
+    assert.equal(code, 1);
+    assert.doesNotMatch(stdout, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    assert.deepEqual(lines(stdout).filter((line) => line.includes(': ok')).length, 1, 'the only "ok" is inside the escaped problem line');
+    assert.ok(stdout.includes(`kind "Pod\\r${dir}/evil.yaml: ok (Pod/web)\\n\\x1b]0;owned\\x07\\x1b[2J" is not supported`), stdout);
+    assert.ok(stdout.includes(`${dir}/bad\\nname.yaml~: ignored (editor backup)`), stdout);
+    assert.match(lines(stdout).at(-1) ?? '', /^1 file\(s\) checked: 0 valid, 1 invalid$/);
+  });
+
   it('no arguments is a usage error: exit 2', async () => {
     const { code, stdout, stderr } = await cli(['validate']);
     assert.equal(code, 2);
@@ -153,6 +166,16 @@ describe('runner (main)', () => {
     const { code, stderr } = await cli(['run', '--config', config, '--manifest-dir', dir, '--state-dir', dir]);
     assert.equal(code, 1);
     assert.match(stderr, /config\.yaml:1: paralelism: unknown key/);
+  });
+
+  it('error messages are printed escaped: an unknown command or flag cannot drive the terminal', async () => {
+    const unknown = await cli(['\u001b[2Jwho']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /^runner: unknown command "\\x1b\[2Jwho"\n/);
+    const usage = await cli(['validate', '--\u001b[2J']);
+    assert.equal(usage.code, 2);
+    assert.doesNotMatch(usage.stderr, /\u001b/);
+    assert.match(usage.stderr, /\\x1b\[2J/);
   });
 
   it('run with a bad --log-level is a usage error', async () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import * as v from 'valibot';
@@ -222,5 +223,56 @@ describe('runner status --watch', () => {
 
   it('--watch and --json cannot be combined', async () => {
     await assert.rejects(run(['--watch', '--json']), /--watch and --json cannot be combined/);
+  });
+});
+
+describe('runner status and events print what containers and manifests wrote inertly', () => {
+  /** Clears the screen, sets the window title, and starts a line that looks like a healthy row. */
+  const HOSTILE = 'down\u001b[2J\u001b]0;owned\u0007\r\nweb   1/1   Running\u009b31m\u202eevil';
+  const ESCAPED = 'down\\x1b[2J\\x1b]0;owned\\x07\\r\\nweb   1/1   Running\\x9b31m\\u202eevil';
+
+  const hostileStatus = (): StatusDocument => {
+    const doc = asLive(loadStatusFixture('healthy'));
+    const web = doc.pods.find((pod) => pod.name === 'web')!;
+    const main = web.containers[0]!;
+    const pods = doc.pods.map((pod) =>
+      pod !== web
+        ? pod
+        : {
+            ...web,
+            readyContainers: 0,
+            message: `probe says ${HOSTILE}`,
+            containers: [{ ...main, ready: false, probes: { readiness: { result: 'failure' as const, consecutiveFailures: 3, consecutiveSuccesses: 0, lastMessage: `exec: exit code 1: ${HOSTILE}` } } }],
+          },
+    );
+    return { ...doc, pods };
+  };
+  const unsafe = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+  it('table and detail: control characters are escaped, no line is forged; --json escapes them and keeps the exact value', async () => {
+    const event = { time: FIXTURE_NOW - 1000, type: 'ProbeFailed', pod: 'web', message: `readiness probe failed: ${HOSTILE}` };
+    await writeStatus(stateDir, hostileStatus(), `${JSON.stringify(event)}\n`);
+    for (const args of [[], ['web']]) {
+      const { out } = await run(args);
+      assert.doesNotMatch(out, unsafe, `runner status ${args.join(' ')}`);
+      assert.ok(out.includes(ESCAPED), `runner status ${args.join(' ')} shows the escaped text`);
+      assert.ok(!out.split('\n').some((line) => line.startsWith('web   1/1')), 'no forged row');
+    }
+    const { out } = await run(['--json', 'web']);
+    assert.doesNotMatch(out, unsafe, 'JSON escapes them too');
+    const report = JSON.parse(out) as { pods: { message?: string }[] };
+    assert.equal(report.pods[0]?.message, `probe says ${HOSTILE}`);
+  });
+
+  it('runner events: one escaped line per event; --json the same JSON, escaped', async () => {
+    const { eventsCommand } = await import('../../src/cli/events-command.ts');
+    await writeFile(path.join(stateDir, 'events.jsonl'), `${JSON.stringify({ time: FIXTURE_NOW, type: 'Applied', pod: 'web', message: HOSTILE })}\n`);
+    let out = '';
+    await eventsCommand(['--state-dir', stateDir], (text) => (out += text), { timeZone: 'UTC' });
+    assert.equal(out, `2026-11-28 05:00:00  Applied          pod/web  ${ESCAPED}\n`);
+    out = '';
+    await eventsCommand(['--state-dir', stateDir, '--json'], (text) => (out += text));
+    assert.doesNotMatch(out, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/);
+    assert.equal((JSON.parse(out) as { message: string }).message, HOSTILE);
   });
 });

@@ -149,6 +149,13 @@ describe('exec probe through podman', () => {
     assert.deepEqual(result, { ok: false, message: `exec: exit code 1: ${'x'.repeat(200)}` });
   });
 
+  it('stores what the container printed escaped, cut to 200 characters before escaping', async () => {
+    const podman = new FakePodman();
+    podman.execResults.set('c1', { exitCode: 1, output: `\u001b]0;owned\u0007\u001b[2Jnot ready\r\nok${'x'.repeat(300)}` });
+    const result = await createProbeExecutors(podman).exec('c1', ['check'], 1000, never);
+    assert.deepEqual(result, { ok: false, message: `exec: exit code 1: \\x1b]0;owned\\x07\\x1b[2Jnot ready\\r\\nok${'x'.repeat(200 - 27)}` });
+  });
+
   it('leaves out empty output', async () => {
     const podman = new FakePodman();
     podman.execResults.set('c1', { exitCode: 2, output: '' });

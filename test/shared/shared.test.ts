@@ -118,4 +118,11 @@ describe('createLogger', () => {
     assert.equal(lines.length, 1);
     assert.match(lines[0]!, /^\d\d:\d\d:\d\d INFO  hello\n$/);
   });
+
+  it('pretty: a message quoting a manifest or a container stays one inert line', () => {
+    const lines: string[] = [];
+    createLogger({ level: 'info', format: 'pretty', write: (line) => lines.push(line) }).warn('probe failed: \u001b[2Jgone\n12:00:00 INFO  all good');
+    assert.equal(lines.length, 1);
+    assert.match(lines[0]!, /^\d\d:\d\d:\d\d WARN  probe failed: \\x1b\[2Jgone\\n12:00:00 INFO  all good\n$/);
+  });
 });
