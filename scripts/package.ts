@@ -10,7 +10,7 @@
  * See packaging/README.md.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,7 +19,8 @@ import { elfMachine, seaFuseState } from './build/elf.ts';
 import { gitCommit } from './build/git-commit.ts';
 import type { Arch } from './build/node-runtime.ts';
 import {
-  BINARY_FILE, DEB_ARCH, DEB_LIB_DEPENDS, debFileName, debianChangelog, PACKAGE_NAME, RPM_ARCH, renderTemplate, rpmFileName,
+  BINARY_FILE, DEB_ARCH, DEB_LIB_DEPENDS, debFileName, debianChangelog, PACKAGE_NAME, RPM_ARCH, renderTemplate, rpmChangelog,
+  rpmFileName,
 } from './package/naming.ts';
 import { clampMtimes, DOC_DIR, gzip, installedSizeKiB, md5sums, put, stageCommon } from './package/stage.ts';
 
@@ -99,14 +100,20 @@ const buildRpm = (arch: Arch, ctx: Context, work: string): string => {
   put(stage, `usr/share/licenses/${PACKAGE_NAME}/LICENSE`, readFileSync(join(root, 'LICENSE')), 0o644);
   clampMtimes(stage, ctx.epoch);
 
+  // The spec as written, plus a %changelog of this build (like the deb's).
+  const spec = join(work, `${PACKAGE_NAME}-${arch}.spec`);
+  const written = readFileSync(join(root, 'rpm', `${PACKAGE_NAME}.spec`), 'utf8');
+  writeFileSync(spec, `${written}\n${rpmChangelog(MAINTAINER, ctx.epoch, ctx.commit)}`);
+
   const topdir = join(work, `rpmbuild-${arch}`);
   run('rpmbuild', [
-    '-bb', join(root, 'rpm', `${PACKAGE_NAME}.spec`),
+    '-bb', spec,
     '--target', RPM_ARCH[arch],
     '--define', `_topdir ${topdir}`,
     '--define', `_rpmdir ${ctx.out}`,
     '--define', `runner_version ${ctx.version}`,
     '--define', `runner_stage ${stage}`,
+    '--define', `packager ${MAINTAINER}`,
     '--define', `_binary_payload ${ctx.fast ? 'w1.gzdio' : 'w6T0.xzdio'}`,
     '--quiet',
   ], { SOURCE_DATE_EPOCH: String(ctx.epoch) });

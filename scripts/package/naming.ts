@@ -45,3 +45,22 @@ export const debianDate = (epochSeconds: number): string => {
 /** A one-entry Debian changelog: lintian requires one in every package. */
 export const debianChangelog = (version: string, maintainer: string, epochSeconds: number, commit: string): string =>
   `${PACKAGE_NAME} (${version}) unstable; urgency=medium\n\n  * Release ${version}, built from commit ${commit}.\n\n -- ${maintainer}  ${debianDate(epochSeconds)}\n`;
+
+/** The date of an rpm %changelog entry (`Thu Jan 01 1970`), in UTC, from a Unix time in seconds. */
+export const rpmChangelogDate = (epochSeconds: number): string => {
+  const date = new Date(epochSeconds * 1000);
+  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  return `${days[date.getUTCDay()]} ${months[date.getUTCMonth()]} ${String(date.getUTCDate()).padStart(2, '0')} ${date.getUTCFullYear()}`;
+};
+
+/**
+ * The spec's one-entry %changelog, appended to the spec at build time: the rpm
+ * twin of debianChangelog (rpmlint requires one). rpm expands macros in the
+ * changelog, so `%{version}-%{release}` comes from the spec and a `%` in the
+ * packager or commit is doubled.
+ */
+export const rpmChangelog = (packager: string, epochSeconds: number, commit: string): string => {
+  const literal = (text: string): string => text.replaceAll('%', '%%');
+  return `%changelog\n* ${rpmChangelogDate(epochSeconds)} ${literal(packager)} - %{version}-%{release}\n- Release %{version}, built from commit ${literal(commit)}.\n`;
+};

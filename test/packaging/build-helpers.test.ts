@@ -10,7 +10,9 @@ import { bundledPackages } from '../../scripts/build/bundle.ts';
 import { elfMachine, SEA_FUSE, seaFuseState } from '../../scripts/build/elf.ts';
 import { integrityOf } from '../../scripts/build/node-runtime.ts';
 import { seaConfig } from '../../scripts/build/sea.ts';
-import { debFileName, debianChangelog, debianDate, renderTemplate, rpmFileName } from '../../scripts/package/naming.ts';
+import {
+  debFileName, debianChangelog, debianDate, renderTemplate, rpmChangelog, rpmChangelogDate, rpmFileName,
+} from '../../scripts/package/naming.ts';
 import { installedSizeKiB, md5sums } from '../../scripts/package/stage.ts';
 
 const elfHeader = (machine: number, klass = 2, endian = 1): Buffer => {
@@ -101,6 +103,18 @@ describe('naming', () => {
     assert.equal(
       debianChangelog('0.1.0', 'M <m@example.org>', 0, 'abc'),
       'static-pod-runner (0.1.0) unstable; urgency=medium\n\n  * Release 0.1.0, built from commit abc.\n\n -- M <m@example.org>  Thu, 01 Jan 1970 00:00:00 +0000\n',
+    );
+  });
+
+  test('rpmChangelogDate is the %changelog date, in UTC', () => {
+    assert.equal(rpmChangelogDate(0), 'Thu Jan 01 1970');
+    assert.equal(rpmChangelogDate(1764303000), 'Fri Nov 28 2025');
+  });
+
+  test('rpmChangelog takes version and release from the spec and keeps a % in its text literal', () => {
+    assert.equal(
+      rpmChangelog('M 100% <m@example.org>', 0, 'abc'),
+      '%changelog\n* Thu Jan 01 1970 M 100%% <m@example.org> - %{version}-%{release}\n- Release %{version}, built from commit abc.\n',
     );
   });
 });
