@@ -3,8 +3,9 @@ import path from 'node:path';
 import { RunnerError } from '../shared/errors.ts';
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.ts';
 import { isManifestFileName } from './manifest-files.ts';
+import { contentDigest, type ManifestCache } from './manifest-cache.ts';
 import type { ManifestProblem } from './manifest-problem.ts';
-import { parseManifest, type ParsedManifest } from './parse-manifest.ts';
+import { parseManifest, type ParsedManifest, type ParseOptions } from './parse-manifest.ts';
 import { readManifestFile } from './read-manifest-file.ts';
 import { DEFAULT_TRUST, directoryTrustProblem, resolveManifestEntry, trustedOwners, untrustedReason, type TrustOptions } from './trust.ts';
 
@@ -29,7 +30,14 @@ export interface ReadManifestOptions {
   trustMode?: 'enforce' | 'warn';
   /** The runner's effective uid (tests). */
   euid?: number;
+  /** Parses of earlier reads (the daemon's manifest source); every file is parsed afresh without one. */
+  cache?: ManifestCache;
+  /** parseManifest when not given; the daemon's parses large files on another thread. */
+  parse?: ParseManifestFn;
 }
+
+/** parseManifest's contract, synchronous or not. */
+export type ParseManifestFn = (file: string, text: string, options: ParseOptions) => ParsedManifest | Promise<ParsedManifest>;
 
 /**
  * Reads every manifest in `dir`. Throws (MANIFEST_DIR) only when the directory
@@ -54,7 +62,10 @@ export const readManifestDir = async (dir: string, options: ReadManifestOptions 
   const refuseAll = dirProblem !== undefined && options.trustMode !== 'warn';
   if (dirProblem && !refuseAll) warnings.push({ file: dir, message: dirProblem });
   const files: ParsedManifest[] = [];
-  for (const name of names.filter(isManifestFileName).sort()) {
+  options.cache?.usePolicy(options.policy ?? DEFAULT_POLICY);
+  const listed = names.filter(isManifestFileName).sort();
+  options.cache?.retain(new Set(listed.map((name) => path.join(dir, name))));
+  for (const name of listed) {
     const file = path.join(dir, name);
     if (refuseAll) {
       files.push({ file, documents: [], problems: [{ file, message: `refusing every manifest: ${dirProblem}` }] });
@@ -83,6 +94,9 @@ export const readAndParse = async (
     if (!outside.ok) options.warnings?.push({ file, message: outside.reason });
   }
   const owners = trustedOwners(trust, options.euid);
+  const cache = options.cache;
+  const readStart = cache?.readStart() ?? 0n;
+  let known: ParsedManifest | undefined;
   const read = await readManifestFile(entry.path, {
     noFollow: true,
     checkStat: trust.strict
@@ -92,7 +106,14 @@ export const readAndParse = async (
           return warn ? undefined : reason;
         }
       : undefined,
+    isKnown: cache ? (version) => (known = cache.unchanged(file, version)) !== undefined : undefined,
   });
   if (!read.ok) return read.gone ? undefined : problem(read.reason);
-  return parseManifest(file, read.text, { policy: options.policy ?? DEFAULT_POLICY });
+  // Only a version the cache answered for is "known", and `known` holds that answer.
+  if ('known' in read) return known!;
+  const digest = cache ? contentDigest(read.text) : '';
+  const same = cache?.sameContent(file, read.version, digest, readStart);
+  if (same) return same;
+  const parsed = await (options.parse ?? parseManifest)(file, read.text, { policy: options.policy ?? DEFAULT_POLICY });
+  return cache ? cache.store(file, read.version, digest, readStart, parsed) : parsed;
 };

@@ -1,4 +1,4 @@
-import { constants, type Stats } from 'node:fs';
+import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 
 /** The kubelet caps manifest reads at 10 MB; so do we. */
@@ -9,21 +9,44 @@ export interface ReadFileOptions {
   /** Refuse a symlink as the last path component (the caller resolved and vetted it). */
   noFollow?: boolean;
   /** A check on the opened file's own fstat (trust: owner and mode); a reason refuses the file. */
-  checkStat?: (stats: Stats) => string | undefined;
+  checkStat?: (stats: { uid: number; mode: number }) => string | undefined;
+  /**
+   * Asked after every check has passed: true when `version` is one the
+   * caller already holds the content of, so reading it again is skipped.
+   */
+  isKnown?: (version: FileVersion) => boolean;
+}
+
+/**
+ * One version of a file as fstat sees it. Any write changes the ctime, which
+ * no user can set, and a replacement (rename over) changes the inode.
+ */
+export interface FileVersion {
+  dev: bigint;
+  ino: bigint;
+  size: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
 }
 
 export type ReadResult =
-  | { ok: true; text: string }
+  | { ok: true; text: string; version: FileVersion }
+  /** `isKnown` recognised the version: nothing was read. */
+  | { ok: true; known: true; version: FileVersion }
   | { ok: false; reason: string; gone?: boolean };
+
+export const sameVersion = (a: FileVersion, b: FileVersion): boolean =>
+  a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
 
 /**
  * Reads a manifest without ever blocking or reading without bound: opened
  * non-blocking (a FIFO named `x.yaml` cannot hang us), checked to be a regular
  * file after opening (no TOCTOU between stat and read), capped in size, and
- * decoded as strict UTF-8.
+ * decoded as strict UTF-8. Every check runs on every call; only the read
+ * itself is skipped for a version the caller says it knows.
  */
 export const readManifestFile = async (file: string, options: number | ReadFileOptions = {}): Promise<ReadResult> => {
-  const { maxBytes = MAX_MANIFEST_BYTES, noFollow = false, checkStat } = typeof options === 'number' ? { maxBytes: options } : options;
+  const { maxBytes = MAX_MANIFEST_BYTES, noFollow = false, checkStat, isKnown } = typeof options === 'number' ? { maxBytes: options } : options;
   let handle;
   try {
     handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY | (noFollow ? constants.O_NOFOLLOW : 0));
@@ -35,14 +58,16 @@ export const readManifestFile = async (file: string, options: number | ReadFileO
     return { ok: false, reason: `cannot open: ${code ?? String(error)}` };
   }
   try {
-    const stat = await handle.stat();
+    const stat = await handle.stat({ bigint: true });
     if (!stat.isFile()) return { ok: false, reason: 'not a regular file' };
     // On the descriptor we read from, so a swap after the check cannot slip through.
-    const untrusted = checkStat?.(stat);
+    const untrusted = checkStat?.({ uid: Number(stat.uid), mode: Number(stat.mode) });
     if (untrusted) return { ok: false, reason: untrusted };
-    if (stat.size > maxBytes) return { ok: false, reason: `file is ${stat.size} bytes, larger than the ${maxBytes}-byte limit` };
+    if (stat.size > BigInt(maxBytes)) return { ok: false, reason: `file is ${stat.size} bytes, larger than the ${maxBytes}-byte limit` };
+    const version: FileVersion = { dev: stat.dev, ino: stat.ino, size: stat.size, mtimeNs: stat.mtimeNs, ctimeNs: stat.ctimeNs };
+    if (isKnown?.(version)) return { ok: true, known: true, version };
     // Read at most maxBytes+1 even if the file grew after fstat.
-    const buffer = Buffer.alloc(Math.min(stat.size, maxBytes) + 1);
+    const buffer = Buffer.alloc(Math.min(Number(stat.size), maxBytes) + 1);
     let length = 0;
     for (;;) {
       const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
@@ -52,7 +77,7 @@ export const readManifestFile = async (file: string, options: number | ReadFileO
     }
     if (length > maxBytes) return { ok: false, reason: `file is larger than the ${maxBytes}-byte limit` };
     try {
-      return { ok: true, text: new TextDecoder('utf-8', { fatal: true }).decode(buffer.subarray(0, length)) };
+      return { ok: true, text: new TextDecoder('utf-8', { fatal: true }).decode(buffer.subarray(0, length)), version };
     } catch {
       return { ok: false, reason: 'file is not valid UTF-8 text' };
     }

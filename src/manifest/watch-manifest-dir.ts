@@ -4,8 +4,10 @@ import { describeError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { Wakeup } from '../shared/wakeup.ts';
 import { watchDirectory } from '../shared/watch-directory.ts';
+import { ManifestCache } from './manifest-cache.ts';
 import { isManifestFileName } from './manifest-files.ts';
-import { readManifestDir, type ManifestSnapshot } from './read-manifest-dir.ts';
+import type { ParsedManifest } from './parse-manifest.ts';
+import { readManifestDir, type ManifestSnapshot, type ParseManifestFn } from './read-manifest-dir.ts';
 import type { Policy } from '../policy/policy.ts';
 import type { TrustOptions } from './trust.ts';
 
@@ -24,6 +26,8 @@ export interface ManifestSourceOptions {
   trust?: TrustOptions;
   /** What a manifest may ask of the host; DEFAULT_POLICY when not given. */
   policy?: Policy;
+  /** parseManifest when not given (see ReadManifestOptions.parse). */
+  parse?: ParseManifestFn;
 }
 
 /**
@@ -31,7 +35,9 @@ export interface ManifestSourceOptions {
  * content changes, like the kubelet's file source. Events from chokidar only
  * say "look again"; what is emitted always comes from a fresh read of the
  * whole directory, so a burst of writes converges on the final content and a
- * lost event is repaired by the next timed resync.
+ * lost event is repaired by the next timed resync. Each version of a file is
+ * parsed once (ManifestCache): a re-read of an unchanged directory costs a
+ * stat and an fstat per file, and emits nothing.
  *
  * Contract: `start` resolves after the first snapshot was emitted (or throws
  * when the directory cannot be read at all); snapshots are emitted one at a
@@ -40,7 +46,8 @@ export interface ManifestSourceOptions {
 export class ManifestSource {
   private watcher: FSWatcher | undefined;
   private last: ManifestSnapshot | undefined;
-  private lastKey = '';
+  /** Parses of the files as last read; lives as long as the source (the policy cannot change under it). */
+  readonly cache: ManifestCache;
   private readonly wakeup: Wakeup;
   private dirty = false;
   private loop: Promise<void> | undefined;
@@ -49,6 +56,7 @@ export class ManifestSource {
 
   constructor(private readonly options: ManifestSourceOptions) {
     this.wakeup = new Wakeup(options.clock);
+    this.cache = new ManifestCache(() => options.clock.now());
   }
 
   async start(signal: AbortSignal): Promise<void> {
@@ -105,7 +113,8 @@ export class ManifestSource {
   }
 
   private async readAndEmit(): Promise<void> {
-    const read = (): Promise<ManifestSnapshot> => readManifestDir(this.options.dir, { trust: this.options.trust, policy: this.options.policy });
+    const { dir, trust, policy, parse } = this.options;
+    const read = (): Promise<ManifestSnapshot> => readManifestDir(dir, { trust, policy, cache: this.cache, ...(parse ? { parse } : {}) });
     let snapshot = await read();
     if (this.last && lostFiles(this.last, snapshot)) {
       // An atomic save (write temp, rename over) can be caught between the two
@@ -113,10 +122,8 @@ export class ManifestSource {
       await this.options.clock.sleep(this.options.removalGraceMs ?? 300);
       snapshot = await read();
     }
-    const key = snapshotKey(snapshot);
-    if (this.last && key === this.lastKey) return;
+    if (this.last && sameSnapshot(this.last, snapshot)) return;
     this.last = snapshot;
-    this.lastKey = key;
     this.options.onSnapshot(snapshot);
   }
 
@@ -133,5 +140,17 @@ const lostFiles = (before: ManifestSnapshot, after: ManifestSnapshot): boolean =
   return before.files.some((file) => !now.has(file.file));
 };
 
-const snapshotKey = (snapshot: ManifestSnapshot): string =>
-  JSON.stringify(snapshot.files.map((file) => [file.file, file.problems, file.documents.map((doc) => doc.object)]));
+/**
+ * Whether two reads found the same manifests. The cache hands back the very
+ * same parse for a file whose content did not change, so parses compare by
+ * identity, never by walking their documents (which for a large ConfigMap
+ * cost as much as parsing it). A file refused before it was read (trust,
+ * not a regular file) is a new parse each time: those have no documents and
+ * compare by their problems.
+ */
+const sameSnapshot = (before: ManifestSnapshot, after: ManifestSnapshot): boolean =>
+  before.files.length === after.files.length && before.files.every((file, index) => sameManifest(file, after.files[index]!));
+
+const sameManifest = (a: ParsedManifest, b: ParsedManifest): boolean =>
+  a === b ||
+  (a.file === b.file && a.documents.length === 0 && b.documents.length === 0 && JSON.stringify(a.problems) === JSON.stringify(b.problems));

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { ManifestSnapshot } from '../../src/manifest/read-manifest-dir.ts';
+import { parseManifest } from '../../src/manifest/parse-manifest.ts';
+import type { ManifestSnapshot, ParseManifestFn } from '../../src/manifest/read-manifest-dir.ts';
 import { ManifestSource } from '../../src/manifest/watch-manifest-dir.ts';
 import { systemClock } from '../../src/shared/clock.ts';
 import { isRunnerError } from '../../src/shared/errors.ts';
@@ -42,7 +43,7 @@ let controller: AbortController;
 let snapshots: ManifestSnapshot[];
 let log: ReturnType<typeof memoryLogger>;
 
-const startSource = async (options: { resyncMs?: number } = {}): Promise<ManifestSource> => {
+const startSource = async (options: { resyncMs?: number; parse?: ParseManifestFn } = {}): Promise<ManifestSource> => {
   source = new ManifestSource({
     dir,
     clock: systemClock,
@@ -51,6 +52,7 @@ const startSource = async (options: { resyncMs?: number } = {}): Promise<Manifes
     removalGraceMs: 150,
     resyncMs: options.resyncMs ?? 60_000,
     onSnapshot: (snapshot) => snapshots.push(snapshot),
+    ...(options.parse ? { parse: options.parse } : {}),
   });
   await source.start(controller.signal);
   return source;
@@ -146,6 +148,29 @@ describe('ManifestSource', () => {
     await waitUntil('the last save', () => imageOf(last(), 'web.yaml') === 'docker.io/library/busybox:3');
     await sleep(QUIET_MS);
     for (const [index, snapshot] of snapshots.entries()) assert.deepEqual(names(snapshot), ['web.yaml'], `snapshot ${index}`);
+  });
+
+  // Issue 12: every pass parsed every file again; a 1.7 MB file cost 5 to 8 s of blocked event loop each time.
+  it('parses a file once per change: re-reads of an unchanged directory parse nothing', async () => {
+    const parsed: string[] = [];
+    const parse: ParseManifestFn = (file, text, options) => {
+      parsed.push(path.basename(file));
+      return parseManifest(file, text, options);
+    };
+    const file = path.join(dir, 'web.yaml');
+    await writeFile(file, podVersion(1));
+    await writeFile(path.join(dir, 'other.yaml'), podVersion(1, 'other'));
+    const watched = await startSource({ parse });
+    assert.deepEqual(parsed.sort(), ['other.yaml', 'web.yaml'], 'the first read parses each file');
+    for (let i = 0; i < 3; i += 1) {
+      watched.poke();
+      await sleep(QUIET_MS);
+    }
+    assert.deepEqual(parsed, ['other.yaml', 'web.yaml'], 'three more reads parse nothing');
+    await writeFile(file, podVersion(2)); // the same size
+    await waitUntil('the edit', () => imageOf(last(), 'web.yaml') === 'docker.io/library/busybox:2');
+    assert.deepEqual(parsed, ['other.yaml', 'web.yaml', 'web.yaml'], 'only the changed file is parsed again');
+    assert.equal(snapshots.length, 2);
   });
 
   it('a burst of 200 writes converges on the final content with far fewer snapshots', async () => {
