@@ -16,13 +16,36 @@ export interface BuildOptions {
   pull?: PullSetting;
 }
 
+/** Units already rendered, per parse: a parse is immutable, and the manifest source hands back the same parse while its file is unchanged. */
+const rendered = new WeakMap<ParsedManifest, { options: string; units: DesiredUnit[] }>();
+
+const optionsKey = (options: BuildOptions): string => `${options.defaultStopTimeoutSeconds}\0${options.pull ?? DEFAULT_PULL}`;
+
 /**
  * Turns one valid manifest file into its units: one per Pod or Deployment,
  * each carrying every supporting document (ConfigMap, Secret, PVC) of the
  * file. The hash covers the documents as written (normalized); the labels
  * that carry it are added afterwards so they do not feed back into it.
+ *
+ * Rendered once per parse and options, not on every reconcile pass (a 1 MiB
+ * ConfigMap takes about 0.5 s to hash and render). The units are shared
+ * between calls: callers must not change them.
  */
 export const buildUnits = (manifest: ParsedManifest, options: BuildOptions): DesiredUnit[] => {
+  const key = optionsKey(options);
+  const cached = rendered.get(manifest);
+  if (cached?.options === key) return cached.units;
+  const units = renderUnits(manifest, options);
+  rendered.set(manifest, { options: key, units });
+  return units;
+};
+
+/** Hands buildUnits the units of `manifest` rendered elsewhere (on the parse worker) with the same code and options. */
+export const rememberUnits = (manifest: ParsedManifest, options: BuildOptions, units: DesiredUnit[]): void => {
+  rendered.set(manifest, { options: optionsKey(options), units });
+};
+
+const renderUnits = (manifest: ParsedManifest, options: BuildOptions): DesiredUnit[] => {
   const supporting = manifest.documents.filter((doc) => (SUPPORTING_KINDS as readonly string[]).includes(doc.kind));
   const workloads = manifest.documents.filter((doc) => (WORKLOAD_KINDS as readonly string[]).includes(doc.kind));
   return workloads.map((workload) => {

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
+import { buildUnits } from '../../src/desired/build-units.ts';
+import { parseManifest } from '../../src/manifest/parse-manifest.ts';
 import { HASH_LABEL, MANAGED_LABEL, SOURCE_LABEL, UNIT_LABEL } from '../../src/shared/labels.ts';
 import { readManifestFixture } from '../helpers/fixtures.ts';
 import { deploymentYaml, podYaml, unitOf, unitsOf } from '../helpers/units.ts';
@@ -147,5 +149,25 @@ describe('buildUnits: the unit', () => {
     assert.equal(pod?.spec.hostNetwork, true);
     assert.equal(pod?.metadata.annotations['kubeadm.kubernetes.io/etcd.advertise-client-urls'], 'https://10.0.0.10:2379');
     assert.deepEqual(pod?.spec.volumes[0].hostPath, { path: '/var/lib/etcd', type: 'DirectoryOrCreate' });
+  });
+});
+
+describe('buildUnits: rendered once per parse', () => {
+  // Issue 12: every reconcile pass rendered and hashed every manifest again.
+  const manifest = parseManifest(FILE, podYaml('web'));
+
+  it('the same parse and options give the very same units', () => {
+    assert.equal(buildUnits(manifest, { defaultStopTimeoutSeconds: 10 }), buildUnits(manifest, { defaultStopTimeoutSeconds: 10 }));
+  });
+
+  it('other options render again', () => {
+    const first = buildUnits(manifest, { defaultStopTimeoutSeconds: 10 });
+    assert.notEqual(buildUnits(manifest, { defaultStopTimeoutSeconds: 10, pull: 'never' }), first);
+    assert.equal(buildUnits(manifest, { defaultStopTimeoutSeconds: 30 })[0]!.stopTimeoutSeconds, 30);
+  });
+
+  it('an equal parse of the same text is rendered on its own', () => {
+    const again = parseManifest(FILE, podYaml('web'));
+    assert.notEqual(buildUnits(again, { defaultStopTimeoutSeconds: 10 }), buildUnits(manifest, { defaultStopTimeoutSeconds: 10 }));
   });
 });
