@@ -4,13 +4,15 @@
 #   podman, runc, catatonit (podman builds its local pause image from it),
 #   busybox-static (the local test/example image), and the Node dependencies.
 # With --packaging it also installs what building and checking the .deb/.rpm
-# needs (dpkg-dev, rpm, lintian, systemd-analyze, qemu-user for the arm64
-# binary). Idempotent: skips what is already there.
+# needs (dpkg-dev, rpm, lintian, rpmlint, systemd-analyze, qemu-user for the
+# arm64 binary), and nftables, which the deb depends on where podman's network
+# stack is CNI, as apt picks here without recommends (the test installs the
+# deb with dpkg). Idempotent: skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packages=(podman runc catatonit busybox-static)
 if [ "${1:-}" = "--packaging" ]; then
-  packages+=(dpkg-dev rpm lintian systemd man-db binutils qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross)
+  packages+=(dpkg-dev rpm lintian rpmlint nftables systemd man-db binutils qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross)
 fi
 need=()
 for pkg in "${packages[@]}"; do

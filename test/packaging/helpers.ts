@@ -1,6 +1,8 @@
 /** Shared by the packaging tests: running commands and demanding tools. */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -53,6 +55,7 @@ export const PACKAGING_TOOLS: Record<string, string> = {
   'dpkg-shlibdeps': 'dpkg-dev',
   rpmbuild: 'rpm',
   rpm: 'rpm',
+  rpmlint: 'rpmlint',
   lintian: 'lintian',
   'systemd-analyze': 'systemd',
   man: 'man-db',
@@ -62,8 +65,37 @@ export const PACKAGING_TOOLS: Record<string, string> = {
   '/usr/aarch64-linux-gnu/lib/libstdc++.so.6': 'libstdc++6-arm64-cross',
   podman: 'podman',
   catatonit: 'catatonit',
+  // The deb depends on it unless netavark is older than 1.14; here podman
+  // uses CNI, so dpkg -i needs it.
+  '/usr/sbin/nft': 'nftables',
+  // The shell of the scratch roots the .rpm's scriptlets run in.
+  '/bin/busybox': 'busybox-static',
 };
 
 /** Runs an arm64 executable here, through qemu-user with Debian's arm64 cross libraries. */
 export const runArm64 = (binary: string, args: string[]): Result =>
   run('qemu-aarch64-static', ['-L', '/usr/aarch64-linux-gnu', binary, ...args]);
+
+/**
+ * The alternatives of a Depends field that a system with exactly the
+ * `installed` packages (name: version) leaves unmet, as dpkg words them, or
+ * '' when all are met. dpkg-checkbuilddeps evaluates them against a status
+ * file of those packages: the same rules dpkg applies when it configures.
+ */
+export const unmetDebDepends = (depends: string, installed: Record<string, string>): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'runner-dpkgdb-'));
+  try {
+    mkdirSync(join(dir, 'updates'));
+    writeFileSync(join(dir, 'status'), Object.entries(installed).map(([name, version]) =>
+      `Package: ${name}\nStatus: install ok installed\nVersion: ${version}\nArchitecture: amd64\nMaintainer: test <test@example.org>\nDescription: stand-in\n`,
+    ).join('\n'));
+    writeFileSync(join(dir, 'control'), 'Source: x\n\nPackage: x\nArchitecture: any\n');
+    const result = run('dpkg-checkbuilddeps', ['--admindir', dir, '-d', depends, join(dir, 'control')]);
+    if (result.code === 0) return '';
+    const unmet = /Unmet build dependencies: (.+)$/m.exec(result.stderr)?.[1];
+    if (unmet === undefined) throw new Error(`dpkg-checkbuilddeps failed: ${result.stderr}`);
+    return unmet;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+};

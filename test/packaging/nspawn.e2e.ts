@@ -49,7 +49,9 @@ const CACHE = process.env['RUNNER_E2E_CACHE'] ?? '/var/tmp/runner-e2e';
 const MIRROR = process.env['RUNNER_E2E_MIRROR'] ?? 'http://deb.debian.org/debian';
 // debootstrap does not resolve virtual packages: netavark provides podman's
 // container-network-stack. runc: see the top of the file for why not crun.
-const INCLUDE = 'systemd,systemd-sysv,dbus,podman,netavark,catatonit,runc,libgcc-s1,libstdc++6';
+// iptables: the deb depends on it where netavark is older than 1.14, and
+// dpkg -i installs nothing itself.
+const INCLUDE = 'systemd,systemd-sysv,dbus,podman,netavark,iptables,catatonit,runc,libgcc-s1,libstdc++6';
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 let machineRoot: string;

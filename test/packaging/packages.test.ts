@@ -2,7 +2,7 @@
  * Builds the single executables and the packages once, then checks them the
  * way a user meets them: runs the binaries (arm64 under qemu-user), inspects,
  * lints, installs, upgrades, removes and purges the .deb on this machine, and
- * inspects and installs the .rpm into a scratch root.
+ * lints the .rpm and installs it into scratch roots (rpm-checks.ts).
  *
  * Installs into the real system (dpkg -i) and purges static-pod-runner first:
  * do not run it on a machine whose runner you care about.
@@ -19,7 +19,8 @@ import { thirdPartyNotice } from '../../scripts/build/licenses.ts';
 import { ensureNodeRuntime, NODE_RUNTIMES, NODE_VERSION } from '../../scripts/build/node-runtime.ts';
 import { generateSeaBlob, injectSeaBlob, SEA_EXEC_ARGV, seaConfig } from '../../scripts/build/sea.ts';
 import { DEB_LIB_DEPENDS, debFileName, rpmFileName } from '../../scripts/package/naming.ts';
-import { PACKAGING_TOOLS, requireTools, ROOT, run, runArm64, runOk } from './helpers.ts';
+import { PACKAGING_TOOLS, requireTools, ROOT, run, runArm64, runOk, unmetDebDepends } from './helpers.ts';
+import { describeRpm } from './rpm-checks.ts';
 
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const DIST = join(ROOT, 'dist');
@@ -148,9 +149,30 @@ describe('deb', () => {
     assert.match(info, /^ Package: static-pod-runner$/m);
     assert.match(info, new RegExp(`^ Version: ${VERSION}$`, 'm'));
     assert.match(info, /^ Architecture: amd64$/m);
-    assert.match(info, /^ Depends: podman \(>= 4\.3\), catatonit, /m);
+    assert.match(info, /^ Depends: podman \(>= 4\.3\), catatonit, netavark \(>= 1\.14\) \| iptables, nftables \| netavark \(<< 1\.14\), /m);
     assert.equal(runOk('dpkg-deb', ['-f', deb('arm64'), 'Architecture']), 'arm64\n');
     assert.equal(runOk('dpkg-deb', ['-I', deb('x64'), 'conffiles']), '/etc/runner/config.yaml\n');
+  });
+
+  // netavark runs a firewall tool for every pod that is not hostNetwork:
+  // iptables up to Debian 12's 1.4, nftables from Debian 13's 1.14 on.
+  // Neither netavark package depends on it (1.14 recommends nftables).
+  test('the Depends bring the firewall tool of the installed netavark, and only that one', () => {
+    const depends = runOk('dpkg-deb', ['-f', deb('x64'), 'Depends']).trim();
+    const rest = { libc6: '2.36-9', 'libgcc-s1': '12.2.0-14', 'libstdc++6': '12.2.0-14', catatonit: '0.1.7-1' };
+    const bookworm = { ...rest, podman: '4.3.1+ds1-8+deb12u1', netavark: '1.4.0-3' };
+    const trixie = { ...rest, podman: '5.4.2+ds1-2', netavark: '1.14.0-2' };
+    const cases: [string, Record<string, string>, string][] = [
+      ['Debian 12, minbase', bookworm, 'netavark (>= 1.14) | iptables'],
+      ['Debian 12 with iptables', { ...bookworm, iptables: '1.8.9-2' }, ''],
+      ['Debian 12 with nftables only (a standard install)', { ...bookworm, nftables: '1.0.6-2+deb12u2' }, 'netavark (>= 1.14) | iptables'],
+      // CNI's plugins depend on iptables themselves; nftables is then one package too many.
+      ['Debian 12 with CNI instead of netavark', { ...rest, podman: '4.3.1+ds1-8+deb12u1', 'containernetworking-plugins': '1.1.1+ds1-3', iptables: '1.8.9-2' }, 'nftables | netavark (<< 1.14)'],
+      ['Debian 13, minbase', trixie, 'nftables | netavark (<< 1.14)'],
+      ['Debian 13 with nftables', { ...trixie, nftables: '1.1.3-1' }, ''],
+      ['netavark 2 (nftables only)', { ...trixie, netavark: '2.0.0-1', nftables: '1.1.3-1' }, ''],
+    ];
+    for (const [name, installed, unmet] of cases) assert.equal(unmetDebDepends(depends, installed), unmet, name);
   });
 
   test('the library dependencies match what dpkg-shlibdeps computes for the binary', () => {
@@ -242,46 +264,7 @@ describe('deb', () => {
   });
 });
 
-describe('rpm', () => {
-  test('file list, requirements and scriptlets', () => {
-    for (const arch of ['x64', 'arm64'] as const) {
-      const files = runOk('rpm', ['-qlp', rpm(arch)]).split('\n');
-      for (const path of [
-        '/usr/bin/runner', '/usr/lib/systemd/system/runner.service', '/etc/runner/config.yaml', '/etc/runner/manifests',
-        '/var/lib/runner', '/var/lib/runner/images', '/usr/share/man/man1/runner.1.gz', '/usr/share/licenses/static-pod-runner/LICENSE',
-      ]) {
-        assert.ok(files.includes(path), `${arch}: ${path}`);
-      }
-      const requires = runOk('rpm', ['-qp', '--requires', rpm(arch)]).split('\n');
-      assert.ok(requires.includes('podman >= 4.3'), requires.join(', '));
-      assert.ok(requires.includes('catatonit'));
-      assert.ok(requires.some((r) => r.startsWith('libc.so.6(GLIBC_2.28)')), 'ELF dependencies are generated');
-      assert.equal(runOk('rpm', ['-qp', '--qf', '%{ARCH}', rpm(arch)]), arch === 'x64' ? 'x86_64' : 'aarch64');
-      assert.match(runOk('rpm', ['-qp', '--configfiles', rpm(arch)]), /^\/etc\/runner\/config\.yaml$/m);
-    }
-    const scripts = runOk('rpm', ['-qp', '--scripts', rpm('x64')]);
-    assert.match(scripts, /postinstall scriptlet[\s\S]*systemctl --no-reload enable runner\.service/);
-    assert.match(scripts, /preuninstall scriptlet[\s\S]*systemctl stop runner\.service/);
-    assert.match(scripts, /postuninstall scriptlet[\s\S]*systemctl try-restart runner\.service/);
-  });
-
-  test('installs into a scratch root, binary intact (never stripped)', () => {
-    for (const arch of ['x64', 'arm64'] as const) {
-      const root = mkdtempSync(join(tmpdir(), `runner-rpmroot-${arch}-`));
-      try {
-        runOk('rpm', ['--root', root, '--initdb']);
-        // No /bin/sh in an empty root to run scriptlets with.
-        runOk('rpm', ['--root', root, '--nodeps', '--noscripts', '--ignorearch', '-i', rpm(arch)]);
-        const binary = join(root, 'usr/bin/runner');
-        assert.equal(sha256(binary), sha256(join(DIST, arch === 'x64' ? 'runner' : 'runner-arm64')));
-        assert.equal(statSync(binary).mode & 0o7777, 0o755);
-        assert.ok(statSync(join(root, 'var/lib/runner/images')).isDirectory());
-      } finally {
-        rmSync(root, { recursive: true, force: true });
-      }
-    }
-  });
-});
+describeRpm(rpm, DIST);
 
 describe('shared files', () => {
   // That packaging/config.yaml documents every key with its default is checked
