@@ -93,6 +93,7 @@ export class CliPodman implements Podman {
       name: container.Names?.[0] ?? container.Id.slice(0, 12),
       podId: container.Pod ?? '',
       isInfra: container.IsInfra === true,
+      imageId: container.ImageID ?? '',
       state: container.State.toLowerCase(),
       exitCode: container.ExitCode ?? 0,
       startedAt: unixSeconds(container.StartedAt),
@@ -103,6 +104,12 @@ export class CliPodman implements Podman {
 
   async startContainer(id: string, options?: CallOptions): Promise<void> {
     await this.run(['start', '--', id], options);
+  }
+
+  async runPauseContainer(podId: string, name: string, image: string, labels: Record<string, string>, options?: CallOptions): Promise<string> {
+    const labelArgs = Object.entries(labels).map(([key, value]) => `--label=${key}=${value}`);
+    const args = ['run', '--detach', `--pod=${podId}`, `--name=${name}`, ...labelArgs, '--cap-drop=all', '--read-only', '--log-driver=none', '--restart=no', '--pull=never', '--', image];
+    return String((await this.run(args, options)).stdout).trim();
   }
 
   async stopContainer(id: string, timeoutSeconds: number, options?: CallOptions): Promise<void> {

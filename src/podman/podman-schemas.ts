@@ -24,6 +24,7 @@ export const containerPsSchema = v.array(
     Names: v.nullish(v.array(v.string())),
     Pod: v.nullish(v.string()),
     IsInfra: v.nullish(v.boolean()),
+    ImageID: v.nullish(v.string()),
     State: v.string(),
     ExitCode: v.nullish(v.number()),
     StartedAt: v.nullish(v.number()),

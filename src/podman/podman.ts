@@ -28,6 +28,8 @@ export interface PodmanContainer {
   name: string;
   podId: string;
   isInfra: boolean;
+  /** ID of the image it runs. */
+  imageId: string;
   /** lower-case: created, running, exited, stopped, paused, … */
   state: string;
   exitCode: number;
@@ -90,6 +92,12 @@ export interface Podman {
   listContainers(options?: CallOptions): Promise<PodmanContainer[]>;
   /** Starts a container (podman starts the pod's infra container with it when needed). */
   startContainer(id: string, options?: CallOptions): Promise<void>;
+  /**
+   * Creates and starts, in the pod, a container that runs `image`'s own
+   * command with no capabilities, a read-only root and no log: the infra
+   * image's pause process (src/shared/infra-keeper.ts). Returns its ID.
+   */
+  runPauseContainer(podId: string, name: string, image: string, labels: Record<string, string>, options?: CallOptions): Promise<string>;
   /** Stops a container: SIGTERM, then SIGKILL after `timeoutSeconds`. */
   stopContainer(id: string, timeoutSeconds: number, options?: CallOptions): Promise<void>;
   inspectContainer(id: string, options?: CallOptions): Promise<ContainerDetail>;

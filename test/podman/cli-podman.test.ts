@@ -94,6 +94,19 @@ describe('CliPodman against a fake podman executable', () => {
     ]);
   });
 
+  it('listContainers: maps podman 4.3 `ps -a` JSON (unix seconds, the image ID, "never exited")', async () => {
+    const ps = JSON.stringify([
+      { Id: 'c1'.repeat(32), Names: ['a1b2c3d4e5f6-infra'], Pod: 'a1'.repeat(32), IsInfra: true, ImageID: 'f0'.repeat(32), State: 'running', ExitCode: 0, StartedAt: 1796216661, ExitedAt: -62135596800, Labels: null },
+      { Id: 'c2'.repeat(32), Names: ['web-main'], Pod: 'a1'.repeat(32), IsInfra: false, ImageID: 'e0'.repeat(32), State: 'exited', ExitCode: 137, StartedAt: 1796216661, ExitedAt: 1796216663, Labels: { app: 'web' } },
+    ]);
+    const containers = await answering(ps).listContainers();
+    assert.deepEqual(await argsSeen(), ['ps', '--all', '--format', 'json']);
+    assert.deepEqual(containers, [
+      { id: 'c1'.repeat(32), name: 'a1b2c3d4e5f6-infra', podId: 'a1'.repeat(32), isInfra: true, imageId: 'f0'.repeat(32), state: 'running', exitCode: 0, startedAt: 1796216661000, exitedAt: undefined, labels: {} },
+      { id: 'c2'.repeat(32), name: 'web-main', podId: 'a1'.repeat(32), isInfra: false, imageId: 'e0'.repeat(32), state: 'exited', exitCode: 137, startedAt: 1796216661000, exitedAt: 1796216663000, labels: { app: 'web' } },
+    ]);
+  });
+
   it('listPods: no pods', async () => {
     assert.deepEqual(await answering('[]\n').listPods(), []);
   });
@@ -131,6 +144,11 @@ describe('CliPodman against a fake podman executable', () => {
     ['removeSecret', (p) => p.removeSecret('-f'), ['secret', 'rm', '--', '-f']],
     ['startContainer', (p) => p.startContainer('-a'), ['start', '--', '-a']],
     ['stopContainer', (p) => p.stopContainer('-a', 5), ['stop', '--time', '5', '--', '-a']],
+    [
+      'runPauseContainer',
+      (p) => p.runPauseContainer('-p', '-n', '-i', { a: 'b' }),
+      ['run', '--detach', '--pod=-p', '--name=-n', '--label=a=b', '--cap-drop=all', '--read-only', '--log-driver=none', '--restart=no', '--pull=never', '--', '-i'],
+    ],
   ];
   for (const [what, call, expected] of idCalls) {
     it(`${what}: arguments ${expected.join(' ')}`, async () => {

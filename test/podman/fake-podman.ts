@@ -44,7 +44,10 @@ interface Scripted {
   when?: (args: unknown[]) => boolean;
 }
 
-const MUTATIONS: readonly PodmanMethod[] = ['playKube', 'removePod', 'startPod', 'removeSecret', 'startContainer', 'stopContainer'];
+const MUTATIONS: readonly PodmanMethod[] = ['playKube', 'removePod', 'startPod', 'removeSecret', 'startContainer', 'stopContainer', 'runPauseContainer'];
+
+/** The image ID the fake's infra containers run (podman's pause image). */
+export const PAUSE_IMAGE_ID = 'f'.repeat(64);
 
 /**
  * An in-memory podman for component tests. It keeps pods (names, labels and
@@ -193,6 +196,8 @@ export class FakePodman implements Podman {
 
   /** Per-container facts podman's `ps -a`/`inspect` would report; absent means defaults. */
   readonly containerFacts = new Map<string, { exitCode: number; startedAt?: number; exitedAt?: number; oomKilled?: boolean }>();
+  /** Labels of containers created apart from a play (`runPauseContainer`); played containers carry their pod's. */
+  readonly containerLabels = new Map<string, Record<string, string>>();
   /** Scripted `exec` answers by container ID; default: exit 0. */
   readonly execResults = new Map<string, ExecResult>();
   /** A clock for the timestamps the fake reports; tests set it to their fake clock. */
@@ -227,12 +232,14 @@ export class FakePodman implements Podman {
     if (scripted) return scripted.value as PodmanContainer[];
     return this.late('listContainers', [...this.pods.values()].flatMap((pod) => {
       const podRunning = pod.status === 'Running' || pod.status === 'Degraded';
-      const infra: PodmanContainer = { id: `${pod.id.slice(0, 60)}ffff`, name: `${pod.id.slice(0, 12)}-infra`, podId: pod.id, isInfra: true, state: podRunning ? 'running' : 'exited', exitCode: 0, startedAt: undefined, exitedAt: undefined, labels: {} };
+      const infra: PodmanContainer = { id: `${pod.id.slice(0, 60)}ffff`, name: `${pod.id.slice(0, 12)}-infra`, podId: pod.id, isInfra: true, imageId: PAUSE_IMAGE_ID, state: podRunning ? 'running' : 'exited', exitCode: 0, startedAt: undefined, exitedAt: undefined, labels: {} };
       return [
         infra,
         ...pod.containers.map((container) => {
           const facts = this.containerFacts.get(container.id);
-          return { id: container.id, name: container.name, podId: pod.id, isInfra: false, state: container.status, exitCode: facts?.exitCode ?? 0, startedAt: facts?.startedAt, exitedAt: facts?.exitedAt, labels: { ...pod.labels } };
+          const labels = this.containerLabels.get(container.id) ?? { ...pod.labels };
+          const imageId = this.containerLabels.has(container.id) ? PAUSE_IMAGE_ID : 'a'.repeat(64);
+          return { id: container.id, name: container.name, podId: pod.id, isInfra: false, imageId, state: container.status, exitCode: facts?.exitCode ?? 0, startedAt: facts?.startedAt, exitedAt: facts?.exitedAt, labels };
         }),
       ];
     }));
@@ -246,6 +253,20 @@ export class FakePodman implements Podman {
     found.container.status = 'running';
     this.containerFacts.set(id, { ...(this.containerFacts.get(id) ?? { exitCode: 0 }), startedAt: this.now() });
     found.pod.status = found.pod.containers.every((container) => container.status === 'running') ? 'Running' : 'Degraded';
+  }
+
+  async runPauseContainer(podId: string, name: string, image: string, labels: Record<string, string>, options?: CallOptions): Promise<string> {
+    const scripted = await this.enter('runPauseContainer', [podId, name, image, labels], options);
+    if (scripted) return scripted.value as string;
+    const pod = this.pods.get(podId);
+    if (!pod) throw new PodmanError({ args: ['run', '--pod', podId], exitCode: 125, stderr: `Error: no pod with name or ID ${podId} found: no such pod`, timedOut: false, message: 'podman run exited with 125: no such pod' });
+    if (this.containerByName(name)) throw new PodmanError({ args: ['run', '--name', name], exitCode: 125, stderr: `Error: creating container storage: the container name "${name}" is already in use`, timedOut: false, message: 'podman run exited with 125: name in use' });
+    const id = this.nextId();
+    pod.containers.push({ id, name, status: 'running' });
+    this.containerLabels.set(id, { ...labels });
+    this.containerFacts.set(id, { exitCode: 0, startedAt: this.now() });
+    if (pod.status === 'Exited' || pod.status === 'Stopped') pod.status = 'Degraded';
+    return id;
   }
 
   async stopContainer(id: string, timeoutSeconds: number, options?: CallOptions): Promise<void> {
