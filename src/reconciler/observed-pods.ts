@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { unitKey } from '../desired/desired-unit.ts';
 import type { PodmanPod } from '../podman/podman.ts';
+import { isKeeper } from '../shared/infra-keeper.ts';
 import { HASH_LABEL, MANAGED_LABEL, MANAGED_VALUE, SOURCE_LABEL, UNIT_LABEL } from '../shared/labels.ts';
 
 /** A pod podman reports, with what its labels say about ownership. */
@@ -14,14 +15,16 @@ export interface ObservedPod extends PodmanPod {
  * Marks the pods this runner owns: the runner's labels, with a source file
  * directly in *this* runner's manifest directory. A pod labelled by a runner
  * watching another directory (a second instance, a test, an old
- * `manifestDir`) is someone else's and is never touched.
+ * `manifestDir`) is someone else's and is never touched. An owned pod is
+ * seen without its infra keeper (src/shared/infra-keeper.ts): its containers
+ * are the manifest's.
  */
 export const observePods = (pods: readonly PodmanPod[], manifestDir: string): ObservedPod[] =>
   pods.map((pod) => {
     const source = pod.labels[SOURCE_LABEL];
     const unit = pod.labels[UNIT_LABEL];
     if (pod.labels[MANAGED_LABEL] !== MANAGED_VALUE || !source || !unit || path.dirname(source) !== manifestDir) return pod;
-    return { ...pod, key: unitKey(source, unit), hash: pod.labels[HASH_LABEL] };
+    return { ...pod, key: unitKey(source, unit), hash: pod.labels[HASH_LABEL], containers: pod.containers.filter((container) => !isKeeper(container.name)) };
   });
 
 /** Which file each unit (`Kind/name`) runs from now, for name-clash decisions. */

@@ -23,3 +23,18 @@ export type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
 /** Kubernetes restartPolicy: Always restarts on any exit, OnFailure on a non-zero exit, Never not at all. */
 export const shouldRestart = (policy: RestartPolicy, exitCode: number): boolean =>
   policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0);
+
+/**
+ * When the restart after one exit is due, and the backoff step it is due at:
+ * the step goes back to 0 if the container had run `resetAfterMs` before
+ * this exit, and the delay counts from the exit or from the last restart
+ * attempt, whichever is later (a failed start backs off too). The one rule
+ * for both ways a death is found: its `died` event and a listing.
+ */
+export const restartDue = (
+  exit: { step: number; exitedAt: number; startedAt: number | undefined; lastRestartAt: number | undefined },
+  policy: CrashLoopPolicy,
+): { step: number; due: number } => {
+  const step = exit.step > 0 && exit.startedAt !== undefined && exit.exitedAt - exit.startedAt >= policy.resetAfterMs ? 0 : exit.step;
+  return { step, due: Math.max(exit.exitedAt, exit.lastRestartAt ?? 0) + restartDelayMs(step, policy) };
+};

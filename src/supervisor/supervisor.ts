@@ -25,18 +25,27 @@
  * of pods that exist with the desired hash, and leaves a unit alone while the
  * reconciler has work in flight for it. Decisions come from `podman ps -a`,
  * re-listed on every `died` event and on a timer: events are hints.
+ *
+ * Each pod whose containers may be restarted gets an infra keeper
+ * (src/shared/infra-keeper.ts), so a restart finds the pod's infra up.
+ * Actions go through one serial slot per container, and a listing taken
+ * before an action on a container finished is stale for that container
+ * (`containerActivity`): no exit is restarted twice.
  */
 import type { DesiredUnit } from '../desired/desired-unit.ts';
 import type { Podman, PodmanContainer, PodmanEvent } from '../podman/podman.ts';
 import type { ProbeTarget } from '../probes/probe-manager.ts';
 import type { Clock } from '../shared/clock.ts';
 import { describeError } from '../shared/errors.ts';
+import { isKeeper } from '../shared/infra-keeper.ts';
 import { HASH_LABEL, MANAGED_LABEL, MANAGED_VALUE, SOURCE_LABEL, UNIT_LABEL } from '../shared/labels.ts';
 import type { Logger } from '../shared/logger.ts';
 import { discardEvents, type EventSink } from '../shared/event-sink.ts';
 import { Wakeup } from '../shared/wakeup.ts';
 import { unitKey } from '../desired/desired-unit.ts';
-import { restartDelayMs, shouldRestart, type CrashLoopPolicy } from './restart-backoff.ts';
+import { UnitActivity } from '../reconciler/unit-activity.ts';
+import { InfraKeepers } from './infra-keepers.ts';
+import { restartDue, shouldRestart, type CrashLoopPolicy } from './restart-backoff.ts';
 import type { ContainerHistory, RestartHistory, RestartReason } from './restart-history.ts';
 
 /**
@@ -107,8 +116,15 @@ export class Supervisor {
   private readonly wakeup: Wakeup;
   private pending = false;
   private readonly inFlight = new Map<string, Promise<void>>();
+  /**
+   * Actions on containers (and keepers), by container ID: a listing taken
+   * before one finished is stale for that container (the pattern of the
+   * reconciler's units, one level down).
+   */
+  private readonly containerActivity = new UnitActivity();
   /** Exits already recorded, by container ID: podman's ExitedAt (seconds) when handled. */
   private readonly handledExit = new Map<string, number | undefined>();
+  private readonly keepers: InfraKeepers;
   /** Why we stopped a container ourselves (liveness, infra died), by container ID. */
   private readonly pendingReason = new Map<string, RestartReason>();
   /** Pods stopped from outside (`podman pod stop`), from pod events. */
@@ -122,6 +138,7 @@ export class Supervisor {
 
   constructor(private readonly options: SupervisorOptions) {
     this.wakeup = new Wakeup(options.clock);
+    this.keepers = new InfraKeepers({ podman: options.podman, clock: options.clock, logger: options.logger, retryMs: options.resyncMs });
   }
 
   /** The desired units, from the reconciler after each of its passes. */
@@ -257,6 +274,7 @@ export class Supervisor {
     const { podman, logger, clock, history, policy } = this.options;
     let containers: PodmanContainer[];
     const mark = this.options.activity.mark();
+    const containerMark = this.containerActivity.mark();
     try {
       containers = await podman.listContainers({ signal });
       this.listError = undefined;
@@ -278,7 +296,7 @@ export class Supervisor {
       }
       const unitTargets: ProbeTarget[] = [];
       targetsByUnit.set(unit.key, unitTargets);
-      const app = containers.filter((container) => !container.isInfra && this.unitOf(container)?.key === unit.key && container.labels[HASH_LABEL] === unit.hash);
+      const app = containers.filter((container) => !container.isInfra && !isKeeper(container.name) && this.unitOf(container)?.key === unit.key && container.labels[HASH_LABEL] === unit.hash);
       const podIds = new Set(app.map((container) => container.podId));
       if (app.length === 0 || podIds.size > 1) continue; // missing or duplicated: the reconciler's job
       const podId = app[0]!.podId;
@@ -287,7 +305,7 @@ export class Supervisor {
 
       for (const container of app) {
         const name = containerNameIn(unit, container.name);
-        if (!name || this.inFlight.has(container.id)) continue;
+        if (!name || this.containerActivity.isBusy(container.id, containerMark)) continue;
         const entry = history.get(unit.key, unit.hash, name);
         if (container.state === 'running') {
           this.handledExit.delete(container.id);
@@ -328,11 +346,9 @@ export class Supervisor {
         if (container.state !== 'exited' && container.state !== 'stopped' && container.state !== 'created') continue;
         await this.noteExit(container, unit, entry, signal);
         if (!shouldRestart(unit.restartPolicy, container.exitCode)) continue;
-        if (container.exitedAt !== undefined && container.startedAt !== undefined && container.exitedAt - container.startedAt >= policy.resetAfterMs && entry.backoffStep > 0) {
-          entry.backoffStep = 0; // it had run cleanly long enough before this exit
-        }
-        const from = Math.max(entry.lastExitAt ?? container.exitedAt ?? now, entry.lastRestartAt ?? 0);
-        const due = from + restartDelayMs(entry.backoffStep, policy);
+        const exitedAt = entry.lastExitAt ?? container.exitedAt ?? now;
+        const { step, due } = restartDue({ step: entry.backoffStep, exitedAt, startedAt: container.startedAt, lastRestartAt: entry.lastRestartAt }, policy);
+        if (step !== entry.backoffStep) entry.backoffStep = step; // it had run cleanly long enough before this exit
         if (due > now) {
           if (entry.nextRestartAt !== due) {
             entry.nextRestartAt = due;
@@ -343,8 +359,12 @@ export class Supervisor {
         }
         this.dispatch(container.id, () => this.restart(container, unit, entry, signal));
       }
+      this.keepInfra(unit, podId, app, infra, containers, containerMark, signal);
     }
-    for (const id of [...this.handledExit.keys()]) if (!containers.some((container) => container.id === id)) this.handledExit.delete(id);
+    const ids = new Set(containers.map((container) => container.id));
+    for (const id of [...this.handledExit.keys()]) if (!ids.has(id)) this.handledExit.delete(id);
+    this.containerActivity.forget(ids, containerMark);
+    this.keepers.retain(new Set(containers.map((container) => container.podId)));
     for (const id of [...this.diedSeen]) if (!containers.some((container) => container.id === id)) this.diedSeen.delete(id);
     for (const id of [...this.firstSeenRunning.keys()]) if (!containers.some((container) => container.id === id && container.state === 'running')) this.firstSeenRunning.delete(id);
     this.lastTargets = targetsByUnit;
@@ -425,6 +445,20 @@ export class Supervisor {
     }
   }
 
+  /** Sees to the pod's infra keeper (infra-keepers.ts), after the pod's own containers. */
+  private keepInfra(unit: DesiredUnit, podId: string, app: PodmanContainer[], infra: PodmanContainer | undefined, containers: PodmanContainer[], mark: number, signal: AbortSignal): void {
+    const keeper = containers.find((container) => container.podId === podId && isKeeper(container.name));
+    const slot = keeper?.id ?? `keeper:${podId}`;
+    if (this.containerActivity.isBusy(slot, mark)) return;
+    const action = this.keepers.plan(podId, unit.restartPolicy, app, infra, keeper);
+    if (!action) return;
+    // The pod stop that follows a keeper's stop is podman's exit policy, not an outside stop.
+    if (action.type === 'stop') this.recentDeaths.set(podId, this.options.clock.now());
+    const first = app[0]!;
+    const podName = first.name.slice(0, first.name.length - (containerNameIn(unit, first.name)?.length ?? 0) - 1);
+    this.dispatch(slot, () => this.keepers.apply(action, unit, { id: podId, name: podName }, signal));
+  }
+
   private async stop(container: PodmanContainer, unit: DesiredUnit, signal: AbortSignal): Promise<void> {
     try {
       await this.options.podman.stopContainer(container.id, unit.stopTimeoutSeconds, { signal });
@@ -433,10 +467,13 @@ export class Supervisor {
     }
   }
 
+  /** Runs one action on a container (or a keeper slot); one at a time per ID. */
   private dispatch(containerId: string, work: () => Promise<void>): void {
+    this.containerActivity.begin(containerId);
     const job = work().finally(async () => {
       await this.options.history.save();
       this.inFlight.delete(containerId);
+      this.containerActivity.end(containerId);
       this.trigger();
       this.options.onChange?.();
     });

@@ -1,0 +1,25 @@
+import { LABEL_PREFIX } from './labels.ts';
+
+/**
+ * The infra keeper: a pause container (the pod's own infra image, with
+ * nothing to do) that the supervisor adds to each pod whose containers it
+ * restarts. podman's kube play gives every pod the exit policy `stop` (4.3
+ * through 5.x, hard-coded in play.go, with no annotation to change it): when
+ * the last container other than the infra exits, podman stops the infra and
+ * tears down the network namespace, and starting the container again must
+ * bring both back, 1.2–2.0 s on podman 4.3.1 here against 0.25 s with the
+ * infra still up. A running keeper is "another container" to podman, so the
+ * pod stays up while its app container is dead. It is never the manifest's
+ * and never counted: the reconciler and status see the pod without it.
+ *
+ * The name cannot be a manifest container's: `_` is not allowed in a
+ * Kubernetes container name, so `<pod>-<container>` never ends like this.
+ */
+export const KEEPER_SUFFIX = '-runner_keeper';
+
+/** Set on the keeper, for people reading `podman ps`; the runner goes by the name. */
+export const KEEPER_LABEL = `${LABEL_PREFIX}/infra-keeper`;
+
+export const keeperName = (podName: string): string => `${podName}${KEEPER_SUFFIX}`;
+
+export const isKeeper = (containerName: string): boolean => containerName.endsWith(KEEPER_SUFFIX);
