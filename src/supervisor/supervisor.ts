@@ -24,13 +24,20 @@
  * (create, replace, remove); the supervisor only starts and stops containers
  * of pods that exist with the desired hash, and leaves a unit alone while the
  * reconciler has work in flight for it. Decisions come from `podman ps -a`,
- * re-listed on every `died` event and on a timer: events are hints.
+ * listed on a timer and after every event that is not acted on directly:
+ * events are hints, a lost one costs a resync interval, not a restart.
  *
- * Each pod whose containers may be restarted gets an infra keeper
- * (src/shared/infra-keeper.ts), so a restart finds the pod's infra up.
- * Actions go through one serial slot per container, and a listing taken
- * before an action on a container finished is stale for that container
- * (`containerActivity`): no exit is restarted twice.
+ * Two ways to find a death, one rule (`restartDue`):
+ * - its `died` event, when the restart is due at once (a first restart) and
+ *   the pod keeps its infra (a keeper runs, see src/shared/infra-keeper.ts):
+ *   the event names the container and its exit code, so `podman start` runs
+ *   with no listing first (measured in bench/REACTION.md);
+ * - a listing: every other case (backoff, a pod stopped from outside, no
+ *   keeper yet, the events stream down).
+ * Both go through one serial slot per container. A listing taken before an
+ * action on a container finished is stale for it (`containerActivity`), and a
+ * `died` event older than the runner's last start of that container is one
+ * already handled: no death is restarted twice.
  */
 import type { DesiredUnit } from '../desired/desired-unit.ts';
 import type { Podman, PodmanContainer, PodmanEvent } from '../podman/podman.ts';
@@ -111,6 +118,9 @@ const EVENTS_LAG_MS = 3_000;
 /** How soon after a container's death podman's exit policy stops the pod. */
 const EXIT_POLICY_WINDOW_MS = 3_000;
 
+/** How long before a `died` event a `kill` event of the same container says who killed it. */
+const KILL_WINDOW_MS = 5_000;
+
 export class Supervisor {
   private units = new Map<string, DesiredUnit>();
   private readonly wakeup: Wakeup;
@@ -124,7 +134,15 @@ export class Supervisor {
   private readonly containerActivity = new UnitActivity();
   /** Exits already recorded, by container ID: podman's ExitedAt (seconds) when handled. */
   private readonly handledExit = new Map<string, number | undefined>();
+  /** Exits recorded from a `died` event: until the container runs again, a listing shows that same exit. */
+  private readonly exitRecorded = new Set<string>();
+  /** When the runner last asked podman to start a container, by ID: a `died` event older than that was handled. */
+  private readonly startRequestedAt = new Map<string, number>();
+  /** Time of the last `kill` event per container: a SIGKILL someone asked for is no OOM kill. */
+  private readonly killedAt = new Map<string, number>();
   private readonly keepers: InfraKeepers;
+  /** The signal actions run with: the one the last evaluation was given (events act between evaluations). */
+  private actionSignal: AbortSignal | undefined;
   /** Why we stopped a container ourselves (liveness, infra died), by container ID. */
   private readonly pendingReason = new Map<string, RestartReason>();
   /** Pods stopped from outside (`podman pod stop`), from pod events. */
@@ -153,14 +171,20 @@ export class Supervisor {
     this.wakeup.wake();
   }
 
-  /** A podman event: a hint to look again. */
+  /** A podman event: a hint to look again, or a death to act on at once (see the top of this file). */
   onEvent(event: PodmanEvent): void {
     const now = this.options.clock.now();
     if (event.type === 'container') {
+      if (event.status === 'kill') this.killedAt.set(event.id, event.time);
       if (event.status === 'died') {
         this.diedSeen.add(event.id);
-        const podId = this.lastContainers.find((container) => container.id === event.id)?.podId;
-        if (podId) this.recentDeaths.set(podId, now);
+        const known = this.lastContainers.find((container) => container.id === event.id);
+        if (known) {
+          this.recentDeaths.set(known.podId, now);
+          known.state = 'exited'; // until the next listing: status shows it, and a dead keeper keeps nothing up
+          known.exitCode = event.exitCode ?? known.exitCode;
+          if (this.restartOnDeath(known, event, now)) return;
+        }
       }
       if (event.status === 'remove') this.options.onPodChanged?.();
       if (event.status === 'died' || event.status === 'remove' || event.status === 'stop') this.trigger();
@@ -181,6 +205,49 @@ export class Supervisor {
   /** Last `died` event per pod, to tell an exit-policy pod stop from an outside one. */
   private readonly recentDeaths = new Map<string, number>();
 
+  /**
+   * The event path: restarts a container from its `died` event when the
+   * restart is due now and nothing else is in the way. True when the event
+   * needs no listing (acted on, or a death already handled); false leaves it
+   * to an evaluation.
+   */
+  private restartOnDeath(container: PodmanContainer, event: PodmanEvent, now: number): boolean {
+    const signal = this.actionSignal;
+    const unit = this.unitOf(container);
+    const name = unit && !container.isInfra && container.labels[HASH_LABEL] === unit.hash ? containerNameIn(unit, container.name) : undefined;
+    if (!signal || !unit || !name) return false;
+    if (this.inFlight.has(container.id)) return true; // its end triggers a look
+    if ((this.startRequestedAt.get(container.id) ?? Number.NEGATIVE_INFINITY) > event.time) {
+      this.diedSeen.delete(container.id); // the runner started it after this death: already handled
+      return true;
+    }
+    const keeperUp = this.lastContainers.some((item) => item.podId === container.podId && isKeeper(item.name) && item.state === 'running');
+    if (!keeperUp || this.externallyStopped.has(container.podId) || this.options.activity.isBusy(unit.key, this.options.activity.mark())) return false;
+    const exitCode = event.exitCode ?? 0;
+    if (!shouldRestart(unit.restartPolicy, exitCode)) return false;
+    const { history, policy } = this.options;
+    const entry = history.get(unit.key, unit.hash, name);
+    const startedAt = Math.max(container.startedAt ?? 0, this.startRequestedAt.get(container.id) ?? 0) || undefined;
+    const { step, due } = restartDue({ step: entry.backoffStep, exitedAt: event.time, startedAt, lastRestartAt: entry.lastRestartAt }, policy);
+    if (due > now) return false; // backing off: the listing path sets nextRestartAt and wakes at it
+    const killed = (this.killedAt.get(container.id) ?? Number.NEGATIVE_INFINITY) >= event.time - KILL_WINDOW_MS;
+    this.killedAt.delete(container.id);
+    this.dispatch(container.id, async () => {
+      this.diedSeen.delete(container.id);
+      let oomKilled = false;
+      // Only a SIGKILL can be the OOM killer's; podman's event does not say, its state does.
+      if (exitCode === 137 && !killed && !this.pendingReason.has(container.id)) {
+        oomKilled = (await this.options.podman.inspectContainer(container.id, { signal }).catch(() => undefined))?.oomKilled ?? false;
+      }
+      if (entry.backoffStep !== step) entry.backoffStep = step;
+      const reason = this.pendingReason.get(container.id) ?? this.exitReason(container.podId, exitCode, event.time, oomKilled);
+      this.recordExit(container, unit, entry, { at: event.time, exitCode, reason });
+      this.exitRecorded.add(container.id);
+      await this.restart(container, unit, entry, signal);
+    });
+    return true;
+  }
+
   /** A probe said the container must be restarted. */
   async probeFailed(containerId: string, reason: 'LivenessFailed' | 'StartupFailed', message: string, signal: AbortSignal): Promise<void> {
     const container = this.lastContainers.find((item) => item.id === containerId);
@@ -189,7 +256,7 @@ export class Supervisor {
     this.options.logger.warn(`${reason === 'LivenessFailed' ? 'liveness' : 'startup'} probe of ${container.name} failed: ${message}; restarting it`, { pod: unit.name, container: container.name, file: unit.file });
     this.events.record({ type: 'ProbeFailed', pod: unit.name, container: containerNameIn(unit, container.name) ?? container.name, file: unit.file, message: `${reason === 'LivenessFailed' ? 'liveness' : 'startup'} probe failed: ${message}; restarting the container` });
     this.pendingReason.set(containerId, reason);
-    await this.stop(container, unit, signal);
+    await this.stopInSlot(container, unit, signal);
   }
 
   /**
@@ -226,7 +293,7 @@ export class Supervisor {
     const containers = this.lastContainers.filter((container) => this.unitOf(container)?.key === key && container.state === 'running');
     for (const container of containers) {
       this.pendingReason.set(container.id, 'Manual');
-      await this.stop(container, unit, signal);
+      await this.stopInSlot(container, unit, signal);
     }
     for (const name of unit.containers.map((container) => container.name)) this.options.history.get(key, unit.hash, name).backoffStep = 0;
     this.trigger();
@@ -273,6 +340,7 @@ export class Supervisor {
   async evaluate(signal: AbortSignal): Promise<void> {
     const { podman, logger, clock, history, policy } = this.options;
     let containers: PodmanContainer[];
+    this.actionSignal = signal;
     const mark = this.options.activity.mark();
     const containerMark = this.containerActivity.mark();
     try {
@@ -309,6 +377,7 @@ export class Supervisor {
         const entry = history.get(unit.key, unit.hash, name);
         if (container.state === 'running') {
           this.handledExit.delete(container.id);
+          this.exitRecorded.delete(container.id);
           if (infraDown) {
             logger.warn(`the infra container of pod ${unit.name} is not running; restarting ${container.name}`, { pod: unit.name, file: unit.file });
             this.pendingReason.set(container.id, 'InfraDied');
@@ -363,6 +432,8 @@ export class Supervisor {
     }
     const ids = new Set(containers.map((container) => container.id));
     for (const id of [...this.handledExit.keys()]) if (!ids.has(id)) this.handledExit.delete(id);
+    for (const map of [this.startRequestedAt, this.killedAt]) for (const id of [...map.keys()]) if (!ids.has(id)) map.delete(id);
+    for (const id of [...this.exitRecorded]) if (!ids.has(id)) this.exitRecorded.delete(id);
     this.containerActivity.forget(ids, containerMark);
     this.keepers.retain(new Set(containers.map((container) => container.podId)));
     for (const id of [...this.diedSeen]) if (!containers.some((container) => container.id === id)) this.diedSeen.delete(id);
@@ -381,9 +452,10 @@ export class Supervisor {
     return this.options.history.lastSaveError;
   }
 
-  /** Records an exit once: exit code, reason, time. */
+  /** Records an exit found by listing, once: exit code, reason, time. */
   private async noteExit(container: PodmanContainer, unit: DesiredUnit, entry: ContainerHistory, signal: AbortSignal): Promise<void> {
     if (container.state === 'created' && container.exitedAt === undefined) return; // never ran: nothing to record
+    if (this.exitRecorded.has(container.id)) return; // recorded from its `died` event
     if (this.handledExit.has(container.id) && this.handledExit.get(container.id) === container.exitedAt) return;
     let finishedAt = container.exitedAt;
     let oomKilled = false;
@@ -400,30 +472,36 @@ export class Supervisor {
       this.options.logger.warn(`the death of ${container.name} was not reported by podman's events; reopening the events stream`);
       this.options.onEventsMissed?.();
     }
-    const reason = this.pendingReason.get(container.id) ?? this.exitReason(container, finishedAt, oomKilled);
+    const reason = this.pendingReason.get(container.id) ?? this.exitReason(container.podId, container.exitCode, finishedAt, oomKilled);
+    this.recordExit(container, unit, entry, { at: finishedAt ?? this.options.clock.now(), exitCode: container.exitCode, reason });
+  }
+
+  /** Writes one exit into the history, the log and the event log. */
+  private recordExit(container: PodmanContainer, unit: DesiredUnit, entry: ContainerHistory, exit: { at: number; exitCode: number; reason: RestartReason }): void {
     this.pendingReason.delete(container.id);
-    entry.lastExitAt = finishedAt ?? this.options.clock.now();
-    entry.lastExitCode = container.exitCode;
-    entry.lastReason = reason;
+    entry.lastExitAt = exit.at;
+    entry.lastExitCode = exit.exitCode;
+    entry.lastReason = exit.reason;
     this.options.history.touch();
-    const then = shouldRestart(unit.restartPolicy, container.exitCode) ? 'will restart' : `restartPolicy ${unit.restartPolicy}: left exited`;
-    this.options.logger.info(`container ${container.name} exited with code ${container.exitCode} (${reason}); ${then}`, { pod: unit.name, container: container.name, file: unit.file });
-    this.events.record({ type: 'Exited', pod: unit.name, container: containerNameIn(unit, container.name) ?? container.name, file: unit.file, message: `exited with code ${container.exitCode} (${reason}); ${then}` });
+    const then = shouldRestart(unit.restartPolicy, exit.exitCode) ? 'will restart' : `restartPolicy ${unit.restartPolicy}: left exited`;
+    this.options.logger.info(`container ${container.name} exited with code ${exit.exitCode} (${exit.reason}); ${then}`, { pod: unit.name, container: container.name, file: unit.file });
+    this.events.record({ type: 'Exited', pod: unit.name, container: containerNameIn(unit, container.name) ?? container.name, file: unit.file, message: `exited with code ${exit.exitCode} (${exit.reason}); ${then}` });
   }
 
   /** Why a container stopped, when the runner did not stop it itself. */
-  private exitReason(container: PodmanContainer, finishedAt: number | undefined, oomKilled: boolean): RestartReason {
+  private exitReason(podId: string, exitCode: number, finishedAt: number | undefined, oomKilled: boolean): RestartReason {
     const { rebootCutoff } = this.options;
     if (finishedAt !== undefined && rebootCutoff !== undefined && finishedAt < rebootCutoff) return 'HostRebooted';
-    if (this.externallyStopped.has(container.podId)) return 'StoppedExternally';
+    if (this.externallyStopped.has(podId)) return 'StoppedExternally';
     if (oomKilled) return 'OOMKilled';
-    return container.exitCode === 0 ? 'Completed' : 'Exited';
+    return exitCode === 0 ? 'Completed' : 'Exited';
   }
 
   private async restart(container: PodmanContainer, unit: DesiredUnit, entry: ContainerHistory, signal: AbortSignal): Promise<void> {
     const { podman, clock, history, logger } = this.options;
     const name = containerNameIn(unit, container.name)!;
     const at = clock.now();
+    this.startRequestedAt.set(container.id, at);
     // A start after a reboot is no step towards a crash loop; a failed one is.
     let backoffFree = false;
     try {
@@ -431,6 +509,7 @@ export class Supervisor {
       backoffFree = entry.lastReason === 'HostRebooted';
       history.recordRestart(entry, { at, reason: entry.lastReason ?? 'Exited', ...(entry.lastExitCode !== undefined ? { exitCode: entry.lastExitCode } : {}) });
       this.handledExit.delete(container.id);
+      this.exitRecorded.delete(container.id);
       this.externallyStopped.delete(container.podId);
       this.recentDeaths.delete(container.podId);
       logger.info(`restarted container ${container.name} (${entry.lastReason ?? 'Exited'}, exit code ${entry.lastExitCode ?? '?'}; restart ${entry.restartCount})`, { pod: unit.name, container: name, file: unit.file });
@@ -457,6 +536,17 @@ export class Supervisor {
     const first = app[0]!;
     const podName = first.name.slice(0, first.name.length - (containerNameIn(unit, first.name)?.length ?? 0) - 1);
     this.dispatch(slot, () => this.keepers.apply(action, unit, { id: podId, name: podName }, signal));
+  }
+
+  /**
+   * A stop of the runner's own (probe, operator) in the container's slot: its
+   * `died` event is then no death to restart from at once, and the listing
+   * after the stop restarts it as its reason and backoff say.
+   */
+  private async stopInSlot(container: PodmanContainer, unit: DesiredUnit, signal: AbortSignal): Promise<void> {
+    while (this.inFlight.has(container.id)) await this.inFlight.get(container.id);
+    this.dispatch(container.id, () => this.stop(container, unit, signal));
+    await this.inFlight.get(container.id);
   }
 
   private async stop(container: PodmanContainer, unit: DesiredUnit, signal: AbortSignal): Promise<void> {
