@@ -6,7 +6,7 @@ import { isManifestFileName } from './manifest-files.ts';
 import { contentDigest, type ManifestCache } from './manifest-cache.ts';
 import type { ManifestProblem } from './manifest-problem.ts';
 import { parseManifest, type ParsedManifest, type ParseOptions } from './parse-manifest.ts';
-import { readManifestFile } from './read-manifest-file.ts';
+import { decodeManifest, readManifestFile } from './read-manifest-file.ts';
 import { DEFAULT_TRUST, directoryTrustProblem, resolveManifestEntry, trustedOwners, untrustedReason, type TrustOptions } from './trust.ts';
 
 /** The whole desired state as written on disk at one moment: every manifest file, parsed, sorted by path. */
@@ -36,8 +36,15 @@ export interface ReadManifestOptions {
   parse?: ParseManifestFn;
 }
 
-/** parseManifest's contract, synchronous or not. */
-export type ParseManifestFn = (file: string, text: string, options: ParseOptions) => ParsedManifest | Promise<ParsedManifest>;
+/**
+ * parseManifest's contract, synchronous or not, given the file's bytes
+ * (valid UTF-8: see decodeManifest). The bytes own their buffer
+ * (readManifestFile allocates one per read) and the caller does not use them
+ * afterwards, so the function may move them to another thread.
+ */
+export type ParseManifestFn = (file: string, bytes: Uint8Array, options: ParseOptions) => ParsedManifest | Promise<ParsedManifest>;
+
+const parseHere: ParseManifestFn = (file, bytes, options) => parseManifest(file, decodeManifest(bytes), options);
 
 /**
  * Reads every manifest in `dir`. Throws (MANIFEST_DIR) only when the directory
@@ -111,9 +118,9 @@ export const readAndParse = async (
   if (!read.ok) return read.gone ? undefined : problem(read.reason);
   // Only a version the cache answered for is "known", and `known` holds that answer.
   if ('known' in read) return known!;
-  const digest = cache ? contentDigest(read.text) : '';
+  const digest = cache ? contentDigest(read.bytes) : '';
   const same = cache?.sameContent(file, read.version, digest, readStart);
   if (same) return same;
-  const parsed = await (options.parse ?? parseManifest)(file, read.text, { policy: options.policy ?? DEFAULT_POLICY });
+  const parsed = await (options.parse ?? parseHere)(file, read.bytes, { policy: options.policy ?? DEFAULT_POLICY });
   return cache ? cache.store(file, read.version, digest, readStart, parsed) : parsed;
 };

@@ -3,6 +3,7 @@ import { chmod, rename, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ManifestCache } from '../../src/manifest/manifest-cache.ts';
+import { decodeManifest } from '../../src/manifest/read-manifest-file.ts';
 import { parseManifest, type ParsedManifest } from '../../src/manifest/parse-manifest.ts';
 import { readManifestDir, type ManifestSnapshot, type ReadManifestOptions } from '../../src/manifest/read-manifest-dir.ts';
 import { DEFAULT_POLICY } from '../../src/policy/policy.ts';
@@ -28,9 +29,9 @@ beforeEach(async () => {
   cache = new ManifestCache(() => Date.now() + LATER_MS);
   options = {
     cache,
-    parse: (file, text, parseOptions) => {
+    parse: (file, bytes, parseOptions) => {
       parsedFiles.push(path.basename(file));
-      return parseManifest(file, text, parseOptions);
+      return parseManifest(file, decodeManifest(bytes), parseOptions);
     },
   };
 });

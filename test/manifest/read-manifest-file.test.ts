@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, open, symlink, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { MAX_MANIFEST_BYTES, readManifestFile, type ReadResult } from '../../src/manifest/read-manifest-file.ts';
+import { decodeManifest, MAX_MANIFEST_BYTES, readManifestFile, type ReadResult } from '../../src/manifest/read-manifest-file.ts';
 import { readManifestDir } from '../../src/manifest/read-manifest-dir.ts';
 import { isRunnerError } from '../../src/shared/errors.ts';
 import { readManifestFixture } from '../helpers/fixtures.ts';
@@ -11,7 +11,7 @@ import { makeTempDir, removeTempDir } from '../helpers/temp-dir.ts';
 
 const POD = readManifestFixture('pod.yaml');
 /** The text a read returned, or undefined when it refused the file or did not read it. */
-const textOf = (result: ReadResult): string | undefined => (result.ok && 'text' in result ? result.text : undefined);
+const textOf = (result: ReadResult): string | undefined => (result.ok && 'bytes' in result ? decodeManifest(result.bytes) : undefined);
 const podNamed = (name: string): string => POD.replace('name: web\n  labels', `name: ${name}\n  labels`);
 
 let dir: string;
@@ -75,6 +75,25 @@ describe('readManifestFile', () => {
     const file = path.join(dir, 'latin1.yaml');
     await writeFile(file, Buffer.from([0x6e, 0x61, 0x6d, 0x65, 0x3a, 0x20, 0xe9, 0x0a])); // "name: \xe9\n"
     assert.deepEqual(await readManifestFile(file), { ok: false, reason: 'file is not valid UTF-8 text' });
+  });
+
+  it('refuses what a fatal TextDecoder refuses: overlong forms, encoded surrogates, truncated sequences', async () => {
+    const table: [string, number[]][] = [
+      ['overlong "/"', [0xc0, 0xaf]],
+      ['an encoded surrogate', [0xed, 0xa0, 0x80]],
+      ['a truncated sequence', [0xe2, 0x82]],
+    ];
+    for (const [what, bytes] of table) {
+      const file = path.join(dir, 'bad.yaml');
+      await writeFile(file, Buffer.from([0x61, 0x3a, 0x20, ...bytes, 0x0a]));
+      assert.deepEqual(await readManifestFile(file), { ok: false, reason: 'file is not valid UTF-8 text' }, what);
+    }
+  });
+
+  it('decodes without a leading byte order mark, and keeps any other', async () => {
+    const file = path.join(dir, 'bom.yaml');
+    await writeFile(file, `\ufeff${POD}\ufeff`);
+    assert.equal(textOf(await readManifestFile(file)), `${POD}\ufeff`);
   });
 
   it('a missing file is reported as gone', async () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { decodeManifest } from '../../src/manifest/read-manifest-file.ts';
 import { parseManifest } from '../../src/manifest/parse-manifest.ts';
 import type { ManifestSnapshot, ParseManifestFn } from '../../src/manifest/read-manifest-dir.ts';
 import { ManifestSource } from '../../src/manifest/watch-manifest-dir.ts';
@@ -153,9 +154,9 @@ describe('ManifestSource', () => {
   // Issue 12: every pass parsed every file again; a 1.7 MB file cost 5 to 8 s of blocked event loop each time.
   it('parses a file once per change: re-reads of an unchanged directory parse nothing', async () => {
     const parsed: string[] = [];
-    const parse: ParseManifestFn = (file, text, options) => {
+    const parse: ParseManifestFn = (file, bytes, options) => {
       parsed.push(path.basename(file));
-      return parseManifest(file, text, options);
+      return parseManifest(file, decodeManifest(bytes), options);
     };
     const file = path.join(dir, 'web.yaml');
     await writeFile(file, podVersion(1));
