@@ -2,6 +2,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunnerConfig } from './config/config-schema.ts';
 import { ManifestSource } from './manifest/watch-manifest-dir.ts';
+import { OffThreadParser } from './desired/off-thread-parser.ts';
 import { CliPodman } from './podman/cli-podman.ts';
 import type { Podman } from './podman/podman.ts';
 import { Reconciler } from './reconciler/reconciler.ts';
@@ -60,6 +61,7 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
     throw new RunnerError('STATE_IO', `cannot create state directory ${config.stateDir}: ${describeError(error)}`, { cause: error });
   });
   const pidFile = await claimPidFile(config.stateDir);
+  let parser: OffThreadParser | undefined;
   try {
     // A runner killed mid-write leaves its temp file; no other writer runs now (the PID file is ours).
     const stale = [
@@ -202,12 +204,17 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
       eventLog.record({ type: 'ImageLoaded', message: `loaded ${loaded.refs.join(', ') || 'an image'} from ${loaded.archive}` });
       reconciler.imagesArrived();
     });
+    // Manifests are parsed, validated and rendered on a worker thread: a
+    // large one held the event loop for seconds, and exec probes of other
+    // pods timed out (issue 12). The options are the reconciler's.
+    parser = new OffThreadParser({ build: { defaultStopTimeoutSeconds: config.stopTimeoutSeconds, pull: config.pull }, clock, logger: logger.withTag('manifests') });
     const source = new ManifestSource({
       dir: config.manifestDir,
       clock,
       logger: logger.withTag('manifests'),
       trust: config.trust,
       policy: config.policy,
+      parse: parser.parse,
       resyncMs: config.resyncIntervalSeconds * 1000,
       onSnapshot: (snapshot) => {
         log.debug(`manifest snapshot: ${snapshot.files.length} file(s)`);
@@ -253,6 +260,7 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
     if (config.stopPodsOnExit) await stopManagedPods(podman, config, log);
     log.info(config.stopPodsOnExit ? 'runner stopped' : 'runner stopped; its pods keep running');
   } finally {
+    await parser?.close();
     await pidFile.release();
   }
 };
