@@ -90,7 +90,7 @@ type Json = Record<string, unknown>;
  * would read as a boolean, a number or null (`yes`, `on`, `0755`, `~`) is
  * quoted, so podman decodes the same values the policy judged.
  */
-const PODMAN_YAML = { version: '1.1' } as const;
+export const PODMAN_YAML = { version: '1.1' } as const;
 
 const PROBES = ['livenessProbe', 'readinessProbe', 'startupProbe'] as const;
 
