@@ -71,7 +71,13 @@ export const firstAmbiguousKey = (value: unknown, path: (string | number)[] = []
     if (field !== undefined && field !== key) {
       return { path: [...path, key], message: `field names are case-sensitive; did you mean \`${field}\`?` };
     }
-    if (FREE_FORM.has(key)) continue;
+    if (FREE_FORM.has(key)) {
+      // Its keys are data, but a merge key is still merged by podman's reader.
+      if (child !== null && typeof child === 'object' && !Array.isArray(child) && Object.hasOwn(child, '<<')) {
+        return { path: [...path, key, '<<'], message: 'YAML merge keys (<<) are not accepted: podman would merge fields the policy never saw; write the fields out' };
+      }
+      continue;
+    }
     const found = firstAmbiguousKey(child, [...path, key]);
     if (found) return found;
   }

@@ -70,9 +70,29 @@ const securityContext = v.looseObject({
   sysctls: v.optional(v.array(v.looseObject({ name: v.pipe(text, v.nonEmpty('must not be empty')), value: text }), 'must be a list of {name, value}')),
   windowsOptions: v.optional(v.looseObject({ hostProcess: v.optional(boolean) })),
 });
+/** `items[].path` of a configMap or secret volume: a file inside the volume, as in Kubernetes. */
+const itemsInsideVolume = v.optional(
+  v.looseObject({
+    items: v.optional(
+      v.array(
+        v.looseObject({
+          key: v.string('must be a string'),
+          path: v.pipe(
+            v.string('must be a string'),
+            v.nonEmpty('must not be empty'),
+            v.check((path) => !path.startsWith('/') && !path.split('/').includes('..'), 'must be a relative path without ".." segments: podman writes the file there'),
+          ),
+        }),
+        'must be a list',
+      ),
+    ),
+  }),
+);
 const volume = v.looseObject({
   name: v.string('must be a string'),
   hostPath: v.optional(v.looseObject({ path: v.string('must be a string'), type: v.optional(v.string('must be a string')) })),
+  configMap: itemsInsideVolume,
+  secret: itemsInsideVolume,
 });
 
 /** As in Kubernetes: a subPath stays inside its volume. */
@@ -187,17 +207,33 @@ export const deploymentSchema = v.looseObject({
 /** Kinds that travel with the pods of the same file: they configure, they do not run. */
 const supportingMeta = v.looseObject({ name: dnsSubdomain });
 
+/**
+ * A ConfigMap or Secret key becomes a file name in its volume, so, as in
+ * Kubernetes, it is a plain name: podman 4.3 joins it to the volume's path
+ * and writes there as root, even for `--start=false`.
+ */
+const DATA_KEY = /^[-._a-zA-Z0-9]+$/;
+const dataKey = v.pipe(
+  v.string(),
+  v.regex(DATA_KEY, 'keys must consist of letters, digits, "-", "_" and "." (they become file names)'),
+  v.check((key) => key !== '.' && key !== '..' && !key.startsWith('..'), 'keys must not be "." or start with ".."'),
+);
+const dataMap = (what: string) => v.optional(v.record(dataKey, v.string(`${what} values must be strings`)));
+
 export const configMapSchema = v.looseObject({
   apiVersion: v.literal('v1', 'must be "v1"'),
   kind: v.literal('ConfigMap'),
   metadata: supportingMeta,
-  data: v.optional(v.record(v.string(), v.string('ConfigMap values must be strings'))),
+  data: dataMap('ConfigMap'),
+  binaryData: dataMap('binaryData'),
 });
 
 export const secretSchema = v.looseObject({
   apiVersion: v.literal('v1', 'must be "v1"'),
   kind: v.literal('Secret'),
   metadata: supportingMeta,
+  data: dataMap('Secret'),
+  stringData: dataMap('Secret'),
 });
 
 export const pvcSchema = v.looseObject({

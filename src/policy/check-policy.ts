@@ -238,8 +238,16 @@ const checkHostPath = (hostPath: unknown, at: (string | number)[], policy: Polic
 };
 
 const PODMAN_VOLUME = 'volume.podman.io/';
-/** PVC annotations podman reads that do not reach outside the volume itself. */
-const HARMLESS_VOLUME_OPTIONS = new Set(['type', 'mount-options', 'uid', 'gid', 'size', 'inode']);
+/** PVC annotations podman reads that do not reach outside the volume itself (type and mount-options are checked apart). */
+const HARMLESS_VOLUME_OPTIONS = new Set(['uid', 'gid', 'size', 'inode']);
+/** Filesystem types a claim may ask for: a tmpfs, or `none` for a bind of its device (judged as a hostPath). */
+const VOLUME_TYPES = new Set(['tmpfs', 'none']);
+/**
+ * Mount options that name no host path: overlay's lowerdir/upperdir, a
+ * context= label and the like would each reach outside the volume.
+ */
+const MOUNT_FLAGS = new Set(['ro', 'rw', 'bind', 'rbind', 'nosuid', 'nodev', 'noexec', 'noatime', 'relatime', 'nodiratime', 'strictatime', 'private', 'rprivate', 'slave', 'rslave']);
+const MOUNT_SETTING = /^(size|mode|uid|gid|nr_inodes|nr_blocks)=[0-9a-zA-Z%]+$/;
 
 /**
  * A PersistentVolumeClaim becomes a podman volume, shaped by its
@@ -262,6 +270,14 @@ export const checkClaim = (object: Json, policy: Policy): PolicyViolation[] => {
       violations.push(...checkHostPath({ path: value }, at, policy).map((violation) => ({ ...violation, path: at })));
     } else if (option === 'driver') {
       if (value !== 'local') violations.push({ path: at, message: `volume driver ${JSON.stringify(value)} is not accepted: only the local driver` });
+    } else if (option === 'type') {
+      if (!VOLUME_TYPES.has(String(value))) violations.push({ path: at, message: `volume type ${JSON.stringify(value)} is not accepted: only tmpfs, or none with a device (a bind mount, judged as a hostPath)` });
+    } else if (option === 'mount-options') {
+      const refused = String(value)
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '' && !MOUNT_FLAGS.has(item) && !MOUNT_SETTING.test(item));
+      if (refused.length > 0) violations.push({ path: at, message: `mount options ${refused.join(', ')} are not accepted: only flags such as ro, nosuid, nodev, noexec and size=, mode=, uid=, gid= (no option may name a host path)` });
     } else if (!HARMLESS_VOLUME_OPTIONS.has(option)) {
       violations.push({ path: at, message: `podman volume option "${option}" is not accepted by the runner` });
     }
@@ -286,6 +302,11 @@ const INTERPRETED_ANNOTATIONS = [
   'container.seccomp.security.alpha.kubernetes.io/',
   'container.apparmor.security.beta.kubernetes.io/',
   'bind-mount-options',
+  // runc applies these as systemd unit properties (DeviceAllow, …) of the container's scope.
+  'org.systemd.property.',
+  'io.kubernetes.cri.',
+  'io.katacontainers.',
+  'cdi.k8s.io/',
 ];
 
 /** Refuses annotations podman or the runtime would act on, on a Pod, a Deployment and its template. */

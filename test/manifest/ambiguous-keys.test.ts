@@ -82,11 +82,40 @@ ${pod('  containers: [{name: app, image: busybox}]\n')}`;
     assert.match(refused(claim('volume.podman.io/driver: image'))[0]!, /driver "image" is not accepted/);
     assert.deepEqual(parseManifest('/m/web.yaml', claim('volume.podman.io/device: /var/lib/etcd/data, volume.podman.io/type: none, volume.podman.io/mount-options: bind')).problems, []);
     assert.deepEqual(parseManifest('/m/web.yaml', claim('volume.podman.io/type: tmpfs, volume.podman.io/device: tmpfs')).problems, []);
+    assert.deepEqual(parseManifest('/m/web.yaml', claim('volume.podman.io/type: tmpfs, volume.podman.io/device: tmpfs, volume.podman.io/mount-options: "size=64m,mode=0755,nosuid,nodev"')).problems, []);
+    // Found by the oracle tier: an overlay under an allowed prefix reaches any host path through its options.
+    const overlay = refused(claim('volume.podman.io/device: /etc/haproxy/o, volume.podman.io/type: overlay, volume.podman.io/mount-options: "lowerdir=/etc,upperdir=/etc/haproxy/u,workdir=/etc/haproxy/w"'));
+    assert.match(overlay.join('\n'), /volume type "overlay" is not accepted/);
+    assert.match(overlay.join('\n'), /mount options lowerdir=\/etc, upperdir=\/etc\/haproxy\/u, workdir=\/etc\/haproxy\/w are not accepted/);
+    assert.match(refused(claim('volume.podman.io/type: tmpfs, volume.podman.io/device: tmpfs, volume.podman.io/mount-options: "context=system_u:object_r:shadow_t:s0"'))[0]!, /mount options context=.* are not accepted/);
+  });
+
+  it('keeps ConfigMap and Secret keys and volume items inside their volume', () => {
+    const configMap = (data: string, items = ''): string => `apiVersion: v1
+kind: ConfigMap
+metadata: {name: conf}
+data: {${data}}
+---
+${pod(`  containers: [{name: app, image: busybox, volumeMounts: [{name: conf, mountPath: /conf}]}]
+  volumes: [{name: conf, configMap: {name: conf${items}}}]
+`)}`;
+    assert.deepEqual(parseManifest('/m/web.yaml', configMap('app.conf: x, .hidden_file-1: y', ', items: [{key: app.conf, path: sub/app.conf}]')).problems, []);
+    assert.match(refused(configMap('"../../../../etc/x": y'))[0]!, /keys must consist of letters, digits/);
+    assert.match(refused(configMap('..data: y'))[0]!, /keys must not be "\." or start with "\.\."/);
+    assert.match(refused(configMap('app.conf: x', ', items: [{key: app.conf, path: "../../../../etc/cron.d/x"}]'))[0]!, /spec\.volumes\[0\]\.configMap\.items\[0\]\.path: must be a relative path without "\.\." segments/);
+    assert.match(refused(configMap('app.conf: x', ', items: [{key: app.conf, path: /etc/x}]'))[0]!, /must be a relative path/);
+    const secret = 'apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {"../x": y}\n';
+    assert.match(refused(secret)[0]!, /stringData.*keys must consist of/);
+  });
+
+  it('refuses a merge key even inside a free-form map, where podman would merge it', () => {
+    const text = pod('  containers: [{name: app, image: busybox}]\n').replace('  name: web', '  name: web\n  annotations: {<<: {seccomp.security.alpha.kubernetes.io/pod: unconfined}}');
+    assert.match(refused(text)[0]!, /metadata\.annotations\.<<: YAML merge keys/);
   });
 
   it('refuses annotations that podman or the OCI runtime act on, on a Pod and a Deployment template', () => {
     const annotated = (annotations: string): string => pod('  containers: [{name: app, image: busybox}]\n').replace('  name: web', `  name: web\n  annotations: {${annotations}}`);
-    for (const key of ['io.podman.annotations.privileged/app', 'io.podman.annotations.label/app', 'container.seccomp.security.alpha.kubernetes.io/app', 'container.apparmor.security.beta.kubernetes.io/app', 'io.podman.annotations.volumes-from/app', 'run.oci.seccomp.receiver']) {
+    for (const key of ['io.podman.annotations.privileged/app', 'io.podman.annotations.label/app', 'container.seccomp.security.alpha.kubernetes.io/app', 'container.apparmor.security.beta.kubernetes.io/app', 'io.podman.annotations.volumes-from/app', 'run.oci.seccomp.receiver', 'org.systemd.property.DeviceAllow']) {
       assert.match(refused(annotated(`${key}: unconfined`))[0]!, /are read by podman or the OCI runtime and are not accepted/, key);
     }
     assert.deepEqual(parseManifest('/m/web.yaml', annotated('kubeadm.kubernetes.io/etcd.advertise-client-urls: https://127.0.0.1:2379')).problems, []);
