@@ -11,6 +11,7 @@ import { systemClock, type Clock } from './shared/clock.ts';
 import { describeError, RunnerError } from './shared/errors.ts';
 import type { Logger } from './shared/logger.ts';
 import { APPLIED_DIR, AppliedStore } from './state/applied-store.ts';
+import { OwnedSecrets } from './state/owned-secrets.ts';
 import { EventWatcher } from './supervisor/event-watcher.ts';
 import { RestartHistory } from './supervisor/restart-history.ts';
 import { Supervisor } from './supervisor/supervisor.ts';
@@ -82,6 +83,9 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
     const store = new AppliedStore(config.stateDir);
     const { skipped } = await store.load();
     for (const file of skipped) log.warn(`ignoring unreadable state file ${file}`);
+    const secrets = new OwnedSecrets(config.stateDir);
+    const { adopted } = await secrets.load(store.all());
+    if (adopted.length > 0) log.info(`no record of the secrets the runner created: taking those of the applied manifests as its own (${adopted.join(', ')})`);
     log.info(`runner starting: manifests in ${config.manifestDir}, state in ${config.stateDir}, podman ${version}`);
     for (const warning of securityWarnings(config)) log.warn(warning);
 
@@ -106,6 +110,7 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
     const reconciler = new Reconciler({
       podman,
       store,
+      secrets,
       clock,
       logger: logger.withTag('reconciler'),
       parallelism: config.parallelism,

@@ -1,9 +1,9 @@
 import { execa, type Options, type Result } from 'execa';
 import { createGunzip } from 'node:zlib';
 import * as v from 'valibot';
-import type { CallOptions, ContainerDetail, ExecResult, PlayResult, Podman, PodmanContainer, PodmanEvent, PodmanPod } from './podman.ts';
+import type { CallOptions, ContainerDetail, ExecResult, PlayResult, Podman, PodmanContainer, PodmanEvent, PodmanPod, PodmanSecret } from './podman.ts';
 import { PodmanError, podmanErrorText } from './podman-error.ts';
-import { containerInspectSchema, containerPsSchema, podPsSchema, versionSchema } from './podman-schemas.ts';
+import { containerInspectSchema, containerPsSchema, podPsSchema, secretLsSchema, versionSchema } from './podman-schemas.ts';
 import { readEventLines } from './event-lines.ts';
 
 export interface CliPodmanOptions {
@@ -83,6 +83,14 @@ export class CliPodman implements Podman {
     if (result.exitCode !== 0 && !/no such secret/i.test(String(result.stderr))) {
       throw this.failure(['secret', 'rm', '--', name], result);
     }
+  }
+
+  async listSecrets(options?: CallOptions): Promise<PodmanSecret[]> {
+    // `--format json` prints the word "json" on 4.3; a template of one JSON object a line works on 4.3 and 5.x.
+    const args = ['secret', 'ls', '--format', '{{json .}}'];
+    const result = await this.run(args, options);
+    const lines = String(result.stdout).split('\n').filter((line) => line.trim() !== '');
+    return this.parseJson(secretLsSchema, result, args, `[${lines.join(',')}]`).map((secret) => ({ id: secret.ID, name: secret.Name }));
   }
 
   async listContainers(options?: CallOptions): Promise<PodmanContainer[]> {
@@ -250,9 +258,10 @@ export class CliPodman implements Podman {
     });
   }
 
-  private parseJson<T extends v.GenericSchema>(schema: T, result: Result, args: string[]): v.InferOutput<T> {
+  /** `text`: the JSON to read, when it is not stdout as printed. */
+  private parseJson<T extends v.GenericSchema>(schema: T, result: Result, args: string[], text = String(result.stdout)): v.InferOutput<T> {
     try {
-      return v.parse(schema, JSON.parse(String(result.stdout) || 'null'));
+      return v.parse(schema, JSON.parse(text || 'null'));
     } catch (error) {
       throw new PodmanError({ args, stderr: String(result.stderr), timedOut: false, message: `podman ${args.slice(0, 2).join(' ')} printed output the runner cannot read: ${(error as Error).message}`, cause: error });
     }

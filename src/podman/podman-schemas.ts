@@ -33,6 +33,9 @@ export const containerPsSchema = v.array(
   }),
 );
 
+/** `podman secret ls --format '{{json .}}'`: one object a line, gathered into an array. */
+export const secretLsSchema = v.array(v.looseObject({ ID: v.string(), Name: v.string() }));
+
 /** `podman inspect` of one container: an array of one object on every version. */
 export const containerInspectSchema = v.pipe(
   v.array(

@@ -65,6 +65,12 @@ export interface PodmanEvent {
   attributes: Record<string, string>;
 }
 
+/** One podman secret, from `podman secret ls`. */
+export interface PodmanSecret {
+  id: string;
+  name: string;
+}
+
 export interface PlayResult {
   /** IDs of pods the play created (as podman reported them). */
   podIds: string[];
@@ -88,6 +94,8 @@ export interface Podman {
   volumeExists(name: string, options?: CallOptions): Promise<boolean>;
   /** Removes a podman secret; a missing secret is not an error. */
   removeSecret(name: string, options?: CallOptions): Promise<void>;
+  /** Every podman secret on the host (ownership is decided by the caller: src/state/owned-secrets.ts). */
+  listSecrets(options?: CallOptions): Promise<PodmanSecret[]>;
   /** Every container on the host (`ps -a`), infra containers included. */
   listContainers(options?: CallOptions): Promise<PodmanContainer[]>;
   /** Starts a container (podman starts the pod's infra container with it when needed). */

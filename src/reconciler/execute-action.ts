@@ -2,10 +2,11 @@ import path from 'node:path';
 import type { DesiredUnit } from '../desired/desired-unit.ts';
 import type { Podman } from '../podman/podman.ts';
 import type { Clock } from '../shared/clock.ts';
-import { describeError } from '../shared/errors.ts';
+import { describeError, RunnerError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { EventSink } from '../shared/event-sink.ts';
 import type { AppliedStore } from '../state/applied-store.ts';
+import type { OwnedSecrets } from '../state/owned-secrets.ts';
 import { observePods } from './observed-pods.ts';
 import type { Action } from './plan-actions.ts';
 import { withoutClaims } from './strip-existing.ts';
@@ -14,6 +15,7 @@ export interface ExecuteDeps {
   events: EventSink;
   podman: Podman;
   store: AppliedStore;
+  secrets: OwnedSecrets;
   clock: Clock;
   logger: Logger;
 }
@@ -27,6 +29,7 @@ export const executeAction = async (action: Action, deps: ExecuteDeps, signal: A
   const { podman, store, logger } = deps;
   switch (action.type) {
     case 'create': {
+      await requireOwnSecrets(action.unit, deps, signal);
       await play(action.unit, deps, signal);
       const again = action.recovers ? ` again (${action.reason})` : '';
       logger.info(`started pod ${action.unit.name}${again} from ${action.unit.file}`, fields(action.unit));
@@ -34,6 +37,8 @@ export const executeAction = async (action: Action, deps: ExecuteDeps, signal: A
       return;
     }
     case 'replace': {
+      // Checked before the old pod goes: a refused play must leave it running.
+      await requireOwnSecrets(action.unit, deps, signal);
       const previous = store.get(action.key);
       for (const id of action.podIds) await podman.removePod(id, previous?.stopTimeoutSeconds ?? action.unit.stopTimeoutSeconds, { signal });
       await play(action.unit, deps, signal);
@@ -52,21 +57,53 @@ export const executeAction = async (action: Action, deps: ExecuteDeps, signal: A
   }
 };
 
+/**
+ * `kube play` deletes and replaces any secret named like a Secret in the
+ * YAML. Refuses the unit (throws, before anything is changed) when such a
+ * secret exists and is not one the runner's plays made (src/state/owned-secrets.ts).
+ */
+const requireOwnSecrets = async (unit: DesiredUnit, deps: ExecuteDeps, signal: AbortSignal): Promise<void> => {
+  if (unit.secrets.length === 0) return;
+  const present = await deps.podman.listSecrets({ signal });
+  const foreign = unit.secrets.filter((name) => present.some((secret) => secret.name === name && !deps.secrets.owns(name, secret.id)));
+  if (foreign.length === 0) return;
+  const names = foreign.map((name) => `"${name}"`).join(', ');
+  const [it, them] = foreign.length === 1 ? ['secret', 'it'] : ['secrets', 'them'];
+  throw new RunnerError(
+    'SECRET_NOT_OWNED',
+    `podman already has ${it} ${names}, not created by the runner: playing ${unit.file} would replace ${them}, so the runner refuses (rename the Secret in the manifest, or remove the other ${it} with "podman secret rm ${foreign.join(' ')}" if nothing needs ${them})`,
+  );
+};
+
 const play = async (unit: DesiredUnit, deps: ExecuteDeps, signal: AbortSignal): Promise<void> => {
   const { podman, store, clock } = deps;
   const existing = new Set<string>();
   for (const name of unit.volumes) if (await podman.volumeExists(name, { signal })) existing.add(name);
-  // A Secret in the manifest is the runner's to (re)define on every play.
-  for (const name of unit.secrets) await podman.removeSecret(name, { signal });
+  if (unit.secrets.length > 0) await deps.secrets.claim(unit.secrets);
   try {
+    // A Secret in the manifest is the runner's to (re)define on every play (requireOwnSecrets made sure the old one is its own).
+    for (const name of unit.secrets) await podman.removeSecret(name, { signal });
     await podman.playKube(withoutClaims(unit.yaml, existing), { signal });
   } catch (error) {
     // A refused name means this play made no pod, and the pod that has the
     // name (missed by a stale look, or someone else's) is not a leftover.
     if (!POD_NAME_IN_USE.test(describeError(error))) await removeLeftovers(unit, deps, signal);
     throw error;
+  } finally {
+    await pinSecrets(unit, deps, signal);
   }
   await store.put(unit, new Date(clock.now()));
+};
+
+/** Records the IDs of the secrets this play made (a play that failed may have made them too). */
+const pinSecrets = async (unit: DesiredUnit, deps: ExecuteDeps, signal: AbortSignal): Promise<void> => {
+  if (unit.secrets.length === 0) return;
+  try {
+    await deps.secrets.pin(unit.secrets, await deps.podman.listSecrets({ signal }));
+  } catch (error) {
+    // The names stay claimed, so what the play made is still the runner's; the next play pins them.
+    deps.logger.warn(`could not record the secrets of ${unit.name}: ${describeError(error)}`, fields(unit));
+  }
 };
 
 /** podman 4.3–5.x: `Error: adding pod to state: name "web" is in use: pod already exists`. */

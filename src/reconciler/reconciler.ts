@@ -12,6 +12,7 @@ import { discardEvents, type EventSink } from '../shared/event-sink.ts';
 import type { DesiredState } from '../desired/desired-state.ts';
 import { Wakeup } from '../shared/wakeup.ts';
 import { unitOf, type AppliedStore } from '../state/applied-store.ts';
+import type { OwnedSecrets } from '../state/owned-secrets.ts';
 import { executeAction, fields } from './execute-action.ts';
 import { currentOwners, observePods, type ObservedPod } from './observed-pods.ts';
 import { planActions, type Action, type Recovery } from './plan-actions.ts';
@@ -21,6 +22,8 @@ import { UnitActivity } from './unit-activity.ts';
 export interface ReconcilerOptions {
   podman: Podman;
   store: AppliedStore;
+  /** Which podman secrets the runner made: a play never replaces anyone else's. */
+  secrets: OwnedSecrets;
   clock: Clock;
   logger: Logger;
   /** How many units may be applied at once (work for one unit is always serial). */

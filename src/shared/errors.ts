@@ -14,6 +14,7 @@ export type RunnerErrorCode =
   | 'PODMAN_OUTPUT'
   | 'PODMAN_MISSING'
   | 'STATE_IO'
+  | 'SECRET_NOT_OWNED'
   | 'ALREADY_RUNNING';
 
 export class RunnerError extends Error {

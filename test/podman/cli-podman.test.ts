@@ -168,6 +168,20 @@ describe('CliPodman against a fake podman executable', () => {
     await rejectsWith(exiting(125, 'Error: permission denied\n').removeSecret('creds'), (error) => assert.match(error.message, /permission denied/));
   });
 
+  it('listSecrets: one JSON object a line, as podman 4.3 prints them for {{json .}}', async () => {
+    const lines = [
+      '{"ID":"849612f8d769009018e3446d4","Name":"creds","Driver":"file","CreatedAt":"Less than a second ago","UpdatedAt":"Less than a second ago"}',
+      '{"ID":"74efa433ace4c139b9d801d0b","Name":"tls","Driver":"file","CreatedAt":"2 hours ago","UpdatedAt":"2 hours ago"}',
+    ];
+    assert.deepEqual(await answering(`${lines.join('\n')}\n`).listSecrets(), [
+      { id: '849612f8d769009018e3446d4', name: 'creds' },
+      { id: '74efa433ace4c139b9d801d0b', name: 'tls' },
+    ]);
+    assert.deepEqual(await argsSeen(), ['secret', 'ls', '--format', '{{json .}}']);
+    assert.deepEqual(await answering('').listSecrets(), []);
+    await rejectsWith(answering('json\n').listSecrets(), (error) => assert.match(error.message, /podman secret ls printed output the runner cannot read/));
+  });
+
   it('exit 125: a PodmanError with the exit code, podman\'s Error: text, and no syslog noise', async () => {
     const stderr = 'time="2026-01-01T00:00:00Z" level=warning msg="failed to connect to syslog"\nError: no pod with name or ID web found: no such pod\n';
     await rejectsWith(exiting(125, stderr).startPod('web'), (error) => {

@@ -1,5 +1,5 @@
 import { parseAllDocuments } from 'yaml';
-import type { CallOptions, ContainerDetail, ExecResult, PlayResult, Podman, PodmanContainer, PodmanEvent, PodmanPod } from '../../src/podman/podman.ts';
+import type { CallOptions, ContainerDetail, ExecResult, PlayResult, Podman, PodmanContainer, PodmanEvent, PodmanPod, PodmanSecret } from '../../src/podman/podman.ts';
 import { PodmanError } from '../../src/podman/podman-error.ts';
 
 export type PodmanMethod = keyof Podman;
@@ -56,17 +56,20 @@ export const PAUSE_IMAGE_ID = 'f'.repeat(64);
  *
  * Like podman: playing a pod whose name exists fails; removing a missing pod
  * succeeds; a Deployment named `web` makes a pod `web-pod-0`; pod labels come
- * from the pod's metadata (a Deployment's template metadata).
+ * from the pod's metadata (a Deployment's template metadata); a Secret in
+ * a play replaces any secret of its name with a new ID (and no labels).
  */
 export class FakePodman implements Podman {
   readonly pods = new Map<string, PodmanPod>();
   readonly calls: PodmanCall[] = [];
   readonly volumes = new Set<string>();
-  readonly secrets = new Set<string>();
+  /** Secret name → ID. */
+  readonly secrets = new Map<string, string>();
   podmanVersion = '4.3.1';
   private scripts: Scripted[] = [];
   private readonly lateAnswers = new Map<PodmanMethod, HeldGate>();
   private counter = 0;
+  private secretCounter = 0;
 
   // ---- scripting -------------------------------------------------------
 
@@ -123,6 +126,13 @@ export class FakePodman implements Podman {
     return full;
   }
 
+  /** A secret created by someone else (`podman secret create`); returns its ID. */
+  addSecret(name: string): string {
+    const id = this.nextSecretId();
+    this.secrets.set(name, id);
+    return id;
+  }
+
   /** Someone ran `podman pod rm -f` behind the runner's back. */
   deleteBehindBack(id: string): void {
     this.pods.delete(id);
@@ -162,7 +172,7 @@ export class FakePodman implements Podman {
       if (this.volumes.has(claim)) throw playError(`volume with name ${claim} already exists: volume already exists`);
       this.volumes.add(claim);
     }
-    for (const secret of secretsOf(yaml)) this.secrets.add(secret);
+    for (const secret of secretsOf(yaml)) this.secrets.set(secret, this.nextSecretId());
     return { podIds: ids };
   }
 
@@ -190,6 +200,12 @@ export class FakePodman implements Podman {
     const scripted = await this.enter('removeSecret', [name], options);
     if (scripted) return;
     this.secrets.delete(name);
+  }
+
+  async listSecrets(options?: CallOptions): Promise<PodmanSecret[]> {
+    const scripted = await this.enter('listSecrets', [], options);
+    if (scripted) return scripted.value as PodmanSecret[];
+    return [...this.secrets].map(([name, id]) => ({ id, name }));
   }
 
   // ---- containers (for the supervisor) -------------------------------------
@@ -446,6 +462,12 @@ export class FakePodman implements Podman {
   private nextId(): string {
     this.counter += 1;
     return this.counter.toString(16).padStart(64, '0');
+  }
+
+  /** podman's secret IDs are 25 hex digits; counted apart from pods and containers, whose IDs tests compare. */
+  private nextSecretId(): string {
+    this.secretCounter += 1;
+    return this.secretCounter.toString(16).padStart(25, '0');
   }
 
   private nextCreated(): string {

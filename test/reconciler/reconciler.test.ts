@@ -4,6 +4,7 @@ import type { ManifestSnapshot } from '../../src/manifest/read-manifest-dir.ts';
 import { Reconciler, type ReconcilerOptions } from '../../src/reconciler/reconciler.ts';
 import { HASH_LABEL, MANAGED_LABEL, SOURCE_LABEL, UNIT_LABEL } from '../../src/shared/labels.ts';
 import { AppliedStore } from '../../src/state/applied-store.ts';
+import { OwnedSecrets } from '../../src/state/owned-secrets.ts';
 import { FakeClock, flushMicrotasks } from '../helpers/fake-clock.ts';
 import { memoryLogger } from '../helpers/memory-logger.ts';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.ts';
@@ -18,12 +19,13 @@ let stateDir: string;
 let podman: FakePodman;
 let clock: FakeClock;
 let store: AppliedStore;
+let secrets: OwnedSecrets;
 let reconciler: Reconciler;
 let controller: AbortController;
 let log: ReturnType<typeof memoryLogger>;
 
 const newReconciler = (extra: Partial<ReconcilerOptions> = {}): Reconciler =>
-  new Reconciler({ podman, store, clock, logger: log.logger, parallelism: 4, defaultStopTimeoutSeconds: 10, resyncMs: 10_000, backoff: BACKOFF, ...extra });
+  new Reconciler({ podman, store, secrets, clock, logger: log.logger, parallelism: 4, defaultStopTimeoutSeconds: 10, resyncMs: 10_000, backoff: BACKOFF, ...extra });
 
 beforeEach(async () => {
   stateDir = await makeTempDir('reconciler');
@@ -32,6 +34,8 @@ beforeEach(async () => {
   log = memoryLogger();
   store = new AppliedStore(stateDir);
   await store.load();
+  secrets = new OwnedSecrets(stateDir);
+  await secrets.load([]);
   controller = new AbortController();
   reconciler = newReconciler();
 });
@@ -413,5 +417,58 @@ describe('Reconciler', () => {
     show({ 'web.yaml': podYaml('web') });
     await reconcile();
     assert.ok(webPod());
+  });
+
+  describe('secrets', () => {
+    const withSecret = (name: string, image = 'busybox'): string =>
+      `apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\nstringData:\n  password: hunter2\n---\n${podYaml(name, { image })}`;
+    const API_FILE = `${DIR}/api.yaml`;
+
+    it('a Secret named like a podman secret the runner did not create: refused with the file named, that secret untouched, other units played', async () => {
+      const theirs = podman.addSecret('creds');
+      show({ 'web.yaml': withSecret('web'), 'api.yaml': podYaml('api') });
+      await reconcile();
+      assert.equal(podman.secrets.get('creds'), theirs);
+      assert.deepEqual(podman.callsOf('removeSecret'), []);
+      assert.deepEqual(podman.callsOf('playKube').map((call) => String(call.args[0]).includes('name: api')), [true]);
+      assert.ok(podman.podByName('api'));
+      assert.equal(webPod(), undefined);
+      const failure = reconciler.view().failures.get(`${WEB_FILE}#Pod/web`);
+      assert.match(failure?.message ?? '', new RegExp(`^podman already has secret "creds", not created by the runner: playing ${WEB_FILE} would replace it, so the runner refuses`));
+      assert.equal(store.get(`${API_FILE}#Pod/api`)?.name, 'api');
+    });
+
+    it('its own secret is replaced on every play and pinned by its new ID', async () => {
+      show({ 'web.yaml': withSecret('web') });
+      await reconcile();
+      const first = podman.secrets.get('creds')!;
+      assert.ok(first);
+      assert.ok(secrets.owns('creds', first));
+      show({ 'web.yaml': withSecret('web', 'busybox:1.36') });
+      await reconcile();
+      const second = podman.secrets.get('creds')!;
+      assert.notEqual(second, first);
+      assert.equal(podman.callsOf('removeSecret').length, 2);
+      assert.ok(secrets.owns('creds', second));
+      assert.ok(!secrets.owns('creds', first));
+      const reloaded = new OwnedSecrets(stateDir);
+      assert.deepEqual(await reloaded.load([]), { adopted: [] });
+      assert.ok(reloaded.owns('creds', second));
+    });
+
+    it('a replace refused because someone recreated the secret leaves the running pod alone', async () => {
+      show({ 'web.yaml': withSecret('web') });
+      await reconcile();
+      const running = webPod()!.id;
+      await podman.removeSecret('creds');
+      const theirs = podman.addSecret('creds');
+      podman.clearCalls();
+      show({ 'web.yaml': withSecret('web', 'busybox:1.36') });
+      await reconcile();
+      assert.deepEqual(podman.mutations(), []);
+      assert.equal(webPod()?.id, running);
+      assert.equal(podman.secrets.get('creds'), theirs);
+      assert.match(reconciler.view().failures.get(`${WEB_FILE}#Pod/web`)?.message ?? '', /not created by the runner/);
+    });
   });
 });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { AppliedStore, unitOf as recordToUnit } from '../../src/state/applied-store.ts';
 import { removeStaleTemps, writeFileAtomic } from '../../src/state/atomic-write.ts';
+import { OwnedSecrets } from '../../src/state/owned-secrets.ts';
 import { claimPidFile } from '../../src/state/pid-file.ts';
 import { isRunnerError } from '../../src/shared/errors.ts';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.ts';
@@ -129,5 +130,41 @@ describe('claimPidFile', () => {
     await writeFile(path.join(dir, 'runner.pid'), '1\n');
     await claim.release();
     assert.equal(await readFile(path.join(dir, 'runner.pid'), 'utf8'), '1\n');
+  });
+});
+
+describe('OwnedSecrets', () => {
+  it('owns only what it pinned, by ID; a reload keeps it', async () => {
+    const secrets = new OwnedSecrets(dir);
+    assert.deepEqual(await secrets.load([]), { adopted: [] });
+    assert.equal(secrets.owns('creds', 'a1'), false);
+    await secrets.claim(['creds', 'gone']);
+    await secrets.pin(['creds', 'gone'], [{ name: 'creds', id: 'a1' }, { name: 'other', id: 'b2' }]);
+    const reloaded = new OwnedSecrets(dir);
+    assert.deepEqual(await reloaded.load([{ secrets: ['creds'] }]), { adopted: [] });
+    assert.equal(reloaded.owns('creds', 'a1'), true);
+    assert.equal(reloaded.owns('creds', 'c3'), false, 'the same name, recreated by someone else');
+    assert.equal(reloaded.owns('gone', 'd4'), false, 'a claimed name podman lacked after the play is forgotten');
+    assert.equal(reloaded.owns('other', 'b2'), false);
+  });
+
+  it('a name claimed but never pinned (killed during the play) is still its own, whatever its ID', async () => {
+    const secrets = new OwnedSecrets(dir);
+    await secrets.load([]);
+    await secrets.claim(['creds']);
+    const reloaded = new OwnedSecrets(dir);
+    await reloaded.load([]);
+    assert.equal(reloaded.owns('creds', 'e5'), true);
+  });
+
+  it('with no file yet (or an unreadable one), adopts the secrets of the applied units', async () => {
+    const secrets = new OwnedSecrets(dir);
+    assert.deepEqual(await secrets.load([{ secrets: ['creds'] }, { secrets: ['creds', 'tls'] }]), { adopted: ['creds', 'tls'] });
+    assert.equal(secrets.owns('tls', 'f6'), true);
+    assert.equal(secrets.owns('other', 'f6'), false);
+    await writeFile(path.join(dir, 'secrets.json'), '{"version": 2}');
+    const broken = new OwnedSecrets(dir);
+    assert.deepEqual(await broken.load([]), { adopted: [] });
+    assert.equal(broken.owns('creds', 'f6'), false);
   });
 });
