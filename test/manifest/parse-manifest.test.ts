@@ -248,6 +248,22 @@ describe('parseManifest: hostile input', () => {
     assert.equal(result.problems[20]?.message, 'and 10 more problems');
     assert.equal(result.problems[20]?.line, undefined);
   });
+
+  // Every problem used to be located (yaml's getIn, which walks a map key by
+  // key): 64,000 numbers took 33 s on the development machine, 99,000 would
+  // take over a minute. Now about 3 s: the bound only separates the two.
+  it('a ConfigMap of 99,000 numbers: the 20 problems shown are located, and the parse is not quadratic', () => {
+    const lines = ['apiVersion: v1', 'kind: ConfigMap', 'metadata: {name: c}', 'data:'];
+    for (let index = 0; index < 99_000; index += 1) lines.push(`  k${index}: ${index}`);
+    const started = Date.now();
+    const result = parseManifest(FILE, `${lines.join('\n')}\n---\n${podWith(CONTAINER)}`);
+    const elapsed = Date.now() - started;
+    assert.equal(result.problems.length, 21);
+    assert.deepEqual(result.problems.slice(0, 2).map((problem) => [problem.line, problem.column, problem.field]), [[5, 7, 'data.k0'], [6, 7, 'data.k1']]);
+    assert.ok(result.problems.slice(0, 20).every((problem) => problem.line !== undefined));
+    assert.equal(result.problems[20]?.message, 'and 98980 more problems');
+    assert.ok(elapsed < 20_000, `took ${elapsed} ms`);
+  });
 });
 
 describe('parseManifest: init containers', () => {
