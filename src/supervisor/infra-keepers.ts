@@ -3,6 +3,7 @@ import type { Podman, PodmanContainer } from '../podman/podman.ts';
 import type { Clock } from '../shared/clock.ts';
 import { describeError } from '../shared/errors.ts';
 import { KEEPER_LABEL, keeperName } from '../shared/infra-keeper.ts';
+import { createLimit } from '../shared/limit.ts';
 import type { Logger } from '../shared/logger.ts';
 import { shouldRestart, type RestartPolicy } from './restart-backoff.ts';
 
@@ -44,14 +45,18 @@ export interface InfraKeepersOptions {
   retryMs: number;
 }
 
+/** Keeper actions podman runs at once: a runner upgraded or started on a host of many pods makes them all. */
+const KEEPER_PARALLELISM = 2;
+
 /**
  * Carries out keeper actions for the supervisor, which runs them in its slot
- * for the keeper (one action per container at a time). A failure is logged
- * and not tried again before `retryMs`: without a keeper a restart is slower,
- * not wrong.
+ * for the keeper (one action per container at a time), a few at a time: a
+ * keeper is never urgent. A failure is logged and not tried again before
+ * `retryMs`: without a keeper a restart is slower, not wrong.
  */
 export class InfraKeepers {
   private readonly retryAt = new Map<string, number>();
+  private readonly limit = createLimit(KEEPER_PARALLELISM);
 
   constructor(private readonly options: InfraKeepersOptions) {}
 
@@ -64,9 +69,11 @@ export class InfraKeepers {
   async apply(action: KeeperAction, unit: DesiredUnit, pod: { id: string; name: string }, signal: AbortSignal): Promise<void> {
     const { podman, clock, logger, retryMs } = this.options;
     try {
-      if (action.type === 'create') await podman.runPauseContainer(pod.id, keeperName(pod.name), action.image, { [KEEPER_LABEL]: 'true' }, { signal });
-      else if (action.type === 'start') await podman.startContainer(action.id, { signal });
-      else await podman.stopContainer(action.id, 1, { signal });
+      await this.limit(async () => {
+        if (action.type === 'create') await podman.runPauseContainer(pod.id, keeperName(pod.name), action.image, { [KEEPER_LABEL]: 'true' }, { signal });
+        else if (action.type === 'start') await podman.startContainer(action.id, { signal });
+        else await podman.stopContainer(action.id, 1, { signal });
+      });
       this.retryAt.delete(pod.id);
     } catch (error) {
       this.retryAt.set(pod.id, clock.now() + retryMs);

@@ -7,7 +7,7 @@ import { KEEPER_LABEL } from '../../src/shared/infra-keeper.ts';
 import { keeperAction } from '../../src/supervisor/infra-keepers.ts';
 import { RestartHistory } from '../../src/supervisor/restart-history.ts';
 import { Supervisor } from '../../src/supervisor/supervisor.ts';
-import { FakeClock } from '../helpers/fake-clock.ts';
+import { FakeClock, flushMicrotasks } from '../helpers/fake-clock.ts';
 import { memoryLogger } from '../helpers/memory-logger.ts';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.ts';
 import { podYaml, unitsOf } from '../helpers/units.ts';
@@ -144,6 +144,23 @@ describe('Supervisor: the infra keeper', () => {
     await evaluate();
     assert.equal(podman.callsOf('runPauseContainer').length, 2);
     assert.equal(keeper()?.status, 'running');
+  });
+
+  it('makes keepers two at a time (a runner started on a host of many pods)', async () => {
+    const units = ['a', 'b', 'c'].map((name) => unitsOf(`${DIR}/${name}.yaml`, podYaml(name))[0]!);
+    for (const unit of units) await podman.playKube(unit.yaml);
+    supervisor.setDesired(units);
+    const first = podman.hangNext('runPauseContainer');
+    const second = podman.hangNext('runPauseContainer');
+    await supervisor.evaluate(signal);
+    await first.started;
+    await second.started;
+    await flushMicrotasks();
+    assert.equal(podman.callsOf('runPauseContainer').length, 2, 'the third waits');
+    first.release();
+    second.release();
+    await supervisor.settled();
+    assert.deepEqual(podman.callsOf('runPauseContainer').map((call) => call.args[1]).sort(), ['a-runner_keeper', 'b-runner_keeper', 'c-runner_keeper']);
   });
 
   it('once every container has finished for good (OnFailure, exit 0), the keeper is stopped', async () => {
