@@ -10,7 +10,8 @@ import { PODMAN_YAML } from '../desired/build-units.ts';
  */
 export const withoutClaims = (yaml: string, existing: ReadonlySet<string>): string => {
   if (existing.size === 0) return yaml;
-  const docs = parseAllDocuments(yaml, PODMAN_YAML);
+  // The runner rendered it, so its keys are unique: no quadratic duplicate-key check.
+  const docs = parseAllDocuments(yaml, { ...PODMAN_YAML, uniqueKeys: false });
   const kept = (Array.isArray(docs) ? docs : [])
     .map((doc) => doc.toJS() as { kind?: string; metadata?: { name?: string } })
     .filter((doc) => !(doc.kind === 'PersistentVolumeClaim' && existing.has(doc.metadata?.name ?? '')));
