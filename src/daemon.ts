@@ -5,6 +5,7 @@ import { ManifestSource } from './manifest/watch-manifest-dir.ts';
 import { OffThreadParser } from './desired/off-thread-parser.ts';
 import { CliPodman } from './podman/cli-podman.ts';
 import type { Podman } from './podman/podman.ts';
+import { podmanErrorKind } from './podman/podman-error.ts';
 import { Reconciler } from './reconciler/reconciler.ts';
 import { observePods } from './reconciler/observed-pods.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
@@ -76,7 +77,7 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
     // or fails right now is a fault the runner must ride out: keep going, the
     // reconciler retries and status shows the error.
     const version = await podman.version({ signal }).catch((error: unknown) => {
-      if (/not found at/.test(describeError(error))) throw new RunnerError('PODMAN_MISSING', describeError(error), { cause: error });
+      if (podmanErrorKind(error) === 'podman-missing') throw new RunnerError('PODMAN_MISSING', describeError(error), { cause: error });
       log.warn(`podman does not answer yet: ${describeError(error)}; retrying as the runner goes`);
       return 'unknown';
     });

@@ -2,7 +2,7 @@ import { execa, type Options, type Result } from 'execa';
 import { createGunzip } from 'node:zlib';
 import * as v from 'valibot';
 import type { CallOptions, ContainerDetail, ExecResult, PlayResult, Podman, PodmanContainer, PodmanEvent, PodmanPod, PodmanSecret } from './podman.ts';
-import { PodmanError, podmanErrorText } from './podman-error.ts';
+import { classifyPodmanStderr, PodmanError, podmanErrorText } from './podman-error.ts';
 import { containerInspectSchema, containerPsSchema, podPsSchema, secretLsSchema, versionSchema } from './podman-schemas.ts';
 import { readEventLines } from './event-lines.ts';
 
@@ -80,7 +80,7 @@ export class CliPodman implements Podman {
 
   async removeSecret(name: string, options?: CallOptions): Promise<void> {
     const result = await this.run(['secret', 'rm', '--', name], { ...options, okExitCodes: [0, 1, 125] });
-    if (result.exitCode !== 0 && !/no such secret/i.test(String(result.stderr))) {
+    if (result.exitCode !== 0 && classifyPodmanStderr(String(result.stderr)).kind !== 'not-found') {
       throw this.failure(['secret', 'rm', '--', name], result);
     }
   }
@@ -203,7 +203,7 @@ export class CliPodman implements Podman {
       stderr: 'inherit',
     });
     if (result.exitCode === undefined && (result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
-      throw new PodmanError({ args, stderr: '', timedOut: false, message: `podman not found at "${this.options.path}": install podman (apt-get install podman)`, cause: result.cause });
+      throw new PodmanError({ args, stderr: '', timedOut: false, kind: 'podman-missing', message: `podman not found at "${this.options.path}": install podman (apt-get install podman)`, cause: result.cause });
     }
     return result.isCanceled ? 0 : result.exitCode ?? 1;
   }
@@ -238,6 +238,7 @@ export class CliPodman implements Podman {
         args,
         stderr: String(result.stderr ?? ''),
         timedOut: false,
+        ...(missing ? { kind: 'podman-missing' as const } : {}),
         message: missing ? `podman not found at "${this.options.path}": install podman (apt-get install podman)` : `podman ${args.slice(0, 2).join(' ')} failed: ${result.shortMessage}`,
         cause: result.cause,
       });

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { DesiredUnit } from '../desired/desired-unit.ts';
 import type { Podman } from '../podman/podman.ts';
+import { podmanErrorKind } from '../podman/podman-error.ts';
 import type { Clock } from '../shared/clock.ts';
 import { describeError, RunnerError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -87,7 +88,7 @@ const play = async (unit: DesiredUnit, deps: ExecuteDeps, signal: AbortSignal): 
   } catch (error) {
     // A refused name means this play made no pod, and the pod that has the
     // name (missed by a stale look, or someone else's) is not a leftover.
-    if (!POD_NAME_IN_USE.test(describeError(error))) await removeLeftovers(unit, deps, signal);
+    if (podmanErrorKind(error) !== 'name-in-use') await removeLeftovers(unit, deps, signal);
     throw error;
   } finally {
     await pinSecrets(unit, deps, signal);
@@ -105,9 +106,6 @@ const pinSecrets = async (unit: DesiredUnit, deps: ExecuteDeps, signal: AbortSig
     deps.logger.warn(`could not record the secrets of ${unit.name}: ${describeError(error)}`, fields(unit));
   }
 };
-
-/** podman 4.3–5.x: `Error: adding pod to state: name "web" is in use: pod already exists`. */
-const POD_NAME_IN_USE = /is in use: pod already exists/;
 
 /** A failed play leaves its pod in Created/Exited; take down every pod labelled with this unit. */
 const removeLeftovers = async (unit: DesiredUnit, deps: ExecuteDeps, signal: AbortSignal): Promise<void> => {

@@ -4,6 +4,7 @@ import type { PullSetting } from '../images/pull-policy.ts';
 import { formatProblem, type ManifestProblem } from '../manifest/manifest-problem.ts';
 import type { ManifestSnapshot } from '../manifest/read-manifest-dir.ts';
 import type { Podman } from '../podman/podman.ts';
+import { podmanErrorKind } from '../podman/podman-error.ts';
 import type { Clock } from '../shared/clock.ts';
 import { describeError } from '../shared/errors.ts';
 import { createLimit } from '../shared/limit.ts';
@@ -244,7 +245,8 @@ export class Reconciler {
         // some other way (a `podman load` by hand, a registry back online).
         const delay = missing ? policy.maxMs : retryDelayMs(count, policy);
         const message = missing ? `ImageMissing: ${missing}` : describeError(error);
-        this.failures.set(action.key, { count, hash, nextAt: clock.now() + delay, message, imageMissing: missing !== undefined });
+        const imageMissing = missing !== undefined || podmanErrorKind(error) === 'image-missing';
+        this.failures.set(action.key, { count, hash, nextAt: clock.now() + delay, message, imageMissing });
         const what = 'unit' in action ? `pod ${action.unit.name} from ${action.unit.file}` : `pod ${action.podNames.join(', ')}`;
         logger.error(`${action.type} of ${what} failed (attempt ${count}, next try in ${Math.round(delay / 1000)}s): ${message}`, 'unit' in action ? fields(action.unit) : { key: action.key });
         this.events.record({

@@ -97,8 +97,6 @@ const podStatus = (unit: DesiredUnit, inputs: StatusInputs, manifestProblems: st
   };
 };
 
-const IMAGE_MISSING = /image not known|no such image|unable to find image|image .* not found|not found in (local )?storage|pull policy.*never/i;
-
 const decide = (unit: DesiredUnit, inputs: StatusInputs, podmanStatus: string | undefined, containers: ContainerStatus[]): { status: PodStatusName; message?: string } => {
   const { reconciler } = inputs;
   const blocked = reconciler.blocked.get(unit.key);
@@ -111,7 +109,7 @@ const decide = (unit: DesiredUnit, inputs: StatusInputs, podmanStatus: string | 
     const missing = inputs.imageMissing?.(unit);
     if (missing) return { status: 'ImageMissing', message: missing };
     if (failure && failure.hash === unit.hash) {
-      return failure.imageMissing || IMAGE_MISSING.test(failure.message) ? { status: 'ImageMissing', message: failure.message.replace(/^ImageMissing: /, '') } : { status: 'Error', message: failure.message };
+      return failure.imageMissing ? { status: 'ImageMissing', message: failure.message.replace(/^ImageMissing: /, '') } : { status: 'Error', message: failure.message };
     }
     return { status: 'Pending', message: 'waiting to be created' };
   }
