@@ -16,7 +16,7 @@ import { OwnedSecrets } from './state/owned-secrets.ts';
 import { EventWatcher } from './supervisor/event-watcher.ts';
 import { RestartHistory } from './supervisor/restart-history.ts';
 import { Supervisor } from './supervisor/supervisor.ts';
-import { collectStatus } from './status/collect-status.ts';
+import { collectStatus, statusSummary } from './status/collect-status.ts';
 import { EventLog } from './status/event-log.ts';
 import { readStatus } from './status/read-status.ts';
 import { StatusWriter } from './status/status-writer.ts';
@@ -31,6 +31,9 @@ import { startMetricsServer } from './status/metrics-server.ts';
 import { serveRestartRequests } from './status/restart-requests-loop.ts';
 import { removeStaleTemps, writeFileAtomic } from './state/atomic-write.ts';
 import { claimPidFile } from './state/pid-file.ts';
+import { SdNotify, spawnSystemdNotify, takeNotifyEnv, type NotifySpawner, type NotifyTarget } from './shared/sd-notify.ts';
+import { ReadyGate } from './shared/ready-gate.ts';
+import { LoopDelayMonitor } from './shared/loop-delay.ts';
 
 export interface DaemonDeps {
   config: RunnerConfig;
@@ -38,6 +41,8 @@ export interface DaemonDeps {
   /** Injected by tests; the real podman CLI otherwise. */
   podman?: Podman;
   clock?: Clock;
+  /** systemd's notify socket and how to reach it; from the environment and `systemd-notify` otherwise. */
+  notify?: { target: NotifyTarget | undefined; spawn: NotifySpawner };
 }
 
 /** status.json is rewritten at least this often; readers call a file older than 3 heartbeats stale. */
@@ -45,6 +50,9 @@ const STATUS_HEARTBEAT_SECONDS = 5;
 
 /** How long in-flight podman calls may finish after a stop request before they are abandoned. */
 const SHUTDOWN_GRACE_MS = 20_000;
+
+/** Event-loop delay: sampled every 20 ms, reported over 60-120 s (src/shared/loop-delay.ts). */
+const LOOP_DELAY = { resolutionMs: 20, windowMs: 60_000 };
 
 /**
  * The composition root of `runner run`: builds the real dependencies and
@@ -56,7 +64,7 @@ const SHUTDOWN_GRACE_MS = 20_000;
  * does not restart workloads. A killed runner leaves nothing that the next
  * start cannot put right: every decision is re-made from podman's labels.
  */
-export const runDaemon = async ({ config, logger, podman: injected, clock = systemClock }: DaemonDeps, signal: AbortSignal): Promise<void> => {
+export const runDaemon = async ({ config, logger, podman: injected, clock = systemClock, notify }: DaemonDeps, signal: AbortSignal): Promise<void> => {
   const log = logger.withTag('daemon');
   await requireDirectory(config.manifestDir, 'manifest directory');
   await mkdir(config.stateDir, { recursive: true, mode: 0o755 }).catch((error: unknown) => {
@@ -64,6 +72,17 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
   });
   const pidFile = await claimPidFile(config.stateDir);
   let parser: OffThreadParser | undefined;
+  // Taken before any podman call: podman must not inherit NOTIFY_SOCKET (see takeNotifyEnv).
+  const notifyTarget = notify ? notify.target : takeNotifyEnv(process.env, process.pid);
+  let statusLine: (() => string) | undefined;
+  const notifier = new SdNotify({ target: notifyTarget, spawn: notify?.spawn ?? spawnSystemdNotify, clock, logger: logger.withTag('systemd'), status: () => statusLine?.() });
+  const loopDelay = new LoopDelayMonitor({ clock, ...LOOP_DELAY });
+  loopDelay.start();
+  // Pings run from the start, harmless before READY=1; a start-up that hangs is for TimeoutStartSec to judge.
+  const watchdogStop = new AbortController();
+  const stopWatchdog = (): void => watchdogStop.abort();
+  signal.addEventListener('abort', stopWatchdog, { once: true });
+  const watchdog = notifier.runWatchdog(watchdogStop.signal);
   try {
     // A runner killed mid-write leaves its temp file; no other writer runs now (the PID file is ours).
     const stale = [
@@ -105,6 +124,10 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
     const changed = (): void => statusWriter?.changed();
 
     const actions = new AbortController();
+    const readiness = new ReadyGate(() => {
+      log.debug('ready: manifests read and podman listed');
+      void notifier.ready();
+    });
     let supervisor: Supervisor | undefined;
     let eventWatcher: EventWatcher | undefined;
     const images = new ImageLoader({ podman, clock, logger: logger.withTag('images'), imagesDir: config.imagesDir, stateDir: config.stateDir, resyncMs: 60_000 });
@@ -119,7 +142,11 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
       resyncMs: config.resyncIntervalSeconds * 1000,
       onDesired: (units) => supervisor?.setDesired(units),
       onRecovered: (unit, recovery) => supervisor?.recordRecovery(unit, recovery),
-      onChange: changed,
+      onChange: () => {
+        changed();
+        const view = reconciler.view();
+        if (view.observedAt !== undefined || view.podmanError !== undefined) readiness.podmanListed();
+      },
       events: eventLog,
       pull: config.pull,
       explainMissingImages: async (unit, callSignal) => {
@@ -186,6 +213,7 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
             ...(podmanError ? { podmanError } : {}),
             ...(stateError ? { stateError } : {}),
             ...(view.observedAt !== undefined ? { lastReconcileAt: view.observedAt } : {}),
+            eventLoop: loopDelay.report(),
           },
           reconciler: view,
           containers: (key) => statusSupervisor.view(key),
@@ -228,6 +256,8 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
       },
     });
     await source.start(signal);
+    readiness.manifestsRead();
+    statusLine = () => statusSummary(statusWriter.collect());
     await images.start(signal);
     log.info('runner ready');
     if (config.metrics.listen) {
@@ -252,6 +282,7 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
     await Promise.all([reconciler.run(signal, actions.signal), supervisor.run(signal, actions.signal), events.run(signal), statusWriter.run(signal), restarts]);
 
     log.info('stopping: no new work; waiting for podman calls in flight');
+    await notifier.stopping();
     await source.stop();
     await images.stop();
     const grace = new AbortController();
@@ -266,6 +297,10 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
     if (config.stopPodsOnExit) await stopManagedPods(podman, config, log);
     log.info(config.stopPodsOnExit ? 'runner stopped' : 'runner stopped; its pods keep running');
   } finally {
+    watchdogStop.abort();
+    signal.removeEventListener('abort', stopWatchdog);
+    await watchdog;
+    loopDelay.stop();
     await parser?.close();
     await pidFile.release();
   }

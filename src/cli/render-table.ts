@@ -59,6 +59,8 @@ export const renderTable = (input: StatusReport, options: RenderOptions): string
   lines.push('', summaryLine(report));
   if (report.daemon.podmanError) lines.push(`warning: podman is not answering: ${report.daemon.podmanError}`);
   if (report.daemon.stateError) lines.push(`warning: the runner cannot write its state: ${report.daemon.stateError}`);
+  const loop = slowLoop(report);
+  if (loop) lines.push(loop);
   return `${lines.join('\n')}\n`;
 };
 
@@ -106,3 +108,18 @@ const nextRestart = (pod: PodStatus, now: number): string => {
   const next = Math.min(...pod.containers.map((container) => container.nextRestartAt ?? Number.POSITIVE_INFINITY));
   return Number.isFinite(next) ? `; next restart ${next > now ? relative(next, now) : 'due now'}` : '';
 };
+
+/**
+ * Worst event-loop delays from here on are shown: twice the 50 ms the runner
+ * aims for (issue 12), since a GC pause on a loaded 2-core box can reach the
+ * goal itself. At this size an exec probe of 1 s loses a tenth of its time.
+ */
+export const SLOW_LOOP_MS = 100;
+
+const slowLoop = (report: StatusReport): string | undefined => {
+  const loop = report.daemon.state === 'running' ? report.daemon.eventLoop : undefined;
+  if (!loop || loop.maxDelayMs < SLOW_LOOP_MS) return undefined;
+  return `warning: the runner's event loop was blocked for up to ${formatMs(loop.maxDelayMs)} in the last ${Math.round(loop.windowSeconds)} s (99th percentile ${formatMs(loop.p99DelayMs)}; worst since start ${formatMs(loop.maxDelaySinceStartMs)}); probes and restarts wait that long`;
+};
+
+const formatMs = (ms: number): string => (ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`);

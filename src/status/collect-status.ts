@@ -132,3 +132,15 @@ const decide = (unit: DesiredUnit, inputs: StatusInputs, podmanStatus: string | 
 
 const exitSummary = (containers: ContainerStatus[]): string =>
   containers.map((container) => `container ${container.name} ${container.state}${container.exitCode !== undefined ? ` with code ${container.exitCode}` : ''}`).join('; ');
+
+/**
+ * One line for systemd's STATUS= (`systemctl status runner` shows it):
+ * `12/12 pods ready`, plus invalid manifests and podman trouble when there are.
+ */
+export const statusSummary = (doc: StatusDocument): string => {
+  const ready = doc.pods.filter((pod) => pod.status === 'Completed' || (pod.status === 'Running' && pod.readyContainers === pod.totalContainers)).length;
+  const parts = [`${ready}/${doc.pods.length} pods ready`];
+  if (doc.invalidManifests.length > 0) parts.push(`${doc.invalidManifests.length} invalid manifest(s)`);
+  if (doc.daemon.podmanError !== undefined) parts.push('podman not answering');
+  return parts.join(', ');
+};

@@ -44,6 +44,14 @@ export const renderPrometheus = (doc: StatusDocument): string => {
     metric('runner_last_reconcile_timestamp_seconds', 'gauge', 'Unix time of the last reconcile pass that listed podman\'s pods.', [[{}, doc.daemon.lastReconcileAt / 1000]]);
   }
   metric('runner_podman_up', 'gauge', 'Whether podman answers (0 while it hangs or fails).', [[{}, doc.daemon.podmanError === undefined ? 1 : 0]]);
+  const loop = doc.daemon.eventLoop;
+  if (loop) {
+    // Seconds, the base unit (Prometheus naming conventions); the status file keeps ms.
+    metric('runner_event_loop_delay_max_seconds', 'gauge', 'Worst event-loop delay of the runner over the last runner_event_loop_window_seconds.', [[{}, loop.maxDelayMs / 1000]]);
+    metric('runner_event_loop_delay_p99_seconds', 'gauge', '99th percentile of the runner\'s event-loop delay over the last runner_event_loop_window_seconds.', [[{}, loop.p99DelayMs / 1000]]);
+    metric('runner_event_loop_delay_max_since_start_seconds', 'gauge', 'Worst event-loop delay of the runner since it started.', [[{}, loop.maxDelaySinceStartMs / 1000]]);
+    metric('runner_event_loop_window_seconds', 'gauge', 'How many seconds the event-loop delay window covers.', [[{}, loop.windowSeconds]]);
+  }
   return `${out.join('\n')}\n`;
 };
 

@@ -110,6 +110,15 @@ export const statusSchema = v.object({
     stateError: v.optional(v.string()),
     /** Unix ms of the last reconcile pass that listed podman's pods. */
     lastReconcileAt: v.optional(v.number()),
+    /** How late the daemon's event loop ran (src/shared/loop-delay.ts); absent in files of older runners. */
+    eventLoop: v.optional(
+      v.object({
+        windowSeconds: v.number(),
+        maxDelayMs: v.number(),
+        p99DelayMs: v.number(),
+        maxDelaySinceStartMs: v.number(),
+      }),
+    ),
   }),
   manifestDir: v.string(),
   pods: v.array(podStatusSchema),

@@ -281,3 +281,34 @@ describe('runner status and events print what containers and manifests wrote ine
     assert.equal((JSON.parse(out) as { message: string }).message, HOSTILE);
   });
 });
+
+describe('runner status: the daemon\'s event-loop delay', () => {
+  const withLoop = (maxDelayMs: number): StatusDocument => {
+    const doc = asLive(loadStatusFixture('healthy'));
+    return { ...doc, daemon: { ...doc.daemon, eventLoop: { windowSeconds: 75.2, maxDelayMs, p99DelayMs: 3.5, maxDelaySinceStartMs: Math.max(maxDelayMs, 1200) } } };
+  };
+
+  it('--json carries daemon.eventLoop as the daemon wrote it', async () => {
+    await writeStatus(stateDir, withLoop(40));
+    const report = v.parse(statusReportSchema, JSON.parse((await run(['--json'])).out));
+    assert.deepEqual(report.daemon.eventLoop, { windowSeconds: 75.2, maxDelayMs: 40, p99DelayMs: 3.5, maxDelaySinceStartMs: 1200 });
+  });
+
+  it('a status file of an older runner, without eventLoop, still reads', async () => {
+    await writeStatus(stateDir, asLive(loadStatusFixture('healthy')));
+    const { code, out } = await run(['--json']);
+    assert.equal(code, 0);
+    const report = v.parse(statusReportSchema, JSON.parse(out));
+    assert.equal(report.daemon.state, 'running');
+    assert.equal(report.daemon.eventLoop, undefined);
+  });
+
+  it('the table warns when the loop was blocked for 100 ms or more in the window, and only then', async () => {
+    await writeStatus(stateDir, withLoop(99));
+    assert.ok(!(await run([])).out.includes('event loop'), 'a 99 ms worst delay is not shown');
+    await writeStatus(stateDir, withLoop(2350));
+    const { code, out } = await run([]);
+    assert.equal(code, 0, 'a slow loop alone does not make the pods unhealthy');
+    assert.match(out, /^warning: the runner's event loop was blocked for up to 2\.4 s in the last 75 s \(99th percentile 4 ms; worst since start 2\.4 s\); probes and restarts wait that long$/m);
+  });
+});

@@ -70,6 +70,24 @@ describe('renderPrometheus', () => {
   });
 });
 
+describe('renderPrometheus: event-loop delay', () => {
+  it('gauges in seconds when the daemon reports its event loop; none from an older runner\'s file', () => {
+    const doc = loadStatusFixture('healthy');
+    assert.ok(![...parse(renderPrometheus(doc)).keys()].some((name) => name.includes('event_loop')));
+    doc.daemon.eventLoop = { windowSeconds: 64.5, maxDelayMs: 250, p99DelayMs: 1.5, maxDelaySinceStartMs: 4000 };
+    const families = parse(renderPrometheus(doc));
+    const value = (name: string): number | undefined => {
+      const family = families.get(name);
+      assert.equal(family?.type, 'gauge', name);
+      return family?.samples[0]?.value;
+    };
+    assert.equal(value('runner_event_loop_delay_max_seconds'), 0.25);
+    assert.equal(value('runner_event_loop_delay_p99_seconds'), 0.0015);
+    assert.equal(value('runner_event_loop_delay_max_since_start_seconds'), 4);
+    assert.equal(value('runner_event_loop_window_seconds'), 64.5);
+  });
+});
+
 describe('metrics server', () => {
   it('refuses anything but loopback, before binding', () => {
     for (const bad of ['0.0.0.0:9464', '192.168.1.10:9464', '[::]:9464', 'example.com:9464', '9464', '127.0.0.1:99999']) {
