@@ -173,7 +173,8 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
       onChange: changed,
       events: eventLog,
       onEventsMissed: () => eventWatcher?.reopen(),
-      ...(rebooted ? { rebootCutoff: startedAt } : {}),
+      // The last runner's last write: an exit it recorded just before is the shutdown's (src/supervisor/reboot-exits.ts).
+      ...(rebooted ? { rebootCutoff: startedAt, previousRunnerSeenAt: previous.doc.daemon.updatedAt } : {}),
     });
     const statusSupervisor = supervisor;
     const restartAfterProbe = (containerId: string, reason: 'LivenessFailed' | 'StartupFailed', message: string): void => {

@@ -122,16 +122,22 @@ const decide = (unit: DesiredUnit, inputs: StatusInputs, podmanStatus: string | 
   }
   if (containers.every((container) => container.state === 'running')) return { status: 'Running' };
   const exited = containers.filter((container) => container.state !== 'running');
-  const done = exited.every((container) => container.state === 'exited' && !(unit.restartPolicy === 'Always' || (unit.restartPolicy === 'OnFailure' && container.exitCode !== 0)));
+  // An exit the host's reboot or power cut caused is no completion, whatever
+  // its code: Always and OnFailure run the container again (the supervisor),
+  // Never leaves it down, Failed (README, "Reboots and power cuts").
+  const byReboot = (container: ContainerStatus): boolean => container.lastReason === 'HostRebooted';
+  const done = exited.every((container) => container.state === 'exited' && !(unit.restartPolicy === 'Always' || (unit.restartPolicy === 'OnFailure' && (container.exitCode !== 0 || byReboot(container)))));
   if (done && containers.every((container) => container.state === 'exited')) {
-    return containers.every((container) => container.exitCode === 0) ? { status: 'Completed' } : { status: 'Failed', message: exitSummary(exited) };
+    return containers.every((container) => container.exitCode === 0 && !byReboot(container)) ? { status: 'Completed' } : { status: 'Failed', message: exitSummary(exited) };
   }
   if (done) return { status: 'Running', message: exitSummary(exited) };
   return { status: 'Error', message: exitSummary(exited) };
 };
 
 const exitSummary = (containers: ContainerStatus[]): string =>
-  containers.map((container) => `container ${container.name} ${container.state}${container.exitCode !== undefined ? ` with code ${container.exitCode}` : ''}`).join('; ');
+  containers
+    .map((container) => `container ${container.name} ${container.state}${container.lastReason === 'HostRebooted' ? ' when the host went down (HostRebooted)' : container.exitCode !== undefined ? ` with code ${container.exitCode}` : ''}`)
+    .join('; ');
 
 /**
  * One line for systemd's STATUS= (`systemctl status runner` shows it):

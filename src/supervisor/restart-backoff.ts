@@ -25,6 +25,15 @@ export const shouldRestart = (policy: RestartPolicy, exitCode: number): boolean 
   policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0);
 
 /**
+ * The same after an exit the host's reboot or power cut caused: the exit code
+ * is the shutdown's (a daemon ends 0 on SIGTERM) or a stale one, so Always
+ * and OnFailure both run the container again. Never does not: as the
+ * kubelet, the runner does not run again a Never pod's containers that ran.
+ */
+export const restartsAfter = (policy: RestartPolicy, exitCode: number, endedByReboot: boolean): boolean =>
+  endedByReboot ? policy !== 'Never' : shouldRestart(policy, exitCode);
+
+/**
  * When the restart after one exit is due, and the backoff step it is due at:
  * the step goes back to 0 if the container had run `resetAfterMs` before
  * this exit, and the delay counts from the exit or from the last restart

@@ -16,6 +16,10 @@
  *     running ──liveness/startup probe failed──▶ podman stop ──▶ exited (reason LivenessFailed)
  *     running, infra container dead ──▶ podman stop ──▶ exited (reason InfraDied)
  *
+ *     exited by the host's reboot or power cut (reboot-exits.ts) ──▶ podman start at once
+ *        under Always and OnFailure whatever the exit code, no step of backoff (HostRebooted);
+ *        Never: done (Failed, not Completed)
+ *
  * delay(step) is 0 for the first restart, then initial, doubling to max; the
  * step resets after resetAfter of clean running. Counts, reasons and the
  * next restart time persist in the state directory (RestartHistory).
@@ -52,7 +56,8 @@ import { Wakeup } from '../shared/wakeup.ts';
 import { unitKey } from '../desired/desired-unit.ts';
 import { UnitActivity } from '../reconciler/unit-activity.ts';
 import { InfraKeepers } from './infra-keepers.ts';
-import { restartDue, shouldRestart, type CrashLoopPolicy } from './restart-backoff.ts';
+import { restartDue, restartsAfter, shouldRestart, type CrashLoopPolicy } from './restart-backoff.ts';
+import { endedByReboot, exitMark, firstStartAfterReboot, isRecordedExit, lostWithMachine, type RebootFacts } from './reboot-exits.ts';
 import type { ContainerHistory, RestartHistory, RestartReason } from './restart-history.ts';
 
 /**
@@ -95,10 +100,14 @@ export interface SupervisorOptions {
    * Set when the host has rebooted since a runner last ran here: when this
    * runner started (ms since the epoch). A container that exited before then
    * was stopped by the shutdown, not by a fault of its own (nothing starts
-   * the runner's containers but the runner). Its restart is recorded as
-   * HostRebooted and adds no step of backoff.
+   * the runner's containers but the runner), unless the last runner recorded
+   * it as a completion well before it stopped (src/supervisor/reboot-exits.ts).
+   * It is restarted under Always and OnFailure whatever its exit code,
+   * recorded as HostRebooted, and adds no step of backoff.
    */
   rebootCutoff?: number;
+  /** After a reboot: the last runner's last status write in the boot before (ms), if known. */
+  previousRunnerSeenAt?: number;
 }
 
 /** What status shows for one container. */
@@ -223,6 +232,8 @@ export class Supervisor {
     }
     const keeperUp = this.lastContainers.some((item) => item.podId === container.podId && isKeeper(item.name) && item.state === 'running');
     if (!keeperUp || this.externallyStopped.has(container.podId) || this.options.activity.isBusy(unit.key, this.options.activity.mark())) return false;
+    // A death from before this runner started, after a reboot: the listing tells whether the shutdown caused it.
+    if (this.options.rebootCutoff !== undefined && event.time < this.options.rebootCutoff) return false;
     const exitCode = event.exitCode ?? 0;
     if (!shouldRestart(unit.restartPolicy, exitCode)) return false;
     const { history, policy } = this.options;
@@ -240,7 +251,7 @@ export class Supervisor {
         oomKilled = (await this.options.podman.inspectContainer(container.id, { signal }).catch(() => undefined))?.oomKilled ?? false;
       }
       if (entry.backoffStep !== step) entry.backoffStep = step;
-      const reason = this.pendingReason.get(container.id) ?? this.exitReason(container.podId, exitCode, event.time, oomKilled);
+      const reason = this.pendingReason.get(container.id) ?? this.exitReason(container.podId, exitCode, oomKilled);
       this.recordExit(container, unit, entry, { at: event.time, exitCode, reason });
       this.exitRecorded.add(container.id);
       await this.restart(container, unit, entry, signal);
@@ -413,10 +424,14 @@ export class Supervisor {
           continue;
         }
         if (container.state !== 'exited' && container.state !== 'stopped' && container.state !== 'created') continue;
-        await this.noteExit(container, unit, entry, signal);
-        if (!shouldRestart(unit.restartPolicy, container.exitCode)) continue;
+        const rebooted = endedByReboot(container, entry, this.reboot);
+        await this.noteExit(container, unit, entry, rebooted, signal);
+        if (!restartsAfter(unit.restartPolicy, container.exitCode, rebooted)) continue;
         const exitedAt = entry.lastExitAt ?? container.exitedAt ?? now;
-        const { step, due } = restartDue({ step: entry.backoffStep, exitedAt, startedAt: container.startedAt, lastRestartAt: entry.lastRestartAt }, policy);
+        // The first start after a reboot is due at once, whatever the step; a failed one backs off.
+        const { step, due } = rebooted && firstStartAfterReboot(container, entry)
+          ? { step: entry.backoffStep, due: now }
+          : restartDue({ step: entry.backoffStep, exitedAt, startedAt: container.startedAt, lastRestartAt: entry.lastRestartAt }, policy);
         if (step !== entry.backoffStep) entry.backoffStep = step; // it had run cleanly long enough before this exit
         if (due > now) {
           if (entry.nextRestartAt !== due) {
@@ -452,46 +467,64 @@ export class Supervisor {
     return this.options.history.lastSaveError;
   }
 
-  /** Records an exit found by listing, once: exit code, reason, time. */
-  private async noteExit(container: PodmanContainer, unit: DesiredUnit, entry: ContainerHistory, signal: AbortSignal): Promise<void> {
-    if (container.state === 'created' && container.exitedAt === undefined) return; // never ran: nothing to record
+  /** The reboot this runner started after, if any. */
+  private get reboot(): RebootFacts | undefined {
+    const { rebootCutoff, previousRunnerSeenAt } = this.options;
+    return rebootCutoff === undefined ? undefined : { cutoff: rebootCutoff, ...(previousRunnerSeenAt !== undefined ? { previousRunnerSeenAt } : {}) };
+  }
+
+  /**
+   * Records an exit found by listing, once: exit code, reason, time. An exit
+   * is known by its time, or for a run lost with the machine (no exit time)
+   * by its start, so a runner restart does not record it again. An exit the
+   * last runner recorded as its own that turns out to be the reboot's is
+   * recorded again, as HostRebooted.
+   */
+  private async noteExit(container: PodmanContainer, unit: DesiredUnit, entry: ContainerHistory, rebooted: boolean, signal: AbortSignal): Promise<void> {
+    const lost = lostWithMachine(container);
+    if (container.state === 'created' && container.exitedAt === undefined && !lost) return; // never ran: nothing to record
     if (this.exitRecorded.has(container.id)) return; // recorded from its `died` event
-    if (this.handledExit.has(container.id) && this.handledExit.get(container.id) === container.exitedAt) return;
-    let finishedAt = container.exitedAt;
+    if (this.handledExit.has(container.id) && this.handledExit.get(container.id) === exitMark(container)) return;
+    let finishedAt = lost ? undefined : container.exitedAt;
     let oomKilled = false;
-    try {
-      const detail = await this.options.podman.inspectContainer(container.id, { signal });
-      finishedAt = detail.finishedAt ?? finishedAt;
-      oomKilled = detail.oomKilled;
-    } catch {
-      // gone or podman busy: the seconds from `ps` will do
+    if (!lost) {
+      try {
+        const detail = await this.options.podman.inspectContainer(container.id, { signal });
+        finishedAt = detail.finishedAt ?? finishedAt;
+        oomKilled = detail.oomKilled;
+      } catch {
+        // gone or podman busy: the seconds from `ps` will do
+      }
     }
-    this.handledExit.set(container.id, container.exitedAt);
-    if (finishedAt !== undefined && entry.lastExitAt === finishedAt) return; // recorded before a runner restart
-    if (!this.diedSeen.delete(container.id) && finishedAt !== undefined && this.options.clock.now() - finishedAt > EVENTS_LAG_MS && this.options.clock.now() - finishedAt < this.options.resyncMs * 3) {
+    this.handledExit.set(container.id, exitMark(container));
+    const mark = lost ? container.startedAt : finishedAt;
+    // Recorded before a runner restart (and, after a reboot, with the reboot's reason).
+    if (isRecordedExit(entry, mark) && (!rebooted || entry.lastReason === 'HostRebooted')) return;
+    if (!rebooted && !this.diedSeen.delete(container.id) && finishedAt !== undefined && this.options.clock.now() - finishedAt > EVENTS_LAG_MS && this.options.clock.now() - finishedAt < this.options.resyncMs * 3) {
       this.options.logger.warn(`the death of ${container.name} was not reported by podman's events; reopening the events stream`);
       this.options.onEventsMissed?.();
     }
-    const reason = this.pendingReason.get(container.id) ?? this.exitReason(container.podId, container.exitCode, finishedAt, oomKilled);
-    this.recordExit(container, unit, entry, { at: finishedAt ?? this.options.clock.now(), exitCode: container.exitCode, reason });
+    const reason = rebooted ? 'HostRebooted' : this.pendingReason.get(container.id) ?? this.exitReason(container.podId, container.exitCode, oomKilled);
+    // A lost run has no exit code of its own: podman's is an older exit's, or 0.
+    this.recordExit(container, unit, entry, { at: mark ?? this.options.clock.now(), exitCode: lost ? undefined : container.exitCode, reason }, rebooted);
   }
 
   /** Writes one exit into the history, the log and the event log. */
-  private recordExit(container: PodmanContainer, unit: DesiredUnit, entry: ContainerHistory, exit: { at: number; exitCode: number; reason: RestartReason }): void {
+  private recordExit(container: PodmanContainer, unit: DesiredUnit, entry: ContainerHistory, exit: { at: number; exitCode: number | undefined; reason: RestartReason }, rebooted = false): void {
     this.pendingReason.delete(container.id);
     entry.lastExitAt = exit.at;
-    entry.lastExitCode = exit.exitCode;
+    if (exit.exitCode === undefined) delete entry.lastExitCode;
+    else entry.lastExitCode = exit.exitCode;
     entry.lastReason = exit.reason;
     this.options.history.touch();
-    const then = shouldRestart(unit.restartPolicy, exit.exitCode) ? 'will restart' : `restartPolicy ${unit.restartPolicy}: left exited`;
-    this.options.logger.info(`container ${container.name} exited with code ${exit.exitCode} (${exit.reason}); ${then}`, { pod: unit.name, container: container.name, file: unit.file });
-    this.events.record({ type: 'Exited', pod: unit.name, container: containerNameIn(unit, container.name) ?? container.name, file: unit.file, message: `exited with code ${exit.exitCode} (${exit.reason}); ${then}` });
+    const then = restartsAfter(unit.restartPolicy, exit.exitCode ?? 0, rebooted) ? 'will restart' : `restartPolicy ${unit.restartPolicy}: left exited`;
+    const what = exit.exitCode === undefined ? 'was lost when the host went down, with no exit recorded' : `exited with code ${exit.exitCode}`;
+    this.options.logger.info(`container ${container.name} ${what} (${exit.reason}); ${then}`, { pod: unit.name, container: container.name, file: unit.file });
+    this.events.record({ type: 'Exited', pod: unit.name, container: containerNameIn(unit, container.name) ?? container.name, file: unit.file, message: `${what} (${exit.reason}); ${then}` });
   }
 
-  /** Why a container stopped, when the runner did not stop it itself. */
-  private exitReason(podId: string, exitCode: number, finishedAt: number | undefined, oomKilled: boolean): RestartReason {
-    const { rebootCutoff } = this.options;
-    if (finishedAt !== undefined && rebootCutoff !== undefined && finishedAt < rebootCutoff) return 'HostRebooted';
+  /** Why a container stopped, when the runner did not stop it itself and no reboot did. */
+  private exitReason(podId: string, exitCode: number, oomKilled: boolean): RestartReason {
     if (this.externallyStopped.has(podId)) return 'StoppedExternally';
     if (oomKilled) return 'OOMKilled';
     return exitCode === 0 ? 'Completed' : 'Exited';
