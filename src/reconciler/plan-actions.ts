@@ -33,8 +33,12 @@ export interface PlanInputs {
 
 /**
  * Pod states in which a pod was created but never got going: a failed play,
- * and every pod after a power cut (podman 4.3 keeps its runtime state in /run
- * and sets what it lost to Created; measured in the nspawn end-to-end test).
+ * and every pod after a power cut on podman 4.3 (it keeps its runtime state
+ * in /run and sets what it lost to Created; measured in the nspawn
+ * end-to-end test). podman 5 sets what it lost to Exited instead, its
+ * containers exited with no exit time: such a pod is whole, and the
+ * supervisor starts its containers again in place, as HostRebooted
+ * (src/supervisor/reboot-exits.ts).
  */
 const HALF_CREATED = new Set(['Created', 'Error']);
 

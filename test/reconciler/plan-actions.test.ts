@@ -91,6 +91,25 @@ describe('planActions', () => {
     });
   }
 
+  // After a power cut: podman 4.3 shows what it lost Created (re-created,
+  // as lost), podman 5 Exited with every container exited (whole: the
+  // supervisor starts the containers in place, as HostRebooted).
+  const powerCut: [string, string, string, string | undefined][] = [
+    ['4.3', 'Created', 'created', 'replace'],
+    ['5.x', 'Exited', 'exited', undefined],
+  ];
+  for (const [version, status, containerStatus, expected] of powerCut) {
+    it(`after a power cut on podman ${version} (pod ${status}, containers ${containerStatus}): ${expected ?? 'nothing'} for every restartPolicy`, () => {
+      for (const unit of [WEB, WEB_ONFAILURE, WEB_NEVER]) {
+        const pod = podOf(unit, { status });
+        pod.containers = pod.containers.map((container) => ({ ...container, status: containerStatus }));
+        const actions = planActions({ desired: [unit], observed: [pod], heldFiles: new Set(), stopTimeoutFor: () => 7, seenHash: () => unit.hash });
+        assert.deepEqual(summary(actions), expected ? [[expected, unit.key, [pod.id]]] : [], unit.restartPolicy);
+        if (expected) assert.equal(actions[0] && 'recovers' in actions[0] ? actions[0].recovers : undefined, 'lost');
+      }
+    });
+  }
+
   it('removes the pods of a unit no longer desired, with the stop timeout it was applied with', () => {
     const orphan = podOf(API);
     const actions = plan([WEB], [podOf(WEB), orphan]);
