@@ -91,6 +91,11 @@ export class ManifestCache {
     return kept;
   }
 
+  /** The version of `file` as last read (the manifest source tells a file renamed in from one written in place by its inode). */
+  versionOf(file: string): FileVersion | undefined {
+    return this.entries.get(file)?.version;
+  }
+
   /** Forgets every file not in `files` (removed from the directory). */
   retain(files: ReadonlySet<string>): void {
     for (const file of this.entries.keys()) if (!files.has(file)) this.entries.delete(file);

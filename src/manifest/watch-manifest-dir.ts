@@ -1,4 +1,6 @@
 import type { FSWatcher } from 'chokidar';
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
 import type { Clock } from '../shared/clock.ts';
 import { describeError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -91,10 +93,14 @@ export class ManifestSource {
       if (!this.dirty) await this.wakeup.wait(Math.max(0, Math.min(nextResync, recheckAt ?? Infinity) - clock.now()), signal);
       if (signal.aborted) return;
       if (this.dirty) {
-        // Debounce: wait until writes have been quiet for debounceMs.
+        // Debounce: wait until writes have been quiet for debounceMs. Each
+        // change also gets a look at once, which counts only for files
+        // renamed in (see readAtOnce); the debounced read below reports
+        // whatever is wrong.
         do {
           this.dirty = false;
-          await this.sleep(debounceMs, signal);
+          await this.readAtOnce().catch(() => undefined);
+          if (!this.dirty) await this.wakeup.wait(debounceMs, signal);
         } while (this.dirty && !signal.aborted);
         // chokidar drops a file's "change" for 50 ms after one it reported
         // (no trailing event) and rescans a directory at most once a second,
@@ -112,9 +118,64 @@ export class ManifestSource {
     }
   }
 
-  private async readAndEmit(): Promise<void> {
+  /**
+   * The look taken as soon as a burst of changes begins, before the
+   * debounce: its snapshot is emitted only when every file that changed is
+   * a new inode with content and none vanished. A file renamed into place
+   * (an atomic save, `mv`, configuration management) is complete when it
+   * appears, so it is applied without waiting for the debounce (150 ms, as
+   * long as podman takes to play a small pod: issue 13). A file written in
+   * place keeps its inode and may be caught half-written (an empty or
+   * truncated spec would take its pods down), so it waits for the debounced
+   * read, as does a vanished one (the removal grace). A new file written in
+   * place in several steps can be caught early too; the debounced read then
+   * applies its final content.
+   */
+  private async readAtOnce(): Promise<void> {
+    const last = this.last;
+    if (!last || !(await this.renamedInSince(last))) return;
+    const inodes = new Map(last.files.map((file) => [file.file, this.cache.versionOf(file.file)?.ino]));
+    const snapshot = await this.read();
+    if (lostFiles(last, snapshot) || sameSnapshot(last, snapshot)) return;
+    const before = new Map(last.files.map((file) => [file.file, file]));
+    const renamedIn = snapshot.files.every((file) => {
+      if (before.get(file.file) === file) return true; // unchanged: the cache handed back the same parse
+      const version = this.cache.versionOf(file.file);
+      return version !== undefined && version.size > 0n && version.ino !== inodes.get(file.file);
+    });
+    if (!renamedIn) return;
+    this.last = snapshot;
+    this.options.onSnapshot(snapshot);
+  }
+
+  /**
+   * Whether a stat of the directory's files (no read, no parse: this runs
+   * on every change of a burst) shows a file renamed in since `last` and
+   * none changed in place or gone.
+   */
+  private async renamedInSince(last: ManifestSnapshot): Promise<boolean> {
+    const names = (await readdir(this.options.dir)).filter(isManifestFileName);
+    const now = new Set(names.map((name) => path.join(this.options.dir, name)));
+    if (last.files.some((file) => !now.has(file.file))) return false;
+    let renamed = false;
+    for (const file of now) {
+      const info = await stat(file, { bigint: true }).catch(() => undefined);
+      if (!info) return false;
+      const known = this.cache.versionOf(file);
+      if (known && known.ino === info.ino && known.dev === info.dev) {
+        if (known.size !== info.size || known.mtimeNs !== info.mtimeNs || known.ctimeNs !== info.ctimeNs) return false; // written in place
+      } else renamed = true;
+    }
+    return renamed;
+  }
+
+  private read(): Promise<ManifestSnapshot> {
     const { dir, trust, policy, parse } = this.options;
-    const read = (): Promise<ManifestSnapshot> => readManifestDir(dir, { trust, policy, cache: this.cache, ...(parse ? { parse } : {}) });
+    return readManifestDir(dir, { trust, policy, cache: this.cache, ...(parse ? { parse } : {}) });
+  }
+
+  private async readAndEmit(): Promise<void> {
+    const read = (): Promise<ManifestSnapshot> => this.read();
     let snapshot = await read();
     if (this.last && lostFiles(this.last, snapshot)) {
       // An atomic save (write temp, rename over) can be caught between the two
@@ -125,10 +186,6 @@ export class ManifestSource {
     if (this.last && sameSnapshot(this.last, snapshot)) return;
     this.last = snapshot;
     this.options.onSnapshot(snapshot);
-  }
-
-  private async sleep(ms: number, signal: AbortSignal): Promise<void> {
-    await this.options.clock.sleep(ms, signal).catch(() => undefined);
   }
 }
 

@@ -44,12 +44,12 @@ let controller: AbortController;
 let snapshots: ManifestSnapshot[];
 let log: ReturnType<typeof memoryLogger>;
 
-const startSource = async (options: { resyncMs?: number; parse?: ParseManifestFn } = {}): Promise<ManifestSource> => {
+const startSource = async (options: { resyncMs?: number; parse?: ParseManifestFn; debounceMs?: number } = {}): Promise<ManifestSource> => {
   source = new ManifestSource({
     dir,
     clock: systemClock,
     logger: log.logger,
-    debounceMs: 30,
+    debounceMs: options.debounceMs ?? 30,
     removalGraceMs: 150,
     resyncMs: options.resyncMs ?? 60_000,
     onSnapshot: (snapshot) => snapshots.push(snapshot),
@@ -134,6 +134,33 @@ describe('ManifestSource', () => {
     assert.ok(snapshots.length >= 2);
     for (const [index, snapshot] of snapshots.entries()) assert.deepEqual(names(snapshot), ['web.yaml'], `snapshot ${index}`);
     assert.equal(imageOf(last(), 'web.yaml'), 'docker.io/library/busybox:20');
+  });
+
+  // Issue 13: the debounce alone cost as long as podman takes to play a small pod.
+  it('a file renamed in (new or over an old one) is emitted without waiting for the debounce', async () => {
+    await writeFile(path.join(dir, 'web.yaml'), podVersion(0));
+    await startSource({ debounceMs: 60_000 });
+    await sleep(RECHECK_WAIT_MS);
+    await writeFile(path.join(dir, '.web.yaml.tmp'), podVersion(1));
+    await rename(path.join(dir, '.web.yaml.tmp'), path.join(dir, 'web.yaml'));
+    await waitUntil('the file renamed over', () => imageOf(last(), 'web.yaml') === 'docker.io/library/busybox:1');
+    await writeFile(path.join(dir, '.new.yaml.tmp'), podVersion(2, 'new'));
+    await rename(path.join(dir, '.new.yaml.tmp'), path.join(dir, 'new.yaml'));
+    await waitUntil('the new file renamed in', () => imageOf(last(), 'new.yaml') === 'docker.io/library/busybox:2');
+    assert.deepEqual(names(last()), ['new.yaml', 'web.yaml']);
+  });
+
+  it('a file written in place (it may be caught half-written) waits for the debounce', async () => {
+    await writeFile(path.join(dir, 'web.yaml'), podVersion(0));
+    await startSource({ debounceMs: 1_500 });
+    await sleep(RECHECK_WAIT_MS);
+    const before = snapshots.length;
+    await writeFile(path.join(dir, 'web.yaml'), ''); // truncated, as a writer does before writing
+    await sleep(300);
+    assert.equal(snapshots.length, before, 'nothing emitted before the debounce');
+    await writeFile(path.join(dir, 'web.yaml'), podVersion(1));
+    await waitUntil('the written file', () => imageOf(last(), 'web.yaml') === 'docker.io/library/busybox:1');
+    assert.ok(snapshots.slice(before).every((snapshot) => imageOf(snapshot, 'web.yaml') === 'docker.io/library/busybox:1'), 'the empty file was never emitted');
   });
 
   it('vim-style saves (move the file away, write it anew) never produce a snapshot without the file', async () => {
