@@ -46,13 +46,21 @@ export interface ListedExit {
   exitedAt: number | undefined;
 }
 
-/** podman has a start but no end of the container's last run (see the top of this file). */
-export const lostWithMachine = (container: ListedExit): boolean =>
-  container.state !== 'running' && container.startedAt !== undefined && (container.exitedAt === undefined || container.exitedAt < container.startedAt);
+/**
+ * podman has a start but no end of the container's last run (see the top of
+ * this file), and the run began before this runner started: one that began
+ * since cannot have been lost with the machine, which has been up since
+ * (this keeps a podman that lists a fresh death before its exit time from
+ * passing for a power cut, which would skip the backoff).
+ */
+export const lostWithMachine = (container: ListedExit, runnerStartedAt: number): boolean =>
+  container.state !== 'running' &&
+  container.startedAt !== undefined &&
+  container.startedAt + SAME_EXIT_MS <= runnerStartedAt &&
+  (container.exitedAt === undefined || container.exitedAt < container.startedAt);
 
 /** The identity of a listed exit in the history: its time, or for a lost run (no exit time) its start. */
-export const exitMark = (container: ListedExit): number | undefined =>
-  lostWithMachine(container) ? container.startedAt : container.exitedAt;
+export const exitMark = (container: ListedExit, lost: boolean): number | undefined => (lost ? container.startedAt : container.exitedAt);
 
 /**
  * Whether the history's last recorded exit is this one: the same time, give
@@ -65,9 +73,9 @@ export const isRecordedExit = (entry: ContainerHistory, mark: number | undefined
   return !(lastRestartAt !== undefined && lastExitAt < lastRestartAt && lastRestartAt < mark);
 };
 
-/** Whether the reboot or power cut ended this run (see the top of this file). */
-export const endedByReboot = (container: ListedExit, entry: ContainerHistory, reboot: RebootFacts | undefined): boolean => {
-  if (lostWithMachine(container)) return true;
+/** Whether the reboot or power cut ended this run (see the top of this file); `lost` from lostWithMachine. */
+export const endedByReboot = (container: ListedExit, lost: boolean, entry: ContainerHistory, reboot: RebootFacts | undefined): boolean => {
+  if (lost) return true;
   if (!reboot || container.exitedAt === undefined || container.exitedAt >= reboot.cutoff) return false;
   if (!isRecordedExit(entry, container.exitedAt) || entry.lastReason === 'HostRebooted') return true;
   // The last runner saw this exit: its own doing only if well before that runner's end.
@@ -79,7 +87,7 @@ export const endedByReboot = (container: ListedExit, entry: ContainerHistory, re
  * after that exit was already tried (it failed: then it backs off as any
  * failed start does).
  */
-export const firstStartAfterReboot = (container: ListedExit, entry: ContainerHistory): boolean => {
-  const mark = exitMark(container);
+export const firstStartAfterReboot = (container: ListedExit, lost: boolean, entry: ContainerHistory): boolean => {
+  const mark = exitMark(container, lost);
   return entry.lastRestartAt === undefined || mark === undefined || entry.lastRestartAt <= mark + SAME_EXIT_MS;
 };

@@ -162,8 +162,11 @@ export class Supervisor {
   /** When a container was first seen running, for podman versions that report no start time. */
   private readonly firstSeenRunning = new Map<string, number>();
   private listError: string | undefined;
+  /** When this supervisor (this runner) began: no run started since was lost with the machine. */
+  private readonly startedAt: number;
 
   constructor(private readonly options: SupervisorOptions) {
+    this.startedAt = options.rebootCutoff ?? options.clock.now();
     this.wakeup = new Wakeup(options.clock);
     this.keepers = new InfraKeepers({ podman: options.podman, clock: options.clock, logger: options.logger, retryMs: options.resyncMs });
   }
@@ -424,12 +427,13 @@ export class Supervisor {
           continue;
         }
         if (container.state !== 'exited' && container.state !== 'stopped' && container.state !== 'created') continue;
-        const rebooted = endedByReboot(container, entry, this.reboot);
-        await this.noteExit(container, unit, entry, rebooted, signal);
+        const lost = lostWithMachine(container, this.startedAt);
+        const rebooted = endedByReboot(container, lost, entry, this.reboot);
+        await this.noteExit(container, unit, entry, lost, rebooted, signal);
         if (!restartsAfter(unit.restartPolicy, container.exitCode, rebooted)) continue;
         const exitedAt = entry.lastExitAt ?? container.exitedAt ?? now;
         // The first start after a reboot is due at once, whatever the step; a failed one backs off.
-        const { step, due } = rebooted && firstStartAfterReboot(container, entry)
+        const { step, due } = rebooted && firstStartAfterReboot(container, lost, entry)
           ? { step: entry.backoffStep, due: now }
           : restartDue({ step: entry.backoffStep, exitedAt, startedAt: container.startedAt, lastRestartAt: entry.lastRestartAt }, policy);
         if (step !== entry.backoffStep) entry.backoffStep = step; // it had run cleanly long enough before this exit
@@ -480,11 +484,10 @@ export class Supervisor {
    * last runner recorded as its own that turns out to be the reboot's is
    * recorded again, as HostRebooted.
    */
-  private async noteExit(container: PodmanContainer, unit: DesiredUnit, entry: ContainerHistory, rebooted: boolean, signal: AbortSignal): Promise<void> {
-    const lost = lostWithMachine(container);
+  private async noteExit(container: PodmanContainer, unit: DesiredUnit, entry: ContainerHistory, lost: boolean, rebooted: boolean, signal: AbortSignal): Promise<void> {
     if (container.state === 'created' && container.exitedAt === undefined && !lost) return; // never ran: nothing to record
     if (this.exitRecorded.has(container.id)) return; // recorded from its `died` event
-    if (this.handledExit.has(container.id) && this.handledExit.get(container.id) === exitMark(container)) return;
+    if (this.handledExit.has(container.id) && this.handledExit.get(container.id) === exitMark(container, lost)) return;
     let finishedAt = lost ? undefined : container.exitedAt;
     let oomKilled = false;
     if (!lost) {
@@ -496,7 +499,7 @@ export class Supervisor {
         // gone or podman busy: the seconds from `ps` will do
       }
     }
-    this.handledExit.set(container.id, exitMark(container));
+    this.handledExit.set(container.id, exitMark(container, lost));
     const mark = lost ? container.startedAt : finishedAt;
     // Recorded before a runner restart (and, after a reboot, with the reboot's reason).
     if (isRecordedExit(entry, mark) && (!rebooted || entry.lastReason === 'HostRebooted')) return;

@@ -35,8 +35,10 @@ describe('reboot-exits (pure)', () => {
       ['an exit in the second it started (ps rounds to seconds)', { state: 'exited', startedAt: T, exitedAt: T }, false],
       ['never started (a failed play)', { state: 'created', startedAt: undefined, exitedAt: undefined }, false],
       ['running', { state: 'running', startedAt: T, exitedAt: T - 60_000 }, false],
+      ['started since this runner began (the machine has been up since)', { state: 'exited', startedAt: T + 120_000, exitedAt: undefined }, false],
     ];
-    for (const [name, container, lost] of cases) assert.equal(lostWithMachine(container), lost, name);
+    const runnerStartedAt = T + 60_000;
+    for (const [name, container, lost] of cases) assert.equal(lostWithMachine(container, runnerStartedAt), lost, name);
   });
 
   it('after a reboot an exit before the runner started is the shutdown\'s, unless the last runner recorded it well before it stopped', () => {
@@ -53,7 +55,7 @@ describe('reboot-exits (pure)', () => {
       ['recorded exit is an older one', exited(T), entryOf({ lastExitAt: T - 300_000, lastReason: 'Completed' }), reboot, true],
       ['lost with the machine, even with no reboot known', { state: 'exited', startedAt: T, exitedAt: undefined }, entryOf(), undefined, true],
     ];
-    for (const [name, container, entry, facts, expected] of cases) assert.equal(endedByReboot(container, entry, facts), expected, name);
+    for (const [name, container, entry, facts, expected] of cases) assert.equal(endedByReboot(container, lostWithMachine(container, reboot.cutoff), entry, facts), expected, name);
     assert.ok(SHUTDOWN_WINDOW_MS >= 10_000, 'the window covers the runner\'s heartbeat and its stop');
   });
 
@@ -67,9 +69,10 @@ describe('reboot-exits (pure)', () => {
 
   it('the first start after a reboot is due at once; one tried after the exit and failed is not', () => {
     const lost = { state: 'exited', startedAt: T, exitedAt: undefined };
-    assert.equal(firstStartAfterReboot(lost, entryOf({ lastRestartAt: T - 200 })), true, 'the start that began this run');
-    assert.equal(firstStartAfterReboot(lost, entryOf({ lastRestartAt: T + 120_000 })), false, 'a failed start after the boot');
-    assert.equal(firstStartAfterReboot({ state: 'exited', startedAt: T - 5_000, exitedAt: T }, entryOf()), true);
+    assert.equal(firstStartAfterReboot(lost, true, entryOf({ lastRestartAt: T - 200 })), true, 'the start that began this run');
+    assert.equal(firstStartAfterReboot(lost, true, entryOf({ lastRestartAt: T + 120_000 })), false, 'a failed start after the boot');
+    assert.equal(firstStartAfterReboot({ state: 'exited', startedAt: T - 5_000, exitedAt: T }, false, entryOf()), true);
+    assert.equal(firstStartAfterReboot({ state: 'exited', startedAt: T - 5_000, exitedAt: T }, false, entryOf({ lastRestartAt: T + 30_000 })), false);
   });
 });
 
@@ -240,6 +243,7 @@ describe('Supervisor across reboots and power cuts', () => {
     const unit = await setup('Never');
     await evaluate();
     powerCut('5.x');
+    await clock.advance(20_000);
     // No status file from the last runner, so no reboot known: podman's own times still tell.
     supervisor = makeSupervisor();
     supervisor.setDesired([unit]);
@@ -256,6 +260,20 @@ describe('Supervisor across reboots and power cuts', () => {
     await evaluate();
     await evaluate();
     assert.deepEqual(events.map((event) => event.message), ['was lost when the host went down, with no exit recorded (HostRebooted); restartPolicy Never: left exited'], 'recorded once');
+  });
+
+  it('a death listed with no exit time yet, of a run this runner started, is no power cut: it backs off', async () => {
+    const unit = await setup('Always');
+    await evaluate();
+    podman.exitContainer(main().id, 3);
+    await evaluate(); // restarted at once: step 1 now
+    await clock.advance(2_000);
+    podman.exitContainer(main().id, 3);
+    podman.containerFacts.set(main().id, { ...podman.containerFacts.get(main().id)!, exitedAt: undefined });
+    await evaluate();
+    assert.equal(main().status, 'exited', 'backing off, not started at once');
+    const entry = history.get(unit.key, unit.hash, 'main');
+    assert.equal(entry.lastReason, 'Exited');
   });
 
   it('a start that fails after a power cut backs off, and the next one is not immediate', async () => {
