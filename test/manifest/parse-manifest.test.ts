@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatProblem } from '../../src/manifest/manifest-problem.ts';
-import { MAX_SCALARS, parseManifest } from '../../src/manifest/parse-manifest.ts';
+import { MAX_DEPTH, MAX_SCALARS, parseManifest } from '../../src/manifest/parse-manifest.ts';
 import { readManifestFixture } from '../helpers/fixtures.ts';
 
 const FILE = '/etc/runner/manifests/web.yaml';
@@ -276,3 +276,38 @@ describe('parseManifest: init containers', () => {
     );
   });
 });
+
+// Deep nesting is refused before yaml composes it: at the edge of the stack
+// Node 20.19 aborted the process (see MAX_DEPTH). Each case would overflow
+// the stack (about 785 levels) were it parsed.
+describe('parseManifest: nesting deeper than MAX_DEPTH is refused before parsing', () => {
+  const deepProblem = (text: string): [number | undefined, number | undefined, string][] =>
+    parseManifest(FILE, text).problems.map((problem) => [problem.line, problem.column, problem.message]);
+  const tooDeep = `collections nested more than ${MAX_DEPTH} deep: too deep to parse safely`;
+  const blockMaps = (levels: number, between = ''): string => Array.from({ length: levels }, (_, i) => `${' '.repeat(i)}a:\n${between}`).join('');
+
+  const cases: [string, string, [number, number]][] = [
+    ['flow sequences', '['.repeat(100_000), [1, MAX_DEPTH + 1]],
+    ['flow mappings', '{a: '.repeat(1000), [1, 4 * MAX_DEPTH + 1]],
+    ['block mappings', blockMaps(1000), [MAX_DEPTH + 1, MAX_DEPTH + 1]],
+    ['block mappings with comment lines at column 0 between', blockMaps(1000, '# c\n'), [2 * MAX_DEPTH + 1, MAX_DEPTH + 1]],
+    ['compact sequences on one line', `${'- '.repeat(1000)}x\n`, [1, 2 * MAX_DEPTH - 1]],
+  ];
+  for (const [what, text, at] of cases) {
+    it(`refuses ${what}, naming where`, () => assert.deepEqual(deepProblem(text), [[...at, tooDeep]]));
+  }
+
+  it('takes a block scalar\'s indented lines and brackets in strings for text, not nesting', () => {
+    const text = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  a: "${'['.repeat(500)}"\n  b: |\n${Array.from({ length: 500 }, (_, i) => `    ${' '.repeat(i)}x`).join('\n')}\n`;
+    // Parsed (its only problem is that a ConfigMap alone is applied with no pod), not refused.
+    assert.deepEqual(parseManifest(FILE, text).problems.map((problem) => problem.message), [
+      'the file has no Pod or Deployment: ConfigMaps, Secrets and PersistentVolumeClaims are applied together with the pods of the same file',
+    ]);
+  });
+
+  it(`accepts ${MAX_DEPTH - 10} levels`, () => {
+    assert.doesNotMatch(JSON.stringify(parseManifest(FILE, blockMaps(MAX_DEPTH - 10)).problems), /nested/);
+    assert.doesNotMatch(JSON.stringify(parseManifest(FILE, `${'['.repeat(MAX_DEPTH - 10)}${']'.repeat(MAX_DEPTH - 10)}`).problems), /nested/);
+  });
+});
+
