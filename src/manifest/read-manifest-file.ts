@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { lstat, open, stat } from 'node:fs/promises';
 
 /** The kubelet caps manifest reads at 10 MB; so do we. */
 export const MAX_MANIFEST_BYTES = 10 * 1024 * 1024;
@@ -59,6 +59,10 @@ export const readManifestFile = async (file: string, options: number | ReadFileO
     if (code === 'ENOENT') return { ok: false, reason: 'file disappeared while being read', gone: true };
     if (code === 'ENXIO') return { ok: false, reason: 'not a regular file (socket)' };
     if (code === 'ELOOP' && noFollow) return { ok: false, reason: 'became a symlink while being read' };
+    // A device node on a nodev mount (Debian 13's /tmp) refuses open() with
+    // EACCES: what the file is says more than the permission error does.
+    const kind = await specialKind(file, noFollow);
+    if (kind !== undefined) return { ok: false, reason: `not a regular file (${kind})` };
     return { ok: false, reason: `cannot open: ${code ?? String(error)}` };
   }
   try {
@@ -91,3 +95,11 @@ export const readManifestFile = async (file: string, options: number | ReadFileO
 
 /** The text of bytes that readManifestFile found to be UTF-8, without a leading byte order mark (as a fatal TextDecoder gave it before). */
 export const decodeManifest = (bytes: Uint8Array): string => new TextDecoder('utf-8').decode(bytes);
+
+/** What `file` is when it is a device node, or undefined (a regular file, or gone). */
+const specialKind = async (file: string, noFollow: boolean): Promise<string | undefined> => {
+  const stats = await (noFollow ? lstat(file) : stat(file)).catch(() => undefined);
+  if (stats?.isCharacterDevice()) return 'character device';
+  if (stats?.isBlockDevice()) return 'block device';
+  return undefined;
+};

@@ -267,7 +267,7 @@ describe('images: a runner killed while podman loads an archive', () => {
       assert.equal(record.size, size);
       assert.equal(record.sha256, await sha256Hex(archive));
       await waitFor('the orphaned podman load to end', async () => (await readProcess(load.pid)) === undefined, 30_000);
-      assert.deepEqual((await readdir(podmanTmp)).filter((entry) => entry.startsWith('storage')), [], 'no temporary copy left in podman\'s tmp dir');
+      assert.deepEqual((await readdir(podmanTmp)).filter(isTempCopy), [], 'no temporary copy left in podman\'s tmp dir');
       // Once in podman's storage: one image with the name, one layer with the random content.
       const images = JSON.parse(await podman('images', '--all', '--format', 'json')) as { Names?: string[] | null }[];
       assert.equal(images.filter((image) => image.Names?.includes(SLOW_IMAGE)).length, 1, 'one image');
@@ -312,10 +312,19 @@ const recordedArchive = async (stateDir: string, archive: string): Promise<Loade
   return records[0];
 };
 
-/** Bytes in podman's temporary blob copies (`storage*` directories under its image_copy_tmp_dir). */
+/**
+ * Whether `entry` in podman's image_copy_tmp_dir is one of its temporary blob
+ * copies. The directory's name comes from containers/image and differs by
+ * version: `storage*` on podman 4.3 (Debian 12), `container_images_storage*`
+ * on podman 5.x (5.4 on Debian 13). Either counts, so the mid-load kill and
+ * the leftover check below hold on both.
+ */
+const isTempCopy = (entry: string): boolean => entry.startsWith('storage') || entry.startsWith('container_images_storage');
+
+/** Bytes in podman's temporary blob copies (see isTempCopy) under its image_copy_tmp_dir. */
 const tempBlobBytes = async (tmp: string): Promise<number> => {
   let total = 0;
-  for (const dir of (await readdir(tmp)).filter((entry) => entry.startsWith('storage'))) {
+  for (const dir of (await readdir(tmp)).filter(isTempCopy)) {
     for (const file of await readdir(path.join(tmp, dir)).catch(() => [])) total += (await stat(path.join(tmp, dir, file)).catch(() => undefined))?.size ?? 0;
   }
   return total;

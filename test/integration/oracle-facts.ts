@@ -100,6 +100,15 @@ export interface Baseline {
 const SAFE_SELINUX_TYPES = new Set(['container_t', 'container_init_t', 'container_kvm_t', 'container_engine_t']);
 /** Annotation namespaces that the OCI runtime itself acts on (crun's handlers, runc's systemd unit properties). */
 const RUNTIME_ANNOTATIONS = ['run.oci.', 'org.systemd.property.'];
+/**
+ * podman 5.x (5.4.2 on Debian 13; not 4.3) puts these on every container
+ * itself, so that systemd stops the container's scope as podman would: the
+ * default stop signal (SIGTERM) and the stop timeout. Any other value, or any
+ * other systemd property, is still the manifest's doing.
+ */
+const isPodmanOwnStopAnnotation = (key: string, value: string): boolean =>
+  (key === 'org.systemd.property.KillSignal' && value === '15') ||
+  (key === 'org.systemd.property.TimeoutStopUSec' && /^uint64 \d+$/.test(value));
 
 /** Segment-wise "at or under", written here again rather than imported: the oracle must not share the runner's mistakes. */
 export const isUnder = (target: string, prefixes: readonly string[]): boolean =>
@@ -201,7 +210,7 @@ const specFindings = (spec: OciSpec, infraPid: number | undefined, limits: Limit
     if (!hostPathAllowed(mount.source, options.includes('ro'), limits)) found.push(`OCI bind mount of ${mount.source} (at ${mount.destination}) outside policy.hostPath`);
   }
   for (const key of Object.keys(spec.annotations ?? {})) {
-    if (RUNTIME_ANNOTATIONS.some((prefix) => key.startsWith(prefix))) found.push(`annotation the runtime acts on: ${key}=${spec.annotations![key]}`);
+    if (RUNTIME_ANNOTATIONS.some((prefix) => key.startsWith(prefix)) && !isPodmanOwnStopAnnotation(key, spec.annotations![key]!)) found.push(`annotation the runtime acts on: ${key}=${spec.annotations![key]}`);
   }
   const hooks = Object.values(spec.hooks ?? {}).reduce((sum, list) => sum + (list?.length ?? 0), 0);
   if (hooks > 0) found.push(`${hooks} OCI hooks`);

@@ -28,13 +28,29 @@ import {
 
 const FAST_BACKOFF = 'resyncIntervalSeconds: 2\nstopTimeoutSeconds: 1\nrestartBackoff: {initialSeconds: 1, maxSeconds: 4, resetAfterSeconds: 600}\n';
 
+/**
+ * The time (ms) of one line of `podman events --format json`. podman 4.x
+ * writes `Time`, an RFC 3339 string; podman 5.x writes `time` (unix seconds)
+ * and `timeNano` (unix nanoseconds) instead. Either must be there.
+ */
+const eventTimeMs = (line: string): number => {
+  const event = JSON.parse(line) as { Time?: unknown; time?: unknown; timeNano?: unknown };
+  const ms =
+    typeof event.timeNano === 'number' ? event.timeNano / 1e6 // podman 5.x
+    : typeof event.time === 'number' ? event.time * 1000 // podman 5.x, were timeNano to go
+    : typeof event.Time === 'string' ? Date.parse(event.Time) // podman 4.x
+    : Number.NaN;
+  assert.ok(Number.isFinite(ms), `podman event without a readable Time (4.x) or time/timeNano (5.x): ${line}`);
+  return ms;
+};
+
 /** Times (ms) of a container's events of one kind since `since`, from podman's event log. */
 const eventTimes = async (container: string, event: 'start' | 'died', since: Date): Promise<number[]> => {
   const out = await podman('events', '--stream=false', '--format', 'json', '--since', since.toISOString(), '--filter', `container=${container}`, '--filter', `event=${event}`);
   return out
     .split('\n')
     .filter(Boolean)
-    .map((line) => Date.parse((JSON.parse(line) as { Time: string }).Time))
+    .map(eventTimeMs)
     .sort((a, b) => a - b);
 };
 
