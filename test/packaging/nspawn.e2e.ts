@@ -12,6 +12,13 @@
  * default /var/tmp/runner-e2e; packages added to INCLUDE later are installed
  * into the cached root with apt-get).
  *
+ * RUNNER_E2E_SUITE=trixie runs the same tests on Debian 13 (podman 5.4, crun
+ * 1.21, systemd 257) instead, in machine `runner-e2e-trixie`, from the root
+ * cached in $RUNNER_PODMAN5_CACHE (default /var/tmp/runner-trixie), which
+ * the podman 5 integration tier (scripts/test-podman5.ts) shares. Of the
+ * settings below, trixie needs the same except runc: its crun starts
+ * containers with pids_limit = 0 alone (measured).
+ *
  * What the machine needs for podman to run containers in it. These are
  * settings of the test machine, not of the product; each was measured on a
  * host with hybrid cgroups (v1 controllers, an empty v2 hierarchy) whose
@@ -46,13 +53,20 @@ import { debFileName } from '../../scripts/package/naming.ts';
 import { isKeeper } from '../../src/shared/infra-keeper.ts';
 import { requireTools, ROOT, run, runOk, type Result } from './helpers.ts';
 
-const CACHE = process.env['RUNNER_E2E_CACHE'] ?? '/var/tmp/runner-e2e';
+const SUITE = process.env['RUNNER_E2E_SUITE'] ?? 'bookworm';
+assert.ok(SUITE === 'bookworm' || SUITE === 'trixie', `RUNNER_E2E_SUITE is bookworm (Debian 12) or trixie (Debian 13), not ${SUITE}`);
+const TRIXIE = SUITE === 'trixie';
+const MACHINE = TRIXIE ? 'runner-e2e-trixie' : 'runner-e2e';
+const CACHE = TRIXIE ? (process.env['RUNNER_PODMAN5_CACHE'] ?? '/var/tmp/runner-trixie') : (process.env['RUNNER_E2E_CACHE'] ?? '/var/tmp/runner-e2e');
 const MIRROR = process.env['RUNNER_E2E_MIRROR'] ?? 'http://deb.debian.org/debian';
 // debootstrap does not resolve virtual packages: netavark provides podman's
 // container-network-stack. runc: see the top of the file for why not crun.
 // iptables: the deb depends on it where netavark is older than 1.14, and
 // dpkg -i installs nothing itself.
-const INCLUDE = 'systemd,systemd-sysv,dbus,podman,netavark,iptables,catatonit,runc,libgcc-s1,libstdc++6';
+// trixie: crun, podman's default there, and nftables, which netavark 1.14 uses.
+const INCLUDE = TRIXIE
+  ? 'systemd,systemd-sysv,dbus,podman,netavark,nftables,iptables,catatonit,crun,libgcc-s1,libstdc++6'
+  : 'systemd,systemd-sysv,dbus,podman,netavark,iptables,catatonit,runc,libgcc-s1,libstdc++6';
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 let machineRoot: string;
@@ -80,7 +94,7 @@ const ensureRootfs = (): string => {
   if (!existsSync(join(rootfs, 'usr/bin/podman'))) {
     const partial = `${rootfs}.partial`;
     rmSync(partial, { recursive: true, force: true });
-    runOk('debootstrap', ['--variant=minbase', `--include=${INCLUDE}`, 'bookworm', partial, MIRROR]);
+    runOk('debootstrap', ['--variant=minbase', `--include=${INCLUDE}`, SUITE, partial, MIRROR]);
     // debootstrap exits 0 even when some packages stay unconfigured.
     assert.equal(runOk('chroot', [partial, 'dpkg', '--audit']), '', 'every package in the root is configured');
     renameSync(partial, rootfs);
@@ -119,6 +133,11 @@ pids_limit = 0
 [engine]
 runtime = "runc"
 `;
+/** Debian 13: the same but for runc; crun, podman's default there, copes with the missing capability. */
+const TRIXIE_CONTAINERS_CONF = `# Written by test/packaging/nspawn.e2e.ts for the test machine only.
+[containers]
+pids_limit = 0
+`;
 
 /**
  * Boots the machine from machineRoot, sets nspawn and leader, and waits until
@@ -127,7 +146,7 @@ runtime = "runc"
 const boot = async (): Promise<void> => {
   const machine = spawn('systemd-nspawn', [
     '--boot', '--quiet', '--register=no', '--keep-unit', '--directory', machineRoot,
-    '--machine', 'runner-e2e', '--capability=all', '--console=pipe',
+    '--machine', MACHINE, '--capability=all', '--console=pipe',
     '--system-call-filter=@keyring bpf',
   ], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, SYSTEMD_NSPAWN_UNIFIED_HIERARCHY: '1' } });
   nspawn = machine;
@@ -174,7 +193,7 @@ before(async () => {
   // system has none. The image-build test below puts it back on purpose.
   rmSync(join(machineRoot, 'usr/sbin/policy-rc.d'), { force: true });
   mkdirSync(join(machineRoot, 'etc/containers'), { recursive: true });
-  writeFileSync(join(machineRoot, 'etc/containers/containers.conf'), CONTAINERS_CONF);
+  writeFileSync(join(machineRoot, 'etc/containers/containers.conf'), TRIXIE ? TRIXIE_CONTAINERS_CONF : CONTAINERS_CONF);
   // For the pod's image, built in the machine by the script the integration
   // tests use (no registry there).
   copyFileSync('/bin/busybox', join(machineRoot, 'usr/bin/busybox'));
