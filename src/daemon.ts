@@ -51,8 +51,14 @@ const STATUS_HEARTBEAT_SECONDS = 5;
 /** How long in-flight podman calls may finish after a stop request before they are abandoned. */
 const SHUTDOWN_GRACE_MS = 20_000;
 
-/** Event-loop delay: sampled every 20 ms, reported over 60-120 s (src/shared/loop-delay.ts). */
-const LOOP_DELAY = { resolutionMs: 20, windowMs: 60_000 };
+/**
+ * Event-loop delay, reported over 60-120 s (src/shared/loop-delay.ts). Each
+ * sample is a timer wakeup, which costs CPU even when idle: on the 2-core
+ * machine under load, sampling every 20 ms added 0.51 % of a core, 50 ms
+ * 0.14 %, 100 ms 0.03 % (bench/RESULTS.md, "Watchdog"). 50 ms: a stall of
+ * D ms reads between D - 50 and D, so a 100 ms stall is never read as none.
+ */
+const LOOP_DELAY = { resolutionMs: 50, windowMs: 60_000 };
 
 /**
  * The composition root of `runner run`: builds the real dependencies and

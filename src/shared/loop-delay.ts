@@ -42,8 +42,8 @@ export interface LoopDelayOptions {
  *
  * Windows rotate when a report is taken (no timer of its own): a report
  * covers the previous full window and the current one, so it is never about
- * an instant only. 20 ms sampling costs 50 timer wakeups a second, a few
- * hundredths of a percent of a core (measured in bench/RESULTS.md).
+ * an instant only. Each sample is a timer wakeup: the daemon's choice of
+ * resolution, and what it costs, is at LOOP_DELAY in src/daemon.ts.
  */
 export class LoopDelayMonitor {
   private readonly histogram: DelayHistogram;

@@ -273,7 +273,9 @@ describe('shared files', () => {
   test('the unit keeps pods alive and verifies under systemd-analyze', () => {
     const unit = readFileSync(join(ROOT, 'packaging/runner.service'), 'utf8');
     assert.match(unit, /^KillMode=process$/m);
-    assert.match(unit, /^Type=exec$/m);
+    assert.match(unit, /^Type=notify$/m);
+    assert.match(unit, /^NotifyAccess=main$/m);
+    assert.match(unit, /^WatchdogSec=60s$/m);
     assert.match(unit, /^Restart=always$/m);
     assert.match(unit, /^ExecStart=\/usr\/bin\/runner run --config \/etc\/runner\/config\.yaml$/m);
     for (const forbidden of ['ProtectSystem=', 'ProtectHome=', 'PrivateTmp=', 'NoNewPrivileges=', 'SystemCallFilter=']) {
