@@ -6,6 +6,7 @@ import { OffThreadParser } from './desired/off-thread-parser.ts';
 import { CliPodman } from './podman/cli-podman.ts';
 import type { Podman } from './podman/podman.ts';
 import { podmanErrorKind } from './podman/podman-error.ts';
+import { gatherSnapshot, logHostFindings, runChecks } from './doctor/index.ts';
 import { Reconciler } from './reconciler/reconciler.ts';
 import { observePods } from './reconciler/observed-pods.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
@@ -114,6 +115,12 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
     if (adopted.length > 0) log.info(`no record of the secrets the runner created: taking those of the applied manifests as its own (${adopted.join(', ')})`);
     log.info(`runner starting: manifests in ${config.manifestDir}, state in ${config.stateDir}, podman ${version}`);
     for (const warning of securityWarnings(config)) log.warn(warning);
+    // `runner doctor`'s checks, once, as warnings that never hold up the start; only with the real podman (tests inject a fake).
+    if (!injected) {
+      const doctorPodman = new CliPodman({ path: config.podman.path, timeoutMs: config.podman.timeoutSeconds * 1000 });
+      const gather = { podman: doctorPodman, manifestDir: config.manifestDir, stateDir: config.stateDir, trust: config.trust, clock, env: process.env, signal };
+      void logHostFindings(async () => runChecks(await gatherSnapshot(gather)), logger.withTag('doctor'));
+    }
 
     const history = new RestartHistory(config.stateDir);
     await history.load();

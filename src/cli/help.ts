@@ -10,6 +10,8 @@ Usage:
   runner events [-f] [POD]      the runner's own event history, newest last
   runner logs POD [-c NAME]     a container's output (podman logs)
   runner restart POD            restart a pod through the runner (recorded as Manual)
+  runner doctor                 what on this host will stop pods from running, with fixes
+                                (exit 0 nothing found, 1 errors, 3 warnings only)
   runner --version              print version, commit and embedded Node.js version
   runner --help                 this text; "runner COMMAND --help" for a command
 
@@ -141,4 +143,25 @@ ${STATE_FLAGS}
 
 Exit status: 0 restarted, 1 refused or failed, 3 the runner is not running
 (nothing recorded; "podman pod restart POD" restarts by hand).
+`;
+
+export const DOCTOR_HELP = `Usage: runner doctor [options]
+
+Checks what on this host will stop pods from running, and names the fix for
+each finding: podman missing or older than 4.3, no usable OCI runtime,
+netavark or CNI without the firewall program they run (iptables, or nft for
+netavark 1.14 and later), cgroup controllers podman needs (pids, unless
+pids_limit = 0), podman's storage not writable, the manifest directory
+missing or untrusted, the clock behind the runner's last record, the boot id
+unreadable. Asks podman (version, info) and reads files; changes nothing.
+"runner run" logs the same findings once at its start, as warnings.
+
+Options (flags override the config file):
+${STATE_FLAGS}
+  --manifest-dir DIR   manifest directory (default ${DEFAULT_CONFIG.manifestDir})
+  --json               the findings as JSON: {exitCode, findings: [{check, severity, message, fix}]}
+  -h, --help           this text
+
+Exit status: 0 nothing found, 1 an error (pods will not run), 2 usage error,
+3 warnings only.
 `;

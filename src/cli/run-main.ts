@@ -45,6 +45,8 @@ export const runMain = async (argv: string[]): Promise<number> => {
         return await (await import('./logs-command.ts')).logsCommand(rest, write);
       case 'restart':
         return await (await import('./restart-command.ts')).restartCommand(rest, write);
+      case 'doctor':
+        return await (await import('./doctor-command.ts')).doctorCommand(rest, write);
       default:
         process.stderr.write(`runner: unknown command "${printable(command)}"\n\n${MAIN_HELP}`);
         return 2;

@@ -5,6 +5,7 @@ import type { CallOptions, ContainerDetail, ExecResult, PlayResult, Podman, Podm
 import { classifyPodmanStderr, PodmanError, podmanErrorText } from './podman-error.ts';
 import { containerInspectSchema, containerPsSchema, podPsSchema, secretLsSchema, versionSchema } from './podman-schemas.ts';
 import { readEventLines } from './event-lines.ts';
+import { infoSchema as hostInfoSchema, toHostInfo, type PodmanHostInfo } from './host-info.ts';
 
 export interface CliPodmanOptions {
   /** The podman executable; "podman" finds it on PATH. */
@@ -187,6 +188,12 @@ export class CliPodman implements Podman {
   async storageRoot(options?: CallOptions): Promise<string> {
     const args = ['info', '--format', 'json'];
     return this.parseJson(infoSchema, await this.run(args, options), args).store.graphRoot;
+  }
+
+  /** The host as podman sees it (runtime, network backend, cgroups, storage), for `runner doctor`. */
+  async hostInfo(options?: CallOptions): Promise<PodmanHostInfo> {
+    const args = ['info', '--format', 'json'];
+    return toHostInfo(this.parseJson(hostInfoSchema, await this.run(args, options), args));
   }
 
   // ---- operator commands (src/cli/) ----
