@@ -194,6 +194,25 @@ describe('CliPodman against a fake podman executable', () => {
     });
   });
 
+  it('kube play whose containers did not start: the kind and the cause of the one that failed (podman 4.3.1 stderr, seen)', async () => {
+    const stderr = [
+      'time="2026-12-02T17:32:57Z" level=warning msg="Failed to load cached network config"',
+      'starting container 8a8f0db35de26731de859de3052d50459b991384b32f6898d947a75a64c746df: plugin type="bridge" failed (add): cni plugin bridge failed: failed to locate iptables: exec: "iptables": executable file not found in $PATH',
+      'starting container 978eafec13d2cba6e4255c1e72c34cb02943a9241ec2c687f38fb41d1cd1d78a: a dependency of container 978eafec13d2cba6e4255c1e72c34cb02943a9241ec2c687f38fb41d1cd1d78a failed to start: container state improper',
+      'Error: failed to start 2 containers',
+      '',
+    ].join('\n');
+    await rejectsWith(exiting(125, stderr).playKube('apiVersion: v1\n'), (error) => {
+      assert.equal(error.kind, 'network-setup');
+      assert.match(error.causeLine, /^container 8a8f0db35de2: plugin type="bridge" failed \(add\)/);
+      assert.match(error.message, /^podman kube play exited with 125: failed to start 2 containers; container 8a8f0db35de2: .*failed to locate iptables/);
+    });
+  });
+
+  it('podman not found: kind podman-missing', async () => {
+    await rejectsWith(new CliPodman({ path: '/nonexistent/podman', timeoutMs: 5_000 }).version(), (error) => assert.equal(error.kind, 'podman-missing'));
+  });
+
   it('a hung podman: a PodmanError with timedOut after the timeout', async () => {
     const started = Date.now();
     await rejectsWith(podman({ FAKE_MODE: 'sleep' }, 300).listPods(), (error) => {
