@@ -100,6 +100,9 @@ export class Reconciler {
   private readonly limit;
   private readonly wakeup: Wakeup;
   private pending = false;
+  /** How many times a pass was asked for, and how many of those were new snapshots (see `pass`). */
+  private triggers = 0;
+  private snapshotTriggers = 0;
   private podmanError: string | undefined;
 
   constructor(private readonly options: ReconcilerOptions) {
@@ -110,18 +113,29 @@ export class Reconciler {
   /** A new full snapshot from the manifest source. */
   setSnapshot(snapshot: ManifestSnapshot): void {
     this.snapshot = snapshot;
+    this.snapshotTriggers += 1;
     this.trigger();
   }
 
-  /** New images are in podman's storage: units waiting for one are tried at once. */
+  /**
+   * New images are in podman's storage: units waiting for one are tried at
+   * once. Any image event calls this (other users of podman load, pull and
+   * tag images all day), so it asks for a pass only when a unit waits.
+   */
   imagesArrived(): void {
-    for (const [key, failure] of this.failures) if (failure.imageMissing) this.failures.delete(key);
-    this.trigger();
+    let waiting = false;
+    for (const [key, failure] of this.failures) {
+      if (!failure.imageMissing) continue;
+      this.failures.delete(key);
+      waiting = true;
+    }
+    if (waiting) this.trigger();
   }
 
   /** Ask for a pass as soon as possible. */
   trigger(): void {
     this.pending = true;
+    this.triggers += 1;
     this.wakeup.wake();
   }
 
@@ -158,14 +172,21 @@ export class Reconciler {
 
   /** One reconcile pass. Public for tests; `run` calls it. */
   async pass(signal: AbortSignal): Promise<void> {
-    const snapshot = this.snapshot;
-    if (!snapshot) return;
+    if (!this.snapshot) return;
     const { podman, store, logger } = this.options;
     let observed: ObservedPod[];
     // Work that finishes while podman lists makes the list stale for its unit.
     const mark = this.activity.mark();
+    const asked = { pending: this.pending, triggers: this.triggers, snapshots: this.snapshotTriggers };
+    let snapshot: ManifestSnapshot;
     try {
       const pods = await podman.listPods({ signal });
+      // The snapshot is taken after the listing: one that landed while podman
+      // listed is planned now, not after another listing (seconds on a loaded
+      // host: issue 13). The list is no older than `mark`, so whatever the
+      // runner did since is accounted for, as in any pass.
+      snapshot = this.snapshot;
+      if (!asked.pending && this.triggers - asked.triggers === this.snapshotTriggers - asked.snapshots) this.pending = false; // only snapshots asked since: planned here
       observed = observePods(pods, snapshot.dir);
       if (this.podmanError) logger.info('podman answers again');
       this.podmanError = undefined;

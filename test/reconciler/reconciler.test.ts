@@ -127,6 +127,48 @@ describe('Reconciler', () => {
     assert.equal(store.get(unit.key)?.hash, unit.hash);
   });
 
+  // Issue 13: a snapshot that landed mid-listing waited for a second listing, seconds on a loaded host.
+  it('a snapshot that lands while podman lists is planned with that list, with no second listing before the play', async () => {
+    show({});
+    const listing = podman.answerLate('listPods');
+    const runSignal = new AbortController();
+    const running = reconciler.run(runSignal.signal, controller.signal); // the first snapshot asked for a pass
+    await listing.started;
+    show({ 'web.yaml': podYaml('web') });
+    listing.release();
+    await waitFor('the play', () => podman.callsOf('playKube').length === 1);
+    assert.deepEqual(podman.calls.map((call) => call.method).slice(0, 2), ['listPods', 'playKube'], 'played from the listing that was under way');
+    await reconciler.settled();
+    await flushMicrotasks(20);
+    runSignal.abort();
+    await running;
+    assert.ok(webPod(), 'the pod runs');
+    // The finished play asks for one more pass (it lists); the snapshot asked for none of its own.
+    assert.equal(podman.callsOf('listPods').length, 2);
+  });
+
+  it('an image event asks for a pass only when a unit waits for an image', async () => {
+    reconciler = newReconciler({ explainMissingImages: async () => 'image busybox is not in podman\'s storage' });
+    show({ 'web.yaml': podYaml('web') });
+    podman.failNext('playKube');
+    await reconcile();
+    assert.equal(webPod(), undefined);
+    const runSignal = new AbortController();
+    const running = reconciler.run(runSignal.signal, controller.signal);
+    await flushMicrotasks(20);
+    podman.clearCalls();
+    reconciler.imagesArrived();
+    await waitFor('the waiting unit to be tried', () => podman.callsOf('playKube').length === 1);
+    await reconciler.settled();
+    await flushMicrotasks(20);
+    podman.clearCalls();
+    reconciler.imagesArrived(); // nobody waits now
+    await flushMicrotasks(20);
+    runSignal.abort();
+    await running;
+    assert.deepEqual(podman.calls, [], 'no pass, no listing');
+  });
+
   it('an invalid file keeps its pod (same id) and plays nothing', async () => {
     show({ 'web.yaml': podYaml('web') });
     await reconcile();
