@@ -119,7 +119,7 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
     if (!injected) {
       const doctorPodman = new CliPodman({ path: config.podman.path, timeoutMs: config.podman.timeoutSeconds * 1000 });
       const gather = { podman: doctorPodman, manifestDir: config.manifestDir, stateDir: config.stateDir, trust: config.trust, clock, env: process.env, signal };
-      void logHostFindings(async () => runChecks(await gatherSnapshot(gather)), logger.withTag('doctor'));
+      void logHostFindings(async () => runChecks(await gatherSnapshot(gather)), logger.withTag('doctor'), signal);
     }
 
     const history = new RestartHistory(config.stateDir);
