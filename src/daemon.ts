@@ -4,6 +4,7 @@ import type { RunnerConfig } from './config/config-schema.ts';
 import { ManifestSource } from './manifest/watch-manifest-dir.ts';
 import { OffThreadParser } from './desired/off-thread-parser.ts';
 import { CliPodman } from './podman/cli-podman.ts';
+import { SharedListing } from './podman/shared-listing.ts';
 import type { Podman } from './podman/podman.ts';
 import { podmanErrorKind } from './podman/podman-error.ts';
 import { gatherSnapshot, logHostFindings, runChecks } from './doctor/index.ts';
@@ -48,6 +49,9 @@ export interface DaemonDeps {
 
 /** status.json is rewritten at least this often; readers call a file older than 3 heartbeats stale. */
 const STATUS_HEARTBEAT_SECONDS = 5;
+
+/** While podman's events stream is down, podman is listed this often (the kubelet's generic PLEG relists every second). */
+const RELIST_WHILE_DOWN_MS = 10_000;
 
 /** How long in-flight podman calls may finish after a stop request before they are abandoned. */
 const SHUTDOWN_GRACE_MS = 20_000;
@@ -98,7 +102,8 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
       ...(config.metrics.textfile ? await removeStaleTemps(path.dirname(config.metrics.textfile), [path.basename(config.metrics.textfile)]) : []),
     ];
     if (stale.length > 0) log.info(`removed ${stale.length} temp file(s) left by an interrupted write: ${stale.join(', ')}`);
-    const podman = injected ?? new CliPodman({ path: config.podman.path, timeoutMs: config.podman.timeoutSeconds * 1000 });
+    // One `podman ps` answers the reconciler and the supervisor alike (src/podman/shared-listing.ts).
+    const podman = injected ?? new SharedListing(new CliPodman({ path: config.podman.path, timeoutMs: config.podman.timeoutSeconds * 1000 }), clock);
     // A missing podman is a setup error: say so and stop. A podman that hangs
     // or fails right now is a fault the runner must ride out: keep going, the
     // reconciler retries and status shows the error.
@@ -246,6 +251,12 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
         if (event.type === 'image' && ['load', 'pull', 'tag'].includes(event.status)) reconciler.imagesArrived();
         supervisor.onEvent(event);
       },
+      // The stream is down or was: a lost event would otherwise wait for the timed resync (minutes).
+      onRelist: () => {
+        reconciler.trigger();
+        supervisor.trigger();
+      },
+      relistMs: Math.min(RELIST_WHILE_DOWN_MS, config.resyncIntervalSeconds * 1000),
     });
     eventWatcher = events;
     images.onLoaded((loaded) => {

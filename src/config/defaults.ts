@@ -44,7 +44,7 @@ export const DEFAULT_CONFIG: RunnerConfig = {
   stateDir: '/var/lib/runner',
   logLevel: 'info',
   logFormat: undefined,
-  resyncIntervalSeconds: 10,
+  resyncIntervalSeconds: 300,
   parallelism: 4,
   stopTimeoutSeconds: 10,
   stopPodsOnExit: false,

@@ -23,6 +23,8 @@ export const containerPsSchema = v.array(
     Id: v.string(),
     Names: v.nullish(v.array(v.string())),
     Pod: v.nullish(v.string()),
+    PodName: v.nullish(v.string()),
+    Created: v.nullish(v.number()),
     IsInfra: v.nullish(v.boolean()),
     ImageID: v.nullish(v.string()),
     State: v.string(),
@@ -32,6 +34,9 @@ export const containerPsSchema = v.array(
     Labels: v.nullish(v.record(v.string(), v.string())),
   }),
 );
+
+/** `podman pod inspect --format '{{json .Labels}}'`: null for a pod without labels. */
+export const podLabelsSchema = v.nullable(v.record(v.string(), v.string()));
 
 /** `podman secret ls --format '{{json .}}'`: one object a line, gathered into an array. */
 export const secretLsSchema = v.array(v.looseObject({ ID: v.string(), Name: v.string() }));

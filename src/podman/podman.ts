@@ -27,6 +27,10 @@ export interface PodmanContainer {
   id: string;
   name: string;
   podId: string;
+  /** The pod's name (`ps --pod`); empty or absent when not in a pod or not reported. */
+  podName?: string;
+  /** Unix ms of the container's creation; absent when not reported. */
+  createdAt?: number;
   isInfra: boolean;
   /** ID of the image it runs. */
   imageId: string;
@@ -96,8 +100,10 @@ export interface Podman {
   removeSecret(name: string, options?: CallOptions): Promise<void>;
   /** Every podman secret on the host (ownership is decided by the caller: src/state/owned-secrets.ts). */
   listSecrets(options?: CallOptions): Promise<PodmanSecret[]>;
-  /** Every container on the host (`ps -a`), infra containers included. */
+  /** Every container on the host (`ps -a --pod`), infra containers included, with its pod's name. */
   listContainers(options?: CallOptions): Promise<PodmanContainer[]>;
+  /** A pod's own labels (`pod inspect`), for a pod none of whose containers carries them (its app containers were removed). */
+  podLabels(id: string, options?: CallOptions): Promise<Record<string, string>>;
   /** Starts a container (podman starts the pod's infra container with it when needed). */
   startContainer(id: string, options?: CallOptions): Promise<void>;
   /**

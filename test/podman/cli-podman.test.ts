@@ -94,17 +94,24 @@ describe('CliPodman against a fake podman executable', () => {
     ]);
   });
 
-  it('listContainers: maps podman 4.3 `ps -a` JSON (unix seconds, the image ID, "never exited")', async () => {
+  it('listContainers: maps podman 4.3 `ps -a --pod` JSON (unix seconds, the image ID, "never exited", the pod name)', async () => {
     const ps = JSON.stringify([
-      { Id: 'c1'.repeat(32), Names: ['a1b2c3d4e5f6-infra'], Pod: 'a1'.repeat(32), IsInfra: true, ImageID: 'f0'.repeat(32), State: 'running', ExitCode: 0, StartedAt: 1796216661, ExitedAt: -62135596800, Labels: null },
-      { Id: 'c2'.repeat(32), Names: ['web-main'], Pod: 'a1'.repeat(32), IsInfra: false, ImageID: 'e0'.repeat(32), State: 'exited', ExitCode: 137, StartedAt: 1796216661, ExitedAt: 1796216663, Labels: { app: 'web' } },
+      { Id: 'c1'.repeat(32), Names: ['a1b2c3d4e5f6-infra'], Pod: 'a1'.repeat(32), PodName: 'web', IsInfra: true, ImageID: 'f0'.repeat(32), State: 'running', ExitCode: 0, StartedAt: 1796216661, ExitedAt: -62135596800, Labels: null, Created: 1796216660 },
+      { Id: 'c2'.repeat(32), Names: ['web-main'], Pod: 'a1'.repeat(32), PodName: 'web', IsInfra: false, ImageID: 'e0'.repeat(32), State: 'exited', ExitCode: 137, StartedAt: 1796216661, ExitedAt: 1796216663, Labels: { app: 'web' } },
     ]);
     const containers = await answering(ps).listContainers();
-    assert.deepEqual(await argsSeen(), ['ps', '--all', '--format', 'json']);
+    assert.deepEqual(await argsSeen(), ['ps', '--all', '--pod', '--format', 'json']);
     assert.deepEqual(containers, [
-      { id: 'c1'.repeat(32), name: 'a1b2c3d4e5f6-infra', podId: 'a1'.repeat(32), isInfra: true, imageId: 'f0'.repeat(32), state: 'running', exitCode: 0, startedAt: 1796216661000, exitedAt: undefined, labels: {} },
-      { id: 'c2'.repeat(32), name: 'web-main', podId: 'a1'.repeat(32), isInfra: false, imageId: 'e0'.repeat(32), state: 'exited', exitCode: 137, startedAt: 1796216661000, exitedAt: 1796216663000, labels: { app: 'web' } },
+      { id: 'c1'.repeat(32), name: 'a1b2c3d4e5f6-infra', podId: 'a1'.repeat(32), podName: 'web', createdAt: 1796216660000, isInfra: true, imageId: 'f0'.repeat(32), state: 'running', exitCode: 0, startedAt: 1796216661000, exitedAt: undefined, labels: {} },
+      { id: 'c2'.repeat(32), name: 'web-main', podId: 'a1'.repeat(32), podName: 'web', isInfra: false, imageId: 'e0'.repeat(32), state: 'exited', exitCode: 137, startedAt: 1796216661000, exitedAt: 1796216663000, labels: { app: 'web' } },
     ]);
+  });
+
+  it('podLabels: a template, read on 4.x (one object) and 5.x (one per pod) alike; a pod with none is {}', async () => {
+    assert.deepEqual(await answering('{"static-pod-runner/managed":"true"}\n').podLabels('a1'.repeat(32)), { 'static-pod-runner/managed': 'true' });
+    assert.deepEqual(await argsSeen(), ['pod', 'inspect', '--format', '{{json .Labels}}', '--', 'a1'.repeat(32)]);
+    assert.deepEqual(await answering('null\n').podLabels('x'), {});
+    await rejectsWith(answering('{"a": 1}').podLabels('x'), (error) => assert.match(error.message, /cannot read/));
   });
 
   it('listPods: no pods', async () => {

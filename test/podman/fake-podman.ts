@@ -248,17 +248,26 @@ export class FakePodman implements Podman {
     if (scripted) return scripted.value as PodmanContainer[];
     return this.late('listContainers', [...this.pods.values()].flatMap((pod) => {
       const podRunning = pod.status === 'Running' || pod.status === 'Degraded';
-      const infra: PodmanContainer = { id: `${pod.id.slice(0, 60)}ffff`, name: `${pod.id.slice(0, 12)}-infra`, podId: pod.id, isInfra: true, imageId: PAUSE_IMAGE_ID, state: podRunning ? 'running' : 'exited', exitCode: 0, startedAt: undefined, exitedAt: undefined, labels: {} };
+      const createdAt = Date.parse(pod.created) || undefined;
+      const infra: PodmanContainer = { id: `${pod.id.slice(0, 60)}ffff`, name: `${pod.id.slice(0, 12)}-infra`, podId: pod.id, podName: pod.name, ...(createdAt ? { createdAt } : {}), isInfra: true, imageId: PAUSE_IMAGE_ID, state: podRunning ? 'running' : 'exited', exitCode: 0, startedAt: undefined, exitedAt: undefined, labels: {} };
       return [
         infra,
         ...pod.containers.map((container) => {
           const facts = this.containerFacts.get(container.id);
           const labels = this.containerLabels.get(container.id) ?? { ...pod.labels };
           const imageId = this.containerLabels.has(container.id) ? PAUSE_IMAGE_ID : 'a'.repeat(64);
-          return { id: container.id, name: container.name, podId: pod.id, isInfra: false, imageId, state: container.status, exitCode: facts?.exitCode ?? 0, startedAt: facts?.startedAt, exitedAt: facts?.exitedAt, labels };
+          return { id: container.id, name: container.name, podId: pod.id, podName: pod.name, ...(createdAt ? { createdAt } : {}), isInfra: false, imageId, state: container.status, exitCode: facts?.exitCode ?? 0, startedAt: facts?.startedAt, exitedAt: facts?.exitedAt, labels };
         }),
       ];
     }));
+  }
+
+  async podLabels(id: string, options?: CallOptions): Promise<Record<string, string>> {
+    const scripted = await this.enter('podLabels', [id], options);
+    if (scripted) return scripted.value as Record<string, string>;
+    const pod = this.pods.get(id);
+    if (!pod) throw new PodmanError({ args: ['pod', 'inspect', '--', id], exitCode: 125, stderr: `Error: no such pod ${id}`, timedOut: false, message: 'podman pod inspect exited with 125: no such pod' });
+    return { ...pod.labels };
   }
 
   async startContainer(id: string, options?: CallOptions): Promise<void> {
@@ -321,10 +330,17 @@ export class FakePodman implements Podman {
     this.eventListeners.add(listener);
     const listeners = this.eventListeners;
     const signal = options.signal;
+    let ended = false;
+    const end = (): void => {
+      ended = true;
+      wake?.();
+    };
+    this.streamEnders.add(end);
+    const enders = this.streamEnders;
     return {
       async *[Symbol.asyncIterator]() {
         try {
-          while (!signal?.aborted) {
+          while (!signal?.aborted && !ended) {
             const event = queue.shift();
             if (event) {
               yield event;
@@ -338,15 +354,23 @@ export class FakePodman implements Podman {
           }
         } finally {
           listeners.delete(listener);
+          enders.delete(end);
         }
       },
     };
   }
 
-  /** Ends every open event stream, as when podman's events process dies. */
+  /** Silences every open event stream: open, but nothing comes any more (podman's events process hangs, its log rotated). */
   endEventStreams(): void {
     this.eventListeners.clear();
   }
+
+  /** Ends every open event stream, as when podman's events process exits. */
+  closeEventStreams(): void {
+    for (const end of this.streamEnders) end();
+  }
+
+  private readonly streamEnders = new Set<() => void>();
 
   private findContainer(id: string): { pod: PodmanPod; container: { id: string; name: string; status: string } } | undefined {
     for (const pod of this.pods.values()) {
