@@ -3,7 +3,7 @@
  * for these machines, the locally built test image, the runner as a process,
  * and the median they compare by.
  */
-import { execFileSync, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
 import path from 'node:path';
 
 export const REPO = path.resolve(import.meta.dirname, '..');
@@ -21,6 +21,15 @@ export const spawnRunner = (binary: string | undefined, args: string[], env: Nod
   binary !== undefined
     ? spawn(binary, args, { env, stdio })
     : spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), ...args], { env, stdio });
+
+/**
+ * `podman pod rm -f` of each pod, one call per pod: podman 4.3 given several
+ * names stops at the first that does not exist, with exit code 0, and
+ * leaves the others (seen here).
+ */
+export const removePods = (pods: string[]): void => {
+  for (const pod of pods) spawnSync('podman', ['pod', 'rm', '-f', '-t', '0', pod], { env: PODMAN_ENV, stdio: 'ignore' });
+};
 
 /** The middle value (the upper one of an even count); NaN for none. */
 export const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;

@@ -41,7 +41,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildTestImage, median, PODMAN_ENV as env, REPO as repo, spawnRunner, TEST_IMAGE as image } from './bench-setup.ts';
+import { buildTestImage, median, PODMAN_ENV as env, removePods, REPO as repo, spawnRunner, TEST_IMAGE as image } from './bench-setup.ts';
 
 const { values } = parseArgs({
   options: {
@@ -168,7 +168,7 @@ Lost: the container was not running again 30 s after the kill (it was then start
   return report;
 };
 
-spawnSync('podman', ['pod', 'rm', '-f', '-t', '0', ...allPods], { env, stdio: 'ignore' });
+removePods(allPods);
 const dirs: string[] = [];
 /** A runner of its own (state, manifests) for one runner arm: every kill a first restart, only events to react to. */
 const startRunner = async (arm: (typeof runnerArms)[number]): Promise<{ child: ChildProcess; exited: Promise<unknown> }> => {
@@ -223,7 +223,7 @@ try {
   for (const watcher of watchers) watcher.kill();
   for (const { child } of runners) if (child.exitCode === null) child.kill('SIGTERM');
   await Promise.all(runners.map(({ exited }) => exited));
-  spawnSync('podman', ['pod', 'rm', '-f', '-t', '0', ...allPods], { env, stdio: 'ignore' });
+  removePods(allPods);
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 }
 
