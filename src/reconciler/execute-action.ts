@@ -40,6 +40,13 @@ export const executeAction = async (action: Action, deps: ExecuteDeps, signal: A
     case 'replace': {
       // Checked before the old pod goes: a refused play must leave it running.
       await requireOwnSecrets(action.unit, deps, signal);
+      // Down, then play. The new pod cannot be played beside the old one:
+      // it takes the old pod's name and container names (and, on
+      // hostNetwork, its ports). `kube play --replace` would save one podman
+      // process, but podman 4.3 stops the old containers after their
+      // StopTimeout (10 s), not the manifest's terminationGracePeriodSeconds
+      // (measured: a container ignoring SIGTERM, 2 s of grace, took over
+      // 10 s to go); removePod gives the grace the old spec asked for.
       const previous = store.get(action.key);
       for (const id of action.podIds) await podman.removePod(id, previous?.stopTimeoutSeconds ?? action.unit.stopTimeoutSeconds, { signal });
       await play(action.unit, deps, signal);
