@@ -4,6 +4,7 @@ import { colourStatus } from './render-colour.ts';
 import { formatTimestamp, humanDuration, relative } from './render-duration.ts';
 import { daemonLine, type StatusReport } from './render-report.ts';
 import { formatEvent } from './render-events.ts';
+import { slowLoop } from './render-table.ts';
 
 export interface DetailOptions {
   now: number;
@@ -59,6 +60,8 @@ export const renderDetail = (input: StatusReport, podInput: PodStatus | undefine
   }
   const events = options.events.slice(-EVENT_LINES);
   lines.push(events.length > 0 ? 'Events:' : 'Events:           <none>', ...events.map((event) => `  ${formatEvent(event, options.timeZone)}`));
+  const loop = slowLoop(report);
+  if (loop) lines.push('', loop);
   return `${lines.join('\n')}\n`;
 };
 

@@ -116,7 +116,8 @@ const nextRestart = (pod: PodStatus, now: number): string => {
  */
 export const SLOW_LOOP_MS = 100;
 
-const slowLoop = (report: StatusReport): string | undefined => {
+/** The warning line about a slow event loop of a live daemon, or undefined; `runner status POD` prints it too. */
+export const slowLoop = (report: StatusReport): string | undefined => {
   const loop = report.daemon.state === 'running' ? report.daemon.eventLoop : undefined;
   if (!loop || loop.maxDelayMs < SLOW_LOOP_MS) return undefined;
   return `warning: the runner's event loop was blocked for up to ${formatMs(loop.maxDelayMs)} in the last ${Math.round(loop.windowSeconds)} s (99th percentile ${formatMs(loop.p99DelayMs)}; worst since start ${formatMs(loop.maxDelaySinceStartMs)}); probes and restarts wait that long`;

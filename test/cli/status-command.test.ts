@@ -310,5 +310,7 @@ describe('runner status: the daemon\'s event-loop delay', () => {
     const { code, out } = await run([]);
     assert.equal(code, 0, 'a slow loop alone does not make the pods unhealthy');
     assert.match(out, /^warning: the runner's event loop was blocked for up to 2\.4 s in the last 75 s \(99th percentile 4 ms; worst since start 2\.4 s\); probes and restarts wait that long$/m);
+    const pod = loadStatusFixture('healthy').pods[0]!.name;
+    assert.match((await run([pod])).out, /^warning: the runner's event loop was blocked for up to 2\.4 s/m, 'runner status POD shows it too');
   });
 });
