@@ -357,9 +357,39 @@ test('systemctl restart runner leaves the pod and its container running as they 
   assert.equal(inside(`kill -0 ${conmon}`).code, 0, `conmon (pid ${conmon}) survived the restart`);
 });
 
+// An OnFailure pod whose process ends 0 on SIGTERM, as well-behaved daemons
+// do: the shutdown's exit 0 is no completion, so it must run again after a
+// reboot and a power cut (src/supervisor/reboot-exits.ts).
+const JOB = 'e2e-onfailure';
+const JOB_MANIFEST = MANIFEST.replace(`  name: ${POD}\n`, `  name: ${JOB}\n`).replace('spec:\n', 'spec:\n  restartPolicy: OnFailure\n');
+const jobStartedAt = (): string => insideOk(`podman inspect --format '{{.State.StartedAt}}' ${JOB}-main`).trim();
+const jobRunning = (): boolean => podmanState().pods.some((pod) => pod.name === JOB && pod.status === 'Running');
+/** Its container as `runner status --json` reports it (exit status not checked: it is 1 until the pod is ready again). */
+const jobStatus = (): { lastReason?: string; restartCount: number } | undefined =>
+  (JSON.parse(inside(`runner status ${JOB} --json`).stdout) as { pods: { containers: { lastReason?: string; restartCount: number }[] }[] }).pods[0]?.containers[0];
+
+test('an OnFailure pod whose process exits 0 on SIGTERM runs', async () => {
+  const manifest = join(machineRoot, 'etc/runner/manifests', `${JOB}.yaml`);
+  writeFileSync(`${manifest}.tmp`, JOB_MANIFEST, { mode: 0o644 });
+  renameSync(`${manifest}.tmp`, manifest);
+  await waitFor(`pod ${JOB} Running`, 120, () => (jobRunning() ? true : undefined));
+});
+
+/** The OnFailure pod runs again after a boot: a new start, restarted once more, as HostRebooted. */
+const expectJobBack = async (started: string, restartsBefore: number): Promise<void> => {
+  await waitFor(`pod ${JOB} Running again with a new container start`, 60, () => (jobRunning() && jobStartedAt() !== started ? true : undefined));
+  // The status file follows within a heartbeat.
+  const counted = (): boolean => (jobStatus()?.restartCount ?? 0) > restartsBefore;
+  await waitFor(`runner status to count the restart of ${JOB}`, 30, () => (counted() ? true : undefined)).catch(() => undefined);
+  const job = jobStatus();
+  assert.equal(job?.lastReason, 'HostRebooted', JSON.stringify(job));
+  assert.equal(job?.restartCount, restartsBefore + 1, JSON.stringify(job));
+};
+
 /**
  * Boots the machine again and waits for the pod to run with a container
- * started after `started`; then there must be exactly that one pod.
+ * started after `started`; then there must be exactly that one pod, beside
+ * the OnFailure one.
  */
 const bootAndExpectPodBack = async (started: string): Promise<void> => {
   await boot();
@@ -370,16 +400,19 @@ const bootAndExpectPodBack = async (started: string): Promise<void> => {
     runningPod() !== undefined && startedAt() !== started ? true : undefined);
   await runnerSettled();
   const state = podmanState();
-  assert.deepEqual(state.pods.map((pod) => `${pod.name} ${pod.status}`), [`${POD} Running`], 'exactly one pod');
-  // The pod's infra container and its one app container, nothing left over,
+  assert.deepEqual(state.pods.map((pod) => `${pod.name} ${pod.status}`).filter((line) => !line.startsWith(`${JOB} `)), [`${POD} Running`], 'exactly one pod');
+  assert.equal(state.pods.filter((pod) => pod.name === JOB).length, 1, `exactly one pod ${JOB}`);
+  // Each pod's infra container and its one app container, nothing left over,
   // beside at most the one infra keeper the supervisor adds to a pod it restarts.
   const keepers = state.containers.filter((line) => isKeeper(line.split(' ')[1] ?? ''));
-  assert.equal(state.containers.length - keepers.length, 2, `containers: ${state.containers.join(', ')}`);
-  assert.ok(keepers.length <= 1, `at most one infra keeper: ${keepers.join(', ')}`);
+  assert.equal(state.containers.length - keepers.length, 4, `containers: ${state.containers.join(', ')}`);
+  assert.ok(keepers.length <= 2, `at most one infra keeper a pod: ${keepers.join(', ')}`);
 };
 
 test('after a reboot the runner starts by itself and brings the pod back, once', async () => {
   const started = startedAt();
+  const jobStarted = jobStartedAt();
+  const jobRestarts = jobStatus()?.restartCount ?? 0;
   const machine = nspawn;
   assert.ok(machine !== undefined);
   // systemd-nspawn does not reboot a machine by itself: it exits (133 on a
@@ -392,11 +425,15 @@ test('after a reboot the runner starts by itself and brings the pod back, once',
   // The shutdown stopped it (exit code 0: its shell traps TERM); status says the reboot did.
   const container = containerStatus();
   assert.equal(container?.lastReason, 'HostRebooted', JSON.stringify(container));
+  // Its exit 0 was the shutdown's: the OnFailure pod runs again.
+  await expectJobBack(jobStarted, jobRestarts);
 });
 
 test('after a power cut the runner starts by itself and brings the pod back, once', async () => {
   const started = startedAt();
   const restartsBefore = containerStatus()?.restartCount ?? 0;
+  const jobStarted = jobStartedAt();
+  const jobRestarts = jobStatus()?.restartCount ?? 0;
   const machine = nspawn;
   assert.ok(machine !== undefined && leader !== undefined);
   // SIGKILL to the machine's PID 1 ends its PID namespace at once: every
@@ -407,15 +444,21 @@ test('after a power cut the runner starts by itself and brings the pod back, onc
   await bootAndExpectPodBack(started);
   // podman 4.3 lost its runtime state with /run and calls the pod Created:
   // the runner re-creates it, says why, and counts the restart.
-  const events = insideOk('runner events --json').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as { type: string; message: string });
+  const events = insideOk('runner events --json').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as { type: string; message: string; pod?: string });
   const bootEvents = events.slice(events.map((event) => event.type).lastIndexOf('DaemonStarted'));
-  assert.deepEqual(bootEvents.filter((event) => event.type !== 'DaemonStarted').map((event) => `${event.type}: ${event.message}`), [
+  // podman 5 calls what it lost exited, with no exit time: the runner starts it again in the same pod.
+  const podman5 = insideOk("podman version --format '{{.Client.Version}}'").startsWith('5.');
+  assert.deepEqual(bootEvents.filter((event) => event.type !== 'DaemonStarted' && event.pod === POD).map((event) => `${event.type}: ${event.message}`), podman5 ? [
+    'Exited: was lost when the host went down, with no exit recorded (HostRebooted); will restart',
+    `Restarted: restart ${restartsBefore + 1}: HostRebooted, last exit code ?`,
+  ] : [
     `Replaced: replaced pod ${POD} (pod is Created: it never got going, or podman lost its state (a power cut))`,
     `Restarted: restart ${restartsBefore + 1}: HostRebooted, the pod was re-created`,
   ]);
   const container = containerStatus();
   assert.equal(container?.restartCount, restartsBefore + 1, JSON.stringify(container));
   assert.equal(container?.lastReason, 'HostRebooted');
+  await expectJobBack(jobStarted, jobRestarts);
 });
 
 test('conmon of a pod the runner started has its own scope, outside runner.service', () => {
