@@ -5,7 +5,8 @@
  * enables and starts the unit, an upgrade restarts it, removal stops it,
  * stopping the unit leaves podman's processes alone, and a real pod from
  * /etc/runner/manifests keeps running across `systemctl restart runner` and
- * comes back, once, after the machine reboots and after a power cut.
+ * across the watchdog's restart of a runner stopped with SIGSTOP, and comes
+ * back, once, after the machine reboots and after a power cut.
  *
  * Needs debootstrap, systemd-container and busybox-static, and the Debian
  * mirror that apt uses (the root file system is cached in $RUNNER_E2E_CACHE,
@@ -249,7 +250,8 @@ test('stopping runner.service leaves processes outside the runner alone', async 
   // podman's cgroupfs manager. KillMode=process must spare it.
   insideOk([
     'mkdir -p /run/systemd/system/runner.service.d',
-    `printf '[Service]\\nExecStart=\\nExecStart=/bin/sh -c "sleep 600 & echo $$! > /run/probe.pid; exec sleep 600"\\n' > /run/systemd/system/runner.service.d/probe.conf`,
+    // Type=exec: the stand-in sends no READY=1.
+    `printf '[Service]\\nType=exec\\nExecStart=\\nExecStart=/bin/sh -c "sleep 600 & echo $$! > /run/probe.pid; exec sleep 600"\\n' > /run/systemd/system/runner.service.d/probe.conf`,
     'systemctl daemon-reload',
     'systemctl restart runner.service',
   ].join(' && '));
@@ -385,6 +387,51 @@ const expectJobBack = async (started: string, restartsBefore: number): Promise<v
   assert.equal(job?.lastReason, 'HostRebooted', JSON.stringify(job));
   assert.equal(job?.restartCount, restartsBefore + 1, JSON.stringify(job));
 };
+
+test('a runner stopped with SIGSTOP is restarted by the watchdog; its pod is never touched', async () => {
+  // Type=notify: `systemctl start` returned, so READY=1 came, after a listing (status.json has one).
+  assert.equal(unitProperty('Type'), 'notify');
+  assert.equal(`${unitProperty('ActiveState')}/${unitProperty('SubState')}`, 'active/running');
+  const watchdogSeconds = 60;
+  // STATUS= goes with READY=1 and every ping; the first may predate the supervisor's first look at the container.
+  await waitFor('STATUS=1/1 pods ready (systemctl show -p StatusText)', watchdogSeconds / 3 + 5, () => (unitProperty('StatusText') === '1/1 pods ready' ? true : undefined));
+  assert.equal(unitProperty('WatchdogUSec'), '1min');
+  // The pings arrive and PID 1 takes them as the main process's (NotifyAccess=main):
+  // the watchdog timestamp moves within one ping interval (a third of WatchdogSec).
+  const pinged = Number(unitProperty('WatchdogTimestampMonotonic'));
+  assert.ok(pinged > 0, 'a first ping was taken');
+  await waitFor('a watchdog ping after the last one', watchdogSeconds / 3 + 5, () => (Number(unitProperty('WatchdogTimestampMonotonic')) > pinged ? true : undefined));
+  const pod = runningPod();
+  assert.ok(pod !== undefined, `pod ${POD} is Running before the stop`);
+  const containers = podmanState().containers;
+  const started = startedAt();
+  const pid = unitProperty('MainPID');
+  const restarts = Number(unitProperty('NRestarts'));
+  const stoppedAt = Date.now();
+  insideOk(`kill -STOP ${pid}`);
+  const newPid = await waitFor('systemd to restart the stopped runner', watchdogSeconds + 60, () => {
+    const main = unitProperty('MainPID');
+    return main !== '0' && main !== pid && unitProperty('ActiveState') === 'active' ? main : undefined;
+  });
+  const seconds = (Date.now() - stoppedAt) / 1000;
+  // The timeout runs from the last ping, up to WatchdogSec before the stop; then SIGABRT (with SIGCONT) and RestartSec=5s.
+  assert.ok(seconds <= watchdogSeconds + 5 + 10, `restarted ${seconds.toFixed(1)} s after the stop`);
+  assert.equal(Number(unitProperty('NRestarts')), restarts + 1, 'one automatic restart');
+  assert.equal(inside(`kill -0 ${pid}`).code === 0, false, `the stopped runner (pid ${pid}) is gone`);
+  assert.match(insideOk('journalctl -u runner.service --no-pager -o cat'), /Watchdog timeout/, 'systemd says why');
+  // The new runner has listed podman and judged the pod (its status file says so); whatever it
+  // decided on its first pass it has done by the time it calls the pod ready.
+  await waitFor(`runner pid ${newPid} to report pod ${POD} Running and ready`, 60, () => {
+    const status = readStatus() as (StatusFile & { pods?: { name: string; status: string; readyContainers: number; totalContainers: number }[] }) | undefined;
+    const seen = status?.daemon.pid === Number(newPid) && status.daemon.lastReconcileAt !== undefined ? status.pods?.find((item) => item.name === POD) : undefined;
+    return seen?.status === 'Running' && seen.readyContainers === seen.totalContainers ? true : undefined;
+  });
+  assert.equal(Number(unitProperty('MainPID')), Number(newPid));
+  assert.equal(runningPod()?.id, pod.id, 'the same pod, still Running');
+  assert.deepEqual(podmanState().containers, containers, 'the same containers');
+  assert.equal(startedAt(), started, 'the container was not restarted');
+  console.log(`# watchdog: runner pid ${pid} stopped, pid ${newPid} running ${seconds.toFixed(1)} s later`);
+});
 
 /**
  * Boots the machine again and waits for the pod to run with a container
