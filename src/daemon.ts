@@ -9,7 +9,7 @@ import type { Podman } from './podman/podman.ts';
 import { podmanErrorKind } from './podman/podman-error.ts';
 import { gatherSnapshot, logHostFindings, runChecks } from './doctor/index.ts';
 import { Reconciler } from './reconciler/reconciler.ts';
-import { observePods } from './reconciler/observed-pods.ts';
+import { observePods, ownedBy } from './reconciler/observed-pods.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
 import { describeError, RunnerError } from './shared/errors.ts';
 import type { Logger } from './shared/logger.ts';
@@ -103,7 +103,7 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
     ];
     if (stale.length > 0) log.info(`removed ${stale.length} temp file(s) left by an interrupted write: ${stale.join(', ')}`);
     // One `podman ps` answers the reconciler and the supervisor alike (src/podman/shared-listing.ts).
-    const podman = injected ?? new SharedListing(new CliPodman({ path: config.podman.path, timeoutMs: config.podman.timeoutSeconds * 1000 }), clock);
+    const podman = injected ?? new SharedListing(new CliPodman({ path: config.podman.path, timeoutMs: config.podman.timeoutSeconds * 1000 }), clock, (labels) => ownedBy(labels, config.manifestDir));
     // A missing podman is a setup error: say so and stop. A podman that hangs
     // or fails right now is a fault the runner must ride out: keep going, the
     // reconciler retries and status shows the error.
@@ -249,6 +249,8 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
       onEvent: (event) => {
         // An image loaded or pulled by anyone (an archive, `podman load` by hand) may be what a pod waits for.
         if (event.type === 'image' && ['load', 'pull', 'tag'].includes(event.status)) reconciler.imagesArrived();
+        // Another pod's event (anyone's, on a shared host) would cost a listing and tell nothing.
+        if (podman instanceof SharedListing && !podman.concerns(event)) return;
         supervisor.onEvent(event);
       },
       // The stream is down or was: a lost event would otherwise wait for the timed resync (minutes).

@@ -1,5 +1,5 @@
 import type { Clock } from '../shared/clock.ts';
-import { isKeeper } from '../shared/infra-keeper.ts';
+import { isKeeper, KEEPER_SUFFIX } from '../shared/infra-keeper.ts';
 import { MANAGED_LABEL } from '../shared/labels.ts';
 import type { CallOptions, Podman, PodmanContainer, PodmanEvent, PodmanPod } from './podman.ts';
 
@@ -43,11 +43,35 @@ export class SharedListing implements Podman {
   private changes = 0;
   private last: Listing | undefined;
   private readonly labelsByPod = new Map<string, Record<string, string>>();
+  /** The runner's own pods as of the last listing: IDs and names. */
+  private ours = { ids: new Set<string>(), names: new Set<string>() };
 
+  /** `owns`: whether a pod with these labels is this runner's (its labels, its manifest directory). */
   constructor(
     private readonly podman: Podman,
     private readonly clock: Clock,
+    private readonly owns: (labels: Readonly<Record<string, string>>) => boolean = () => true,
   ) {}
+
+  /**
+   * Whether an event may be about one of the runner's pods. podman's events
+   * are the whole host's: other pods, other runners' (tests, a second
+   * instance), and each one listened to costs a listing of every container
+   * (about a second of podman's CPU at 100 pods). Ours: a container event
+   * whose labels say so, or of a known pod's infra container or keeper; a
+   * pod event of a known pod. Other kinds (images) are passed on. A pod the
+   * runner has just played is not known yet, but its containers' events
+   * carry its labels, and the play's end makes a pass anyway.
+   */
+  concerns(event: PodmanEvent): boolean {
+    const { ids, names } = this.ours;
+    if (event.type === 'pod') return ids.has(event.id);
+    if (event.type !== 'container') return true;
+    if (this.owns(event.attributes) || (event.podId !== undefined && ids.has(event.podId))) return true;
+    if (isKeeper(event.name)) return names.has(event.name.slice(0, -KEEPER_SUFFIX.length));
+    const infra = /^([0-9a-f]{12})-infra$/.exec(event.name)?.[1];
+    return infra !== undefined && [...ids].some((id) => id.startsWith(infra));
+  }
 
   /** Something happened that a listing taken before now cannot show. */
   noteChange(): void {
@@ -79,12 +103,27 @@ export class SharedListing implements Podman {
     const listing: Listing = { changes: this.changes, endedAt: undefined, containers: this.podman.listContainers(options) };
     this.last = listing;
     listing.containers.then(
-      () => (listing.endedAt = this.clock.now()),
+      (containers) => {
+        listing.endedAt = this.clock.now();
+        this.learnOwnPods(containers);
+      },
       () => {
         if (this.last === listing) this.last = undefined; // a failure is nobody's answer but its own caller's
       },
     );
     return listing.containers;
+  }
+
+  private learnOwnPods(containers: readonly PodmanContainer[]): void {
+    const ids = new Set<string>();
+    const names = new Set<string>();
+    for (const container of containers) {
+      const labels = this.labelsByPod.get(container.podId) ?? container.labels;
+      if (!container.podId || !this.owns(labels)) continue;
+      ids.add(container.podId);
+      if (container.podName) names.add(container.podName);
+    }
+    this.ours = { ids, names };
   }
 
   /** A call that may change podman's state: once it ends, no listing taken before counts as fresh. */
@@ -136,10 +175,10 @@ export class SharedListing implements Podman {
   podIp(podId: string, options?: CallOptions): Promise<string | undefined> {
     return this.podman.podIp(podId, options);
   }
-  /** Every event is a change: a listing taken before it may not show it. */
+  /** An event about the runner's pods is a change: a listing taken before it may not show it. */
   async *streamEvents(options: CallOptions & { since?: Date }): AsyncIterable<PodmanEvent> {
     for await (const event of this.podman.streamEvents(options)) {
-      this.changes += 1;
+      if (this.concerns(event)) this.changes += 1;
       yield event;
     }
   }

@@ -23,9 +23,13 @@ export const observePods = (pods: readonly PodmanPod[], manifestDir: string): Ob
   pods.map((pod) => {
     const source = pod.labels[SOURCE_LABEL];
     const unit = pod.labels[UNIT_LABEL];
-    if (pod.labels[MANAGED_LABEL] !== MANAGED_VALUE || !source || !unit || path.dirname(source) !== manifestDir) return pod;
+    if (!ownedBy(pod.labels, manifestDir) || !source || !unit) return pod;
     return { ...pod, key: unitKey(source, unit), hash: pod.labels[HASH_LABEL], containers: pod.containers.filter((container) => !isKeeper(container.name)) };
   });
+
+/** Whether labels (a pod's, or a container's: it carries its pod's) mark a pod of the runner watching `manifestDir`. */
+export const ownedBy = (labels: Readonly<Record<string, string>>, manifestDir: string): boolean =>
+  labels[MANAGED_LABEL] === MANAGED_VALUE && labels[UNIT_LABEL] !== undefined && labels[SOURCE_LABEL] !== undefined && path.dirname(labels[SOURCE_LABEL]) === manifestDir;
 
 /** Which file each unit (`Kind/name`) runs from now, for name-clash decisions. */
 export const currentOwners = (pods: readonly ObservedPod[]): Map<string, string> => {

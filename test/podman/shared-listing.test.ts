@@ -90,7 +90,7 @@ describe('SharedListing', () => {
     const iterator = shared.streamEvents({ signal: stream.signal })[Symbol.asyncIterator]();
     const next = iterator.next();
     await flushMicrotasks();
-    fake.emitEvent({ type: 'pod', status: 'stop', id: 'x', name: 'x', time: clock.now(), exitCode: undefined, podId: undefined, attributes: {} });
+    fake.emitEvent({ type: 'pod', status: 'stop', id: fake.podByName('web')!.id, name: 'web', time: clock.now(), exitCode: undefined, podId: undefined, attributes: {} });
     await next;
     await shared.listContainers();
     assert.equal(fake.callsOf('listContainers').length, 3, 'an event arrived after the second listing began');
@@ -134,6 +134,36 @@ describe('SharedListing', () => {
     shared.noteChange();
     await shared.listPods();
     assert.equal(fake.callsOf('podLabels').length, 2, 'pod labels never change: asked once');
+  });
+});
+
+describe("SharedListing.concerns: which events are about the runner's own pods", () => {
+  it("its pods' containers, infra containers, keepers and pods; not another runner's, nor anyone else's", async () => {
+    const fake = new FakePodman();
+    const clock = new FakeClock();
+    await fake.playKube(webYaml('web'));
+    const other = fake.addPod({ id: 'ab'.repeat(32), name: 'other', labels: { ...LABELS, 'static-pod-runner/source': '/srv/another-runner/web.yaml', 'static-pod-runner/unit': 'Pod/other' }, containers: [{ id: 'd'.repeat(64), name: 'other-main', status: 'running' }] });
+    const owns = (labels: Readonly<Record<string, string>>): boolean => labels['static-pod-runner/source']?.startsWith('/etc/runner/manifests/') ?? false;
+    const shared = new SharedListing(fake, clock, owns);
+    const web = fake.podByName('web')!;
+    const event = (fields: { type: string; status: string; id: string; name: string; attributes?: Record<string, string>; podId?: string }) => ({ time: clock.now(), exitCode: undefined, podId: undefined, attributes: {}, ...fields });
+    const webDied = event({ type: 'container', status: 'died', id: web.containers[0]!.id, name: web.containers[0]!.name, attributes: { ...web.labels } });
+    const infraDied = event({ type: 'container', status: 'died', id: 'e'.repeat(64), name: `${web.id.slice(0, 12)}-infra` });
+    const keeperDied = event({ type: 'container', status: 'died', id: 'f'.repeat(64), name: keeperName('web'), attributes: { [KEEPER_LABEL]: 'true' } });
+    const podStopped = event({ type: 'pod', status: 'stop', id: web.id, name: 'web' });
+    assert.equal(shared.concerns(webDied), true, 'its labels say so, before any listing');
+    assert.equal(shared.concerns(podStopped), false, 'an unknown pod before the first listing');
+    await shared.listContainers();
+    for (const known of [webDied, infraDied, keeperDied, podStopped]) assert.equal(shared.concerns(known), true, `${known.type} ${known.name}`);
+    const foreign = [
+      event({ type: 'container', status: 'died', id: other.containers[0]!.id, name: 'other-main', attributes: { ...other.labels } }),
+      event({ type: 'container', status: 'died', id: 'a'.repeat(64), name: `${other.id.slice(0, 12)}-infra` }),
+      event({ type: 'container', status: 'died', id: 'b'.repeat(64), name: keeperName('other') }),
+      event({ type: 'pod', status: 'stop', id: other.id, name: 'other' }),
+      event({ type: 'container', status: 'died', id: 'c'.repeat(64), name: 'adhoc', attributes: {} }),
+    ];
+    for (const item of foreign) assert.equal(shared.concerns(item), false, `${item.type} ${item.name}`);
+    assert.equal(shared.concerns(event({ type: 'image', status: 'load', id: 'i', name: 'busybox' })), true, 'image events are passed on');
   });
 });
 
