@@ -518,6 +518,37 @@ test('conmon of a pod the runner started has its own scope, outside runner.servi
   assert.doesNotMatch(insideOk('systemd-cgls --no-pager -u runner.service'), /conmon/, 'no conmon among the unit\'s processes');
 });
 
+test('runner doctor names the missing firewall program on a box without iptables and nft', () => {
+  interface Doctor {
+    exitCode: number;
+    findings: { check: string; severity: string; message: string; fix?: string }[];
+  }
+  const doctor = (): { code: number | null; report: Doctor } => {
+    const result = inside('runner doctor --json');
+    return { code: result.code, report: JSON.parse(result.stdout) as Doctor };
+  };
+  const network = (report: Doctor): Doctor['findings'][number] | undefined => report.findings.find((finding) => finding.check === 'network');
+  const healthy = doctor();
+  assert.notEqual(healthy.code, 1, `no errors on the machine as installed: ${JSON.stringify(healthy.report.findings)}`);
+  assert.equal(network(healthy.report)?.severity, 'ok', JSON.stringify(network(healthy.report)));
+  // As on a minimal box where nothing pulled them in: both programs gone (renamed, then put back).
+  const HIDDEN = ['/usr/sbin/iptables', '/usr/sbin/nft'];
+  insideOk(HIDDEN.map((file) => `if [ -e ${file} ] || [ -L ${file} ]; then mv ${file} ${file}.e2e-hidden; fi`).join('; '));
+  try {
+    const broken = doctor();
+    assert.equal(broken.code, 1, 'an error: exit 1');
+    assert.equal(broken.report.exitCode, 1);
+    const finding = network(broken.report);
+    assert.equal(finding?.severity, 'error', JSON.stringify(finding));
+    // netavark before 1.14 (Debian 12) runs iptables; 1.14 and later (Debian 13) nft.
+    assert.match(`${finding?.message} ${finding?.fix}`, TRIXIE ? /nft/ : /iptables/);
+    assert.match(inside('runner doctor').stdout, TRIXIE ? /network +ERROR .*nft/ : /network +ERROR .*iptables/, 'the table says it too');
+  } finally {
+    insideOk(HIDDEN.map((file) => `if [ -e ${file}.e2e-hidden ] || [ -L ${file}.e2e-hidden ]; then mv ${file}.e2e-hidden ${file}; fi`).join('; '));
+  }
+  assert.equal(network(doctor().report)?.severity, 'ok', 'back once the programs are back');
+});
+
 test('removal stops the runner, purge removes the state', () => {
   insideOk('dpkg -r static-pod-runner');
   assert.equal(inside('systemctl is-active runner.service').stdout.trim(), 'inactive');
