@@ -13,12 +13,16 @@ import { connect } from 'node:net';
 const INTERVAL_MS = 20;
 const ports = process.argv.slice(2).map(Number);
 const downSince = new Map<number, number | undefined>();
+/** The start of the latest probe whose answer was taken, per port: an older probe answering late (a timeout) says nothing new. */
+const latest = new Map<number, number>();
 
 const probe = (port: number): void => {
   const at = Date.now();
   const socket = connect({ host: '127.0.0.1', port, timeout: 1_000 });
   const done = (ok: boolean): void => {
     socket.destroy();
+    if (at < (latest.get(port) ?? 0)) return;
+    latest.set(port, at);
     const down = downSince.get(port);
     if (ok && down !== undefined) {
       downSince.set(port, undefined);

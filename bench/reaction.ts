@@ -193,12 +193,12 @@ const runners = await Promise.all(runnerArms.map(startRunner));
 const watchers = [startWatcher(kept.containers), startWatcher(stopped.containers)];
 
 try {
-  const deadline = Date.now() + 120_000;
+  const deadline = Date.now() + 300_000; // a loaded machine took more than 120 s
   const keeperUp = (pod: string): boolean => spawnSync('podman', ['container', 'exists', `${pod}-runner_keeper`], { env }).status === 0;
   const exists = (pod: string): boolean => spawnSync('podman', ['container', 'exists', `${pod}-main`], { env }).status === 0;
   // This runner's pods get their keepers; a --before runner's may not.
   while (!runnerArms[0]!.pods.every((pod) => keeperUp(pod) && look(`${pod}-main`).running) || !runnerArms.every((arm) => arm.pods.every((pod) => exists(pod) && look(`${pod}-main`).running))) {
-    if (Date.now() > deadline) throw new Error('the runners\' pods (and this runner\'s keepers) did not come up within 120 s');
+    if (Date.now() > deadline) throw new Error('the runners\' pods (and this runner\'s keepers) did not come up within 300 s');
     await sleep(500);
   }
   await sleep(3_000); // the watchers' streams open, the runner has listed its keepers
