@@ -179,7 +179,13 @@ export const startRunner = async (ws: Workspace, extraArgs: string[] = [], optio
   const record: RunnerRecord = { pid: child.pid!, logs };
   runners.push(record);
   void exited.then(() => (record.exitedAt = Date.now()));
-  await waitFor('the runner to start', async () => logs.some((log) => log.msg === 'runner ready') || child.exitCode !== null, 30_000);
+  try {
+    await waitFor('the runner to start', async () => logs.some((log) => log.msg === 'runner ready') || child.exitCode !== null, 30_000);
+  } catch (error) {
+    // A runner left running would keep this test file's process alive forever.
+    child.kill('SIGKILL');
+    throw new Error(`${(error as Error).message}; its log: ${JSON.stringify(logs.slice(-FAILURE_LOG_LINES))}`);
+  }
   if (child.exitCode !== null) throw new Error(`runner exited at start (${child.exitCode}): ${JSON.stringify(logs)}`);
   return {
     child,
