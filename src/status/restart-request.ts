@@ -36,7 +36,7 @@ export interface RestartRequest {
 export type RestartAnswer = v.InferOutput<typeof answerSchema>;
 
 const ID = /^[0-9a-f]{16}$/;
-const requestsDir = (stateDir: string): string => path.join(stateDir, REQUESTS_DIR);
+export const requestsDir = (stateDir: string): string => path.join(stateDir, REQUESTS_DIR);
 const requestFile = (stateDir: string, id: string): string => path.join(requestsDir(stateDir), `${id}.json`);
 const answerFile = (stateDir: string, id: string): string => path.join(requestsDir(stateDir), `${id}.done.json`);
 

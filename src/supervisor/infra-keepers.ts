@@ -41,9 +41,16 @@ export interface InfraKeepersOptions {
   podman: Podman;
   clock: Clock;
   logger: Logger;
-  /** After a failure, the pod's keeper is left alone this long (the supervisor looks far more often). */
-  retryMs: number;
+  /** After a failure, the pod's keeper is left alone this long; KEEPER_RETRY_MS unless a test says otherwise. */
+  retryMs?: number;
 }
+
+/**
+ * A failed keeper is tried again at the supervisor's first pass this long
+ * after (passes come with podman's events, or every resyncIntervalSeconds):
+ * not the resync interval itself, which is minutes now.
+ */
+export const KEEPER_RETRY_MS = 60_000;
 
 /** Keeper actions podman runs at once: a runner upgraded or started on a host of many pods makes them all. */
 const KEEPER_PARALLELISM = 2;
@@ -67,7 +74,7 @@ export class InfraKeepers {
   }
 
   async apply(action: KeeperAction, unit: DesiredUnit, pod: { id: string; name: string }, signal: AbortSignal): Promise<void> {
-    const { podman, clock, logger, retryMs } = this.options;
+    const { podman, clock, logger, retryMs = KEEPER_RETRY_MS } = this.options;
     try {
       await this.limit(async () => {
         if (action.type === 'create') await podman.runPauseContainer(pod.id, keeperName(pod.name), action.image, { [KEEPER_LABEL]: 'true' }, { signal });

@@ -168,7 +168,7 @@ export class Supervisor {
   constructor(private readonly options: SupervisorOptions) {
     this.startedAt = options.rebootCutoff ?? options.clock.now();
     this.wakeup = new Wakeup(options.clock);
-    this.keepers = new InfraKeepers({ podman: options.podman, clock: options.clock, logger: options.logger, retryMs: options.resyncMs });
+    this.keepers = new InfraKeepers({ podman: options.podman, clock: options.clock, logger: options.logger });
   }
 
   /** The desired units, from the reconciler after each of its passes. */
