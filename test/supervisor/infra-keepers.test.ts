@@ -4,7 +4,7 @@ import type { PodmanContainer } from '../../src/podman/podman.ts';
 import { observePods } from '../../src/reconciler/observed-pods.ts';
 import { UnitActivity } from '../../src/reconciler/unit-activity.ts';
 import { KEEPER_LABEL } from '../../src/shared/infra-keeper.ts';
-import { keeperAction } from '../../src/supervisor/infra-keepers.ts';
+import { KEEPER_RETRY_MS, keeperAction } from '../../src/supervisor/infra-keepers.ts';
 import { RestartHistory } from '../../src/supervisor/restart-history.ts';
 import { Supervisor } from '../../src/supervisor/supervisor.ts';
 import { FakeClock, flushMicrotasks } from '../helpers/fake-clock.ts';
@@ -133,14 +133,17 @@ describe('Supervisor: the infra keeper', () => {
     assert.deepEqual(supervisor.view(unit.key).map((view) => view.name), ['main'], 'not shown in status');
   });
 
-  it('a keeper that cannot be made is tried again after a resync interval, not on every look', async () => {
+  it('a keeper that cannot be made is tried again a minute later (KEEPER_RETRY_MS, not the resync interval), not on every look', async () => {
     await play(podYaml('web'));
     podman.failNext('runPauseContainer', new Error('Error: no such pod'));
     await evaluate();
     await evaluate();
     await evaluate();
     assert.equal(podman.callsOf('runPauseContainer').length, 1);
-    await clock.advance(RESYNC_MS);
+    await clock.advance(KEEPER_RETRY_MS - 1);
+    await evaluate();
+    assert.equal(podman.callsOf('runPauseContainer').length, 1);
+    await clock.advance(1);
     await evaluate();
     assert.equal(podman.callsOf('runPauseContainer').length, 2);
     assert.equal(keeper()?.status, 'running');
