@@ -53,6 +53,13 @@ const STATUS_HEARTBEAT_SECONDS = 5;
 /** While podman's events stream is down, podman is listed this often (the kubelet's generic PLEG relists every second). */
 const RELIST_WHILE_DOWN_MS = 10_000;
 
+/** Every podman call, logged at trace level (`--log-level trace`); nothing is built at other levels. */
+const podmanTrace = (logger: Logger): ((line: string, fields: Record<string, unknown>) => void) | undefined => {
+  if (logger.level < 5) return undefined;
+  const log = logger.withTag('podman');
+  return (line, fields) => log.trace(line, fields);
+};
+
 /** How long in-flight podman calls may finish after a stop request before they are abandoned. */
 const SHUTDOWN_GRACE_MS = 20_000;
 
@@ -103,7 +110,7 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
     ];
     if (stale.length > 0) log.info(`removed ${stale.length} temp file(s) left by an interrupted write: ${stale.join(', ')}`);
     // One `podman ps` answers the reconciler and the supervisor alike (src/podman/shared-listing.ts).
-    const podman = injected ?? new SharedListing(new CliPodman({ path: config.podman.path, timeoutMs: config.podman.timeoutSeconds * 1000 }), clock, (labels) => ownedBy(labels, config.manifestDir));
+    const podman = injected ?? new SharedListing(new CliPodman({ path: config.podman.path, timeoutMs: config.podman.timeoutSeconds * 1000, trace: podmanTrace(logger) }), clock, (labels) => ownedBy(labels, config.manifestDir));
     // A missing podman is a setup error: say so and stop. A podman that hangs
     // or fails right now is a fault the runner must ride out: keep going, the
     // reconciler retries and status shows the error.

@@ -31,7 +31,7 @@ Options (flags override the config file):
   --state-dir DIR      state kept across restarts (default ${DEFAULT_CONFIG.stateDir})
   --images-dir DIR     image archives to load into podman (default ${DEFAULT_CONFIG.imagesDir})
   --pull POLICY        never, missing or always: the most any container may pull (default ${DEFAULT_CONFIG.pull})
-  --log-level LEVEL    silent, error, warn, info, debug or trace (default ${DEFAULT_CONFIG.logLevel})
+  --log-level LEVEL    silent, error, warn, info, debug or trace (every podman call; default ${DEFAULT_CONFIG.logLevel})
   --log-format FORMAT  pretty or json (default: pretty on a terminal, json otherwise)
   -h, --help           this text
 `;

@@ -14,6 +14,13 @@ export interface CliPodmanOptions {
   timeoutMs: number;
   /** Extra environment for podman (tests set CONTAINERS_CONF); the host's own configuration is otherwise honoured. */
   env?: Record<string, string>;
+  /**
+   * Told of every call as it ends (the event stream as it starts): the
+   * arguments, exit code and time taken. The daemon logs these at trace
+   * level, for an operator asking what the runner asks podman, and how slow
+   * podman is to answer.
+   */
+  trace?: (line: string, fields: { args: string; exitCode?: number; ms: number }) => void;
 }
 
 /**
@@ -236,6 +243,7 @@ export class CliPodman implements Podman {
   ): Promise<Result> {
     const timeout = (options.timeoutMs ?? this.options.timeoutMs) + (options.extraTimeoutMs ?? 0);
     let result: Result;
+    const started = performance.now();
     try {
       result = await execa(this.options.path, args, {
         ...(options.stdin ? { stdin: options.stdin } : { input: options.input ?? '' }),
@@ -250,6 +258,12 @@ export class CliPodman implements Podman {
       });
     } catch (error) {
       throw new PodmanError({ args, stderr: '', timedOut: false, message: `cannot run ${this.options.path}: ${(error as Error).message}`, cause: error });
+    }
+    if (this.options.trace) {
+      const ms = Math.round(performance.now() - started);
+      const line = `podman ${args.join(' ')}`.slice(0, 300);
+      const outcome = result.timedOut ? 'timed out' : result.isCanceled ? 'cancelled' : `exit ${result.exitCode ?? '?'}`;
+      this.options.trace(`${line}: ${outcome} after ${ms} ms`, { args: line, ...(result.exitCode !== undefined ? { exitCode: result.exitCode } : {}), ms });
     }
     if (result.timedOut) {
       throw new PodmanError({ args, stderr: String(result.stderr), timedOut: true, message: `podman ${args.slice(0, 2).join(' ')} did not answer within ${Math.round(timeout / 1000)}s` });

@@ -230,6 +230,19 @@ describe('CliPodman against a fake podman executable', () => {
     assert.ok(Date.now() - started < 5_000);
   });
 
+  it('trace: every call with its arguments, its outcome and how long it took', async () => {
+    const lines: { line: string; fields: { args: string; exitCode?: number; ms: number } }[] = [];
+    const trace = (line: string, fields: { args: string; exitCode?: number; ms: number }): void => void lines.push({ line, fields });
+    const traced = (env: Record<string, string>, timeoutMs = 10_000): CliPodman => new CliPodman({ path: executable, timeoutMs, env: { FAKE_LOG: log, ...env }, trace });
+    await traced({ FAKE_MODE: 'exit', FAKE_EXIT: '1', FAKE_STDERR: '' }).volumeExists('data');
+    await assert.rejects(traced({ FAKE_MODE: 'sleep' }, 300).listPods());
+    assert.equal(lines.length, 2);
+    assert.match(lines[0]!.line, /^podman volume exists (-- )?data: exit 1 after \d+ ms$/);
+    assert.equal(lines[0]!.fields.exitCode, 1);
+    assert.match(lines[1]!.line, /^podman pod ps .*: timed out after \d+ ms$/);
+    assert.ok(lines[1]!.fields.ms >= 300, `${lines[1]!.fields.ms} ms`);
+  });
+
   it('an aborted signal ends a hung call promptly', async () => {
     const controller = new AbortController();
     const started = Date.now();
