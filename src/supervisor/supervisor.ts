@@ -130,6 +130,10 @@ const EXIT_POLICY_WINDOW_MS = 3_000;
 /** How long before a `died` event a `kill` event of the same container says who killed it. */
 const KILL_WINDOW_MS = 5_000;
 
+/** How often a pod podman is stopping is looked at, and how long past its grace period at most (Supervisor.podBeingStopped). */
+const POD_STOP_RECHECK_MS = 500;
+const POD_STOP_MARGIN_MS = 10_000;
+
 export class Supervisor {
   private units = new Map<string, DesiredUnit>();
   private readonly wakeup: Wakeup;
@@ -367,6 +371,7 @@ export class Supervisor {
       return;
     }
     this.lastContainers = containers;
+    this.recheckAt = undefined;
     const now = clock.now();
 
     const targetsByUnit = new Map<string, ProbeTarget[]>();
@@ -383,7 +388,11 @@ export class Supervisor {
       if (app.length === 0 || podIds.size > 1) continue; // missing or duplicated: the reconciler's job
       const podId = app[0]!.podId;
       const infra = containers.find((container) => container.isInfra && container.podId === podId);
-      const infraDown = infra !== undefined && infra.state !== 'running';
+      const infraDown = infra !== undefined && infra.state !== 'running' && infra.state !== 'stopping';
+      if (this.podBeingStopped(unit, infra, containers, now)) {
+        targetsByUnit.set(unit.key, this.lastTargets.get(unit.key) ?? []);
+        continue;
+      }
 
       for (const container of app) {
         const name = containerNameIn(unit, container.name);
@@ -612,9 +621,43 @@ export class Supervisor {
     return this.units.get(unitKey(labels[SOURCE_LABEL], labels[UNIT_LABEL]));
   }
 
+  /**
+   * True while podman is stopping the pod (`podman pod stop`, or the exit
+   * policy once no container but the infra runs: src/shared/infra-keeper.ts),
+   * as the listing shows it half-way:
+   * - the infra still runs but no other container of the pod does; or
+   * - the keeper and the infra are down while an app container still runs
+   *   (a pod stop ends the pause containers at once, the app within its grace).
+   * Starting a container or the keeper then races podman's own stop: on
+   * podman 5.4 that left systemd stopping conmon scopes for 90 s, both
+   * `podman start` calls hung as long and the pod stayed unstartable
+   * ("internal libpod error") until it was re-created; 4.3 did not mind.
+   * Such a pod is left alone and looked at again when the stop's events come,
+   * or in POD_STOP_RECHECK_MS; after its grace period and POD_STOP_MARGIN_MS
+   * (a pod that keeps its infra up by design, a keeper killed alone) the
+   * supervisor acts as on any other listing.
+   */
+  private podBeingStopped(unit: DesiredUnit, infra: PodmanContainer | undefined, containers: readonly PodmanContainer[], now: number): boolean {
+    if (infra === undefined) return false;
+    const members = containers.filter((container) => container.podId === infra.podId && !container.isInfra);
+    const running = (container: PodmanContainer): boolean => container.state === 'running' || container.state === 'stopping';
+    const keeper = members.find((container) => isKeeper(container.name));
+    let since: number | undefined;
+    if (running(infra) && members.length > 0 && !members.some(running)) since = Math.max(...members.map((container) => container.exitedAt ?? 0));
+    else if (!running(infra) && keeper !== undefined && !running(keeper) && members.some(running)) since = keeper.exitedAt ?? 0;
+    if (since === undefined) return false;
+    if (since > 0 && now - since > unit.stopTimeoutSeconds * 1000 + POD_STOP_MARGIN_MS) return false;
+    this.recheckAt = Math.min(this.recheckAt ?? Number.POSITIVE_INFINITY, now + POD_STOP_RECHECK_MS);
+    return true;
+  }
+
+  /** A look asked for by a pod podman is stopping (podBeingStopped). */
+  private recheckAt: number | undefined;
+
   private nextDelay(): number {
     let delay = this.options.resyncMs;
     const now = this.options.clock.now();
+    if (this.recheckAt !== undefined) delay = Math.min(delay, Math.max(0, this.recheckAt - now));
     for (const unit of this.units.values()) {
       const recorded = this.options.history.peek(unit.key);
       for (const entry of Object.values(recorded?.containers ?? {})) {

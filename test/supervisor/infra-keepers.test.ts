@@ -177,4 +177,38 @@ describe('Supervisor: the infra keeper', () => {
     await evaluate();
     assert.equal(podman.callsOf('startContainer').length, 0, 'and it stays stopped');
   });
+
+  // podman 5.4: a start racing podman's own stop of the pod hung 90 s and left the pod unstartable.
+  it('a pod podman is stopping (keeper and infra down, the app still in its grace) is left alone until the stop is over', async () => {
+    const unit = await play(podYaml('web'));
+    await evaluate();
+    const pod = [...podman.pods.values()][0]!;
+    const main = podman.containerByName('web-main')!;
+    keeper()!.status = 'exited';
+    pod.status = 'Exited'; // the infra: down; web-main still runs
+    podman.clearCalls();
+    await evaluate();
+    await clock.advance(unit.stopTimeoutSeconds * 1000);
+    await evaluate();
+    assert.deepEqual(podman.mutations(), [], 'no keeper start, no InfraDied stop of web-main');
+    podman.exitContainer(main.id, 0);
+    await evaluate();
+    assert.deepEqual(podman.callsOf('startContainer').map((call) => call.args[0]).sort(), [main.id, keeper()!.id].sort(), 'the stop is over: both run again');
+  });
+
+  it('a pod whose infra still runs with nothing else running is left alone while podman stops it, for its grace period at most', async () => {
+    const unit = await play(podYaml('web'));
+    await evaluate();
+    const pod = [...podman.pods.values()][0]!;
+    const main = podman.containerByName('web-main')!;
+    podman.exitContainer(keeper()!.id, 0);
+    podman.exitContainer(main.id, 1);
+    pod.status = 'Degraded'; // the infra still runs
+    podman.clearCalls();
+    await evaluate();
+    assert.deepEqual(podman.mutations(), [], 'nothing started while the infra is being stopped');
+    await clock.advance(unit.stopTimeoutSeconds * 1000 + 10_001);
+    await evaluate();
+    assert.deepEqual(podman.callsOf('startContainer').map((call) => call.args[0]).sort(), [main.id, keeper()!.id].sort(), 'an infra that stays up is no stop: restarted after the wait');
+  });
 });
