@@ -156,7 +156,7 @@ export interface RunnerProcess {
 export const startRunner = async (ws: Workspace, extraArgs: string[] = [], options: { env?: Record<string, string> } = {}): Promise<RunnerProcess> => {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), 'run', '--config', ws.configFile, '--manifest-dir', ws.manifestDir, '--state-dir', ws.stateDir, '--images-dir', ws.imagesDir, '--log-format', 'json', '--log-level', 'debug', ...extraArgs],
+    ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), 'run', '--config', ws.configFile, '--manifest-dir', ws.manifestDir, '--state-dir', ws.stateDir, '--images-dir', ws.imagesDir, '--log-format', 'json', '--log-level', 'trace', ...extraArgs],
     { env: { ...env, ...options.env }, cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const logs: Record<string, unknown>[] = [];

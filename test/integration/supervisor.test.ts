@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { keeperName } from '../../src/shared/infra-keeper.ts';
 import { SOURCE_LABEL } from '../../src/shared/labels.ts';
 import {
   createWorkspace,
@@ -166,6 +167,9 @@ describe('supervisor: pods stopped, gutted or orphaned from outside', () => {
 
   it('podman pod stop: the pod is started again, same pod, reason recorded', async () => {
     const id = (await podByName(name))!.id;
+    // A pod that has run a while, its keeper up: a stop in the second after
+    // the play would race the keeper's own start, which restarts the infra.
+    await waitFor('the infra keeper', async () => (await podman('inspect', '--format', '{{.State.Status}}', keeperName(name)).catch(() => '')) === 'running');
     await podman('pod', 'stop', '-t', '1', name);
     await waitFor('the pod to run again', async () => (await podByName(name))?.status === 'Running', 15_000);
     assert.equal((await podByName(name))?.id, id);
