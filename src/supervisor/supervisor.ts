@@ -336,8 +336,9 @@ export class Supervisor {
   view(key: string): ContainerView[] {
     const unit = this.units.get(key);
     if (!unit) return [];
+    const mine = this.containersOf(key);
     return unit.containers.map((desired) => {
-      const seen = this.lastContainers.find((container) => this.unitOf(container)?.key === key && containerNameIn(unit, container.name) === desired.name);
+      const seen = mine.find((container) => containerNameIn(unit, container.name) === desired.name);
       return {
         name: desired.name,
         id: seen?.id,
@@ -614,6 +615,30 @@ export class Supervisor {
     });
     this.inFlight.set(containerId, job);
   }
+
+  /**
+   * The last listing's containers of one unit (by their labels), indexed once
+   * per listing: status asks for every unit every few seconds, and scanning
+   * every container for every pod was most of an idle runner's CPU at 100
+   * pods (bench/RESULTS.md, issue 12).
+   */
+  private containersOf(key: string): readonly PodmanContainer[] {
+    if (this.byUnit?.from !== this.lastContainers) {
+      const index = new Map<string, PodmanContainer[]>();
+      for (const container of this.lastContainers) {
+        const { labels } = container;
+        if (labels[MANAGED_LABEL] !== MANAGED_VALUE || !labels[SOURCE_LABEL] || !labels[UNIT_LABEL]) continue;
+        const unit = unitKey(labels[SOURCE_LABEL], labels[UNIT_LABEL]);
+        const list = index.get(unit);
+        if (list) list.push(container);
+        else index.set(unit, [container]);
+      }
+      this.byUnit = { from: this.lastContainers, index };
+    }
+    return this.byUnit.index.get(key) ?? [];
+  }
+
+  private byUnit: { from: readonly PodmanContainer[]; index: Map<string, PodmanContainer[]> } | undefined;
 
   private unitOf(container: PodmanContainer): DesiredUnit | undefined {
     const { labels } = container;
