@@ -49,8 +49,8 @@ describe('seaFuseState', () => {
   }
 });
 
-test('seaConfig turns off everything that is CPU-specific or noisy, and embeds the V8 flags', () => {
-  assert.deepEqual(seaConfig('dist/runner.cjs', 'dist/.sea/runner.blob'), {
+test('seaConfig turns off everything that is CPU-specific or noisy unless asked, and embeds the V8 flags', () => {
+  const plain = {
     main: 'dist/runner.cjs',
     output: 'dist/.sea/runner.blob',
     disableExperimentalSEAWarning: true,
@@ -58,7 +58,9 @@ test('seaConfig turns off everything that is CPU-specific or noisy, and embeds t
     useCodeCache: false,
     execArgv: ['--max-semi-space-size=1'],
     execArgvExtension: 'env',
-  });
+  };
+  assert.deepEqual(seaConfig('dist/runner.cjs', 'dist/.sea/runner.blob'), plain);
+  assert.deepEqual(seaConfig('dist/runner.cjs', 'dist/.sea/runner.blob', { codeCache: true }), { ...plain, useCodeCache: true });
 });
 
 test('integrityOf matches npm’s sha512 integrity format', () => {
