@@ -4,8 +4,8 @@
 # does (scripts/build/bundle.ts), writes a 100-pod status.json that a live
 # daemon would have written (this script's pid, this boot, a long heartbeat),
 # and times with hyperfine (median) against `node -e 0` on the same node.
-# Appends (or replaces) its own section at the end of bench/RESULTS.md; the
-# top of that file belongs to bench/startup.sh. Usage: bench/status.sh [RUNS]
+# Replaces its own section of bench/RESULTS.md (or appends it); the top of
+# that file belongs to bench/startup.sh. Usage: bench/status.sh [RUNS]
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -57,6 +57,18 @@ hyperfine --warmup 3 --runs "$runs" -N --ignore-failure --export-json "$json" \
   -n 'runner status --json (100 pods)' "$runner status --json $args" \
   -n 'runner status POD (detail)' "$runner status $args worker-005" >&2
 
+# The single executable as shipped (npm run build: code cache on x64), against
+# its own bare start: `runner --version` loads the bundle and prints one line.
+npx tsx scripts/build.ts >/dev/null 2>&1 || { echo "npm run build failed" >&2; exit 1; }
+sea="$work/runner-sea"
+cp dist/runner "$sea"
+sea_json="$work/hyperfine-sea.json"
+hyperfine --warmup 3 --runs "$runs" -N --ignore-failure --export-json "$sea_json" \
+  -n 'dist/runner --version (baseline)' "$sea --version" \
+  -n 'dist/runner status (100 pods)' "$sea status $args" \
+  -n 'dist/runner status --json (100 pods)' "$sea status --json $args" \
+  -n 'dist/runner status POD (detail)' "$sea status $args worker-005" >&2
+
 section=$(node -e '
   const results = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).results;
   const median = (r) => r.median * 1000;
@@ -72,8 +84,18 @@ section=$(node -e '
     "| --- | ---: | ---: | ---: | ---: |",
     ...results.map((r) => `| ${r.command} | ${median(r).toFixed(1)} | ${(r.min * 1000).toFixed(1)} | ${(r.max * 1000).toFixed(1)} | ${(median(r) / base).toFixed(2)} |`),
   ];
+  const sea = JSON.parse(require("fs").readFileSync(process.argv[3], "utf8")).results;
+  const seaBase = median(sea[0]);
+  lines.push(
+    "",
+    "The single executable (`npm run build`, embedded Node, x64 code cache), against its own bare start; goal (issue 12): status at 100 pods ≤ 1.2×:",
+    "",
+    "| command | median (ms) | min (ms) | max (ms) | ratio to runner --version |",
+    "| --- | ---: | ---: | ---: | ---: |",
+    ...sea.map((r) => `| ${r.command} | ${median(r).toFixed(1)} | ${(r.min * 1000).toFixed(1)} | ${(r.max * 1000).toFixed(1)} | ${(median(r) / seaBase).toFixed(2)} |`),
+  );
   console.log(lines.join("\n"));
-' "$json" "$runs")
+' "$json" "$runs" "$sea_json")
 
 # Replace our own section (from its heading to the end of the file) or append it.
 touch "$out"
@@ -81,8 +103,14 @@ node -e '
   const fs = require("fs");
   const [file, section] = process.argv.slice(1);
   const text = fs.readFileSync(file, "utf8");
+  // Only our section, up to the next heading: other benches append theirs after it.
   const at = text.indexOf("\n## runner status with 100 pods");
-  const head = (at >= 0 ? text.slice(0, at) : text).replace(/\n*$/, "");
-  fs.writeFileSync(file, `${head ? `${head}\n\n` : ""}${section}\n`);
+  if (at < 0) {
+    fs.writeFileSync(file, `${text.replace(/\n*$/, "")}\n\n${section}\n`);
+  } else {
+    const next = text.indexOf("\n## ", at + 1);
+    const tail = next < 0 ? "" : `\n${text.slice(next)}`;
+    fs.writeFileSync(file, `${text.slice(0, at).replace(/\n*$/, "")}\n\n${section}\n${tail}`);
+  }
 ' "$out" "$section"
 echo "$section"
