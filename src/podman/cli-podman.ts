@@ -160,7 +160,12 @@ export class CliPodman implements Podman {
 
   async execInContainer(id: string, command: readonly string[], timeoutMs: number, options?: CallOptions): Promise<ExecResult> {
     // Everything after the container ID is the command inside the container, never a podman option.
-    const result = await this.run(['exec', '--', id, ...command], { ...options, okExitCodes: 'any', timeoutMs });
+    // No events: each exec is an `exec` and an `exec_died` event, which podman 5
+    // writes to the journal under runner.service (30 lines a minute for one
+    // probe every 2 s, issue 14), and which would wake the runner's own event
+    // watcher for nothing. An exec probe is the runner's health check, not an
+    // operator's exec to audit; `podman exec` by hand keeps its events.
+    const result = await this.run(['--events-backend=none', 'exec', '--', id, ...command], { ...options, okExitCodes: 'any', timeoutMs });
     return { exitCode: result.exitCode ?? -1, output: `${String(result.stdout)}${String(result.stderr)}`.slice(0, 4096) };
   }
 

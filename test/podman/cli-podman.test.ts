@@ -230,6 +230,12 @@ describe('CliPodman against a fake podman executable', () => {
     assert.ok(Date.now() - started < 5_000);
   });
 
+  it('execInContainer: no podman events for a probe\'s exec, the command after --, any exit code an answer', async () => {
+    const result = await exiting(3, 'not ready').execInContainer('c1', ['sh', '-c', 'exit 3'], 5_000);
+    assert.deepEqual(await argsSeen(), ['--events-backend=none', 'exec', '--', 'c1', 'sh', '-c', 'exit 3']);
+    assert.deepEqual(result, { exitCode: 3, output: 'not ready' });
+  });
+
   it('trace: every call with its arguments, its outcome and how long it took', async () => {
     const lines: { line: string; fields: { args: string; exitCode?: number; ms: number } }[] = [];
     const trace = (line: string, fields: { args: string; exitCode?: number; ms: number }): void => void lines.push({ line, fields });
