@@ -205,7 +205,7 @@ interface RunnerRecord {
 
 /** Every runner this test file started. */
 const runners: RunnerRecord[] = [];
-const FAILURE_LOG_LINES = 40;
+const FAILURE_LOG_LINES = 80;
 let testStartedAt = 0;
 
 beforeEach(() => {
