@@ -15,7 +15,5 @@ export const colourStatus = (status: string, text: string, colour: boolean): str
   return `\u001b[${code}m${text}\u001b[0m`;
 };
 
-export const bold = (text: string, colour: boolean): string => (colour ? `\u001b[1m${text}\u001b[0m` : text);
-
 /** Clear the screen and move home, for `--watch`. */
 export const CLEAR_SCREEN = '\u001b[H\u001b[2J';

@@ -9,7 +9,7 @@ import type { EventSink } from '../shared/event-sink.ts';
 import type { AppliedStore } from '../state/applied-store.ts';
 import type { OwnedSecrets } from '../state/owned-secrets.ts';
 import { observePods } from './observed-pods.ts';
-import type { Action } from './plan-actions.ts';
+import { sourceOf, type Action } from './plan-actions.ts';
 import { withoutClaims } from './strip-existing.ts';
 
 export interface ExecuteDeps {
@@ -58,7 +58,7 @@ export const executeAction = async (action: Action, deps: ExecuteDeps, signal: A
       for (const id of action.podIds) await podman.removePod(id, action.stopTimeoutSeconds, { signal });
       if (action.reason !== 'duplicate pod') await store.delete(action.key);
       logger.info(`removed pod ${action.podNames.join(', ')} (${action.reason})`, { pod: action.podNames.join(','), key: action.key });
-      deps.events.record({ type: 'Removed', pod: action.podNames.join(','), file: action.key.slice(0, action.key.lastIndexOf('#')), message: `removed pod ${action.podNames.join(', ')} (${action.reason})` });
+      deps.events.record({ type: 'Removed', pod: action.podNames.join(','), file: sourceOf(action.key), message: `removed pod ${action.podNames.join(', ')} (${action.reason})` });
       return;
     case 'blocked':
       return;

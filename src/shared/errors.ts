@@ -11,7 +11,6 @@ export type RunnerErrorCode =
   | 'MANIFEST_DIR'
   | 'PODMAN_FAILED'
   | 'PODMAN_TIMEOUT'
-  | 'PODMAN_OUTPUT'
   | 'PODMAN_MISSING'
   | 'STATE_IO'
   | 'SECRET_NOT_OWNED'

@@ -477,10 +477,6 @@ export class Supervisor {
     return this.options.events ?? discardEvents;
   }
 
-  get stateError(): string | undefined {
-    return this.options.history.lastSaveError;
-  }
-
   /** The reboot this runner started after, if any. */
   private get reboot(): RebootFacts | undefined {
     const { rebootCutoff, previousRunnerSeenAt } = this.options;
