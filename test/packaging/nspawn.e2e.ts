@@ -447,8 +447,20 @@ test('a runner stopped with SIGSTOP is restarted by the watchdog; its pod is nev
 const bootAndExpectPodBack = async (started: string): Promise<void> => {
   await boot();
   // Nothing here starts the runner: systemd does, as the unit is enabled.
-  await waitFor('runner.service to be active after boot', 60, () =>
-    inside('systemctl is-active runner.service').stdout.trim() === 'active' ? true : undefined);
+  // Active means READY=1: manifests read and podman listed. The unit allows
+  // 300 s (TimeoutStartSec); after a power cut podman's first calls can be
+  // slow (it resets the state of every container it lost), and one CI run of
+  // Debian 13 waited over 60 s. The time is printed, so a slow start shows.
+  const booted = Date.now();
+  try {
+    await waitFor('runner.service to be active after boot', 180, () =>
+      inside('systemctl is-active runner.service').stdout.trim() === 'active' ? true : undefined);
+    console.log(`# runner.service active ${((Date.now() - booted) / 1000).toFixed(1)} s after the machine booted`);
+  } catch (error) {
+    const status = inside('systemctl status runner.service --no-pager -n 0').stdout;
+    const journal = inside('journalctl -b -u runner.service --no-pager -o short-precise | tail -n 60').stdout;
+    throw new Error(`${(error as Error).message}\n${status}\n${journal}`);
+  }
   await waitFor(`pod ${POD} Running again with a new container start`, 120, () =>
     runningPod() !== undefined && startedAt() !== started ? true : undefined);
   await runnerSettled();
