@@ -109,7 +109,7 @@ node -e '
     fs.writeFileSync(file, `${text.replace(/\n*$/, "")}\n\n${section}\n`);
   } else {
     const next = text.indexOf("\n## ", at + 1);
-    const tail = next < 0 ? "" : `\n${text.slice(next)}`;
+    const tail = next < 0 ? "" : text.slice(next);
     fs.writeFileSync(file, `${text.slice(0, at).replace(/\n*$/, "")}\n\n${section}\n${tail}`);
   }
 ' "$out" "$section"
