@@ -437,6 +437,7 @@ export class Supervisor {
           continue;
         }
         if (container.state !== 'exited' && container.state !== 'stopped' && container.state !== 'created') continue;
+        if (this.keeperInFlight(podId, containers)) continue; // see keepInfra: its end makes another look
         const lost = lostWithMachine(container, this.startedAt);
         const rebooted = endedByReboot(container, lost, entry, this.reboot);
         await this.noteExit(container, unit, entry, lost, rebooted, signal);
@@ -571,6 +572,12 @@ export class Supervisor {
     const keeper = containers.find((container) => container.podId === podId && isKeeper(container.name));
     const slot = keeper?.id ?? `keeper:${podId}`;
     if (this.containerActivity.isBusy(slot, mark)) return;
+    // One start in a pod at a time: a keeper made or started while a container
+    // of the pod starts makes two podman processes start the pod's infra at
+    // once, which on podman 5.4 hung both for 90 s and left the pod
+    // unstartable (a crash-looping pod right after its play, podman 5 tier).
+    // The container goes first; its end makes another look, and the keeper then.
+    if (app.some((container) => this.inFlight.has(container.id))) return;
     const action = this.keepers.plan(podId, unit.restartPolicy, app, infra, keeper);
     if (!action) return;
     // The pod stop that follows a keeper's stop is podman's exit policy, not an outside stop.
@@ -610,6 +617,13 @@ export class Supervisor {
       this.options.onChange?.();
     });
     this.inFlight.set(containerId, job);
+  }
+
+  /** A keeper action of this pod under way (keepInfra): its containers wait for it. */
+  private keeperInFlight(podId: string, containers: readonly PodmanContainer[]): boolean {
+    if (this.inFlight.has(`keeper:${podId}`)) return true;
+    const keeper = containers.find((container) => container.podId === podId && isKeeper(container.name));
+    return keeper !== undefined && this.inFlight.has(keeper.id);
   }
 
   /**

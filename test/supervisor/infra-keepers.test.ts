@@ -127,6 +127,8 @@ describe('Supervisor: the infra keeper', () => {
     podman.setStatus(podId, 'Exited'); // podman pod stop: every container, the keeper too
     podman.clearCalls();
     await evaluate();
+    assert.deepEqual(podman.callsOf('startContainer').map((call) => call.args[0]), [podman.containerByName('web-main')!.id], 'one start in a pod at a time');
+    await evaluate(); // the look the container's start asks for
     assert.deepEqual(podman.callsOf('startContainer').map((call) => call.args[0]), [podman.containerByName('web-main')!.id, keeper()!.id]);
     assert.equal(keeper()!.status, 'running');
     assert.deepEqual(Object.keys(history.peek(unit.key)?.containers ?? {}), ['main'], 'no history for the keeper');
@@ -147,6 +149,19 @@ describe('Supervisor: the infra keeper', () => {
     await evaluate();
     assert.equal(podman.callsOf('runPauseContainer').length, 2);
     assert.equal(keeper()?.status, 'running');
+  });
+
+  it('never starts the keeper while a container of its pod starts (podman 5.4 hung both for 90 s)', async () => {
+    await play(podYaml('web'));
+    const main = podman.containerByName('web-main')!;
+    podman.exitContainer(main.id, 1); // crashed before its keeper was made
+    const gate = podman.hangNext('startContainer');
+    await supervisor.evaluate(signal);
+    assert.deepEqual(podman.callsOf('runPauseContainer'), [], 'no keeper while web-main starts');
+    gate.release();
+    await supervisor.settled();
+    await evaluate();
+    assert.equal(podman.callsOf('runPauseContainer').length, 1, 'the keeper once the start is done');
   });
 
   it('makes keepers two at a time (a runner started on a host of many pods)', async () => {
@@ -193,6 +208,7 @@ describe('Supervisor: the infra keeper', () => {
     assert.deepEqual(podman.mutations(), [], 'no keeper start, no InfraDied stop of web-main');
     podman.exitContainer(main.id, 0);
     await evaluate();
+    await evaluate(); // the keeper after the container: one start in a pod at a time
     assert.deepEqual(podman.callsOf('startContainer').map((call) => call.args[0]).sort(), [main.id, keeper()!.id].sort(), 'the stop is over: both run again');
   });
 
@@ -209,6 +225,7 @@ describe('Supervisor: the infra keeper', () => {
     assert.deepEqual(podman.mutations(), [], 'nothing started while the infra is being stopped');
     await clock.advance(unit.stopTimeoutSeconds * 1000 + 10_001);
     await evaluate();
+    await evaluate(); // the keeper after the container
     assert.deepEqual(podman.callsOf('startContainer').map((call) => call.args[0]).sort(), [main.id, keeper()!.id].sort(), 'an infra that stays up is no stop: restarted after the wait');
   });
 });
