@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { currentBootId } from '../../src/shared/process-info.ts';
 import type { StatusDocument } from '../../src/status/status-schema.ts';
@@ -18,7 +18,10 @@ export const asLive = (doc: StatusDocument): StatusDocument => ({ ...doc, daemon
 
 export const writeStatus = async (stateDir: string, doc: unknown, events?: string): Promise<void> => {
   await mkdir(stateDir, { recursive: true });
-  await writeFile(path.join(stateDir, 'status.json'), typeof doc === 'string' ? doc : JSON.stringify(doc));
+  // Written beside and renamed, as the daemon does: a reader never sees half a file.
+  const file = path.join(stateDir, 'status.json');
+  await writeFile(`${file}.tmp`, typeof doc === 'string' ? doc : JSON.stringify(doc));
+  await rename(`${file}.tmp`, file);
   if (events !== undefined) await writeFile(path.join(stateDir, 'events.jsonl'), events);
 };
 
