@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { keeperName } from '../../src/shared/infra-keeper.ts';
 import { createWorkspace, podByName, podman, podYaml, requirePodman, startRunner, uniquePrefix, waitFor, type RunnerProcess, type Workspace } from './harness.ts';
 
 interface StatusFile {
@@ -41,6 +42,8 @@ describe('reboot: containers the shutdown stopped with exit 0', () => {
     await writeFile(path.join(ws.manifestDir, `${job}.yaml`), podYaml(job, { extraSpec: '  restartPolicy: Never' }));
     runner = await startRunner(ws);
     for (const name of [daemon, job]) await waitFor(`pod ${name} Running`, async () => (await podByName(name))?.status === 'Running', 120_000);
+    // The daemon pod's keeper first (made just after the play): a runner stopped while making it leaves it half-made.
+    await waitFor('the daemon pod\'s keeper', async () => (await podman('inspect', '--format', '{{.State.Status}}', keeperName(daemon)).catch(() => '')) === 'running', 60_000);
     const before = await startedAt(`${daemon}-main`);
     const pid = runner.child.pid;
     await waitFor('a status file of this runner', async () => (await readStatus().catch(() => undefined))?.daemon.pid === pid, 20_000);
@@ -59,8 +62,9 @@ describe('reboot: containers the shutdown stopped with exit 0', () => {
     await waitFor(`${daemon}-main started again`, async () => (await podByName(daemon))?.status === 'Running' && (await startedAt(`${daemon}-main`)) !== before, 120_000);
     const pods = await waitFor('status with the restart counted', async () => {
       const now = await readStatus().catch(() => undefined);
-      const counted = now?.pods.find((pod) => pod.name === daemon)?.containers[0]?.restartCount === 1;
-      return now?.daemon.pid === runner!.child.pid && counted && now.pods.some((pod) => pod.name === job && pod.status === 'Failed') ? now.pods : undefined;
+      const daemonPod = now?.pods.find((pod) => pod.name === daemon);
+      const counted = daemonPod?.containers[0]?.restartCount === 1 && daemonPod.status === 'Running';
+      return now !== undefined && now.daemon.pid === runner!.child.pid && counted && now.pods.some((pod) => pod.name === job && pod.status === 'Failed') ? now.pods : undefined;
     }, 60_000);
     const daemonPod = pods.find((pod) => pod.name === daemon)!;
     assert.equal(daemonPod.status, 'Running');
