@@ -15,7 +15,7 @@ export interface CliPodmanOptions {
   /** Extra environment for podman (tests set CONTAINERS_CONF); the host's own configuration is otherwise honoured. */
   env?: Record<string, string>;
   /**
-   * Told of every call as it ends (the event stream as it starts): the
+   * Told of every call as it ends (not the long-lived event stream): the
    * arguments, exit code and time taken. The daemon logs these at trace
    * level, for an operator asking what the runner asks podman, and how slow
    * podman is to answer.

@@ -130,6 +130,9 @@ const EXIT_POLICY_WINDOW_MS = 3_000;
 /** How long before a `died` event a `kill` event of the same container says who killed it. */
 const KILL_WINDOW_MS = 5_000;
 
+/** The slot keeper actions of a pod run in: the keeper's ID, or the pod's while there is none yet. */
+const keeperSlot = (podId: string, keeper: PodmanContainer | undefined): string => keeper?.id ?? `keeper:${podId}`;
+
 /** How often a pod podman is stopping is looked at, and how long past its grace period at most (Supervisor.podBeingStopped). */
 const POD_STOP_RECHECK_MS = 500;
 const POD_STOP_MARGIN_MS = 10_000;
@@ -570,7 +573,7 @@ export class Supervisor {
   /** Sees to the pod's infra keeper (infra-keepers.ts), after the pod's own containers. */
   private keepInfra(unit: DesiredUnit, podId: string, app: PodmanContainer[], infra: PodmanContainer | undefined, containers: PodmanContainer[], mark: number, signal: AbortSignal): void {
     const keeper = containers.find((container) => container.podId === podId && isKeeper(container.name));
-    const slot = keeper?.id ?? `keeper:${podId}`;
+    const slot = keeperSlot(podId, keeper);
     if (this.containerActivity.isBusy(slot, mark)) return;
     // One start in a pod at a time: a keeper made or started while a container
     // of the pod starts makes two podman processes start the pod's infra at
@@ -621,9 +624,9 @@ export class Supervisor {
 
   /** A keeper action of this pod under way (keepInfra): its containers wait for it. */
   private keeperInFlight(podId: string, containers: readonly PodmanContainer[]): boolean {
-    if (this.inFlight.has(`keeper:${podId}`)) return true;
     const keeper = containers.find((container) => container.podId === podId && isKeeper(container.name));
-    return keeper !== undefined && this.inFlight.has(keeper.id);
+    // A keeper being made is in the slot of its pod until a listing shows it.
+    return this.inFlight.has(keeperSlot(podId, undefined)) || (keeper !== undefined && this.inFlight.has(keeperSlot(podId, keeper)));
   }
 
   /**
