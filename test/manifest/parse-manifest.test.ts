@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatProblem } from '../../src/manifest/manifest-problem.ts';
-import { MAX_DEPTH, MAX_SCALARS, parseManifest } from '../../src/manifest/parse-manifest.ts';
+import { parseManifest } from '../../src/manifest/parse-manifest.ts';
+import { MAX_DEPTH, MAX_SCALARS } from '../../src/manifest/yaml-limits.ts';
 import { readManifestFixture } from '../helpers/fixtures.ts';
 
 const FILE = '/etc/runner/manifests/web.yaml';
