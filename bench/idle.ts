@@ -22,7 +22,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { MANAGED_LABEL, MANAGED_VALUE, SOURCE_LABEL } from '../src/shared/labels.ts';
+import { MANAGED_LABEL, MANAGED_VALUE, SOURCE_LABEL } from '../src/shared/ownership.ts';
 import { buildTestImage, median, PODMAN_ENV as env, REPO as repo, TEST_IMAGE as image } from './bench-setup.ts';
 
 const { values } = parseArgs({

@@ -9,7 +9,8 @@ import type { Podman } from './podman/podman.ts';
 import { podmanErrorKind } from './podman/podman-error.ts';
 import { gatherSnapshot, logHostFindings, runChecks } from './doctor/index.ts';
 import { Reconciler } from './reconciler/reconciler.ts';
-import { observePods, ownedBy } from './reconciler/observed-pods.ts';
+import { observePods } from './reconciler/observed-pods.ts';
+import { ownerIn } from './shared/ownership.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
 import { describeError, RunnerError } from './shared/errors.ts';
 import type { Logger } from './shared/logger.ts';
@@ -110,7 +111,7 @@ export const runDaemon = async ({ config, logger, podman: injected, clock = syst
     ];
     if (stale.length > 0) log.info(`removed ${stale.length} temp file(s) left by an interrupted write: ${stale.join(', ')}`);
     // One `podman ps` answers the reconciler and the supervisor alike (src/podman/shared-listing.ts).
-    const podman = injected ?? new SharedListing(new CliPodman({ path: config.podman.path, timeoutMs: config.podman.timeoutSeconds * 1000, trace: podmanTrace(logger) }), clock, (labels) => ownedBy(labels, config.manifestDir));
+    const podman = injected ?? new SharedListing(new CliPodman({ path: config.podman.path, timeoutMs: config.podman.timeoutSeconds * 1000, trace: podmanTrace(logger) }), clock, (labels) => ownerIn(labels, config.manifestDir) !== undefined);
     // A missing podman is a setup error: say so and stop. A podman that hangs
     // or fails right now is a fault the runner must ride out: keep going, the
     // reconciler retries and status shows the error.

@@ -1,10 +1,10 @@
 import { stringify } from 'yaml';
 import { SUPPORTING_KINDS, WORKLOAD_KINDS, type PodSpec, type WorkloadKind } from '../manifest/kube-schema.ts';
 import type { ParsedManifest } from '../manifest/parse-manifest.ts';
-import { HASH_LABEL, MANAGED_LABEL, MANAGED_VALUE, SOURCE_LABEL, UNIT_LABEL } from '../shared/labels.ts';
+import { unitKey, unitLabels } from '../shared/ownership.ts';
 import { DEFAULT_PULL, effectivePullPolicy, type PullPolicy, type PullSetting } from '../images/pull-policy.ts';
 import { canonicalJson, sha256 } from './canonical-hash.ts';
-import { unitKey, type DesiredUnit } from './desired-unit.ts';
+import type { DesiredUnit } from './desired-unit.ts';
 
 /** Bump when the way units are rendered changes, so running pods pick up the new rendering. */
 const RENDER_VERSION = 'v1';
@@ -52,7 +52,7 @@ const renderUnits = (manifest: ParsedManifest, options: BuildOptions): DesiredUn
     const kind = workload.kind as WorkloadKind;
     const unit = `${kind}/${workload.name}`;
     const hash = sha256(canonicalJson({ render: RENDER_VERSION, workload: workload.object, supporting: supporting.map((doc) => doc.object) }));
-    const labels = { [MANAGED_LABEL]: MANAGED_VALUE, [SOURCE_LABEL]: manifest.file, [UNIT_LABEL]: unit, [HASH_LABEL]: hash };
+    const labels = unitLabels(manifest.file, unit, hash);
     const spec = podSpecOf(kind, workload.object);
     const labelled = withPodSpec(kind, withLabels(kind, workload.object, labels), forPodman(spec, options.pull ?? DEFAULT_PULL));
     return {

@@ -48,5 +48,3 @@ export interface DesiredContainer {
   /** The container's ports (names resolve probes' named ports). */
   ports?: { name?: string; containerPort: number }[];
 }
-
-export const unitKey = (file: string, unit: string): string => `${file}#${unit}`;

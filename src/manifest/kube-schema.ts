@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import { containerProbeChecks, probeSchema } from '../probes/probe-schema.ts';
-import { LABEL_PREFIX } from '../shared/labels.ts';
+import { LABEL_PREFIX } from '../shared/ownership.ts';
 
 /**
  * The fields the runner relies on, checked with valibot. Objects are *loose*:

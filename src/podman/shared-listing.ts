@@ -1,6 +1,6 @@
 import type { Clock } from '../shared/clock.ts';
 import { isKeeper, KEEPER_SUFFIX } from '../shared/infra-keeper.ts';
-import { MANAGED_LABEL } from '../shared/labels.ts';
+import { MANAGED_LABEL } from '../shared/ownership.ts';
 import type { CallOptions, Podman, PodmanContainer, PodmanEvent, PodmanPod } from './podman.ts';
 
 /** A listing may answer a later ask this long after it ended, if nothing has changed since it began. */

@@ -6,10 +6,11 @@ import type { Clock } from '../shared/clock.ts';
 import { describeError, RunnerError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { EventSink } from '../shared/event-sink.ts';
+import { sourceOf } from '../shared/ownership.ts';
 import type { AppliedStore } from '../state/applied-store.ts';
 import type { OwnedSecrets } from '../state/owned-secrets.ts';
 import { observePods } from './observed-pods.ts';
-import { sourceOf, type Action } from './plan-actions.ts';
+import type { Action } from './plan-actions.ts';
 import { withoutClaims } from './strip-existing.ts';
 
 export interface ExecuteDeps {

@@ -1,4 +1,5 @@
 import type { DesiredUnit } from '../desired/desired-unit.ts';
+import { sourceOf } from '../shared/ownership.ts';
 import type { ObservedPod } from './observed-pods.ts';
 
 /**
@@ -110,4 +111,3 @@ export const planActions = ({ desired, observed, heldFiles, stopTimeoutFor, seen
 
 const rank = (pod: ObservedPod): number => (pod.status === 'Running' ? 0 : 1);
 
-export const sourceOf = (key: string): string => key.slice(0, key.lastIndexOf('#'));

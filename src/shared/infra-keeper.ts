@@ -1,4 +1,4 @@
-import { LABEL_PREFIX } from './labels.ts';
+import { LABEL_PREFIX } from './ownership.ts';
 
 /**
  * The infra keeper: a pause container (the pod's own infra image, with

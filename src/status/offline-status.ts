@@ -3,7 +3,7 @@ import type { DesiredUnit } from '../desired/desired-unit.ts';
 import { formatProblem } from '../manifest/manifest-problem.ts';
 import type { PodmanPod } from '../podman/podman.ts';
 import type { ObservedPod } from '../reconciler/observed-pods.ts';
-import { HASH_LABEL, SOURCE_LABEL, UNIT_LABEL } from '../shared/labels.ts';
+import { HASH_LABEL, SOURCE_LABEL, UNIT_LABEL } from '../shared/ownership.ts';
 import type { PodStatus, PodStatusName, StatusDocument } from './status-schema.ts';
 
 /**

@@ -49,11 +49,10 @@ import type { ProbeTarget } from '../probes/probe-manager.ts';
 import type { Clock } from '../shared/clock.ts';
 import { describeError } from '../shared/errors.ts';
 import { isKeeper } from '../shared/infra-keeper.ts';
-import { HASH_LABEL, MANAGED_LABEL, MANAGED_VALUE, SOURCE_LABEL, UNIT_LABEL } from '../shared/labels.ts';
+import { HASH_LABEL, ownerOf } from '../shared/ownership.ts';
 import type { Logger } from '../shared/logger.ts';
 import { discardEvents, type EventSink } from '../shared/event-sink.ts';
 import { Wakeup } from '../shared/wakeup.ts';
-import { unitKey } from '../desired/desired-unit.ts';
 import { UnitActivity } from '../reconciler/unit-activity.ts';
 import { InfraKeepers } from './infra-keepers.ts';
 import { restartDue, restartsAfter, shouldRestart, type CrashLoopPolicy } from './restart-backoff.ts';
@@ -639,9 +638,8 @@ export class Supervisor {
     if (this.byUnit?.from !== this.lastContainers) {
       const index = new Map<string, PodmanContainer[]>();
       for (const container of this.lastContainers) {
-        const { labels } = container;
-        if (labels[MANAGED_LABEL] !== MANAGED_VALUE || !labels[SOURCE_LABEL] || !labels[UNIT_LABEL]) continue;
-        const unit = unitKey(labels[SOURCE_LABEL], labels[UNIT_LABEL]);
+        const unit = ownerOf(container.labels)?.key;
+        if (unit === undefined) continue;
         const list = index.get(unit);
         if (list) list.push(container);
         else index.set(unit, [container]);
@@ -654,9 +652,8 @@ export class Supervisor {
   private byUnit: { from: readonly PodmanContainer[]; index: Map<string, PodmanContainer[]> } | undefined;
 
   private unitOf(container: PodmanContainer): DesiredUnit | undefined {
-    const { labels } = container;
-    if (labels[MANAGED_LABEL] !== MANAGED_VALUE || !labels[SOURCE_LABEL] || !labels[UNIT_LABEL]) return undefined;
-    return this.units.get(unitKey(labels[SOURCE_LABEL], labels[UNIT_LABEL]));
+    const key = ownerOf(container.labels)?.key;
+    return key === undefined ? undefined : this.units.get(key);
   }
 
   /**

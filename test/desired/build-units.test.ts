@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { buildUnits } from '../../src/desired/build-units.ts';
 import { parseManifest } from '../../src/manifest/parse-manifest.ts';
-import { HASH_LABEL, MANAGED_LABEL, SOURCE_LABEL, UNIT_LABEL } from '../../src/shared/labels.ts';
+import { HASH_LABEL, MANAGED_LABEL, SOURCE_LABEL, UNIT_LABEL } from '../../src/shared/ownership.ts';
 import { readManifestFixture } from '../helpers/fixtures.ts';
 import { deploymentYaml, podYaml, unitOf, unitsOf } from '../helpers/units.ts';
 

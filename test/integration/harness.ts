@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach } from 'node:test';
 import { promisify } from 'node:util';
-import { SOURCE_LABEL } from '../../src/shared/labels.ts';
+import { SOURCE_LABEL } from '../../src/shared/ownership.ts';
 
 const execFileAsync = promisify(execFile);
 export const REPO = path.resolve(import.meta.dirname, '../..');

@@ -10,7 +10,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { keeperName } from '../../src/shared/infra-keeper.ts';
-import { SOURCE_LABEL } from '../../src/shared/labels.ts';
+import { SOURCE_LABEL } from '../../src/shared/ownership.ts';
 import {
   createWorkspace,
   listPods,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { ManifestSnapshot } from '../../src/manifest/read-manifest-dir.ts';
 import { Reconciler, type ReconcilerOptions } from '../../src/reconciler/reconciler.ts';
-import { HASH_LABEL, MANAGED_LABEL, SOURCE_LABEL, UNIT_LABEL } from '../../src/shared/labels.ts';
+import { HASH_LABEL, MANAGED_LABEL, SOURCE_LABEL, UNIT_LABEL } from '../../src/shared/ownership.ts';
 import { AppliedStore } from '../../src/state/applied-store.ts';
 import { OwnedSecrets } from '../../src/state/owned-secrets.ts';
 import { FakeClock, flushMicrotasks } from '../helpers/fake-clock.ts';
