@@ -359,121 +359,156 @@ export class Supervisor {
 
   /** One look at podman's containers and every decision that follows. Public for tests. */
   async evaluate(signal: AbortSignal): Promise<void> {
-    const { podman, logger, clock, history, policy } = this.options;
-    let containers: PodmanContainer[];
     this.actionSignal = signal;
-    const mark = this.options.activity.mark();
-    const containerMark = this.containerActivity.mark();
-    try {
-      containers = await podman.listContainers({ signal });
-      this.listError = undefined;
-    } catch (error) {
-      const message = describeError(error);
-      if (message !== this.listError) logger.warn(`cannot list containers, will retry: ${message}`);
-      this.listError = message;
-      return;
-    }
+    const marks = { reconciler: this.options.activity.mark(), containers: this.containerActivity.mark() };
+    const containers = await this.list(signal);
+    if (containers === undefined) return;
     this.lastContainers = containers;
     this.recheckAt = undefined;
-    const now = clock.now();
-
+    const now = this.options.clock.now();
     const targetsByUnit = new Map<string, ProbeTarget[]>();
     for (const unit of this.units.values()) {
-      if (this.options.activity.isBusy(unit.key, mark)) {
-        // Hands off, but keep probing what runs: dropping the targets would reset readiness.
-        targetsByUnit.set(unit.key, this.lastTargets.get(unit.key) ?? []);
-        continue;
-      }
-      const unitTargets: ProbeTarget[] = [];
-      targetsByUnit.set(unit.key, unitTargets);
-      const app = containers.filter((container) => !container.isInfra && !isKeeper(container.name) && this.unitOf(container)?.key === unit.key && container.labels[HASH_LABEL] === unit.hash);
-      const podIds = new Set(app.map((container) => container.podId));
-      if (app.length === 0 || podIds.size > 1) continue; // missing or duplicated: the reconciler's job
-      const podId = app[0]!.podId;
-      const infra = containers.find((container) => container.isInfra && container.podId === podId);
-      const infraDown = infra !== undefined && infra.state !== 'running' && infra.state !== 'stopping';
-      if (this.podBeingStopped(unit, infra, containers, now)) {
-        targetsByUnit.set(unit.key, this.lastTargets.get(unit.key) ?? []);
-        continue;
-      }
-
-      for (const container of app) {
-        const name = containerNameIn(unit, container.name);
-        if (!name || this.containerActivity.isBusy(container.id, containerMark)) continue;
-        const entry = history.get(unit.key, unit.hash, name);
-        if (container.state === 'running') {
-          this.handledExit.delete(container.id);
-          this.exitRecorded.delete(container.id);
-          if (infraDown) {
-            logger.warn(`the infra container of pod ${unit.name} is not running; restarting ${container.name}`, { pod: unit.name, file: unit.file });
-            this.pendingReason.set(container.id, 'InfraDied');
-            this.dispatch(container.id, () => this.stop(container, unit, signal));
-            continue;
-          }
-          if (entry.backoffStep > 0 && container.startedAt !== undefined && now - container.startedAt >= policy.resetAfterMs) {
-            entry.backoffStep = 0;
-            history.touch();
-          }
-          if (entry.nextRestartAt !== undefined) {
-            entry.nextRestartAt = undefined;
-            history.touch();
-          }
-          const desired = unit.containers.find((item) => item.name === name);
-          if (desired && (desired.livenessProbe || desired.readinessProbe || desired.startupProbe)) {
-            if (!this.firstSeenRunning.has(container.id)) this.firstSeenRunning.set(container.id, now);
-            unitTargets.push({
-              key: `${unit.key}/${name}`,
-              unitKey: unit.key,
-              podName: unit.name,
-              containerName: name,
-              containerId: container.id,
-              startedAt: container.startedAt ?? this.firstSeenRunning.get(container.id)!,
-              podId,
-              hostNetwork: unit.hostNetwork,
-              ...(desired.livenessProbe ? { livenessProbe: desired.livenessProbe } : {}),
-              ...(desired.readinessProbe ? { readinessProbe: desired.readinessProbe } : {}),
-              ...(desired.startupProbe ? { startupProbe: desired.startupProbe } : {}),
-              ...(desired.ports ? { ports: desired.ports } : {}),
-            });
-          }
-          continue;
-        }
-        if (container.state !== 'exited' && container.state !== 'stopped' && container.state !== 'created') continue;
-        if (this.keeperInFlight(podId, containers)) continue; // see keepInfra: its end makes another look
-        const lost = lostWithMachine(container, this.startedAt);
-        const rebooted = endedByReboot(container, lost, entry, this.reboot);
-        await this.noteExit(container, unit, entry, lost, rebooted, signal);
-        if (!restartsAfter(unit.restartPolicy, container.exitCode, rebooted)) continue;
-        const exitedAt = entry.lastExitAt ?? container.exitedAt ?? now;
-        // The first start after a reboot is due at once, whatever the step; a failed one backs off.
-        const { step, due } = rebooted && firstStartAfterReboot(container, lost, entry)
-          ? { step: entry.backoffStep, due: now }
-          : restartDue({ step: entry.backoffStep, exitedAt, startedAt: container.startedAt, lastRestartAt: entry.lastRestartAt }, policy);
-        if (step !== entry.backoffStep) entry.backoffStep = step; // it had run cleanly long enough before this exit
-        if (due > now) {
-          if (entry.nextRestartAt !== due) {
-            entry.nextRestartAt = due;
-            history.touch();
-            logger.info(`container ${container.name} is crash-looping: restart in ${Math.ceil((due - now) / 1000)}s (restart ${entry.restartCount + 1})`, { pod: unit.name, container: name, file: unit.file });
-          }
-          continue;
-        }
-        this.dispatch(container.id, () => this.restart(container, unit, entry, signal));
-      }
-      this.keepInfra(unit, podId, app, infra, containers, containerMark, signal);
+      // Hands off a unit the reconciler is busy with, or a pod podman is stopping,
+      // but keep probing what runs: dropping the targets would reset readiness.
+      const targets = await this.evaluateUnit(unit, containers, marks, now, signal);
+      targetsByUnit.set(unit.key, targets ?? this.lastTargets.get(unit.key) ?? []);
     }
+    this.forgetGone(containers, marks.containers);
+    this.lastTargets = targetsByUnit;
+    this.options.onProbeTargets?.([...targetsByUnit.values()].flat());
+    await this.options.history.save();
+    this.options.onChange?.();
+  }
+
+  /** podman's containers, or undefined when it cannot list them (warned about once per distinct error). */
+  private async list(signal: AbortSignal): Promise<PodmanContainer[] | undefined> {
+    try {
+      const containers = await this.options.podman.listContainers({ signal });
+      this.listError = undefined;
+      return containers;
+    } catch (error) {
+      const message = describeError(error);
+      if (message !== this.listError) this.options.logger.warn(`cannot list containers, will retry: ${message}`);
+      this.listError = message;
+      return undefined;
+    }
+  }
+
+  /**
+   * The decisions for one unit's pod: each container's exit noted, restarts
+   * dispatched or scheduled, the infra kept. Returns the probe targets of what
+   * runs, or undefined when the unit is left alone this time.
+   */
+  private async evaluateUnit(
+    unit: DesiredUnit,
+    containers: readonly PodmanContainer[],
+    marks: { reconciler: number; containers: number },
+    now: number,
+    signal: AbortSignal,
+  ): Promise<ProbeTarget[] | undefined> {
+    if (this.options.activity.isBusy(unit.key, marks.reconciler)) return undefined;
+    const app = this.containersOf(unit.key).filter((container) => !container.isInfra && !isKeeper(container.name) && container.labels[HASH_LABEL] === unit.hash);
+    const podIds = new Set(app.map((container) => container.podId));
+    if (app.length === 0 || podIds.size > 1) return []; // missing or duplicated: the reconciler's job
+    const podId = app[0]!.podId;
+    const infra = containers.find((container) => container.isInfra && container.podId === podId);
+    if (this.podBeingStopped(unit, infra, containers, now)) return undefined;
+    const infraDown = infra !== undefined && infra.state !== 'running' && infra.state !== 'stopping';
+    const targets: ProbeTarget[] = [];
+    for (const container of app) {
+      const name = containerNameIn(unit, container.name);
+      if (!name || this.containerActivity.isBusy(container.id, marks.containers)) continue;
+      const entry = this.options.history.get(unit.key, unit.hash, name);
+      if (container.state === 'running') {
+        const target = this.onRunning(container, unit, name, entry, infraDown, now, signal);
+        if (target !== undefined) targets.push(target);
+      } else if (container.state === 'exited' || container.state === 'stopped' || container.state === 'created') {
+        if (this.keeperInFlight(podId, containers)) continue; // see keepInfra: its end makes another look
+        await this.onExited(container, unit, name, entry, now, signal);
+      }
+    }
+    this.keepInfra(unit, podId, app, infra, containers, marks.containers, signal);
+    return targets;
+  }
+
+  /** A running container: its exit forgotten, its backoff reset once it has run long enough, and its probe target. */
+  private onRunning(container: PodmanContainer, unit: DesiredUnit, name: string, entry: ContainerHistory, infraDown: boolean, now: number, signal: AbortSignal): ProbeTarget | undefined {
+    const { history, policy, logger } = this.options;
+    this.handledExit.delete(container.id);
+    this.exitRecorded.delete(container.id);
+    if (infraDown) {
+      logger.warn(`the infra container of pod ${unit.name} is not running; restarting ${container.name}`, { pod: unit.name, file: unit.file });
+      this.pendingReason.set(container.id, 'InfraDied');
+      this.dispatch(container.id, () => this.stop(container, unit, signal));
+      return undefined;
+    }
+    if (entry.backoffStep > 0 && container.startedAt !== undefined && now - container.startedAt >= policy.resetAfterMs) {
+      entry.backoffStep = 0;
+      history.touch();
+    }
+    if (entry.nextRestartAt !== undefined) {
+      entry.nextRestartAt = undefined;
+      history.touch();
+    }
+    return this.probeTarget(container, unit, name, now);
+  }
+
+  /** What the probe manager needs to probe a running container; undefined when it has no probe. */
+  private probeTarget(container: PodmanContainer, unit: DesiredUnit, name: string, now: number): ProbeTarget | undefined {
+    const desired = unit.containers.find((item) => item.name === name);
+    if (!desired || (!desired.livenessProbe && !desired.readinessProbe && !desired.startupProbe)) return undefined;
+    if (!this.firstSeenRunning.has(container.id)) this.firstSeenRunning.set(container.id, now);
+    return {
+      key: `${unit.key}/${name}`,
+      unitKey: unit.key,
+      podName: unit.name,
+      containerName: name,
+      containerId: container.id,
+      startedAt: container.startedAt ?? this.firstSeenRunning.get(container.id)!,
+      podId: container.podId,
+      hostNetwork: unit.hostNetwork,
+      ...(desired.livenessProbe ? { livenessProbe: desired.livenessProbe } : {}),
+      ...(desired.readinessProbe ? { readinessProbe: desired.readinessProbe } : {}),
+      ...(desired.startupProbe ? { startupProbe: desired.startupProbe } : {}),
+      ...(desired.ports ? { ports: desired.ports } : {}),
+    };
+  }
+
+  /** A container that is not running: its exit noted, then a restart now, a restart scheduled by the backoff, or none (restartPolicy). */
+  private async onExited(container: PodmanContainer, unit: DesiredUnit, name: string, entry: ContainerHistory, now: number, signal: AbortSignal): Promise<void> {
+    const { history, policy, logger } = this.options;
+    const lost = lostWithMachine(container, this.startedAt);
+    const rebooted = endedByReboot(container, lost, entry, this.reboot);
+    await this.noteExit(container, unit, entry, lost, rebooted, signal);
+    if (!restartsAfter(unit.restartPolicy, container.exitCode, rebooted)) return;
+    const exitedAt = entry.lastExitAt ?? container.exitedAt ?? now;
+    // The first start after a reboot is due at once, whatever the step; a failed one backs off.
+    const { step, due } = rebooted && firstStartAfterReboot(container, lost, entry)
+      ? { step: entry.backoffStep, due: now }
+      : restartDue({ step: entry.backoffStep, exitedAt, startedAt: container.startedAt, lastRestartAt: entry.lastRestartAt }, policy);
+    if (step !== entry.backoffStep) entry.backoffStep = step; // it had run cleanly long enough before this exit
+    if (due > now) {
+      if (entry.nextRestartAt !== due) {
+        entry.nextRestartAt = due;
+        history.touch();
+        logger.info(`container ${container.name} is crash-looping: restart in ${Math.ceil((due - now) / 1000)}s (restart ${entry.restartCount + 1})`, { pod: unit.name, container: name, file: unit.file });
+      }
+      return;
+    }
+    this.dispatch(container.id, () => this.restart(container, unit, entry, signal));
+  }
+
+  /** Forgets what it kept about containers podman no longer lists. */
+  private forgetGone(containers: readonly PodmanContainer[], containerMark: number): void {
     const ids = new Set(containers.map((container) => container.id));
+    const running = new Set(containers.filter((container) => container.state === 'running').map((container) => container.id));
     for (const id of [...this.handledExit.keys()]) if (!ids.has(id)) this.handledExit.delete(id);
     for (const map of [this.startRequestedAt, this.killedAt]) for (const id of [...map.keys()]) if (!ids.has(id)) map.delete(id);
     for (const id of [...this.exitRecorded]) if (!ids.has(id)) this.exitRecorded.delete(id);
     this.containerActivity.forget(ids, containerMark);
     this.keepers.retain(new Set(containers.map((container) => container.podId)));
-    for (const id of [...this.diedSeen]) if (!containers.some((container) => container.id === id)) this.diedSeen.delete(id);
-    for (const id of [...this.firstSeenRunning.keys()]) if (!containers.some((container) => container.id === id && container.state === 'running')) this.firstSeenRunning.delete(id);
-    this.lastTargets = targetsByUnit;
-    this.options.onProbeTargets?.([...targetsByUnit.values()].flat());
-    await history.save();
-    this.options.onChange?.();
+    for (const id of [...this.diedSeen]) if (!ids.has(id)) this.diedSeen.delete(id);
+    for (const id of [...this.firstSeenRunning.keys()]) if (!running.has(id)) this.firstSeenRunning.delete(id);
   }
 
   private get events(): EventSink {
@@ -570,7 +605,7 @@ export class Supervisor {
   }
 
   /** Sees to the pod's infra keeper (infra-keepers.ts), after the pod's own containers. */
-  private keepInfra(unit: DesiredUnit, podId: string, app: PodmanContainer[], infra: PodmanContainer | undefined, containers: PodmanContainer[], mark: number, signal: AbortSignal): void {
+  private keepInfra(unit: DesiredUnit, podId: string, app: PodmanContainer[], infra: PodmanContainer | undefined, containers: readonly PodmanContainer[], mark: number, signal: AbortSignal): void {
     const keeper = containers.find((container) => container.podId === podId && isKeeper(container.name));
     const slot = keeperSlot(podId, keeper);
     if (this.containerActivity.isBusy(slot, mark)) return;
