@@ -35,7 +35,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { buildTestImage, median, removePods, PODMAN_ENV as env, REPO as repo, spawnRunner, TEST_IMAGE as image } from './bench-setup.ts';
+import { buildTestImage, eventTime, median, removePods, PODMAN_ENV as env, REPO as repo, spawnRunner, TEST_IMAGE as image } from './bench-setup.ts';
 
 const { values } = parseArgs({
   options: {
@@ -69,8 +69,8 @@ const containersOf = (pod: string, size: number): string[] => Array.from({ lengt
 const starts = new Map<string, number[]>();
 const events = spawn('podman', ['events', '--format', 'json', '--filter', 'type=container', '--filter', 'event=start'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
 createInterface({ input: events.stdout! }).on('line', (line) => {
-  const { Name, Time } = JSON.parse(line) as { Name: string; Time: string };
-  starts.set(Name, [...(starts.get(Name) ?? []), Date.parse(Time)]);
+  const { Name } = JSON.parse(line) as { Name: string };
+  starts.set(Name, [...(starts.get(Name) ?? []), eventTime(line)]);
 });
 
 /** podman's time of the last of these containers' starts after `since`, once each has one. */

@@ -11,6 +11,18 @@ export const REPO = path.resolve(import.meta.dirname, '..');
 export const PODMAN_ENV = { ...process.env, CONTAINERS_CONF: process.env.CONTAINERS_CONF ?? path.join(REPO, 'test/fixtures/containers.conf') };
 export const TEST_IMAGE = 'localhost/runner-busybox:1';
 
+/**
+ * The time (ms) of one line of `podman events --format json`: podman 4.3
+ * writes `Time` (an RFC 3339 string), podman 5 `time` (seconds) and
+ * `timeNano`, which keeps the milliseconds these benchmarks measure.
+ */
+export const eventTime = (line: string): number => {
+  const event = JSON.parse(line) as { Time?: string; timeNano?: number };
+  if (event.timeNano !== undefined) return Math.floor(event.timeNano / 1e6);
+  if (event.Time !== undefined) return Date.parse(event.Time);
+  throw new Error(`podman event without a time: ${line}`);
+};
+
 /** Builds the busybox test image if podman lacks it (no registry needed). */
 export const buildTestImage = (): void => {
   execFileSync(path.join(REPO, 'scripts/build-busybox-image.sh'), [TEST_IMAGE], { env: PODMAN_ENV, stdio: 'inherit' });

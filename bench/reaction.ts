@@ -41,7 +41,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildTestImage, median, PODMAN_ENV as env, removePods, REPO as repo, spawnRunner, TEST_IMAGE as image } from './bench-setup.ts';
+import { buildTestImage, eventTime, median, PODMAN_ENV as env, removePods, REPO as repo, spawnRunner, TEST_IMAGE as image } from './bench-setup.ts';
 
 const { values } = parseArgs({
   options: {
@@ -68,7 +68,7 @@ const eventTimes = (container: string, event: 'died' | 'start', since: Date): nu
   podman('events', '--stream=false', '--format', 'json', '--since', since.toISOString(), '--filter', `container=${container}`, '--filter', `event=${event}`)
     .split('\n')
     .filter(Boolean)
-    .map((line) => Date.parse((JSON.parse(line) as { Time: string }).Time));
+    .map(eventTime);
 
 /** The container's state and start time, in one podman call. */
 const look = (container: string): { running: boolean; startedAt: string } => {

@@ -9,7 +9,9 @@
  * Run it under the lock every nspawn test takes (two machines at once drown
  * a 2-core host): `flock /tmp/nspawn-e2e.lock npm run test:podman5`.
  * `npm run test:podman5 -- --prepare` only makes the cached root (about 11
- * min cold here), which boots nothing and so needs no lock.
+ * min cold here), which boots nothing and so needs no lock. `--run 'CMD'`
+ * runs CMD in the repository's copy instead of the tier, e.g. a benchmark on
+ * podman 5: `--run 'node --import tsx bench/reaction.ts --out /dev/stdout'`.
  *
  * Needs debootstrap, systemd-container (systemd-nspawn), util-linux (nsenter)
  * and the Debian mirror apt uses. The root is cached in $RUNNER_PODMAN5_CACHE
@@ -42,6 +44,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { requireTools, ROOT, run, runOk, type Result } from '../test/packaging/helpers.ts';
 
@@ -177,15 +180,14 @@ const powerOff = async (): Promise<void> => {
  */
 const TIER_TIMEOUT_MS = 40 * 60_000;
 
-/** Runs the integration tier in the machine, its output streamed here; resolves to its exit code (124 on timeout). */
-const runTier = (files: string[]): Promise<number> =>
+/** Runs `command` in the repository's copy in the machine, its output streamed here; resolves to its exit code (124 on timeout). */
+const runInside = (command: string): Promise<number> =>
   new Promise((resolve, reject) => {
-    const command = `cd ${REPO_IN_MACHINE} && exec node scripts/run-tests.mjs ${files.join(' ')}`;
     const child = spawn('nsenter', ['-t', String(leader), '-m', '-u', '-i', '-n', '-p', '--', '/usr/bin/env', '-i',
       'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root', 'LANG=C.UTF-8', 'CI=true',
-      `CONTAINERS_CONF_OVERRIDE=${OVERRIDE_PATH}`, '/bin/sh', '-c', command], { stdio: ['ignore', 'inherit', 'inherit'] });
+      `CONTAINERS_CONF_OVERRIDE=${OVERRIDE_PATH}`, '/bin/sh', '-c', `cd ${REPO_IN_MACHINE} && exec ${command}`], { stdio: ['ignore', 'inherit', 'inherit'] });
     const timer = setTimeout(() => {
-      log(`the tier did not finish in ${TIER_TIMEOUT_MS / 60_000} min: stopping the machine`);
+      log(`${command} did not finish in ${TIER_TIMEOUT_MS / 60_000} min: stopping the machine`);
       resolve(124);
     }, TIER_TIMEOUT_MS);
     child.on('error', reject);
@@ -196,16 +198,14 @@ const runTier = (files: string[]): Promise<number> =>
   });
 
 const main = async (): Promise<number> => {
-  const args = process.argv.slice(2);
-  const unknown = args.filter((arg) => arg !== '--head' && arg !== '--prepare');
-  if (unknown.length > 0) throw new Error(`unknown argument ${unknown[0]}: --head tests HEAD, not the working tree; --prepare only makes the cached root`);
-  const headOnly = args.includes('--head');
+  const { values } = parseArgs({ options: { head: { type: 'boolean' }, prepare: { type: 'boolean' }, run: { type: 'string' } } });
+  const headOnly = values.head === true;
   const started = Date.now();
   requireTools({ debootstrap: 'debootstrap', 'systemd-nspawn': 'systemd-container', nsenter: 'util-linux', git: 'git', tar: 'tar' });
   const rootfs = ensureRootfs();
   log(`root ready: ${seconds(started)}`);
   // Boots nothing, so it needs no lock: CI makes the root while npm test runs.
-  if (args.includes('--prepare')) return 0;
+  if (values.prepare === true) return 0;
   const machineRoot = mkdtempSync(join(CACHE, 'machine-'));
   try {
     runOk('cp', ['-a', '--reflink=auto', `${rootfs}/.`, machineRoot]);
@@ -226,8 +226,9 @@ const main = async (): Promise<number> => {
     const node = insideOk('node --version').trim();
     insideOk(`cd ${REPO_IN_MACHINE} && node --import tsx -e "import('./src/shared/version.ts')"`);
     log(`${version}, ${insideOk('crun --version').split('\n')[0]}, ${insideOk('/usr/lib/podman/netavark --version').trim()}, node ${node}, tsx runs`);
-    const code = await runTier(files);
-    log(`integration tier on ${version} exited ${code}; ${seconds(started)} in all`);
+    const command = values.run ?? `node scripts/run-tests.mjs ${files.join(' ')}`;
+    const code = await runInside(command);
+    log(`${values.run ?? 'integration tier'} on ${version} exited ${code}; ${seconds(started)} in all`);
     return code;
   } finally {
     await powerOff();
