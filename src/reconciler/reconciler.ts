@@ -11,7 +11,7 @@ import { createLimit } from '../shared/limit.ts';
 import type { Logger } from '../shared/logger.ts';
 import { discardEvents, type EventSink } from '../shared/event-sink.ts';
 import type { DesiredState } from '../desired/desired-state.ts';
-import { Wakeup } from '../shared/wakeup.ts';
+import { Loop } from '../shared/loop.ts';
 import { unitOf, type AppliedStore } from '../state/applied-store.ts';
 import type { OwnedSecrets } from '../state/owned-secrets.ts';
 import { executeAction, fields } from './execute-action.ts';
@@ -98,8 +98,7 @@ export class Reconciler {
   private readonly failures = new Map<string, Failure>();
   private readonly reported = new Map<string, string>();
   private readonly limit;
-  private readonly wakeup: Wakeup;
-  private pending = false;
+  private readonly loop: Loop;
   /** How many times a pass was asked for, and how many of those were new snapshots (see `pass`). */
   private triggers = 0;
   private snapshotTriggers = 0;
@@ -107,7 +106,7 @@ export class Reconciler {
 
   constructor(private readonly options: ReconcilerOptions) {
     this.limit = createLimit(Math.max(1, options.parallelism));
-    this.wakeup = new Wakeup(options.clock);
+    this.loop = new Loop({ clock: options.clock, idleMs: () => this.nextWakeDelay() });
   }
 
   /** A new full snapshot from the manifest source. */
@@ -134,19 +133,13 @@ export class Reconciler {
 
   /** Ask for a pass as soon as possible. */
   trigger(): void {
-    this.pending = true;
     this.triggers += 1;
-    this.wakeup.wake();
+    this.loop.wake();
   }
 
   /** Runs passes until `signal` aborts; in-flight actions get `actionSignal`, aborted separately on shutdown. */
   async run(signal: AbortSignal, actionSignal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      if (!this.pending) await this.wakeup.wait(this.nextWakeDelay(), signal);
-      if (signal.aborted) break;
-      this.pending = false;
-      await this.pass(actionSignal);
-    }
+    await this.loop.run(signal, () => this.pass(actionSignal));
   }
 
   /** Resolves when every in-flight action has finished (or failed). */
@@ -177,7 +170,7 @@ export class Reconciler {
     let observed: ObservedPod[];
     // Work that finishes while podman lists makes the list stale for its unit.
     const mark = this.activity.mark();
-    const asked = { pending: this.pending, triggers: this.triggers, snapshots: this.snapshotTriggers };
+    const asked = { pending: this.loop.pending, triggers: this.triggers, snapshots: this.snapshotTriggers };
     let snapshot: ManifestSnapshot;
     try {
       const pods = await podman.listPods({ signal });
@@ -186,7 +179,7 @@ export class Reconciler {
       // host: issue 13). The list is no older than `mark`, so whatever the
       // runner did since is accounted for, as in any pass.
       snapshot = this.snapshot;
-      if (!asked.pending && this.triggers - asked.triggers === this.snapshotTriggers - asked.snapshots) this.pending = false; // only snapshots asked since: planned here
+      if (!asked.pending && this.triggers - asked.triggers === this.snapshotTriggers - asked.snapshots) this.loop.answered(); // only snapshots asked since: planned here
       observed = observePods(pods, snapshot.dir);
       if (this.podmanError) logger.info('podman answers again');
       this.podmanError = undefined;
