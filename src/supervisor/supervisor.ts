@@ -52,7 +52,7 @@ import { isKeeper } from '../shared/infra-keeper.ts';
 import { HASH_LABEL, ownerOf } from '../shared/ownership.ts';
 import type { Logger } from '../shared/logger.ts';
 import { discardEvents, type EventSink } from '../shared/event-sink.ts';
-import { Wakeup } from '../shared/wakeup.ts';
+import { Loop } from '../shared/loop.ts';
 import { UnitActivity } from '../reconciler/unit-activity.ts';
 import { InfraKeepers } from './infra-keepers.ts';
 import { restartDue, restartsAfter, shouldRestart, type CrashLoopPolicy } from './restart-backoff.ts';
@@ -138,8 +138,7 @@ const POD_STOP_MARGIN_MS = 10_000;
 
 export class Supervisor {
   private units = new Map<string, DesiredUnit>();
-  private readonly wakeup: Wakeup;
-  private pending = false;
+  private readonly loop: Loop;
   private readonly inFlight = new Map<string, Promise<void>>();
   /**
    * Actions on containers (and keepers), by container ID: a listing taken
@@ -173,7 +172,7 @@ export class Supervisor {
 
   constructor(private readonly options: SupervisorOptions) {
     this.startedAt = options.rebootCutoff ?? options.clock.now();
-    this.wakeup = new Wakeup(options.clock);
+    this.loop = new Loop({ clock: options.clock, idleMs: () => this.nextDelay() });
     this.keepers = new InfraKeepers({ podman: options.podman, clock: options.clock, logger: options.logger });
   }
 
@@ -185,8 +184,7 @@ export class Supervisor {
   }
 
   trigger(): void {
-    this.pending = true;
-    this.wakeup.wake();
+    this.loop.wake();
   }
 
   /** A podman event: a hint to look again, or a death to act on at once (see the top of this file). */
@@ -321,12 +319,7 @@ export class Supervisor {
   }
 
   async run(signal: AbortSignal, actionSignal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      if (!this.pending) await this.wakeup.wait(this.nextDelay(), signal);
-      if (signal.aborted) break;
-      this.pending = false;
-      await this.evaluate(actionSignal);
-    }
+    await this.loop.run(signal, () => this.evaluate(actionSignal));
     await this.options.history.save();
   }
 
