@@ -11,6 +11,7 @@ import { createLimit } from '../shared/limit.ts';
 import type { Logger } from '../shared/logger.ts';
 import { discardEvents, type EventSink } from '../shared/event-sink.ts';
 import type { DesiredState } from '../desired/desired-state.ts';
+import { InFlight } from '../shared/in-flight.ts';
 import { Loop } from '../shared/loop.ts';
 import { unitOf, type AppliedStore } from '../state/applied-store.ts';
 import type { OwnedSecrets } from '../state/owned-secrets.ts';
@@ -18,7 +19,6 @@ import { executeAction, fields } from './execute-action.ts';
 import { currentOwners, observePods, type ObservedPod } from './observed-pods.ts';
 import { planActions, type Action, type Recovery } from './plan-actions.ts';
 import { DEFAULT_APPLY_BACKOFF, retryDelayMs, type BackoffPolicy } from './retry-backoff.ts';
-import { UnitActivity } from './unit-activity.ts';
 
 export interface ReconcilerOptions {
   podman: Podman;
@@ -86,10 +86,8 @@ export interface ReconcilerView {
  */
 export class Reconciler {
   private snapshot: ManifestSnapshot | undefined;
-  private readonly inFlight = new Map<string, Promise<void>>();
-  private readonly inFlightType = new Map<string, Action['type']>();
-  /** Which units have work in flight or just finished: the supervisor keeps its hands off them. */
-  readonly activity = new UnitActivity();
+  /** Which units have an action in flight (and which), or just finished one: the supervisor keeps its hands off them. */
+  readonly activity = new InFlight<Action['type']>();
   private readonly blocked = new Map<string, string>();
   /** Unit key → hash of its pod when this runner last saw one (see `remember`). */
   private readonly seen = new Map<string, string>();
@@ -144,11 +142,11 @@ export class Reconciler {
 
   /** Resolves when every in-flight action has finished (or failed). */
   async settled(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight.values()]);
+    await this.activity.settled();
   }
 
   get inFlightCount(): number {
-    return this.inFlight.size;
+    return this.activity.size;
   }
 
   view(): ReconcilerView {
@@ -158,7 +156,7 @@ export class Reconciler {
       observedAt: this.lastObserved?.at,
       failures: this.failures,
       blocked: this.blocked,
-      inFlight: this.inFlightType,
+      inFlight: this.activity.labels,
       podmanError: this.podmanError,
     };
   }
@@ -239,7 +237,7 @@ export class Reconciler {
 
   private dispatch(action: Action, signal: AbortSignal): void {
     const { logger, clock } = this.options;
-    const job = this.limit(() => executeAction(action, { ...this.options, events: this.events }, signal))
+    const work = (): Promise<void> => this.limit(() => executeAction(action, { ...this.options, events: this.events }, signal))
       .then(() => {
         this.failures.delete(action.key);
         if (action.type === 'create' || action.type === 'replace') {
@@ -268,17 +266,14 @@ export class Reconciler {
           ...('unit' in action ? { pod: action.unit.name, file: action.unit.file } : { pod: action.podNames.join(',') }),
           message: `${action.type} failed (attempt ${count}): ${message}`,
         });
-      })
-      .finally(() => {
-        this.inFlight.delete(action.key);
-        this.inFlightType.delete(action.key);
-        this.activity.end(action.key);
+      });
+    void this.activity.run(action.key, work, {
+      label: action.type,
+      onEnd: () => {
         this.trigger();
         this.options.onChange?.();
-      });
-    this.inFlight.set(action.key, job);
-    this.inFlightType.set(action.key, action.type);
-    this.activity.begin(action.key);
+      },
+    });
   }
 
   /**
