@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import type { Clock } from './clock.ts';
 import { describeError } from './errors.ts';
 import type { Logger } from './logger.ts';
+import { Loop } from './loop.ts';
 
 /**
  * systemd's notify protocol (sd_notify(3)) without a native addon.
@@ -121,10 +122,8 @@ export class SdNotify {
   async runWatchdog(signal: AbortSignal): Promise<void> {
     const interval = this.watchdogIntervalMs;
     if (interval === undefined) return;
-    while (!signal.aborted) {
-      await this.send(['WATCHDOG=1', ...this.statusField()]);
-      await this.options.clock.sleep(interval, signal).catch(() => undefined);
-    }
+    const pings = new Loop({ clock: this.options.clock, idleMs: () => interval, pending: true });
+    await pings.run(signal, () => this.send(['WATCHDOG=1', ...this.statusField()]));
   }
 
   private statusField(): string[] {
