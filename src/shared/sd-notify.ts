@@ -86,9 +86,16 @@ export interface SdNotifyOptions {
 export class SdNotify {
   private lastError: string | undefined;
   private readonly env: Record<string, string>;
+  private status: (() => string | undefined) | undefined;
 
   constructor(private readonly options: SdNotifyOptions) {
     this.env = options.target ? { NOTIFY_SOCKET: options.target.socket } : {};
+    this.status = options.status;
+  }
+
+  /** From now on STATUS= says this (the daemon's summary, once there is one to give: until then pings carry none). */
+  reportStatus(status: () => string | undefined): void {
+    this.status = status;
   }
 
   /** Whether systemd listens (NOTIFY_SOCKET was set). */
@@ -127,7 +134,7 @@ export class SdNotify {
   }
 
   private statusField(): string[] {
-    const text = this.options.status?.();
+    const text = this.status?.();
     return text ? [`STATUS=${text.replace(/\n/g, ' ')}`] : [];
   }
 
