@@ -5,7 +5,7 @@ import type { Podman } from '../podman/podman.ts';
 import type { Clock } from '../shared/clock.ts';
 import { describeError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
-import { Wakeup } from '../shared/wakeup.ts';
+import { Loop } from '../shared/loop.ts';
 import { watchDirectory } from '../shared/watch-directory.ts';
 import { ArchiveRefusedError, type ArchiveErrorCode } from './archive-error.ts';
 import { checksumFileOf, isArchiveName } from './archive-files.ts';
@@ -69,16 +69,20 @@ export class ImageLoader {
   private readonly listeners = new Set<(event: LoadedEvent) => void>();
   private readonly refused = new Map<string, RefusedArchive & { key: string; attempts: number; retryAt: number | undefined }>();
   private readonly waiting = new Set<string>();
-  private readonly wakeup: Wakeup;
-  private readonly stopping = new AbortController();
+  private readonly loop: Loop;
   private watcher: FSWatcher | undefined;
-  private loop: Promise<void> | undefined;
-  private dirty = true;
+  private nextResync = 0;
   private recheckAt: number | undefined;
 
   constructor(private readonly options: ImageLoaderOptions) {
+    const { clock, debounceMs = 300 } = options;
     this.store = new ImageStateStore(options.stateDir);
-    this.wakeup = new Wakeup(options.clock);
+    this.loop = new Loop({
+      clock,
+      idleMs: () => Math.max(0, Math.min(this.nextResync, this.recheckAt ?? Infinity) - clock.now()),
+      debounce: { quietMs: debounceMs },
+      pending: true,
+    });
   }
 
   get imagesDir(): string {
@@ -104,20 +108,19 @@ export class ImageLoader {
       resyncMs: this.resyncMs,
     });
     this.poke();
-    this.loop = this.run(AbortSignal.any([signal, this.stopping.signal]));
+    this.nextResync = this.options.clock.now() + this.resyncMs;
+    this.loop.start(signal, ({ signal: passSignal }) => this.pass(passSignal));
     logger.info(`watching ${imagesDir} for image archives`);
   }
 
   async stop(): Promise<void> {
     await this.watcher?.close();
-    this.stopping.abort();
-    await this.loop;
+    await this.loop.stop();
   }
 
   /** Ask for a scan soon. */
   poke(): void {
-    this.dirty = true;
-    this.wakeup.wake();
+    this.loop.wake();
   }
 
   /** What the loader knows, for status output and ImageMissing messages. */
@@ -217,22 +220,10 @@ export class ImageLoader {
     return this.options.resyncMs ?? 60_000;
   }
 
-  private async run(signal: AbortSignal): Promise<void> {
-    const { clock, debounceMs = 300 } = this.options;
-    let nextResync = clock.now() + this.resyncMs;
-    while (!signal.aborted) {
-      if (!this.dirty) await this.wakeup.wait(Math.max(0, Math.min(nextResync, this.recheckAt ?? Infinity) - clock.now()), signal);
-      if (signal.aborted) return;
-      if (this.dirty) {
-        do {
-          this.dirty = false;
-          await clock.sleep(debounceMs, signal).catch(() => undefined);
-        } while (this.dirty && !signal.aborted);
-      }
-      if (signal.aborted) return;
-      if (clock.now() >= nextResync) nextResync = clock.now() + this.resyncMs;
-      this.recheckAt = undefined;
-      await this.scan(signal).catch((error: unknown) => this.options.logger.warn(`scanning ${this.options.imagesDir} failed: ${describeError(error)}`));
-    }
+  private async pass(signal: AbortSignal): Promise<void> {
+    const { clock } = this.options;
+    if (clock.now() >= this.nextResync) this.nextResync = clock.now() + this.resyncMs;
+    this.recheckAt = undefined;
+    await this.scan(signal).catch((error: unknown) => this.options.logger.warn(`scanning ${this.options.imagesDir} failed: ${describeError(error)}`));
   }
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Clock } from '../shared/clock.ts';
 import { describeError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
-import { Wakeup } from '../shared/wakeup.ts';
+import { Loop } from '../shared/loop.ts';
 import { watchDirectory } from '../shared/watch-directory.ts';
 import { ManifestCache } from './manifest-cache.ts';
 import { isManifestFileName } from './manifest-files.ts';
@@ -50,15 +50,22 @@ export class ManifestSource {
   private last: ManifestSnapshot | undefined;
   /** Parses of the files as last read; lives as long as the source (the policy cannot change under it). */
   readonly cache: ManifestCache;
-  private readonly wakeup: Wakeup;
-  private dirty = false;
-  private loop: Promise<void> | undefined;
-  /** Aborted by stop(): the loop ends on it as on the caller's signal. */
-  private readonly stopping = new AbortController();
+  private readonly loop: Loop;
+  /** When the next timed re-read is due, and the one more look after a burst of changes (see `pass`). */
+  private nextResync = 0;
+  private recheckAt: number | undefined;
 
   constructor(private readonly options: ManifestSourceOptions) {
-    this.wakeup = new Wakeup(options.clock);
-    this.cache = new ManifestCache(() => options.clock.now());
+    const { clock, debounceMs = 150 } = options;
+    this.cache = new ManifestCache(() => clock.now());
+    // Debounce: wait until writes have been quiet for debounceMs. Each change
+    // also gets a look at once, which counts only for files renamed in (see
+    // readAtOnce); the debounced read reports whatever is wrong.
+    this.loop = new Loop({
+      clock,
+      idleMs: () => Math.max(0, Math.min(this.nextResync, this.recheckAt ?? Infinity) - clock.now()),
+      debounce: { quietMs: debounceMs, eachWake: () => this.readAtOnce().catch(() => undefined) },
+    });
   }
 
   async start(signal: AbortSignal): Promise<void> {
@@ -69,53 +76,36 @@ export class ManifestSource {
     // Anything written between the first read and the watcher being ready is
     // caught by one more read, not left for the resync.
     this.poke();
-    this.loop = this.run(AbortSignal.any([signal, this.stopping.signal]));
+    this.nextResync = this.options.clock.now() + resyncMs;
+    this.loop.start(signal, ({ woken }) => this.pass(woken));
     this.options.logger.info(`watching ${dir}`);
   }
 
   async stop(): Promise<void> {
     await this.watcher?.close();
-    this.stopping.abort();
-    await this.loop;
+    await this.loop.stop();
   }
 
   /** Ask for a re-read soon (used by the watcher, and by tests). */
   poke(): void {
-    this.dirty = true;
-    this.wakeup.wake();
+    this.loop.wake();
   }
 
-  private async run(signal: AbortSignal): Promise<void> {
-    const { clock, resyncMs, debounceMs = 150 } = this.options;
-    let nextResync = clock.now() + resyncMs;
-    let recheckAt: number | undefined;
-    while (!signal.aborted) {
-      if (!this.dirty) await this.wakeup.wait(Math.max(0, Math.min(nextResync, recheckAt ?? Infinity) - clock.now()), signal);
-      if (signal.aborted) return;
-      if (this.dirty) {
-        // Debounce: wait until writes have been quiet for debounceMs. Each
-        // change also gets a look at once, which counts only for files
-        // renamed in (see readAtOnce); the debounced read below reports
-        // whatever is wrong.
-        do {
-          this.dirty = false;
-          await this.readAtOnce().catch(() => undefined);
-          if (!this.dirty) await this.wakeup.wait(debounceMs, signal);
-        } while (this.dirty && !signal.aborted);
-        // chokidar drops a file's "change" for 50 ms after one it reported
-        // (no trailing event) and rescans a directory at most once a second,
-        // so the last write of a quick series can go unreported: look once more.
-        recheckAt = clock.now() + RECHECK_MS;
-      } else if (recheckAt !== undefined && clock.now() >= recheckAt) {
-        recheckAt = undefined;
-      } else {
-        nextResync = clock.now() + resyncMs;
-      }
-      if (signal.aborted) return;
-      await this.readAndEmit().catch((error: unknown) =>
-        this.options.logger.warn(`${describeError(error)}; keeping the current pods until it can be read`),
-      );
+  private async pass(woken: boolean): Promise<void> {
+    const { clock, resyncMs } = this.options;
+    if (woken) {
+      // chokidar drops a file's "change" for 50 ms after one it reported
+      // (no trailing event) and rescans a directory at most once a second,
+      // so the last write of a quick series can go unreported: look once more.
+      this.recheckAt = clock.now() + RECHECK_MS;
+    } else if (this.recheckAt !== undefined && clock.now() >= this.recheckAt) {
+      this.recheckAt = undefined;
+    } else {
+      this.nextResync = clock.now() + resyncMs;
     }
+    await this.readAndEmit().catch((error: unknown) =>
+      this.options.logger.warn(`${describeError(error)}; keeping the current pods until it can be read`),
+    );
   }
 
   /**

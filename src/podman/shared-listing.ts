@@ -27,7 +27,7 @@ interface Listing {
  * happened since it began: no mutating call (play, rm, start, stop) has
  * ended and no podman event has arrived. Those are the only ways the runner
  * learns of a change, so such a listing is as good as a new one: every
- * caller's `UnitActivity` mark, taken before it asks, is then the same as at
+ * caller's `InFlight` mark, taken before it asks, is then the same as at
  * the listing's start. Timed resyncs are minutes apart, so they always list.
  *
  * Pods are derived from the containers as `podman pod ps` derives them: the

@@ -11,14 +11,14 @@ import { createLimit } from '../shared/limit.ts';
 import type { Logger } from '../shared/logger.ts';
 import { discardEvents, type EventSink } from '../shared/event-sink.ts';
 import type { DesiredState } from '../desired/desired-state.ts';
-import { Wakeup } from '../shared/wakeup.ts';
+import { InFlight } from '../shared/in-flight.ts';
+import { Loop } from '../shared/loop.ts';
 import { unitOf, type AppliedStore } from '../state/applied-store.ts';
 import type { OwnedSecrets } from '../state/owned-secrets.ts';
 import { executeAction, fields } from './execute-action.ts';
 import { currentOwners, observePods, type ObservedPod } from './observed-pods.ts';
 import { planActions, type Action, type Recovery } from './plan-actions.ts';
 import { DEFAULT_APPLY_BACKOFF, retryDelayMs, type BackoffPolicy } from './retry-backoff.ts';
-import { UnitActivity } from './unit-activity.ts';
 
 export interface ReconcilerOptions {
   podman: Podman;
@@ -86,10 +86,8 @@ export interface ReconcilerView {
  */
 export class Reconciler {
   private snapshot: ManifestSnapshot | undefined;
-  private readonly inFlight = new Map<string, Promise<void>>();
-  private readonly inFlightType = new Map<string, Action['type']>();
-  /** Which units have work in flight or just finished: the supervisor keeps its hands off them. */
-  readonly activity = new UnitActivity();
+  /** Which units have an action in flight (and which), or just finished one: the supervisor keeps its hands off them. */
+  readonly activity = new InFlight<Action['type']>();
   private readonly blocked = new Map<string, string>();
   /** Unit key → hash of its pod when this runner last saw one (see `remember`). */
   private readonly seen = new Map<string, string>();
@@ -98,8 +96,7 @@ export class Reconciler {
   private readonly failures = new Map<string, Failure>();
   private readonly reported = new Map<string, string>();
   private readonly limit;
-  private readonly wakeup: Wakeup;
-  private pending = false;
+  private readonly loop: Loop;
   /** How many times a pass was asked for, and how many of those were new snapshots (see `pass`). */
   private triggers = 0;
   private snapshotTriggers = 0;
@@ -107,7 +104,7 @@ export class Reconciler {
 
   constructor(private readonly options: ReconcilerOptions) {
     this.limit = createLimit(Math.max(1, options.parallelism));
-    this.wakeup = new Wakeup(options.clock);
+    this.loop = new Loop({ clock: options.clock, idleMs: () => this.nextWakeDelay() });
   }
 
   /** A new full snapshot from the manifest source. */
@@ -134,28 +131,22 @@ export class Reconciler {
 
   /** Ask for a pass as soon as possible. */
   trigger(): void {
-    this.pending = true;
     this.triggers += 1;
-    this.wakeup.wake();
+    this.loop.wake();
   }
 
   /** Runs passes until `signal` aborts; in-flight actions get `actionSignal`, aborted separately on shutdown. */
   async run(signal: AbortSignal, actionSignal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      if (!this.pending) await this.wakeup.wait(this.nextWakeDelay(), signal);
-      if (signal.aborted) break;
-      this.pending = false;
-      await this.pass(actionSignal);
-    }
+    await this.loop.run(signal, () => this.pass(actionSignal));
   }
 
   /** Resolves when every in-flight action has finished (or failed). */
   async settled(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight.values()]);
+    await this.activity.settled();
   }
 
   get inFlightCount(): number {
-    return this.inFlight.size;
+    return this.activity.size;
   }
 
   view(): ReconcilerView {
@@ -165,7 +156,7 @@ export class Reconciler {
       observedAt: this.lastObserved?.at,
       failures: this.failures,
       blocked: this.blocked,
-      inFlight: this.inFlightType,
+      inFlight: this.activity.labels,
       podmanError: this.podmanError,
     };
   }
@@ -177,7 +168,7 @@ export class Reconciler {
     let observed: ObservedPod[];
     // Work that finishes while podman lists makes the list stale for its unit.
     const mark = this.activity.mark();
-    const asked = { pending: this.pending, triggers: this.triggers, snapshots: this.snapshotTriggers };
+    const asked = { pending: this.loop.pending, triggers: this.triggers, snapshots: this.snapshotTriggers };
     let snapshot: ManifestSnapshot;
     try {
       const pods = await podman.listPods({ signal });
@@ -186,7 +177,7 @@ export class Reconciler {
       // host: issue 13). The list is no older than `mark`, so whatever the
       // runner did since is accounted for, as in any pass.
       snapshot = this.snapshot;
-      if (!asked.pending && this.triggers - asked.triggers === this.snapshotTriggers - asked.snapshots) this.pending = false; // only snapshots asked since: planned here
+      if (!asked.pending && this.triggers - asked.triggers === this.snapshotTriggers - asked.snapshots) this.loop.answered(); // only snapshots asked since: planned here
       observed = observePods(pods, snapshot.dir);
       if (this.podmanError) logger.info('podman answers again');
       this.podmanError = undefined;
@@ -246,7 +237,7 @@ export class Reconciler {
 
   private dispatch(action: Action, signal: AbortSignal): void {
     const { logger, clock } = this.options;
-    const job = this.limit(() => executeAction(action, { ...this.options, events: this.events }, signal))
+    const work = (): Promise<void> => this.limit(() => executeAction(action, { ...this.options, events: this.events }, signal))
       .then(() => {
         this.failures.delete(action.key);
         if (action.type === 'create' || action.type === 'replace') {
@@ -275,17 +266,14 @@ export class Reconciler {
           ...('unit' in action ? { pod: action.unit.name, file: action.unit.file } : { pod: action.podNames.join(',') }),
           message: `${action.type} failed (attempt ${count}): ${message}`,
         });
-      })
-      .finally(() => {
-        this.inFlight.delete(action.key);
-        this.inFlightType.delete(action.key);
-        this.activity.end(action.key);
+      });
+    void this.activity.run(action.key, work, {
+      label: action.type,
+      onEnd: () => {
         this.trigger();
         this.options.onChange?.();
-      });
-    this.inFlight.set(action.key, job);
-    this.inFlightType.set(action.key, action.type);
-    this.activity.begin(action.key);
+      },
+    });
   }
 
   /**

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import type { Clock } from './clock.ts';
 import { describeError } from './errors.ts';
 import type { Logger } from './logger.ts';
+import { Loop } from './loop.ts';
 
 /**
  * systemd's notify protocol (sd_notify(3)) without a native addon.
@@ -85,9 +86,16 @@ export interface SdNotifyOptions {
 export class SdNotify {
   private lastError: string | undefined;
   private readonly env: Record<string, string>;
+  private status: (() => string | undefined) | undefined;
 
   constructor(private readonly options: SdNotifyOptions) {
     this.env = options.target ? { NOTIFY_SOCKET: options.target.socket } : {};
+    this.status = options.status;
+  }
+
+  /** From now on STATUS= says this (the daemon's summary, once there is one to give: until then pings carry none). */
+  reportStatus(status: () => string | undefined): void {
+    this.status = status;
   }
 
   /** Whether systemd listens (NOTIFY_SOCKET was set). */
@@ -121,14 +129,12 @@ export class SdNotify {
   async runWatchdog(signal: AbortSignal): Promise<void> {
     const interval = this.watchdogIntervalMs;
     if (interval === undefined) return;
-    while (!signal.aborted) {
-      await this.send(['WATCHDOG=1', ...this.statusField()]);
-      await this.options.clock.sleep(interval, signal).catch(() => undefined);
-    }
+    const pings = new Loop({ clock: this.options.clock, idleMs: () => interval, pending: true });
+    await pings.run(signal, () => this.send(['WATCHDOG=1', ...this.statusField()]));
   }
 
   private statusField(): string[] {
-    const text = this.options.status?.();
+    const text = this.status?.();
     return text ? [`STATUS=${text.replace(/\n/g, ' ')}`] : [];
   }
 

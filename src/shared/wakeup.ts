@@ -3,7 +3,7 @@ import type { Clock } from './clock.ts';
 /**
  * A sleep that another part of the program can cut short: `wait` sleeps on the
  * injected clock until the timeout, the signal, or `wake()`. A `wake()` with
- * nobody waiting is dropped, so callers keep their own "pending" flag.
+ * nobody waiting is dropped, so its one user, Loop (loop.ts), keeps a "pending" flag.
  */
 export class Wakeup {
   private controller: AbortController | undefined;

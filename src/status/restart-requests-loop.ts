@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import type { Clock } from '../shared/clock.ts';
 import { describeError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
-import { Wakeup } from '../shared/wakeup.ts';
+import { Loop } from '../shared/loop.ts';
 import { answerRestartRequest, listRestartRequests, requestsDir } from './restart-request.ts';
 
 export interface RestartRequestsOptions {
@@ -40,22 +40,18 @@ const inotifyWatch = (dir: string, onChange: () => void): FSWatcher => {
  */
 export const serveRestartRequests = async (options: RestartRequestsOptions, signal: AbortSignal): Promise<void> => {
   const { stateDir, clock, logger, restart, pollMs = RESTART_REQUESTS_POLL_MS, watchDir = inotifyWatch } = options;
-  const wakeup = new Wakeup(clock);
-  let pending = true;
+  const loop = new Loop({ clock, idleMs: () => pollMs, pending: true });
   const dir = requestsDir(stateDir);
   let watcher: { close(): void } | undefined;
   try {
     await mkdir(dir, { recursive: true, mode: 0o750 });
-    watcher = watchDir(dir, () => {
-      pending = true;
-      wakeup.wake();
-    });
+    // A change heard while the requests are read is read right after, not after the poll.
+    watcher = watchDir(dir, () => loop.wake());
   } catch (error) {
     logger.debug(`cannot watch ${dir}, reading it every ${pollMs / 1000}s: ${describeError(error)}`);
   }
   try {
-    while (!signal.aborted) {
-      pending = false;
+    await loop.run(signal, async () => {
       try {
         for (const request of await listRestartRequests(stateDir, clock.now())) {
           const answer = await restart(request.pod).catch((error: unknown) => ({ ok: false, message: describeError(error) }));
@@ -65,9 +61,7 @@ export const serveRestartRequests = async (options: RestartRequestsOptions, sign
       } catch (error) {
         logger.debug(`cannot read restart requests: ${describeError(error)}`);
       }
-      // A change heard while the requests were read is read now, not after the poll.
-      if (!pending) await wakeup.wait(pollMs, signal);
-    }
+    });
   } finally {
     watcher?.close();
   }

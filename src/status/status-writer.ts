@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Clock } from '../shared/clock.ts';
 import { describeError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
-import { Wakeup } from '../shared/wakeup.ts';
+import { Loop } from '../shared/loop.ts';
 import { writeFileAtomic } from '../state/atomic-write.ts';
 import type { StatusGroup } from './status-group.ts';
 import type { StatusDocument } from './status-schema.ts';
@@ -34,30 +34,22 @@ const DEBOUNCE_MS = 200;
  * nothing and cannot block it, and there is no server to harden.
  */
 export class StatusWriter {
-  private readonly wakeup: Wakeup;
-  private pending = true;
+  private readonly loop: Loop;
   lastError: string | undefined;
   private readonly file: string;
 
   constructor(private readonly options: StatusWriterOptions) {
-    this.wakeup = new Wakeup(options.clock);
+    // The first write goes out at once (after the debounce): readers see a live daemon.
+    this.loop = new Loop({ clock: options.clock, idleMs: () => options.heartbeatMs, debounce: { delayMs: DEBOUNCE_MS }, pending: true });
     this.file = path.join(options.stateDir, 'status.json');
   }
 
   changed(): void {
-    this.pending = true;
-    this.wakeup.wake();
+    this.loop.wake();
   }
 
   async run(signal: AbortSignal): Promise<void> {
-    const { clock, heartbeatMs } = this.options;
-    while (!signal.aborted) {
-      if (!this.pending) await this.wakeup.wait(heartbeatMs, signal);
-      if (signal.aborted) break;
-      await clock.sleep(DEBOUNCE_MS, signal).catch(() => undefined);
-      this.pending = false;
-      await this.write();
-    }
+    await this.loop.run(signal, () => this.write());
   }
 
   /** The document as it would be written now (the metrics listener serves it too). */

@@ -39,7 +39,7 @@
  * - a listing: every other case (backoff, a pod stopped from outside, no
  *   keeper yet, the events stream down).
  * Both go through one serial slot per container. A listing taken before an
- * action on a container finished is stale for it (`containerActivity`), and a
+ * action on a container finished is stale for it (`inFlight`), and a
  * `died` event older than the runner's last start of that container is one
  * already handled: no death is restarted twice.
  */
@@ -52,8 +52,8 @@ import { isKeeper } from '../shared/infra-keeper.ts';
 import { HASH_LABEL, ownerOf } from '../shared/ownership.ts';
 import type { Logger } from '../shared/logger.ts';
 import { discardEvents, type EventSink } from '../shared/event-sink.ts';
-import { Wakeup } from '../shared/wakeup.ts';
-import { UnitActivity } from '../reconciler/unit-activity.ts';
+import { InFlight } from '../shared/in-flight.ts';
+import { Loop } from '../shared/loop.ts';
 import { InfraKeepers } from './infra-keepers.ts';
 import { restartDue, restartsAfter, shouldRestart, type CrashLoopPolicy } from './restart-backoff.ts';
 import { endedByReboot, exitMark, firstStartAfterReboot, isRecordedExit, lostWithMachine, type RebootFacts } from './reboot-exits.ts';
@@ -61,7 +61,7 @@ import type { ContainerHistory, RestartHistory, RestartReason } from './restart-
 
 /**
  * The reconciler's work on units, as the supervisor sees it (the reconciler's
- * `UnitActivity` provides it). Create, replace and remove are the
+ * `InFlight` of its units provides it). Create, replace and remove are the
  * reconciler's; while it works on a unit, or once it has finished work on one
  * after the supervisor listed containers, that list is not to be acted on for
  * that unit.
@@ -138,15 +138,13 @@ const POD_STOP_MARGIN_MS = 10_000;
 
 export class Supervisor {
   private units = new Map<string, DesiredUnit>();
-  private readonly wakeup: Wakeup;
-  private pending = false;
-  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly loop: Loop;
   /**
-   * Actions on containers (and keepers), by container ID: a listing taken
-   * before one finished is stale for that container (the pattern of the
+   * Actions on containers (and keepers), by container ID: one at a time, and
+   * a listing taken before one finished is stale for that container (the
    * reconciler's units, one level down).
    */
-  private readonly containerActivity = new UnitActivity();
+  private readonly inFlight = new InFlight();
   /** Exits already recorded, by container ID: podman's ExitedAt (seconds) when handled. */
   private readonly handledExit = new Map<string, number | undefined>();
   /** Exits recorded from a `died` event: until the container runs again, a listing shows that same exit. */
@@ -173,7 +171,7 @@ export class Supervisor {
 
   constructor(private readonly options: SupervisorOptions) {
     this.startedAt = options.rebootCutoff ?? options.clock.now();
-    this.wakeup = new Wakeup(options.clock);
+    this.loop = new Loop({ clock: options.clock, idleMs: () => this.nextDelay() });
     this.keepers = new InfraKeepers({ podman: options.podman, clock: options.clock, logger: options.logger });
   }
 
@@ -185,8 +183,7 @@ export class Supervisor {
   }
 
   trigger(): void {
-    this.pending = true;
-    this.wakeup.wake();
+    this.loop.wake();
   }
 
   /** A podman event: a hint to look again, or a death to act on at once (see the top of this file). */
@@ -321,17 +318,12 @@ export class Supervisor {
   }
 
   async run(signal: AbortSignal, actionSignal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      if (!this.pending) await this.wakeup.wait(this.nextDelay(), signal);
-      if (signal.aborted) break;
-      this.pending = false;
-      await this.evaluate(actionSignal);
-    }
+    await this.loop.run(signal, () => this.evaluate(actionSignal));
     await this.options.history.save();
   }
 
   async settled(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight.values()]);
+    await this.inFlight.settled();
   }
 
   /** The containers of a unit as last seen, with their restart history. */
@@ -360,7 +352,7 @@ export class Supervisor {
   /** One look at podman's containers and every decision that follows. Public for tests. */
   async evaluate(signal: AbortSignal): Promise<void> {
     this.actionSignal = signal;
-    const marks = { reconciler: this.options.activity.mark(), containers: this.containerActivity.mark() };
+    const marks = { reconciler: this.options.activity.mark(), containers: this.inFlight.mark() };
     const containers = await this.list(signal);
     if (containers === undefined) return;
     this.lastContainers = containers;
@@ -417,7 +409,7 @@ export class Supervisor {
     const targets: ProbeTarget[] = [];
     for (const container of app) {
       const name = containerNameIn(unit, container.name);
-      if (!name || this.containerActivity.isBusy(container.id, marks.containers)) continue;
+      if (!name || this.inFlight.isBusy(container.id, marks.containers)) continue;
       const entry = this.options.history.get(unit.key, unit.hash, name);
       if (container.state === 'running') {
         const target = this.onRunning(container, unit, name, entry, infraDown, now, signal);
@@ -505,7 +497,7 @@ export class Supervisor {
     for (const id of [...this.handledExit.keys()]) if (!ids.has(id)) this.handledExit.delete(id);
     for (const map of [this.startRequestedAt, this.killedAt]) for (const id of [...map.keys()]) if (!ids.has(id)) map.delete(id);
     for (const id of [...this.exitRecorded]) if (!ids.has(id)) this.exitRecorded.delete(id);
-    this.containerActivity.forget(ids, containerMark);
+    this.inFlight.forget(ids, containerMark);
     this.keepers.retain(new Set(containers.map((container) => container.podId)));
     for (const id of [...this.diedSeen]) if (!ids.has(id)) this.diedSeen.delete(id);
     for (const id of [...this.firstSeenRunning.keys()]) if (!running.has(id)) this.firstSeenRunning.delete(id);
@@ -608,7 +600,7 @@ export class Supervisor {
   private keepInfra(unit: DesiredUnit, podId: string, app: PodmanContainer[], infra: PodmanContainer | undefined, containers: readonly PodmanContainer[], mark: number, signal: AbortSignal): void {
     const keeper = containers.find((container) => container.podId === podId && isKeeper(container.name));
     const slot = keeperSlot(podId, keeper);
-    if (this.containerActivity.isBusy(slot, mark)) return;
+    if (this.inFlight.isBusy(slot, mark)) return;
     // One start in a pod at a time: a keeper made or started while a container
     // of the pod starts makes two podman processes start the pod's infra at
     // once, which on podman 5.4 hung both for 90 s and left the pod
@@ -630,9 +622,9 @@ export class Supervisor {
    * after the stop restarts it as its reason and backoff say.
    */
   private async stopInSlot(container: PodmanContainer, unit: DesiredUnit, signal: AbortSignal): Promise<void> {
-    while (this.inFlight.has(container.id)) await this.inFlight.get(container.id);
+    await this.inFlight.idle(container.id);
     this.dispatch(container.id, () => this.stop(container, unit, signal));
-    await this.inFlight.get(container.id);
+    await this.inFlight.idle(container.id);
   }
 
   private async stop(container: PodmanContainer, unit: DesiredUnit, signal: AbortSignal): Promise<void> {
@@ -645,15 +637,13 @@ export class Supervisor {
 
   /** Runs one action on a container (or a keeper slot); one at a time per ID. */
   private dispatch(containerId: string, work: () => Promise<void>): void {
-    this.containerActivity.begin(containerId);
-    const job = work().finally(async () => {
-      await this.options.history.save();
-      this.inFlight.delete(containerId);
-      this.containerActivity.end(containerId);
-      this.trigger();
-      this.options.onChange?.();
+    const saved = (): Promise<void> => work().finally(() => this.options.history.save());
+    void this.inFlight.run(containerId, saved, {
+      onEnd: () => {
+        this.trigger();
+        this.options.onChange?.();
+      },
     });
-    this.inFlight.set(containerId, job);
   }
 
   /** A keeper action of this pod under way (keepInfra): its containers wait for it. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { UnitActivity } from '../../src/reconciler/unit-activity.ts';
+import { InFlight as UnitActivity } from '../../src/shared/in-flight.ts';
 
 describe('UnitActivity', () => {
   it('a unit is busy while its action runs, and for lists taken before the action ended', () => {

@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { DesiredUnit } from '../../src/desired/desired-unit.ts';
 import type { PodmanEvent } from '../../src/podman/podman.ts';
 import type { EventSink } from '../../src/shared/event-sink.ts';
-import { UnitActivity } from '../../src/reconciler/unit-activity.ts';
+import { InFlight as UnitActivity } from '../../src/shared/in-flight.ts';
 import { EventWatcher } from '../../src/supervisor/event-watcher.ts';
 import { RestartHistory } from '../../src/supervisor/restart-history.ts';
 import { Supervisor } from '../../src/supervisor/supervisor.ts';

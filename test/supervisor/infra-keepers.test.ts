@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { PodmanContainer } from '../../src/podman/podman.ts';
 import { observePods } from '../../src/reconciler/observed-pods.ts';
-import { UnitActivity } from '../../src/reconciler/unit-activity.ts';
+import { InFlight as UnitActivity } from '../../src/shared/in-flight.ts';
 import { KEEPER_LABEL } from '../../src/shared/infra-keeper.ts';
 import { KEEPER_RETRY_MS, keeperAction } from '../../src/supervisor/infra-keepers.ts';
 import { RestartHistory } from '../../src/supervisor/restart-history.ts';

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { DesiredUnit } from '../../src/desired/desired-unit.ts';
-import { UnitActivity } from '../../src/reconciler/unit-activity.ts';
+import { InFlight as UnitActivity } from '../../src/shared/in-flight.ts';
 import type { EventSink } from '../../src/shared/event-sink.ts';
 import { endedByReboot, firstStartAfterReboot, isRecordedExit, lostWithMachine, SHUTDOWN_WINDOW_MS, type ListedExit, type RebootFacts } from '../../src/supervisor/reboot-exits.ts';
 import { RestartHistory, type ContainerHistory } from '../../src/supervisor/restart-history.ts';

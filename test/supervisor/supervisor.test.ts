@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { DesiredUnit } from '../../src/desired/desired-unit.ts';
-import { UnitActivity } from '../../src/reconciler/unit-activity.ts';
+import { InFlight as UnitActivity } from '../../src/shared/in-flight.ts';
 import { RestartHistory } from '../../src/supervisor/restart-history.ts';
 import type { ProbeTarget } from '../../src/probes/probe-manager.ts';
 import { Supervisor } from '../../src/supervisor/supervisor.ts';
