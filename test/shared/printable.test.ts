@@ -45,5 +45,6 @@ describe('printable', () => {
     assert.equal(out.pods[0], dirty.pods[0]);
     assert.equal(out.other, dirty.other);
     assert.equal(dirty.pods[1]?.name, 'b\u202e');
+    assert.deepEqual(printableData({ path: 'C:\\new', csi: ['\u009b2J'] }), { path: 'C:\\new', csi: ['\\x9b2J'] }, 'a literal backslash stays, a raw C1 is escaped');
   });
 });
