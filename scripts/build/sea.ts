@@ -15,6 +15,8 @@ export interface SeaConfig {
   useCodeCache: boolean;
   execArgv: string[];
   execArgvExtension: 'none' | 'env' | 'cli';
+  /** Files embedded beside the main script, read with node:sea's getAsset (name -> path). */
+  assets?: Record<string, string>;
 }
 
 /**
@@ -40,12 +42,14 @@ export const SEA_EXEC_ARGV: readonly string[] = ['--max-semi-space-size=1'];
  * small header and the exec arguments, the same bytes for every architecture
  * (the tests check this). The code cache halves the executable's start:
  * `runner --version` 79 -> 45 ms (user CPU 44 -> 28 ms), hyperfine, Node
- * 24.21, 2026-12-03; every `runner status` pays that start.
+ * 24.21, 2026-12-03; every `runner status` pays that start. The x64
+ * executable now carries a trained cache as an asset instead, which holds the
+ * functions its commands call too (scripts/build/code-cache.ts).
  * `execArgvExtension: 'env'` (Node's default, spelled out) keeps NODE_OPTIONS
  * working for flags not in `execArgv`; for a flag that is in both, `execArgv`
  * wins (measured with Node 24.21).
  */
-export const seaConfig = (main: string, output: string, options: { codeCache?: boolean } = {}): SeaConfig => ({
+export const seaConfig = (main: string, output: string, options: { codeCache?: boolean; assets?: Record<string, string> } = {}): SeaConfig => ({
   main,
   output,
   disableExperimentalSEAWarning: true,
@@ -53,6 +57,7 @@ export const seaConfig = (main: string, output: string, options: { codeCache?: b
   useCodeCache: options.codeCache ?? false,
   execArgv: [...SEA_EXEC_ARGV],
   execArgvExtension: 'env',
+  ...(options.assets ? { assets: options.assets } : {}),
 });
 
 /**

@@ -3,13 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_CONFIG_PATH } from '../config/config-schema.ts';
 import { loadConfigFile, resolveConfig } from '../config/load-config.ts';
 import type { Podman } from '../podman/podman.ts';
-import { currentOwners, observePods, type ObservedPod } from '../reconciler/observed-pods.ts';
-import { buildDesiredState, type DesiredState } from '../desired/desired-state.ts';
-import { readManifestDir } from '../manifest/read-manifest-dir.ts';
-import { offlineStatus } from '../status/offline-status.ts';
 import type { Policy } from '../policy/policy.ts';
 import type { TrustOptions } from '../manifest/trust.ts';
-import { describeError, RunnerError } from '../shared/errors.ts';
+import { RunnerError } from '../shared/errors.ts';
 import { printable, printableJson } from '../shared/printable.ts';
 import { readEvents, readStatus, type ReadStatusOptions } from '../status/read-status.ts';
 import { STATUS_HELP } from './help.ts';
@@ -91,7 +87,7 @@ export const statusCommand = async (argv: string[], write: (text: string) => voi
   return watch(options, write, { signal: deps.signal, intervalMs: deps.watchIntervalMs ?? WATCH_INTERVAL_MS });
 };
 
-interface RenderInput {
+export interface RenderInput {
   stateDir: string;
   manifestDir: string;
   pod: string | undefined;
@@ -159,44 +155,8 @@ const gatherReport = async (options: RenderInput, now: number): Promise<StatusRe
     const { doc } = reading;
     return buildReport({ daemon: { state: 'running', doc: doc.daemon }, observedBy: 'daemon', manifestDir: doc.manifestDir, pods: doc.pods, invalidManifests: doc.invalidManifests });
   }
-  // No live daemon: its file (if any) no longer says what runs; ask podman.
-  const state = reading.kind === 'stale' ? 'stale' : 'absent';
-  const daemonDoc = reading.kind === 'stale' ? { ...reading.doc.daemon, podmanError: undefined } : {};
-  let observed: ObservedPod[] = [];
-  let podmanError: string | undefined;
-  try {
-    observed = observePods(await options.podman.listPods(), options.manifestDir);
-  } catch (error) {
-    podmanError = describeError(error);
-  }
-  const desired = await readDesiredOffline(options, observed);
-  const { pods, invalidManifests } = offlineStatus(observed, podmanError === undefined ? desired : undefined);
-  return buildReport({
-    daemon: { state, reason: reading.reason, doc: { ...stripUndefined(daemonDoc), ...(podmanError ? { podmanError } : {}) } },
-    observedBy: 'podman',
-    manifestDir: options.manifestDir,
-    // Without podman's list, a manifest's missing pod proves nothing: only the files' problems are shown.
-    pods,
-    invalidManifests: podmanError === undefined ? invalidManifests : offlineStatus([], desired).invalidManifests,
-  });
+  // Loaded only without a live daemon: the manifest parser, the desired state
+  // and their dependencies (yaml's writer, node:crypto) were a third of a
+  // live status's own time, spent evaluating modules it never calls.
+  return (await import('./status-offline.ts')).gatherOfflineReport(options, reading);
 };
-
-/**
- * The manifest directory read as the daemon would read it (same trust and
- * policy). Undefined when that is not possible for this caller: the
- * directory or one of its files is unreadable (a non-root user in the
- * status group), which must not show up as an invalid manifest.
- */
-const readDesiredOffline = async (options: RenderInput, observed: readonly ObservedPod[]): Promise<DesiredState | undefined> => {
-  try {
-    const snapshot = await readManifestDir(options.manifestDir, { trust: options.trust, policy: options.policy, trustMode: 'enforce' });
-    if (snapshot.files.some((manifest) => manifest.problems.some((problem) => UNREADABLE.test(problem.message)))) return undefined;
-    return buildDesiredState({ snapshot, currentOwners: currentOwners(observed), lastApplied: [], defaultStopTimeoutSeconds: 0 });
-  } catch {
-    return undefined;
-  }
-};
-
-const UNREADABLE = /^cannot read: (EACCES|EPERM)$/;
-
-const stripUndefined = <T extends object>(value: T): Partial<T> => Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as Partial<T>;

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { parseLoopbackListen } from '../status/metrics-server.ts';
+import { parseLoopbackListen } from '../status/metrics-listen.ts';
 
 const isLoopbackListen = (listen: string): boolean => {
   try {

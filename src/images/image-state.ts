@@ -3,6 +3,7 @@ import path from 'node:path';
 import * as v from 'valibot';
 import { RunnerError, describeError } from '../shared/errors.ts';
 import { writeFileAtomic } from '../state/atomic-write.ts';
+import { compareText } from '../shared/compare-text.ts';
 
 /**
  * `<stateDir>/images.json`: which archives were loaded, so a restart does not
@@ -67,7 +68,7 @@ export class ImageStateStore {
   }
 
   all(): LoadedArchive[] {
-    return [...this.records.values()].sort((a, b) => a.path.localeCompare(b.path));
+    return [...this.records.values()].sort((a, b) => compareText(a.path, b.path));
   }
 
   async record(entry: LoadedArchive): Promise<void> {

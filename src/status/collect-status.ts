@@ -3,6 +3,7 @@ import type { DesiredUnit } from '../desired/desired-unit.ts';
 import type { ReconcilerView } from '../reconciler/reconciler.ts';
 import type { ContainerView } from '../supervisor/supervisor.ts';
 import { STATUS_API_VERSION, type ContainerStatus, type PodStatus, type PodStatusName, type ProbeStateView, type StatusDocument } from './status-schema.ts';
+import { compareText } from '../shared/compare-text.ts';
 
 /** What the probe manager knows about one container, keyed `<unitKey>/<container>`. */
 export interface ProbeView {
@@ -39,8 +40,8 @@ export const collectStatus = (inputs: StatusInputs): StatusDocument => {
     kind: 'Status',
     daemon: inputs.daemon,
     manifestDir: inputs.manifestDir,
-    pods: pods.sort((a, b) => a.name.localeCompare(b.name) || a.source.localeCompare(b.source)),
-    invalidManifests: [...heldFiles.entries()].map(([file, problems]) => ({ file, problems: problems.map(formatProblem) })).sort((a, b) => a.file.localeCompare(b.file)),
+    pods: pods.sort((a, b) => compareText(a.name, b.name) || compareText(a.source, b.source)),
+    invalidManifests: [...heldFiles.entries()].map(([file, problems]) => ({ file, problems: problems.map(formatProblem) })).sort((a, b) => compareText(a.file, b.file)),
     counters: { probeFailures: { ...inputs.probeFailures } },
   };
 };

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
-import { isIP } from 'node:net';
 import { RunnerError } from '../shared/errors.ts';
+import { parseLoopbackListen } from './metrics-listen.ts';
 
 export interface MetricsServerOptions {
   /** `host:port` on a loopback address: `127.0.0.1:9464`, `[::1]:9464`, `localhost:9464`. */
@@ -56,25 +56,4 @@ export const startMetricsServer = async (options: MetricsServerOptions): Promise
   else options.signal.addEventListener('abort', close, { once: true });
   const bound = server.address();
   return { address: { host, port: typeof bound === 'object' && bound ? bound.port : port }, closed };
-};
-
-/** Splits `host:port` and insists the host is loopback. */
-export const parseLoopbackListen = (listen: string): { host: string; port: number } => {
-  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(listen.trim());
-  if (!match) throw new RunnerError('USAGE', `metrics listen address must be HOST:PORT on a loopback address, e.g. 127.0.0.1:9464 (got "${listen}")`);
-  const host = match[1] ?? match[2]!;
-  const port = Number(match[3]);
-  if (port > 65535) throw new RunnerError('USAGE', `metrics listen port must be at most 65535 (got ${port})`);
-  if (!isLoopback(host)) {
-    throw new RunnerError('USAGE', `metrics may only listen on a loopback address (127.0.0.1, ::1 or localhost), not "${host}": edge boxes open no port to the network; use the textfile for node_exporter instead`);
-  }
-  // Bind the address itself, not whatever /etc/hosts says localhost is.
-  return { host: host === 'localhost' ? '127.0.0.1' : host, port };
-};
-
-const isLoopback = (host: string): boolean => {
-  if (host === 'localhost') return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  if (isIP(host) === 6) return host === '::1' || host === '0:0:0:0:0:0:0:1';
-  return false;
 };

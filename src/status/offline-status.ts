@@ -5,6 +5,7 @@ import type { PodmanPod } from '../podman/podman.ts';
 import type { ObservedPod } from '../reconciler/observed-pods.ts';
 import { HASH_LABEL, SOURCE_LABEL, UNIT_LABEL } from '../shared/ownership.ts';
 import type { PodStatus, PodStatusName, StatusDocument } from './status-schema.ts';
+import { compareText } from '../shared/compare-text.ts';
 
 /**
  * What `runner status` can say with no live daemon: the managed pods podman
@@ -36,8 +37,8 @@ export const offlineStatus = (
   for (const unit of desired?.units ?? []) if (!running.has(unit.key)) pods.push(pendingRow(unit));
   const invalidManifests = [...(desired?.heldFiles ?? new Map())]
     .map(([file, problems]) => ({ file, problems: problems.map(formatProblem) }))
-    .sort((a, b) => a.file.localeCompare(b.file));
-  return { pods: pods.sort((a, b) => a.name.localeCompare(b.name) || a.source.localeCompare(b.source)), invalidManifests };
+    .sort((a, b) => compareText(a.file, b.file));
+  return { pods: pods.sort((a, b) => compareText(a.name, b.name) || compareText(a.source, b.source)), invalidManifests };
 };
 
 const pendingRow = (unit: DesiredUnit): PodStatus => ({

@@ -1,4 +1,5 @@
 import { POD_STATUSES, type StatusDocument } from './status-schema.ts';
+import { compareText } from '../shared/compare-text.ts';
 
 /**
  * The status document in Prometheus text exposition format 0.0.4, for
@@ -37,7 +38,7 @@ export const renderPrometheus = (doc: StatusDocument): string => {
     'runner_probe_failures_total',
     'counter',
     'Failed probe attempts since the daemon started, by probe kind.',
-    Object.entries(doc.counters.probeFailures).sort(([a], [b]) => a.localeCompare(b)).map(([probe, count]) => [{ probe }, count]),
+    Object.entries(doc.counters.probeFailures).sort(([a], [b]) => compareText(a, b)).map(([probe, count]) => [{ probe }, count]),
   );
   metric('runner_manifests_invalid', 'gauge', 'Manifest files that cannot be applied.', [[{}, doc.invalidManifests.length]]);
   if (doc.daemon.lastReconcileAt !== undefined) {

@@ -33,5 +33,18 @@ describe('printable', () => {
     const input = { name: 'a\nb', count: 3, ok: true, none: undefined, nested: [{ message: '\u001b[31m' }, 'x\ty', null] };
     assert.deepEqual(printableData(input), { name: 'a\\nb', count: 3, ok: true, none: undefined, nested: [{ message: '\\x1b[31m' }, 'x\\ty', null] });
     assert.equal(input.name, 'a\nb', 'the input is not changed');
+    assert.deepEqual(input.nested[0], { message: '\u001b[31m' }, 'nested input is not changed');
+  });
+
+  it('printableData copies only what holds a string it escaped', () => {
+    const clean = { pods: [{ name: 'api', containers: [{ name: 'app' }] }], count: 2 };
+    assert.equal(printableData(clean), clean);
+    const dirty = { pods: [{ name: 'api' }, { name: 'b\u202e' }], other: { name: 'x' } };
+    const out = printableData(dirty);
+    assert.notEqual(out.pods, dirty.pods);
+    assert.equal(out.pods[0], dirty.pods[0]);
+    assert.equal(out.other, dirty.other);
+    assert.equal(dirty.pods[1]?.name, 'b\u202e');
+    assert.deepEqual(printableData({ path: 'C:\\new', csi: ['\u009b2J'] }), { path: 'C:\\new', csi: ['\\x9b2J'] }, 'a literal backslash stays, a raw C1 is escaped');
   });
 });

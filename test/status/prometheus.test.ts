@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseLoopbackListen, startMetricsServer } from '../../src/status/metrics-server.ts';
+import { parseLoopbackListen } from '../../src/status/metrics-listen.ts';
+import { startMetricsServer } from '../../src/status/metrics-server.ts';
 import { escapeLabelValue, renderPrometheus } from '../../src/status/prometheus.ts';
 import { POD_STATUSES } from '../../src/status/status-schema.ts';
 import { loadStatusFixture } from './status-fixtures.ts';
