@@ -1,43 +1,26 @@
-import path from 'node:path';
-import { DEFAULT_CONFIG_PATH } from '../config/config-schema.ts';
-import { loadConfigFile, resolveConfig } from '../config/load-config.ts';
 import { doctorExitCode, gatherSnapshot, runChecks, type Finding } from '../doctor/index.ts';
 import { CliPodman } from '../podman/cli-podman.ts';
 import { systemClock } from '../shared/clock.ts';
 import { printable, printableJson } from '../shared/printable.ts';
-import { DOCTOR_HELP } from './help.ts';
-import { parseFlags } from './parse-flags.ts';
+import type { ParsedArgs, Write } from './command-spec.ts';
+import { DOCTOR, DOCTOR_FLAGS } from './commands.ts';
+import { invokeCommand } from './invoke-command.ts';
+import { loadCliConfig } from './load-cli-config.ts';
 
 /** podman info can take a while on a loaded host, but a check must not hang a script. */
 const PODMAN_TIMEOUT_MS = 30_000;
 
 /** `runner doctor`: what on this host will stop pods from running, and the fix for each. Changes nothing. */
-export const doctorCommand = async (argv: string[], write: (text: string) => void): Promise<number> => {
-  const { values } = parseFlags(
-    argv,
-    {
-      config: { type: 'string' },
-      'manifest-dir': { type: 'string' },
-      'state-dir': { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    false,
-  );
-  if (values.help) {
-    write(DOCTOR_HELP);
-    return 0;
-  }
-  const file = await loadConfigFile(values.config ?? DEFAULT_CONFIG_PATH, values.config !== undefined);
-  const config = resolveConfig(file, {
-    manifestDir: values['manifest-dir'] && path.resolve(values['manifest-dir']),
-    stateDir: values['state-dir'] && path.resolve(values['state-dir']),
-  });
+export const doctorCommand = (argv: string[], write: Write): Promise<number> => invokeCommand(DOCTOR, argv, write);
+
+/** The handler of DOCTOR (src/cli/commands.ts). */
+export const runDoctor = async ({ values }: ParsedArgs<typeof DOCTOR_FLAGS>, write: Write): Promise<number> => {
+  const config = await loadCliConfig(values);
   const podman = new CliPodman({ path: config.podman.path, timeoutMs: Math.min(PODMAN_TIMEOUT_MS, config.podman.timeoutSeconds * 1000) });
   const snapshot = await gatherSnapshot({
     podman,
-    manifestDir: path.resolve(config.manifestDir),
-    stateDir: path.resolve(config.stateDir),
+    manifestDir: config.manifestDir,
+    stateDir: config.stateDir,
     trust: config.trust,
     clock: systemClock,
     env: process.env,

@@ -1,13 +1,12 @@
 import { open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { DEFAULT_CONFIG_PATH } from '../config/config-schema.ts';
-import { loadConfigFile, resolveConfig } from '../config/load-config.ts';
 import { systemClock, type Clock } from '../shared/clock.ts';
-import { RunnerError } from '../shared/errors.ts';
 import { printable, printableJson } from '../shared/printable.ts';
 import { EVENTS_FILE, parseEventLine } from '../status/read-status.ts';
-import { EVENTS_HELP } from './help.ts';
-import { parseFlags } from './parse-flags.ts';
+import type { ParsedArgs, Write } from './command-spec.ts';
+import { EVENTS, EVENTS_FLAGS } from './commands.ts';
+import { invokeCommand } from './invoke-command.ts';
+import { loadCliConfig } from './load-cli-config.ts';
 import { formatEvent } from './render-events.ts';
 
 export interface EventsDeps {
@@ -20,19 +19,11 @@ export interface EventsDeps {
 export const FOLLOW_POLL_MS = 500;
 
 /** `runner events [-f] [--json] [POD]`: the runner's own history, oldest first. */
-export const eventsCommand = async (argv: string[], write: (text: string) => void, deps: EventsDeps = {}): Promise<number> => {
-  const { values, positionals } = parseFlags(
-    argv,
-    { config: { type: 'string' }, 'state-dir': { type: 'string' }, follow: { type: 'boolean', short: 'f' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    true,
-  );
-  if (values.help) {
-    write(EVENTS_HELP);
-    return 0;
-  }
-  if (positionals.length > 1) throw new RunnerError('USAGE', 'runner events takes at most one POD');
-  const file = await loadConfigFile(values.config ?? DEFAULT_CONFIG_PATH, values.config !== undefined);
-  const stateDir = path.resolve(resolveConfig(file, { stateDir: values['state-dir'] }).stateDir);
+export const eventsCommand = (argv: string[], write: Write, deps: EventsDeps = {}): Promise<number> => invokeCommand(EVENTS, argv, write, deps);
+
+/** The handler of EVENTS (src/cli/commands.ts). */
+export const showEvents = async ({ values, positionals }: ParsedArgs<typeof EVENTS_FLAGS>, write: Write, deps: EventsDeps = {}): Promise<number> => {
+  const { stateDir } = await loadCliConfig(values);
   const pod = positionals[0];
   const print = (line: string): void => {
     const event = parseEventLine(line);

@@ -1,44 +1,24 @@
-import path from 'node:path';
-import { DEFAULT_CONFIG_PATH } from '../config/config-schema.ts';
-import { loadConfigFile, resolveConfig } from '../config/load-config.ts';
 import { buildImageReport, type ImageReport } from '../images/image-report.ts';
 import { readImageState } from '../images/image-state.ts';
 import { formatBytes } from '../images/free-space.ts';
 import { readManifestDir } from '../manifest/read-manifest-dir.ts';
 import { CliPodman } from '../podman/cli-podman.ts';
 import { printable, printableData, printableJson } from '../shared/printable.ts';
-import { IMAGES_HELP } from './help.ts';
-import { parseFlags } from './parse-flags.ts';
+import type { ParsedArgs, Write } from './command-spec.ts';
+import { IMAGES, IMAGES_FLAGS } from './commands.ts';
+import { invokeCommand } from './invoke-command.ts';
+import { loadCliConfig } from './load-cli-config.ts';
 
 /** `runner images`: what the manifests need, what podman has, where it came from. Changes nothing. */
-export const imagesCommand = async (argv: string[], write: (text: string) => void): Promise<number> => {
-  const { values } = parseFlags(
-    argv,
-    {
-      config: { type: 'string' },
-      'manifest-dir': { type: 'string' },
-      'images-dir': { type: 'string' },
-      'state-dir': { type: 'string' },
-      missing: { type: 'boolean' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    false,
-  );
-  if (values.help) {
-    write(IMAGES_HELP);
-    return 0;
-  }
-  const file = await loadConfigFile(values.config ?? DEFAULT_CONFIG_PATH, values.config !== undefined);
-  const config = resolveConfig(file, {
-    manifestDir: values['manifest-dir'] && path.resolve(values['manifest-dir']),
-    imagesDir: values['images-dir'] && path.resolve(values['images-dir']),
-    stateDir: values['state-dir'] && path.resolve(values['state-dir']),
-  });
-  const imagesDir = path.resolve(config.imagesDir);
-  const snapshot = await readManifestDir(path.resolve(config.manifestDir));
+export const imagesCommand = (argv: string[], write: Write): Promise<number> => invokeCommand(IMAGES, argv, write);
+
+/** The handler of IMAGES (src/cli/commands.ts). */
+export const listImages = async ({ values }: ParsedArgs<typeof IMAGES_FLAGS>, write: Write): Promise<number> => {
+  const config = await loadCliConfig(values);
+  const imagesDir = config.imagesDir;
+  const snapshot = await readManifestDir(config.manifestDir);
   const podman = new CliPodman({ path: config.podman.path, timeoutMs: config.podman.timeoutSeconds * 1000 });
-  const report = await buildImageReport({ snapshot, podman, imagesDir, loaded: await readImageState(path.resolve(config.stateDir)) });
+  const report = await buildImageReport({ snapshot, podman, imagesDir, loaded: await readImageState(config.stateDir) });
   write(values.json ? `${printableJson(JSON.stringify({ imagesDir, pull: config.pull, ...report }, null, 2))}\n` : formatReport(printableData(report), printable(imagesDir)));
   const missing = report.images.filter((entry) => !entry.present).length;
   return values.missing && missing > 0 ? 1 : 0;

@@ -1,13 +1,12 @@
-import path from 'node:path';
-import { DEFAULT_CONFIG_PATH } from '../config/config-schema.ts';
-import { loadConfigFile, resolveConfig } from '../config/load-config.ts';
 import { CliPodman } from '../podman/cli-podman.ts';
 import type { Podman } from '../podman/podman.ts';
 import { observePods } from '../reconciler/observed-pods.ts';
 import { RunnerError } from '../shared/errors.ts';
 import { printable } from '../shared/printable.ts';
-import { LOGS_HELP } from './help.ts';
-import { parseFlags } from './parse-flags.ts';
+import type { ParsedArgs, Write } from './command-spec.ts';
+import { LOGS, LOGS_FLAGS } from './commands.ts';
+import { invokeCommand } from './invoke-command.ts';
+import { loadCliConfig } from './load-cli-config.ts';
 import { podFromPodman } from '../status/offline-status.ts';
 
 export interface LogsDeps {
@@ -19,29 +18,14 @@ export interface LogsDeps {
  * pods from this manifest directory (by manifest name or podman pod name)
  * and streams `podman logs` of `<podman pod name>-<container>`.
  */
-export const logsCommand = async (argv: string[], write: (text: string) => void, deps: LogsDeps = {}): Promise<number> => {
-  const { values, positionals } = parseFlags(
-    argv,
-    {
-      config: { type: 'string' },
-      'manifest-dir': { type: 'string' },
-      container: { type: 'string', short: 'c' },
-      follow: { type: 'boolean', short: 'f' },
-      tail: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    true,
-  );
-  if (values.help) {
-    write(LOGS_HELP);
-    return 0;
-  }
-  if (positionals.length !== 1) throw new RunnerError('USAGE', 'runner logs needs exactly one POD');
+export const logsCommand = (argv: string[], write: Write, deps: LogsDeps = {}): Promise<number> => invokeCommand(LOGS, argv, write, deps);
+
+/** The handler of LOGS (src/cli/commands.ts). */
+export const showLogs = async ({ values, positionals }: ParsedArgs<typeof LOGS_FLAGS>, _write: Write, deps: LogsDeps = {}): Promise<number> => {
   const tail = values.tail === undefined ? undefined : Number(values.tail);
   if (tail !== undefined && !(Number.isInteger(tail) && tail >= 0)) throw new RunnerError('USAGE', `--tail must be a whole number (got "${values.tail}")`);
-  const file = await loadConfigFile(values.config ?? DEFAULT_CONFIG_PATH, values.config !== undefined);
-  const config = resolveConfig(file, { manifestDir: values['manifest-dir'] });
-  const manifestDir = path.resolve(config.manifestDir);
+  const config = await loadCliConfig(values);
+  const manifestDir = config.manifestDir;
   const podman = deps.podman ?? new CliPodman({ path: config.podman.path, timeoutMs: config.podman.timeoutSeconds * 1000 });
 
   const name = positionals[0]!;

@@ -1,13 +1,12 @@
-import path from 'node:path';
-import { DEFAULT_CONFIG_PATH } from '../config/config-schema.ts';
-import { loadConfigFile, resolveConfig } from '../config/load-config.ts';
 import { systemClock, type Clock } from '../shared/clock.ts';
 import { RunnerError } from '../shared/errors.ts';
 import { printable } from '../shared/printable.ts';
 import { readStatus, type ReadStatusOptions } from '../status/read-status.ts';
 import { ANSWER_TIMEOUT_MS, removeRestartRequest, waitForRestartAnswer, writeRestartRequest } from '../status/restart-request.ts';
-import { RESTART_HELP } from './help.ts';
-import { parseFlags } from './parse-flags.ts';
+import type { ParsedArgs, Write } from './command-spec.ts';
+import { RESTART, RESTART_FLAGS } from './commands.ts';
+import { invokeCommand } from './invoke-command.ts';
+import { loadCliConfig } from './load-cli-config.ts';
 import { EXIT_NOT_RUNNING } from './render-report.ts';
 
 export interface RestartDeps {
@@ -17,16 +16,12 @@ export interface RestartDeps {
 }
 
 /** `runner restart POD`: asks the live daemon (src/status/restart-request.ts), so the restart is supervised and recorded as Manual. */
-export const restartCommand = async (argv: string[], write: (text: string) => void, deps: RestartDeps = {}): Promise<number> => {
-  const { values, positionals } = parseFlags(argv, { config: { type: 'string' }, 'state-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, true);
-  if (values.help) {
-    write(RESTART_HELP);
-    return 0;
-  }
-  if (positionals.length !== 1) throw new RunnerError('USAGE', 'runner restart needs exactly one POD');
+export const restartCommand = (argv: string[], write: Write, deps: RestartDeps = {}): Promise<number> => invokeCommand(RESTART, argv, write, deps);
+
+/** The handler of RESTART (src/cli/commands.ts). */
+export const restartPod = async ({ values, positionals }: ParsedArgs<typeof RESTART_FLAGS>, write: Write, deps: RestartDeps = {}): Promise<number> => {
   const pod = positionals[0]!;
-  const file = await loadConfigFile(values.config ?? DEFAULT_CONFIG_PATH, values.config !== undefined);
-  const stateDir = path.resolve(resolveConfig(file, { stateDir: values['state-dir'] }).stateDir);
+  const { stateDir } = await loadCliConfig(values);
   const clock = deps.clock ?? systemClock;
   const reading = await readStatus(stateDir, clock.now(), deps.read);
   if (reading.kind !== 'live') {

@@ -1,7 +1,9 @@
 import { describeError, isRunnerError } from '../shared/errors.ts';
 import { printable, printableLines } from '../shared/printable.ts';
 import { versionText } from '../shared/version.ts';
-import { MAIN_HELP } from './help.ts';
+import { findCommand } from './commands.ts';
+import { renderMainHelp } from './help.ts';
+import { invokeCommand } from './invoke-command.ts';
 
 const write = (text: string): void => {
   process.stdout.write(text);
@@ -22,35 +24,21 @@ export const runMain = async (argv: string[]): Promise<number> => {
       case '-h':
       case '--help':
       case 'help':
-        write(MAIN_HELP);
+        write(renderMainHelp());
         return command === undefined ? 2 : 0;
       case '-v':
       case '--version':
       case 'version':
         write(`${versionText()}\n`);
         return 0;
-      // Commands are loaded when used, so `--version` and `validate` do not
-      // pay for evaluating the daemon's dependencies (chokidar, execa, …).
-      case 'run':
-        return await (await import('./run-command.ts')).runCommand(rest);
-      case 'validate':
-        return await (await import('./validate-command.ts')).validateCommand(rest, write);
-      case 'images':
-        return await (await import('./images-command.ts')).imagesCommand(rest, write);
-      case 'status':
-        return await (await import('./status-command.ts')).statusCommand(rest, write);
-      case 'events':
-        return await (await import('./events-command.ts')).eventsCommand(rest, write);
-      case 'logs':
-        return await (await import('./logs-command.ts')).logsCommand(rest, write);
-      case 'restart':
-        return await (await import('./restart-command.ts')).restartCommand(rest, write);
-      case 'doctor':
-        return await (await import('./doctor-command.ts')).doctorCommand(rest, write);
-      default:
-        process.stderr.write(`runner: unknown command "${printable(command)}"\n\n${MAIN_HELP}`);
-        return 2;
     }
+    // The table (commands.ts) loads a command's handler when it runs, so
+    // `--version` and `validate` do not pay for evaluating the daemon's
+    // dependencies (chokidar, execa, …).
+    const spec = findCommand(command);
+    if (spec) return await invokeCommand(spec, rest, write);
+    process.stderr.write(`runner: unknown command "${printable(command)}"\n\n${renderMainHelp()}`);
+    return 2;
   } catch (error) {
     if (isRunnerError(error)) {
       process.stderr.write(`runner: ${printableLines(error.message)}\n`);

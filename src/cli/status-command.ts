@@ -1,15 +1,15 @@
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DEFAULT_CONFIG_PATH } from '../config/config-schema.ts';
-import { loadConfigFile, resolveConfig } from '../config/load-config.ts';
 import type { Podman } from '../podman/podman.ts';
 import type { Policy } from '../policy/policy.ts';
 import type { TrustOptions } from '../manifest/trust.ts';
 import { RunnerError } from '../shared/errors.ts';
 import { printable, printableJson } from '../shared/printable.ts';
 import { readEvents, readStatus, type ReadStatusOptions } from '../status/read-status.ts';
-import { STATUS_HELP } from './help.ts';
-import { parseFlags } from './parse-flags.ts';
+import type { ParsedArgs, Write } from './command-spec.ts';
+import { STATUS, STATUS_FLAGS } from './commands.ts';
+import { invokeCommand } from './invoke-command.ts';
+import { loadCliConfig } from './load-cli-config.ts';
 import { CLEAR_SCREEN, shouldColour } from './render-colour.ts';
 import { isAboutPod } from './render-events.ts';
 import { renderDetail } from './render-detail.ts';
@@ -39,30 +39,15 @@ const PODMAN_TIMEOUT_MS = 10_000;
  * what podman reports for the pods labelled from this manifest directory,
  * and exits 3. Exit codes: docs/status.md.
  */
-export const statusCommand = async (argv: string[], write: (text: string) => void, deps: StatusDeps = {}): Promise<number> => {
-  const { values, positionals } = parseFlags(
-    argv,
-    {
-      config: { type: 'string' },
-      'manifest-dir': { type: 'string' },
-      'state-dir': { type: 'string' },
-      json: { type: 'boolean' },
-      watch: { type: 'boolean', short: 'w' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    true,
-  );
-  if (values.help) {
-    write(STATUS_HELP);
-    return 0;
-  }
-  if (positionals.length > 1) throw new RunnerError('USAGE', 'runner status takes at most one POD');
+export const statusCommand = (argv: string[], write: Write, deps: StatusDeps = {}): Promise<number> => invokeCommand(STATUS, argv, write, deps);
+
+/** The handler of STATUS (src/cli/commands.ts), given its parsed command line. */
+export const showStatus = async ({ values, positionals }: ParsedArgs<typeof STATUS_FLAGS>, write: Write, deps: StatusDeps = {}): Promise<number> => {
   if (values.watch && values.json) throw new RunnerError('USAGE', '--watch and --json cannot be combined');
-  const file = await loadConfigFile(values.config ?? DEFAULT_CONFIG_PATH, values.config !== undefined);
-  const config = resolveConfig(file, { manifestDir: values['manifest-dir'], stateDir: values['state-dir'] });
+  const config = await loadCliConfig(values);
   const options: RenderInput = {
-    stateDir: path.resolve(config.stateDir),
-    manifestDir: path.resolve(config.manifestDir),
+    stateDir: config.stateDir,
+    manifestDir: config.manifestDir,
     pod: positionals[0],
     json: values.json === true,
     now: deps.now ?? Date.now,

@@ -5,28 +5,24 @@ import { ignoredReason } from '../manifest/manifest-files.ts';
 import { formatProblem, type ManifestProblem } from '../manifest/manifest-problem.ts';
 import { readAndParse, readManifestDir } from '../manifest/read-manifest-dir.ts';
 import type { ParsedManifest } from '../manifest/parse-manifest.ts';
-import { DEFAULT_CONFIG, DEFAULT_CONFIG_PATH } from '../config/config-schema.ts';
-import { loadConfigFile, resolveConfig } from '../config/load-config.ts';
-import { RunnerError } from '../shared/errors.ts';
+import { DEFAULT_CONFIG } from '../config/config-schema.ts';
 import { printable } from '../shared/printable.ts';
-import { VALIDATE_HELP } from './help.ts';
-import { parseFlags } from './parse-flags.ts';
+import type { ParsedArgs, Write } from './command-spec.ts';
+import { VALIDATE, VALIDATE_FLAGS } from './commands.ts';
+import { invokeCommand } from './invoke-command.ts';
+import { loadCliConfig } from './load-cli-config.ts';
 
 /**
  * `runner validate FILE|DIR...`: the daemon's own parser and rules, with no
  * podman. Manifests are untrusted input here, so every line is printed
  * escaped: a value holding a newline cannot forge an `ok` line.
  */
-export const validateCommand = async (argv: string[], write: (text: string) => void): Promise<number> => {
-  const { values, positionals } = parseFlags(argv, { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, true);
-  if (values.help) {
-    write(VALIDATE_HELP);
-    return 0;
-  }
-  if (positionals.length === 0) throw new RunnerError('USAGE', 'runner validate needs at least one FILE or DIR');
+export const validateCommand = (argv: string[], write: Write): Promise<number> => invokeCommand(VALIDATE, argv, write);
 
-  // The daemon's policy and trust settings; trust problems are only warnings here (see VALIDATE_HELP).
-  const config = resolveConfig(await loadConfigFile(values.config ?? DEFAULT_CONFIG_PATH, values.config !== undefined), {});
+/** The handler of VALIDATE (src/cli/commands.ts). */
+export const validateManifests = async ({ values, positionals }: ParsedArgs<typeof VALIDATE_FLAGS>, write: Write): Promise<number> => {
+  // The daemon's policy and trust settings; trust problems are only warnings here (see VALIDATE's help).
+  const config = await loadCliConfig(values);
   const read = { trust: config.trust, policy: config.policy, trustMode: 'warn' as const };
   const warnings: ManifestProblem[] = [];
   const problems: ManifestProblem[] = [];
