@@ -2,7 +2,8 @@
 # Installs what the runner, its example and its tests need on Debian 12, as
 # root, from Debian's packages and the npm registry only (no other network):
 #   podman, runc, catatonit (podman builds its local pause image from it),
-#   busybox-static (the local test/example image), and the Node dependencies.
+#   busybox-static (the local test/example image), zsh (the test of the zsh
+#   completion, test/cli/completion.test.ts), and the Node dependencies.
 # With --packaging it also installs what building and checking the .deb/.rpm
 # needs (dpkg-dev, rpm, lintian, rpmlint, systemd-analyze, qemu-user for the
 # arm64 binary), and nftables, which the deb depends on where podman's network
@@ -10,7 +11,7 @@
 # deb with dpkg). Idempotent: skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-packages=(podman runc catatonit busybox-static)
+packages=(podman runc catatonit busybox-static zsh)
 if [ "${1:-}" = "--packaging" ]; then
   packages+=(dpkg-dev rpm lintian rpmlint nftables systemd man-db binutils qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross)
 fi

@@ -218,7 +218,24 @@ unreadable. Asks podman (version, info) and reads files; changes nothing.
 });
 
 /** Hidden: prints the shell completion scripts (installed by the packages) and, for them, the pod names. */
+export const COMPLETION_FLAGS = flags({ config: configFlag(), 'state-dir': stateDirFlag() });
+
+export const COMPLETION = defineCommand({
+  name: 'completion',
+  synopsis: 'runner completion bash|zsh',
+  summary: 'print the shell completion script',
+  usage: 'runner completion [options] bash|zsh|pods',
+  description: `Prints the completion script for bash or zsh, generated from the same
+definition as this help; the packages install both. "pods" prints the pod
+names of the status file, one a line, for the scripts to complete.`,
+  optionsHeading: 'Options:',
+  options: COMPLETION_FLAGS,
+  positionals: { name: 'SHELL', min: 1, max: 1 },
+  hidden: true,
+  load: async () => (await import('./completion-command.ts')).printCompletion,
+});
+
 /** In the order of `runner --help`. */
-export const COMMANDS: readonly CommandSpec[] = [RUN, VALIDATE, IMAGES, STATUS, EVENTS, LOGS, RESTART, DOCTOR];
+export const COMMANDS: readonly CommandSpec[] = [RUN, VALIDATE, IMAGES, STATUS, EVENTS, LOGS, RESTART, DOCTOR, COMPLETION];
 
 export const findCommand = (name: string): CommandSpec | undefined => COMMANDS.find((command) => command.name === name);
