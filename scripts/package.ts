@@ -67,7 +67,7 @@ const checkedBinary = (arch: Arch): string => {
 
 const buildDeb = (arch: Arch, ctx: Context, work: string): string => {
   const stage = join(work, `deb-${arch}`);
-  stageCommon({ root, stage, binary: checkedBinary(arch), version: ctx.version, unitDir: 'lib/systemd/system' });
+  stageCommon({ root, stage, binary: checkedBinary(arch), version: ctx.version, unitDir: 'lib/systemd/system', zshCompletionDir: 'usr/share/zsh/vendor-completions' });
   const deb = (path: string): Buffer => readFileSync(join(root, 'deb', path));
   put(stage, `${DOC_DIR}/copyright`, deb('copyright'), 0o644);
   put(stage, `${DOC_DIR}/README.Debian`, deb('README.Debian'), 0o644);
@@ -96,7 +96,7 @@ const buildDeb = (arch: Arch, ctx: Context, work: string): string => {
 
 const buildRpm = (arch: Arch, ctx: Context, work: string): string => {
   const stage = join(work, `rpm-${arch}`);
-  stageCommon({ root, stage, binary: checkedBinary(arch), version: ctx.version, unitDir: 'usr/lib/systemd/system' });
+  stageCommon({ root, stage, binary: checkedBinary(arch), version: ctx.version, unitDir: 'usr/lib/systemd/system', zshCompletionDir: 'usr/share/zsh/site-functions' });
   put(stage, `usr/share/licenses/${PACKAGE_NAME}/LICENSE`, readFileSync(join(root, 'LICENSE')), 0o644);
   clampMtimes(stage, ctx.epoch);
 

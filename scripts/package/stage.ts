@@ -9,6 +9,9 @@ import {
 import { createHash } from 'node:crypto';
 import { dirname, join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { COMMANDS } from '../../src/cli/commands.ts';
+import { renderBashCompletion } from '../../src/cli/completion-bash.ts';
+import { renderZshCompletion } from '../../src/cli/completion-zsh.ts';
 import { PACKAGE_NAME, renderTemplate } from './naming.ts';
 
 export interface StageOptions {
@@ -18,6 +21,8 @@ export interface StageOptions {
   version: string;
   /** Where the unit goes: Debian 12 keeps units in /lib, rpm distributions in /usr/lib. */
   unitDir: 'lib/systemd/system' | 'usr/lib/systemd/system';
+  /** Where zsh completions go: Debian's zsh reads vendor-completions, Fedora's and RHEL's site-functions. */
+  zshCompletionDir: 'usr/share/zsh/vendor-completions' | 'usr/share/zsh/site-functions';
 }
 
 const DOC_DIR = `usr/share/doc/${PACKAGE_NAME}`;
@@ -51,6 +56,9 @@ export const stageCommon = (options: StageOptions): void => {
   const manPage = renderTemplate(read('packaging/runner.1').toString('utf8'), { VERSION: options.version });
   put(stage, 'usr/share/man/man1/runner.1.gz', gzip(manPage), 0o644);
   put(stage, `${DOC_DIR}/THIRD-PARTY-LICENSES.gz`, gzip(read('dist/THIRD-PARTY-LICENSES')), 0o644);
+  // The scripts `runner completion bash|zsh` prints, from the same command table.
+  put(stage, 'usr/share/bash-completion/completions/runner', renderBashCompletion(COMMANDS), 0o644);
+  put(stage, `${options.zshCompletionDir}/_runner`, renderZshCompletion(COMMANDS), 0o644);
 };
 
 /** Sets the mtime of everything under `path` to `epochSeconds` (no symlinks are staged). */

@@ -383,6 +383,34 @@ test('an OnFailure pod whose process exits 0 on SIGTERM runs', async () => {
   await waitFor(`pod ${JOB} Running`, 120, () => (jobRunning() ? true : undefined));
 });
 
+/**
+ * What bash offers for a command line as typed (its last word being
+ * completed), from the completion the package installed. Sourced as the
+ * bash-completion package would load it; the minimal root has none, and the
+ * script needs none of its helpers.
+ */
+const bashComplete = (line: string): string[] => {
+  writeFileSync(join(machineRoot, 'var/tmp/complete.sh'), [
+    'source /usr/share/bash-completion/completions/runner',
+    'COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))',
+    '_runner',
+    'printf \'%s\\n\' "${COMPREPLY[@]}"',
+  ].join('\n'));
+  return insideOk(`bash /var/tmp/complete.sh ${line.split(' ').map((word) => `'${word}'`).join(' ')}`).split('\n').filter((word) => word !== '');
+};
+
+test('runner <TAB> in bash: commands, flags and the pods of the status file, from the installed completion', async () => {
+  assert.deepEqual(bashComplete('runner st'), ['status']);
+  assert.deepEqual(bashComplete('runner status --js'), ['--json']);
+  assert.deepEqual(bashComplete('runner run --log-level d'), ['debug']);
+  // Read from /var/lib/runner/status.json by `runner completion pods`, without podman.
+  // The status file names the new pod within a heartbeat of its start.
+  await waitFor(`${JOB} in the status file`, 30, () => (bashComplete(`runner status ${POD}`).length === 2 ? true : undefined));
+  assert.deepEqual(bashComplete(`runner status ${POD}`), [POD, JOB]);
+  assert.deepEqual(bashComplete(`runner logs ${POD}-`), [JOB]);
+  assert.equal(insideOk('cat /usr/share/zsh/vendor-completions/_runner'), insideOk('runner completion zsh'));
+});
+
 /** The OnFailure pod runs again after a boot: a new start, restarted once more, as HostRebooted. */
 const expectJobBack = async (started: string, restartsBefore: number): Promise<void> => {
   await waitFor(`pod ${JOB} Running again with a new container start`, 60, () => (jobRunning() && jobStartedAt() !== started ? true : undefined));

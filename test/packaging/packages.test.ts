@@ -199,6 +199,8 @@ describe('deb', () => {
       ['var/lib/runner', /^drwxr-xr-x root\/root/],
       ['var/lib/runner/images', /^drwxr-xr-x root\/root/],
       ['usr/share/man/man1/runner.1.gz', /^-rw-r--r-- root\/root/],
+      ['usr/share/bash-completion/completions/runner', /^-rw-r--r-- root\/root/],
+      ['usr/share/zsh/vendor-completions/_runner', /^-rw-r--r-- root\/root/],
       ['usr/share/doc/static-pod-runner/copyright', /^-rw-r--r-- root\/root/],
       ['usr/share/doc/static-pod-runner/changelog.gz', /^-rw-r--r-- root\/root/],
       ['usr/share/doc/static-pod-runner/THIRD-PARTY-LICENSES.gz', /^-rw-r--r-- root\/root/],

@@ -28,6 +28,7 @@ export const describeRpm = (rpm: (arch: Arch) => string, dist: string): void => 
         for (const path of [
           '/usr/bin/runner', '/usr/lib/systemd/system/runner.service', '/etc/runner/config.yaml', '/etc/runner/manifests',
           '/var/lib/runner', '/var/lib/runner/images', '/usr/share/man/man1/runner.1.gz', '/usr/share/licenses/static-pod-runner/LICENSE',
+          '/usr/share/bash-completion/completions/runner', '/usr/share/zsh/site-functions/_runner',
         ]) {
           assert.ok(files.includes(path), `${arch}: ${path}`);
         }
@@ -72,9 +73,11 @@ export const describeRpm = (rpm: (arch: Arch) => string, dist: string): void => 
             'drwxr-xr-x root:root - /etc/runner/manifests',
             '-rwxr-xr-x root:root - /usr/bin/runner',
             '-rw-r--r-- root:root - /usr/lib/systemd/system/runner.service',
+            '-rw-r--r-- root:root - /usr/share/bash-completion/completions/runner',
             '-rw-r--r-- root:root d /usr/share/doc/static-pod-runner/THIRD-PARTY-LICENSES.gz',
             '-rw-r--r-- root:root l /usr/share/licenses/static-pod-runner/LICENSE',
             '-rw-r--r-- root:root d /usr/share/man/man1/runner.1.gz',
+            '-rw-r--r-- root:root - /usr/share/zsh/site-functions/_runner',
             'drwxr-xr-x root:root - /var/lib/runner',
             'drwxr-xr-x root:root - /var/lib/runner/images',
           ]);
