@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { AppliedStore, unitOf as recordToUnit } from '../../src/state/applied-store.ts';
 import { removeStaleTemps, writeFileAtomic } from '../../src/state/atomic-write.ts';
 import { OwnedSecrets } from '../../src/state/owned-secrets.ts';
+import { currentBootId } from '../../src/shared/process-info.ts';
 import { claimPidFile } from '../../src/state/pid-file.ts';
 import { isRunnerError } from '../../src/shared/errors.ts';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.ts';
@@ -104,23 +105,34 @@ describe('removeStaleTemps', () => {
 });
 
 describe('claimPidFile', () => {
-  it('writes our pid and removes it on release', async () => {
+  const ours = `${process.pid}\n${currentBootId()}\n`;
+
+  it('writes our pid and boot id and removes them on release', async () => {
     const claim = await claimPidFile(dir);
-    assert.equal(await readFile(path.join(dir, 'runner.pid'), 'utf8'), `${process.pid}\n`);
+    assert.equal(await readFile(path.join(dir, 'runner.pid'), 'utf8'), ours);
     await claim.release();
     assert.deepEqual(await readdir(dir), []);
   });
 
-  it('refuses when a live process holds the pid file', async () => {
-    await writeFile(path.join(dir, 'runner.pid'), '1\n'); // pid 1 is always alive
-    await assert.rejects(claimPidFile(dir), (error: unknown) => isRunnerError(error) && error.code === 'ALREADY_RUNNING' && error.message.includes('pid 1'));
+  it('refuses when a live process of this boot holds the pid file, or one of a file without a boot id', async () => {
+    for (const content of [`1\n${currentBootId()}\n`, '1\n']) {
+      await writeFile(path.join(dir, 'runner.pid'), content); // pid 1 is always alive
+      await assert.rejects(claimPidFile(dir), (error: unknown) => isRunnerError(error) && error.code === 'ALREADY_RUNNING' && error.message.includes('pid 1'));
+    }
+  });
+
+  it('replaces a pid file of an earlier boot, even where its pid is alive in this one (a power cut)', async () => {
+    await writeFile(path.join(dir, 'runner.pid'), '1\n00000000-0000-4000-8000-000000000000\n');
+    const claim = await claimPidFile(dir);
+    assert.equal(await readFile(path.join(dir, 'runner.pid'), 'utf8'), ours);
+    await claim.release();
   });
 
   it('replaces a stale pid file and garbage', async () => {
     for (const content of ['999999999\n', 'garbage\n', '']) {
       await writeFile(path.join(dir, 'runner.pid'), content);
       const claim = await claimPidFile(dir);
-      assert.equal(await readFile(path.join(dir, 'runner.pid'), 'utf8'), `${process.pid}\n`);
+      assert.equal(await readFile(path.join(dir, 'runner.pid'), 'utf8'), ours);
       await claim.release();
     }
   });
