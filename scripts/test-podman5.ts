@@ -118,7 +118,9 @@ const copyRepo = (dest: string, headOnly: boolean): void => {
   if (!existsSync(join(ROOT, 'node_modules/tsx'))) throw new Error(`no node_modules in ${ROOT}: run npm ci first`);
   mkdirSync(dest, { recursive: true });
   if (headOnly) {
-    const archive = spawnSync('sh', ['-c', 'git -C "$1" archive HEAD | tar -C "$2" -xf -', 'sh', ROOT, dest]);
+    // git archive makes directories 0775 (tar.umask 0002), which root's tar keeps: the runner then refuses
+    // examples/manifests as group-writable, and example.test.ts failed every --head run.
+    const archive = spawnSync('sh', ['-c', 'git -c tar.umask=0022 -C "$1" archive HEAD | tar -C "$2" -xf -', 'sh', ROOT, dest]);
     if (archive.status !== 0) throw new Error(`copying HEAD to ${dest} failed: ${String(archive.stderr)}`);
     runOk('cp', ['-a', '--reflink=auto', join(ROOT, 'node_modules'), join(dest, 'node_modules')]);
     return;

@@ -64,8 +64,9 @@ export class CliPodman implements Podman {
     }));
   }
 
-  async playKube(yaml: string, options?: CallOptions): Promise<PlayResult> {
-    const result = await this.run(['kube', 'play', '--quiet', '-'], { ...options, input: yaml });
+  async playKube(yaml: string, options?: CallOptions & { start?: boolean }): Promise<PlayResult> {
+    const args = ['kube', 'play', '--quiet', ...(options?.start === false ? ['--start=false'] : []), '-'];
+    const result = await this.run(args, { ...options, input: yaml });
     return { podIds: parsePlayOutput(String(result.stdout)) };
   }
 
@@ -75,6 +76,14 @@ export class CliPodman implements Podman {
       ...options,
       extraTimeoutMs: stopTimeoutSeconds * 1000,
     });
+  }
+
+  async podInfra(podId: string, options?: CallOptions): Promise<{ podName: string; image: string } | undefined> {
+    // Templates, not JSON: `pod inspect` prints one object on 4.x and an array from 5.0.
+    const [podName = '', infra = ''] = String((await this.run(['pod', 'inspect', '--format', '{{.Name}} {{.InfraContainerID}}', '--', podId], options)).stdout).trim().split(' ');
+    if (!infra) return undefined;
+    const image = String((await this.run(['container', 'inspect', '--format', '{{.Image}}', '--', infra], options)).stdout).trim();
+    return { podName, image };
   }
 
   async startPod(id: string, options?: CallOptions): Promise<void> {

@@ -49,7 +49,8 @@ const LOGRUS = /^time="[^"]*" level=\w+ msg=/;
 /**
  * `kube play` prints one line per container that did not start (podman
  * 4.3.1 and 5.4.2, cmd/podman/kube/play.go: ContainerErrors to stderr), then
- * only `Error: failed to start N containers`. The line of the container that
+ * only `Error: failed to start N containers`; `pod start` prints the same
+ * lines with `Error: ` in front, and no summary (4.3.1). The line of the container that
  * failed is the cause; its pod mates fail with "a dependency of container …
  * failed to start", which says nothing.
  */
@@ -68,8 +69,9 @@ const splitStderr = (stderr: string): Lines => {
   const starts: string[] = [];
   const plain: string[] = [];
   for (const line of lines) {
-    const start = START_ERROR.exec(line);
-    if (line.startsWith('Error:')) errors.push(line.slice('Error:'.length).trim());
+    // `pod start` (src/podman/play-kept.ts) prints each container's start error as an `Error:` line of its own.
+    const start = START_ERROR.exec(line.startsWith('Error: starting container ') ? line.slice('Error: '.length) : line);
+    if (line.startsWith('Error:') && !start) errors.push(line.slice('Error:'.length).trim());
     // A multi-error (`Error: payload does not match any of the supported image formats:` then ` * oci: …` lines): the items are the cause.
     else if (line.startsWith('* ') && errors.length > 0) {
       const last = errors.pop()!;

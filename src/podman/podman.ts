@@ -89,10 +89,12 @@ export interface Podman {
   version(options?: CallOptions): Promise<string>;
   /** Every pod on the host, managed or not (ownership is decided from labels by the caller). */
   listPods(options?: CallOptions): Promise<PodmanPod[]>;
-  /** `podman kube play` of the given YAML, fed on stdin. */
-  playKube(yaml: string, options?: CallOptions): Promise<PlayResult>;
+  /** `podman kube play` of the given YAML, fed on stdin; `start: false` creates the pods without starting them (`--start=false`, 4.3 and 5.x). */
+  playKube(yaml: string, options?: CallOptions & { start?: boolean }): Promise<PlayResult>;
   /** Stop (waiting up to `stopTimeoutSeconds`) and remove a pod and its containers. Missing pods are not an error. */
   removePod(id: string, stopTimeoutSeconds: number, options?: CallOptions): Promise<void>;
+  /** A pod's name and its infra container's image ID ('' when the infra runs from a rootfs, podman 5.5+); undefined when it has no infra. */
+  podInfra(podId: string, options?: CallOptions): Promise<{ podName: string; image: string } | undefined>;
   /** `podman pod start`: starts a stopped pod's containers again. */
   startPod(id: string, options?: CallOptions): Promise<void>;
   volumeExists(name: string, options?: CallOptions): Promise<boolean>;

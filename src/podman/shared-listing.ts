@@ -136,11 +136,14 @@ export class SharedListing implements Podman {
   version(options?: CallOptions): Promise<string> {
     return this.podman.version(options);
   }
-  playKube(yaml: string, options?: CallOptions): ReturnType<Podman['playKube']> {
+  playKube(yaml: string, options?: CallOptions & { start?: boolean }): ReturnType<Podman['playKube']> {
     return this.changing(this.podman.playKube(yaml, options));
   }
   removePod(id: string, stopTimeoutSeconds: number, options?: CallOptions): Promise<void> {
     return this.changing(this.podman.removePod(id, stopTimeoutSeconds, options));
+  }
+  podInfra(podId: string, options?: CallOptions): ReturnType<Podman['podInfra']> {
+    return this.podman.podInfra(podId, options);
   }
   startPod(id: string, options?: CallOptions): Promise<void> {
     return this.changing(this.podman.startPod(id, options));

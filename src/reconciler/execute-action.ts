@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { DesiredUnit } from '../desired/desired-unit.ts';
 import type { Podman } from '../podman/podman.ts';
 import { podmanErrorKind } from '../podman/podman-error.ts';
+import { playKept } from '../podman/play-kept.ts';
 import type { Clock } from '../shared/clock.ts';
 import { describeError, RunnerError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -92,7 +93,10 @@ const play = async (unit: DesiredUnit, deps: ExecuteDeps, signal: AbortSignal): 
   try {
     // A Secret in the manifest is the runner's to (re)define on every play (requireOwnSecrets made sure the old one is its own).
     for (const name of unit.secrets) await podman.removeSecret(name, { signal });
-    await podman.playKube(withoutClaims(unit.yaml, existing), { signal });
+    // A pod whose containers the supervisor restarts gets its infra keeper before they start (play-kept.ts).
+    const yaml = withoutClaims(unit.yaml, existing);
+    if (unit.restartPolicy === 'Never') await podman.playKube(yaml, { signal });
+    else await playKept(podman, yaml, { signal });
   } catch (error) {
     // A refused name means this play made no pod, and the pod that has the
     // name (missed by a stale look, or someone else's) is not a leftover.

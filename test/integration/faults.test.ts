@@ -182,8 +182,15 @@ describe('faults: a read-only state directory', () => {
     await waitFor('the pod', async () => (await podByName(name))?.status === 'Running');
     // Root ignores file modes, so make the state files unwritable by replacing them with directories.
     for (const file of ['restarts.json', 'events.jsonl']) {
-      await rm(path.join(ws.stateDir, file), { force: true });
-      await mkdir(path.join(ws.stateDir, file));
+      // The runner may write the file again in between (its Applied event follows the pod's start): until the directory is made.
+      for (;;) {
+        await rm(path.join(ws.stateDir, file), { force: true });
+        const made = await mkdir(path.join(ws.stateDir, file)).then(() => true, (error: NodeJS.ErrnoException) => {
+          if (error.code !== 'EEXIST') throw error;
+          return false;
+        });
+        if (made) break;
+      }
     }
     const before = await podman('inspect', '--format', '{{.State.StartedAt}}', `${name}-main`);
     await podman('kill', `${name}-main`);

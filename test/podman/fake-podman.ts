@@ -159,15 +159,15 @@ export class FakePodman implements Podman {
     return this.late('listPods', [...this.pods.values()].map((pod) => structuredClone(pod)));
   }
 
-  async playKube(yaml: string, options?: CallOptions): Promise<PlayResult> {
-    const scripted = await this.enter('playKube', [yaml], options, () => this.playLeftover(yaml));
+  async playKube(yaml: string, options?: CallOptions & { start?: boolean }): Promise<PlayResult> {
+    const scripted = await this.enter('playKube', [yaml, ...(options?.start === false ? [{ start: false }] : [])], options, () => this.playLeftover(yaml));
     if (scripted) return scripted.value as PlayResult;
     const pods = podsOf(yaml);
     for (const pod of pods) {
       if (this.podByName(pod.name)) throw playError(`adding pod to state: name "${pod.name}" is in use: pod already exists`);
     }
     const ids: string[] = [];
-    for (const pod of pods) ids.push(this.createPod(pod, 'Running').id);
+    for (const pod of pods) ids.push(this.createPod(pod, options?.start === false ? 'Created' : 'Running').id);
     for (const claim of claimsOf(yaml)) {
       if (this.volumes.has(claim)) throw playError(`volume with name ${claim} already exists: volume already exists`);
       this.volumes.add(claim);
@@ -180,6 +180,14 @@ export class FakePodman implements Podman {
     const scripted = await this.enter('removePod', [id, stopTimeoutSeconds], options);
     if (scripted) return;
     this.pods.delete(id);
+  }
+
+  async podInfra(podId: string, options?: CallOptions): Promise<{ podName: string; image: string } | undefined> {
+    const scripted = await this.enter('podInfra', [podId], options);
+    if (scripted) return scripted.value as { podName: string; image: string } | undefined;
+    const pod = this.pods.get(podId);
+    if (!pod) throw new PodmanError({ args: ['pod', 'inspect', '--', podId], exitCode: 125, stderr: `Error: no such pod ${podId}`, timedOut: false, message: 'podman pod inspect exited with 125: no such pod' });
+    return { podName: pod.name, image: PAUSE_IMAGE_ID };
   }
 
   async startPod(id: string, options?: CallOptions): Promise<void> {

@@ -31,6 +31,12 @@ const CASES: { what: string; stderr: string; kind: PodmanErrorKind; cause: RegEx
     cause: /netavark \(exit code 1\): iptables: Permission denied/,
   },
   {
+    what: '4.3.1, seen: pod start (src/podman/play-kept.ts) with CNI and no iptables on PATH: each start error an Error: line, the pod mate\'s echo left out',
+    stderr: 'Error: starting container d2b8d599e469e81234c206bce06700c163c73f731746c922a099becd78c022a5: plugin type="bridge" failed (add): cni plugin bridge failed: failed to locate iptables: exec: "iptables": executable file not found in $PATH\nError: starting container 3c30bad6b5a3eb86e9542e05ddc7afb308b5ca9067f9c600697e1ef343c65761: a dependency of container 3c30bad6b5a3eb86e9542e05ddc7afb308b5ca9067f9c600697e1ef343c65761 failed to start: container state improper\n',
+    kind: 'network-setup',
+    cause: /^container d2b8d599e469: plugin type="bridge" failed \(add\): cni plugin bridge failed: failed to locate iptables: exec: "iptables": executable file not found in \$PATH$/,
+  },
+  {
     what: '4.3.1, seen: a configured runtime that does not exist',
     stderr: 'Error: default OCI runtime "bogus" not found: invalid argument\n',
     kind: 'runtime-missing',

@@ -115,16 +115,32 @@ describe('Reconciler', () => {
     podman.clearCalls();
     show({ 'web.yaml': podYaml('web', { grace: 4, image: 'busybox:1.36' }) });
     await reconcile();
+    const pod = webPod()!;
     assert.deepEqual(podman.mutations().map((call) => [call.method, call.args[0]]), [
       ['removePod', oldId],
       ['playKube', podman.callsOf('playKube')[0]?.args[0]],
+      // Created stopped, its infra keeper made, then started (src/podman/play-kept.ts).
+      ['runPauseContainer', pod.id],
+      ['startPod', pod.id],
     ]);
     assert.equal(podman.callsOf('removePod')[0]?.args[1], 4);
-    const pod = webPod()!;
     assert.notEqual(pod.id, oldId);
     const unit = unitOf(WEB_FILE, podYaml('web', { grace: 4, image: 'busybox:1.36' }));
     assert.equal(pod.labels[HASH_LABEL], unit.hash);
     assert.equal(store.get(unit.key)?.hash, unit.hash);
+  });
+
+  it('a pod the supervisor restarts has its infra keeper before its containers start; a Never pod is played as it is', async () => {
+    show({ 'web.yaml': podYaml('web'), 'once.yaml': podYaml('once', { restartPolicy: 'Never' }) });
+    await reconcile();
+    const web = webPod()!;
+    const once = podman.podByName('once')!;
+    const byPod = (id: string) => podman.mutations().filter((call) => call.method === 'playKube' ? podman.podByName(String(call.args[0]).includes('name: web') ? 'web' : 'once')?.id === id : call.args[0] === id);
+    // podman 5.4: an app container that exits while its pod has no keeper stops the pod and holds it 90 s (src/podman/play-kept.ts).
+    assert.deepEqual(byPod(web.id).map((call) => [call.method, call.args[1]]), [['playKube', { start: false }], ['runPauseContainer', 'web-runner_keeper'], ['startPod', undefined]]);
+    assert.deepEqual(byPod(once.id).map((call) => [call.method, call.args[1]]), [['playKube', undefined]]);
+    assert.equal(web.status, 'Running');
+    assert.equal(once.status, 'Running');
   });
 
   // Issue 13: a snapshot that landed mid-listing waited for a second listing, seconds on a loaded host.
