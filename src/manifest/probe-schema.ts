@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { formatFieldPath } from '../manifest/manifest-problem.ts';
+import { formatFieldPath } from './manifest-problem.ts';
 import { RunnerError } from '../shared/errors.ts';
 
 /**
