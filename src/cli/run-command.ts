@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { DEFAULT_CONFIG_PATH } from '../config/config-schema.ts';
-import { PULL_SETTINGS } from '../images/pull-policy.ts';
+import { PULL_SETTINGS } from '../desired/pull-policy.ts';
 import { loadConfigFile, resolveConfig } from '../config/load-config.ts';
 import { runDaemon } from '../daemon.ts';
 import { createLogger, LOG_FORMATS, LOG_LEVELS } from '../shared/logger.ts';

@@ -2,7 +2,7 @@ import { stringify } from 'yaml';
 import { SUPPORTING_KINDS, WORKLOAD_KINDS, type PodSpec, type WorkloadKind } from '../manifest/kube-schema.ts';
 import type { ParsedManifest } from '../manifest/parse-manifest.ts';
 import { unitKey, unitLabels } from '../shared/ownership.ts';
-import { DEFAULT_PULL, effectivePullPolicy, type PullPolicy, type PullSetting } from '../images/pull-policy.ts';
+import { DEFAULT_PULL, effectivePullPolicy, type PullPolicy, type PullSetting } from './pull-policy.ts';
 import { canonicalJson, sha256 } from './canonical-hash.ts';
 import type { DesiredUnit } from './desired-unit.ts';
 
