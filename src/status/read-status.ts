@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as v from 'valibot';
 import { formatFieldPath } from '../manifest/manifest-problem.ts';
-import { runnerEventSchema, statusSchema, type RunnerEvent, type StatusDocument } from './status-schema.ts';
+import { runnerEventSchema, type RunnerEvent } from '../shared/event-sink.ts';
+import { statusSchema, type StatusDocument } from './status-schema.ts';
 
 export const STATUS_FILE = 'status.json';
 export const EVENTS_FILE = 'events.jsonl';
