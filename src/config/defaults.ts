@@ -37,7 +37,7 @@ export interface RunnerConfig {
   policy: Policy;
 }
 
-export const DEFAULT_CONFIG_PATH = '/etc/runner/config.yaml';
+export { DEFAULT_CONFIG_PATH } from '../shared/config-path.ts';
 
 export const DEFAULT_CONFIG: RunnerConfig = {
   manifestDir: '/etc/runner/manifests',

@@ -1,4 +1,4 @@
-import { DEFAULT_CONFIG_PATH } from '../config/defaults.ts';
+import { DEFAULT_CONFIG_PATH } from '../shared/config-path.ts';
 import { isUnderPrefix, normalizeHostPath } from './host-path.ts';
 import { normalizeCapability, normalizeSysctl, portAllowed, type Policy } from './policy.ts';
 
