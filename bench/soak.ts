@@ -64,8 +64,9 @@ const variants: Variant[] = [
   })),
 ];
 
-const podList = (): { Id: string; Name: string; Status: string; Labels?: Record<string, string> }[] =>
-  JSON.parse(execFileSync('podman', ['pod', 'ps', '--format', 'json', '--filter', `label=${MANAGED_LABEL}=${MANAGED_VALUE}`], { env, encoding: 'utf8' }) || '[]');
+type PodRow = { Id: string; Name: string; Status: string; Labels?: Record<string, string> };
+const podList = (): PodRow[] =>
+  JSON.parse(execFileSync('podman', ['pod', 'ps', '--format', 'json', '--filter', `label=${MANAGED_LABEL}=${MANAGED_VALUE}`], { env, encoding: 'utf8' }) || '[]') as PodRow[];
 
 const soak = async (variant: Variant): Promise<Run> => {
   const dir = await mkdtemp(path.join(tmpdir(), 'runner-soak-'));

@@ -76,7 +76,7 @@ export const waitFor = async <T>(what: string, probe: () => Promise<T | undefine
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${last instanceof Error ? String(last) : JSON.stringify(last)})` : ''}`);
 };
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -184,7 +184,7 @@ export const startRunner = async (ws: Workspace, extraArgs: string[] = [], optio
   } catch (error) {
     // A runner left running would keep this test file's process alive forever.
     child.kill('SIGKILL');
-    throw new Error(`${(error as Error).message}; its log: ${JSON.stringify(logs.slice(-FAILURE_LOG_LINES))}`);
+    throw new Error(`${(error as Error).message}; its log: ${JSON.stringify(logs.slice(-FAILURE_LOG_LINES))}`, { cause: error });
   }
   if (child.exitCode !== null) throw new Error(`runner exited at start (${child.exitCode}): ${JSON.stringify(logs)}`);
   return {
@@ -221,7 +221,7 @@ afterEach((t) => {
     for (const log of runner.logs.slice(-FAILURE_LOG_LINES)) {
       const { time, level, msg, ...fields } = log;
       const rest = Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : '';
-      t.diagnostic(`  ${String(time ?? '')} ${String(level)} ${String(msg)}${rest}`);
+      t.diagnostic(`  ${[time ?? '', level, msg].map((part) => (typeof part === 'object' ? JSON.stringify(part) : String(part))).join(' ')}${rest}`);
     }
   }
 });

@@ -459,7 +459,7 @@ const bootAndExpectPodBack = async (started: string): Promise<void> => {
   } catch (error) {
     const status = inside('systemctl status runner.service --no-pager -n 0').stdout;
     const journal = inside('journalctl -b -u runner.service --no-pager -o short-precise | tail -n 60').stdout;
-    throw new Error(`${(error as Error).message}\n${status}\n${journal}`);
+    throw new Error(`${(error as Error).message}\n${status}\n${journal}`, { cause: error });
   }
   await waitFor(`pod ${POD} Running again with a new container start`, 120, () =>
     runningPod() !== undefined && startedAt() !== started ? true : undefined);
