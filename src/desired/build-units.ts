@@ -132,7 +132,7 @@ const withPodSpec = (kind: WorkloadKind, object: Json, spec: Json): Json => {
 
 const mergeLabels = (meta: unknown, labels: Record<string, string>): Json => {
   const base = (meta ?? {}) as Json;
-  return { ...base, labels: { ...((base.labels as Json | undefined) ?? {}), ...labels } };
+  return { ...base, labels: { ...((base.labels) ?? {}), ...labels } };
 };
 
 /** A copy of the workload with the runner's labels on the pod (and, for a Deployment, on the Deployment too). */

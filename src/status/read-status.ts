@@ -51,7 +51,7 @@ export const readStatus = async (stateDir: string, now: number, options: ReadSta
   }
   const parsed = v.safeParse(statusSchema, raw);
   if (!parsed.success) {
-    const issue = parsed.issues[0]!;
+    const issue = parsed.issues[0];
     const where = formatFieldPath((issue.path ?? []).map((item) => item.key as string | number)) || '(top level)';
     return { kind: 'absent', reason: `${file} is not a status document this runner can read: ${where}: ${issue.message}` };
   }

@@ -161,7 +161,7 @@ export const startRunner = async (ws: Workspace, extraArgs: string[] = [], optio
   );
   const logs: Record<string, unknown>[] = [];
   let buffer = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     buffer += chunk;
     let newline;
     while ((newline = buffer.indexOf('\n')) >= 0) {
@@ -174,7 +174,7 @@ export const startRunner = async (ws: Workspace, extraArgs: string[] = [], optio
       }
     }
   });
-  child.stdout!.resume();
+  child.stdout.resume();
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const record: RunnerRecord = { pid: child.pid!, logs };
   runners.push(record);
@@ -221,7 +221,7 @@ afterEach((t) => {
     for (const log of runner.logs.slice(-FAILURE_LOG_LINES)) {
       const { time, level, msg, ...fields } = log;
       const rest = Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : '';
-      t.diagnostic(`  ${[time ?? '', level, msg].map((part) => (typeof part === 'object' ? JSON.stringify(part) : String(part))).join(' ')}${rest}`);
+      t.diagnostic(`  ${[time ?? '', level, msg].map((part) => (typeof part === 'string' ? part : (JSON.stringify(part) ?? 'undefined'))).join(' ')}${rest}`);
     }
   }
 });
