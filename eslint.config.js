@@ -42,8 +42,10 @@ export default defineConfig(
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
   {
-    files: ['**/*.ts', '**/*.mjs'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+  },
+  {
+    files: ['**/*.ts', '**/*.mjs'],
     plugins: { 'import-x': importX },
     settings: { 'import-x/resolver-next': [createNodeResolver()] },
   },
@@ -103,7 +105,7 @@ export default defineConfig(
   },
   {
     // Plain JavaScript outside tsconfig.json: no types to check with.
-    files: ['**/*.mjs'],
+    files: ['**/*.mjs', 'eslint.config.js'],
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', setInterval: 'readonly' } },
   },
