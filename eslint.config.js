@@ -70,13 +70,12 @@ export default defineConfig(
   },
   {
     // TEMPORARY: being split on other branches (issue 15: the loops, cli, p5 and footprint branches rewrite
-    // these). Functions over 80 lines here today: runDaemon (src/daemon.ts), parseManifest, Supervisor.evaluate,
-    // planActions, renderPrometheus (the last two once Prettier has wrapped their long lines). Delete this block once those have landed.
+    // these). Over 80 lines here today, once Prettier has wrapped them: runDaemon (src/daemon.ts, 329),
+    // planActions (101), renderPrometheus (85). Delete this block once those branches have landed.
     files: [
       'src/daemon.ts',
       'src/supervisor/**',
       'src/reconciler/**',
-      'src/manifest/parse-manifest.ts',
       'src/manifest/watch-manifest-dir.ts',
       'src/images/image-loader.ts',
       'src/cli/**',
