@@ -194,7 +194,7 @@ const start = async (services: readonly Service[], { eventLog, podmanVersion }: 
 
 /** Runs every service's loop until `signal` aborts. READY=1 goes out from the first of them (ReadyGate, in the wiring). */
 const run = async (services: readonly Service[], signal: AbortSignal): Promise<void> => {
-  await Promise.all(services.map((service) => service.run?.(signal)));
+  await Promise.all(services.flatMap((service) => (service.run ? [service.run(signal)] : [])));
 };
 
 /**
