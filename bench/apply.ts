@@ -68,7 +68,7 @@ const containersOf = (pod: string, size: number): string[] => Array.from({ lengt
 /** Every container `start` podman logs, by container name: one stream for the whole run. */
 const starts = new Map<string, number[]>();
 const events = spawn('podman', ['events', '--format', 'json', '--filter', 'type=container', '--filter', 'event=start'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-createInterface({ input: events.stdout! }).on('line', (line) => {
+createInterface({ input: events.stdout }).on('line', (line) => {
   const { Name } = JSON.parse(line) as { Name: string };
   starts.set(Name, [...(starts.get(Name) ?? []), eventTime(line)]);
 });
@@ -78,7 +78,7 @@ const lastStart = async (containers: string[], since: number): Promise<number> =
   const deadline = Date.now() + 300_000;
   for (;;) {
     const times = containers.map((name) => (starts.get(name) ?? []).find((time) => time >= since));
-    if (times.every((time) => time !== undefined)) return Math.max(...(times as number[]));
+    if (times.every((time) => time !== undefined)) return Math.max(...(times));
     if (Date.now() > deadline) throw new Error(`no start of ${containers.filter((_, i) => times[i] === undefined).join(', ')} within 300 s (see the runners' logs, *.log beside --out)`);
     await sleep(20);
   }

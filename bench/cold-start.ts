@@ -56,7 +56,7 @@ const watchStarts = async (): Promise<{ allStarted: Promise<void>; stop: () => v
   const waiting = new Set(containers);
   let done: () => void = () => {};
   const allStarted = new Promise<void>((resolve) => (done = resolve));
-  createInterface({ input: stream.stdout! }).on('line', (line) => {
+  createInterface({ input: stream.stdout }).on('line', (line) => {
     waiting.delete(line.trim());
     if (waiting.size === 0) done();
   });

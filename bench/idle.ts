@@ -83,8 +83,9 @@ const removeGroup = (group: string, root: string): void => {
 const spawnIn = (group: CpuGroup, command: string[], extraEnv: NodeJS.ProcessEnv = {}): ChildProcess =>
   spawn('sh', ['-c', `echo $$ > ${group.path}/cgroup.procs && exec "$@"`, 'sh', ...command], { env: { ...env, ...extraEnv }, stdio: 'ignore' });
 
-const podList = (): { Id: string; Status: string; Labels?: Record<string, string> }[] =>
-  JSON.parse(execFileSync('podman', ['pod', 'ps', '--format', 'json', '--filter', `label=${MANAGED_LABEL}=${MANAGED_VALUE}`], { env, encoding: 'utf8' }) || '[]');
+type PodRow = { Id: string; Status: string; Labels?: Record<string, string> };
+const podList = (): PodRow[] =>
+  JSON.parse(execFileSync('podman', ['pod', 'ps', '--format', 'json', '--filter', `label=${MANAGED_LABEL}=${MANAGED_VALUE}`], { env, encoding: 'utf8' }) || '[]') as PodRow[];
 const ours = (pod: { Labels?: Record<string, string> }): boolean => pod.Labels?.[SOURCE_LABEL]?.startsWith(`${manifests}/`) ?? false;
 
 const procStatus = (pid: number): Record<string, number> => {

@@ -66,7 +66,7 @@ const byRunner = { pod: 'lb-runner', port: basePort + 1 };
 const outages = new Map<number, { downAt: number; up: number }[]>([[byHand.port, []], [byRunner.port, []]]);
 const serving = new Map<number, boolean>();
 const prober = spawn(process.execPath, ['--import', 'tsx', path.join(repo, 'bench/port-prober.ts'), String(byHand.port), String(byRunner.port)], { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] });
-createInterface({ input: prober.stdout! }).on('line', (line) => {
+createInterface({ input: prober.stdout }).on('line', (line) => {
   const news = JSON.parse(line) as { port: number; down?: number; up?: number; downAt?: number };
   serving.set(news.port, news.up !== undefined);
   if (news.up !== undefined && news.downAt !== undefined) outages.get(news.port)!.push({ downAt: news.downAt, up: news.up });

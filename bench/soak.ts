@@ -64,10 +64,12 @@ const variants: Variant[] = [
   })),
 ];
 
-const podList = (): { Id: string; Name: string; Status: string; Labels?: Record<string, string> }[] =>
-  JSON.parse(execFileSync('podman', ['pod', 'ps', '--format', 'json', '--filter', `label=${MANAGED_LABEL}=${MANAGED_VALUE}`], { env, encoding: 'utf8' }) || '[]');
+type PodRow = { Id: string; Name: string; Status: string; Labels?: Record<string, string> };
+const podList = (): PodRow[] =>
+  JSON.parse(execFileSync('podman', ['pod', 'ps', '--format', 'json', '--filter', `label=${MANAGED_LABEL}=${MANAGED_VALUE}`], { env, encoding: 'utf8' }) || '[]') as PodRow[];
 
-const soak = async (variant: Variant): Promise<Run> => {
+/** A fresh directory with the config and this run's manifests: `crashers` crash-looping pods, the rest steady. */
+const writeWorkload = async (): Promise<{ dir: string; manifests: string }> => {
   const dir = await mkdtemp(path.join(tmpdir(), 'runner-soak-'));
   const manifests = path.join(dir, 'manifests');
   execFileSync('mkdir', ['-p', manifests, path.join(dir, 'state')]);
@@ -80,7 +82,24 @@ const soak = async (variant: Variant): Promise<Run> => {
       `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${prefix}-${i}\nspec:\n  terminationGracePeriodSeconds: 1\n  containers:\n    - name: main\n      image: ${image}\n      imagePullPolicy: Never\n      command: ["sh", "-c", ${JSON.stringify(command)}]\n`,
     );
   }
+  return { dir, manifests };
+};
 
+/** One sample of the runner's memory, CPU and fds from /proc, and how many of this run's pods run. */
+const sampleRunner = async (pid: number, started: number, ours: (pod: PodRow) => boolean): Promise<Sample> => {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  // utime + stime (fields 14 and 15), in clock ticks; the comm field may hold spaces, so split after its ')'.
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpuS = (Number(fields[11]) + Number(fields[12])) / clockTicks;
+  const fds = (await readdir(`/proc/${pid}/fd`)).length;
+  const running = podList().filter((pod) => ours(pod) && pod.Status === 'Running').length;
+  return { t: Math.round((Date.now() - started) / 1000), rssKiB: kib('VmRSS'), hwmKiB: kib('VmHWM'), cpuS, fds, running };
+};
+
+const soak = async (variant: Variant): Promise<Run> => {
+  const { dir, manifests } = await writeWorkload();
   const args = ['run', '--config', path.join(dir, 'config.yaml'), '--manifest-dir', manifests, '--state-dir', path.join(dir, 'state'), '--log-format', 'json'];
   // NODE_OPTIONS only for the runner: podman and the image script never see it.
   const runnerEnv = { ...env, ...(variant.nodeOptions === undefined ? {} : { NODE_OPTIONS: variant.nodeOptions }) };
@@ -98,25 +117,13 @@ const soak = async (variant: Variant): Promise<Run> => {
   });
   const started = Date.now();
 
-  const sample = async (): Promise<Sample> => {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    const kib = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-    // utime + stime (fields 14 and 15), in clock ticks; the comm field may hold spaces, so split after its ')'.
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const cpuS = (Number(fields[11]) + Number(fields[12])) / clockTicks;
-    const fds = (await readdir(`/proc/${pid}/fd`)).length;
-    const running = podList().filter((pod) => ours(pod) && pod.Status === 'Running').length;
-    return { t: Math.round((Date.now() - started) / 1000), rssKiB: kib('VmRSS'), hwmKiB: kib('VmHWM'), cpuS, fds, running };
-  };
-
   console.log(`== ${variant.name}`);
   const samples: Sample[] = [];
   try {
     while (Date.now() < started + minutes * 60_000) {
       await new Promise((resolve) => setTimeout(resolve, 15_000));
       if (exit !== undefined) break;
-      const s = await sample();
+      const s = await sampleRunner(pid, started, ours);
       if (s.rssKiB === 0) continue; // a zombie: it died, and its exit event is on the way
       samples.push(s);
       console.log(`t=${s.t}s rss=${mib(s.rssKiB)}MiB hwm=${mib(s.hwmKiB)}MiB cpu=${s.cpuS.toFixed(1)}s fds=${s.fds} running=${s.running}/${pods}`);

@@ -132,8 +132,8 @@ const removePods = (): void => {
   spawnSync('podman', ['pod', 'rm', '--ignore', '-f', '-t', '0', ...PODS], { env, stdio: 'ignore' });
 };
 
-const run = async (source: string, label: string): Promise<RunResult> => {
-  removePods();
+/** A fresh directory with a config and the probed pod, and a runner from `source` on it, its loop delays written to `delays`. */
+const startRunner = async (source: string) => {
   const dir = await mkdtemp(path.join(tmpdir(), 'runner-stalls-'));
   const manifests = path.join(dir, 'manifests');
   const stateDir = path.join(dir, 'state');
@@ -144,6 +144,38 @@ const run = async (source: string, label: string): Promise<RunResult> => {
   const args = [...(values['node-arg'] ?? []), '--import', 'tsx', '--import', PROBE, path.join(source, 'src/cli/main.ts'), 'run', '--config', path.join(dir, 'config.yaml'), '--manifest-dir', manifests, '--state-dir', stateDir, '--images-dir', path.join(dir, 'images')];
   const runner = spawn(process.execPath, args, { cwd: source, env: { ...env, RUNNER_BENCH_LOOP_DELAY: delays }, stdio: ['ignore', 'ignore', 'inherit'] });
   const exited = new Promise<void>((resolve) => runner.on('exit', () => resolve()));
+  return { dir, manifests, stateDir, delays, runner, exited };
+};
+
+/** Renames the three large files into the manifest directory, all at once; returns them by name. */
+const dropLargeFiles = async (dir: string, manifests: string): Promise<Record<string, string>> => {
+  const files: Record<string, string> = {
+    'stall-tenmb.yaml': tenMegabytes(),
+    'stall-k200.yaml': shortKeys('stall-k200', 200_000, image),
+    'stall-cm.yaml': shortKeys('stall-cm', 61_000, 'localhost/stall-absent:1'),
+  };
+  for (const [name, text] of Object.entries(files)) {
+    await writeFile(path.join(dir, 'incoming', name), text, { mode: 0o644 });
+    await rename(path.join(dir, 'incoming', name), path.join(manifests, name));
+  }
+  return files;
+};
+
+/** When the runner had dealt with the files (stall-cm's play failed, stall-tenmb runs), or undefined if not within --settle-seconds. */
+const waitUntilSettled = async (stateDir: string, loadStart: number): Promise<number | undefined> => {
+  const settleBy = loadStart + settleSeconds * 1_000;
+  while (Date.now() < settleBy) {
+    await sleep(1_000);
+    const [status, events] = [await readStatus(stateDir), await readEvents(stateDir)];
+    const failed = events.some((event) => event.type === 'ApplyFailed' && event.pod === 'stall-cm' && event.message.includes('ImageMissing'));
+    if (failed && status?.pods.find((pod) => pod.name === 'stall-tenmb')?.status === 'Running') return Date.now();
+  }
+  return undefined;
+};
+
+const run = async (source: string, label: string): Promise<RunResult> => {
+  removePods();
+  const { dir, manifests, stateDir, delays, runner, exited } = await startRunner(source);
   try {
     const deadline = Date.now() + 120_000;
     const probedOk = (status: StatusDoc | undefined): boolean =>
@@ -156,23 +188,8 @@ const run = async (source: string, label: string): Promise<RunResult> => {
     await sleep(2_000 + baselineSeconds * 1_000);
     const failuresBefore = (await readStatus(stateDir))?.counters.probeFailures.liveness ?? 0;
     const loadStart = Date.now();
-    const files: Record<string, string> = {
-      'stall-tenmb.yaml': tenMegabytes(),
-      'stall-k200.yaml': shortKeys('stall-k200', 200_000, image),
-      'stall-cm.yaml': shortKeys('stall-cm', 61_000, 'localhost/stall-absent:1'),
-    };
-    for (const [name, text] of Object.entries(files)) {
-      await writeFile(path.join(dir, 'incoming', name), text, { mode: 0o644 });
-      await rename(path.join(dir, 'incoming', name), path.join(manifests, name));
-    }
-    let settledAt: number | undefined;
-    const settleBy = loadStart + settleSeconds * 1_000;
-    while (settledAt === undefined && Date.now() < settleBy) {
-      await sleep(1_000);
-      const [status, events] = [await readStatus(stateDir), await readEvents(stateDir)];
-      const failed = events.some((event) => event.type === 'ApplyFailed' && event.pod === 'stall-cm' && event.message.includes('ImageMissing'));
-      if (failed && status?.pods.find((pod) => pod.name === 'stall-tenmb')?.status === 'Running') settledAt = Date.now();
-    }
+    const files = await dropLargeFiles(dir, manifests);
+    const settledAt = await waitUntilSettled(stateDir, loadStart);
     const loadEnd = (settledAt ?? Date.now()) + seconds * 1_000;
     await sleep(loadEnd - Date.now());
     const status = await readStatus(stateDir);

@@ -20,7 +20,7 @@ import { readStatus } from './status/read-status.ts';
 import { StatusGroup } from './status/status-group.ts';
 import { currentBootId } from './shared/process-info.ts';
 import { VERSION } from './shared/version.ts';
-import { securityWarnings } from './policy/security-warnings.ts';
+import { securityWarnings } from './config/security-warnings.ts';
 import { removeStaleTemps } from './state/atomic-write.ts';
 import { claimPidFile } from './state/pid-file.ts';
 import { SdNotify, spawnSystemdNotify, takeNotifyEnv, type NotifySpawner, type NotifyTarget } from './shared/sd-notify.ts';
@@ -194,7 +194,7 @@ const start = async (services: readonly Service[], { eventLog, podmanVersion }: 
 
 /** Runs every service's loop until `signal` aborts. READY=1 goes out from the first of them (ReadyGate, in the wiring). */
 const run = async (services: readonly Service[], signal: AbortSignal): Promise<void> => {
-  await Promise.all(services.map((service) => service.run?.(signal)));
+  await Promise.all(services.flatMap((service) => (service.run ? [service.run(signal)] : [])));
 };
 
 /**

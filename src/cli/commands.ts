@@ -6,7 +6,7 @@
  * when their command runs: `runner status` does not evaluate the daemon.
  */
 import { DEFAULT_CONFIG, DEFAULT_CONFIG_PATH } from '../config/defaults.ts';
-import { PULL_SETTINGS } from '../images/pull-policy.ts';
+import { PULL_SETTINGS } from '../desired/pull-policy.ts';
 import { LOG_FORMATS, LOG_LEVELS } from '../shared/log-levels.ts';
 import { defineCommand, flags, type CommandSpec, type OptionSpec } from './command-spec.ts';
 

@@ -1,5 +1,6 @@
 import { printable, printableData } from '../shared/printable.ts';
-import type { ContainerStatus, PodStatus, ProbeStateView, RunnerEvent } from '../status/status-schema.ts';
+import type { RunnerEvent } from '../shared/event-sink.ts';
+import type { ContainerStatus, PodStatus, ProbeStateView } from '../status/status-schema.ts';
 import { colourStatus } from './render-colour.ts';
 import { formatTimestamp, humanDuration, relative } from './render-duration.ts';
 import { daemonLine, type StatusReport } from './render-report.ts';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { printable } from '../shared/printable.ts';
-import type { RunnerEvent } from '../status/status-schema.ts';
+import type { RunnerEvent } from '../shared/event-sink.ts';
 import { formatTimestamp } from './render-duration.ts';
 
 /** The widest event type (`InvalidManifest`), so messages line up. */

@@ -1,4 +1,4 @@
-import { PULL_SETTINGS } from '../images/pull-policy.ts';
+import { PULL_SETTINGS } from '../desired/pull-policy.ts';
 import { runDaemon } from '../daemon.ts';
 import { createLogger, LOG_FORMATS, LOG_LEVELS } from '../shared/logger.ts';
 import type { ParsedArgs } from './command-spec.ts';

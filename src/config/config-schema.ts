@@ -9,7 +9,7 @@ const isLoopbackListen = (listen: string): boolean => {
     return false;
   }
 };
-import { PULL_SETTINGS } from '../images/pull-policy.ts';
+import { PULL_SETTINGS } from '../desired/pull-policy.ts';
 import { POLICY_LEVELS } from '../policy/policy.ts';
 import { LOG_FORMATS, LOG_LEVELS } from '../shared/log-levels.ts';
 

@@ -1,4 +1,4 @@
-import { DEFAULT_PULL, type PullSetting } from '../images/pull-policy.ts';
+import { DEFAULT_PULL, type PullSetting } from '../desired/pull-policy.ts';
 import { DEFAULT_TRUST, type TrustOptions } from '../manifest/trust.ts';
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.ts';
 import type { LOG_FORMATS, LOG_LEVELS } from '../shared/log-levels.ts';
@@ -29,7 +29,7 @@ export interface RunnerConfig {
   podman: { path: string; timeoutSeconds: number; execOverheadSeconds: number };
   /** Image archives loaded into podman's storage at start and when added (src/images/). */
   imagesDir: string;
-  /** Ceiling for every container's imagePullPolicy: never, missing or always (src/images/pull-policy.ts). */
+  /** Ceiling for every container's imagePullPolicy: never, missing or always (src/desired/pull-policy.ts). */
   pull: PullSetting;
   /** Owner/mode checks on the manifest directory and files, and the symlink rule (src/manifest/trust.ts, SECURITY.md). */
   trust: TrustOptions;
@@ -37,7 +37,7 @@ export interface RunnerConfig {
   policy: Policy;
 }
 
-export const DEFAULT_CONFIG_PATH = '/etc/runner/config.yaml';
+export { DEFAULT_CONFIG_PATH } from '../shared/config-path.ts';
 
 export const DEFAULT_CONFIG: RunnerConfig = {
   manifestDir: '/etc/runner/manifests',

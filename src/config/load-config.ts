@@ -67,5 +67,5 @@ export const resolveConfig = (file: ConfigFile, flags: Partial<Omit<RunnerConfig
     restartBackoff: { ...DEFAULT_CONFIG.restartBackoff, ...defined(file.restartBackoff ?? {}) },
     trust: { ...DEFAULT_CONFIG.trust, ...defined(file.trust ?? {}) },
     policy: resolvePolicy(file.policy ?? {}),
-  } as RunnerConfig;
+  };
 };

@@ -2,7 +2,7 @@ import { stringify } from 'yaml';
 import { SUPPORTING_KINDS, WORKLOAD_KINDS, type PodSpec, type WorkloadKind } from '../manifest/kube-schema.ts';
 import type { ParsedManifest } from '../manifest/parse-manifest.ts';
 import { unitKey, unitLabels } from '../shared/ownership.ts';
-import { DEFAULT_PULL, effectivePullPolicy, type PullPolicy, type PullSetting } from '../images/pull-policy.ts';
+import { DEFAULT_PULL, effectivePullPolicy, type PullPolicy, type PullSetting } from './pull-policy.ts';
 import { canonicalJson, sha256 } from './canonical-hash.ts';
 import type { DesiredUnit } from './desired-unit.ts';
 
@@ -132,7 +132,7 @@ const withPodSpec = (kind: WorkloadKind, object: Json, spec: Json): Json => {
 
 const mergeLabels = (meta: unknown, labels: Record<string, string>): Json => {
   const base = (meta ?? {}) as Json;
-  return { ...base, labels: { ...((base.labels as Json | undefined) ?? {}), ...labels } };
+  return { ...base, labels: { ...((base.labels) ?? {}), ...labels } };
 };
 
 /** A copy of the workload with the runner's labels on the pod (and, for a Deployment, on the Deployment too). */

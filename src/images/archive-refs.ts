@@ -38,7 +38,7 @@ export const readArchiveRefs = async (file: string): Promise<ArchiveRefs> => {
 const dockerRefs = (text: string): string[] => {
   const parsed = JSON.parse(text) as unknown;
   if (!Array.isArray(parsed)) throw new Error('manifest.json is not a list');
-  return parsed.flatMap((entry) => (Array.isArray((entry as { RepoTags?: unknown }).RepoTags) ? ((entry as { RepoTags: unknown[] }).RepoTags.filter((tag) => typeof tag === 'string') as string[]) : []));
+  return parsed.flatMap((entry) => (Array.isArray((entry as { RepoTags?: unknown }).RepoTags) ? (entry as { RepoTags: unknown[] }).RepoTags.filter((tag) => typeof tag === 'string') : []));
 };
 
 const ociRefs = (text: string): string[] => {

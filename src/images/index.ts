@@ -1,4 +1,3 @@
 export { ImageLoader, type ImageLoaderOptions, type LoadedEvent, type RefusedArchive } from './image-loader.ts';
 export { describeMissingImage, missingImages, type ImageMissingContext } from './missing-images.ts';
-export { DEFAULT_PULL, effectivePullPolicy, PULL_SETTINGS, type PullPolicy, type PullSetting } from './pull-policy.ts';
 export { buildImageReport, type ImageReport } from './image-report.ts';

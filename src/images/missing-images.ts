@@ -2,7 +2,7 @@ import type { CallOptions, Podman } from '../podman/podman.ts';
 import type { LoadedArchive } from './image-state.ts';
 import type { RefusedArchive } from './image-loader.ts';
 import { refsMatch } from './image-refs.ts';
-import type { PullSetting } from './pull-policy.ts';
+import type { PullSetting } from '../desired/pull-policy.ts';
 
 /**
  * Which of `images` are not in podman's local storage (`podman image exists`,

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { containerProbeChecks, probeSchema } from '../probes/probe-schema.ts';
+import { containerProbeChecks, probeSchema } from './probe-schema.ts';
 import { LABEL_PREFIX } from '../shared/ownership.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { DEFAULT_CONFIG_PATH } from '../config/defaults.ts';
+import { DEFAULT_CONFIG_PATH } from '../shared/config-path.ts';
 import { isUnderPrefix, normalizeHostPath } from './host-path.ts';
 import { normalizeCapability, normalizeSysctl, portAllowed, type Policy } from './policy.ts';
 
@@ -14,6 +14,9 @@ const isObject = (value: unknown): value is Json => value !== null && typeof val
 const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
 
 const howToPermit = (setting: string): string => `(set ${setting} in ${DEFAULT_CONFIG_PATH} to permit)`;
+
+/** A manifest value in a message: the schema has made it a string or number by now; anything else as JSON, not `[object Object]`. */
+const shown = (value: unknown): string => (typeof value === 'string' || typeof value === 'number' ? String(value) : JSON.stringify(value));
 
 const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
 const HOST_NAMESPACES = ['hostNetwork', 'hostPID', 'hostIPC'] as const;
@@ -126,11 +129,11 @@ const checkSecurityContext = (context: unknown, at: (string | number)[], spec: J
     }
     const type = selinux.type;
     if (type !== undefined && !(typeof type === 'string' && CONTAINER_SELINUX_TYPES.has(type))) {
-      violations.push(denied([...at, 'seLinuxOptions', 'type'], 'seLinuxOptions', `SELinux type ${String(type)} (only ${[...CONTAINER_SELINUX_TYPES].filter(Boolean).join(', ')} keep a container confined)`));
+      violations.push(denied([...at, 'seLinuxOptions', 'type'], 'seLinuxOptions', `SELinux type ${shown(type)} (only ${[...CONTAINER_SELINUX_TYPES].filter(Boolean).join(', ')} keep a container confined)`));
     }
   }
   if (context.procMount !== undefined && context.procMount !== 'Default' && policy.procMountUnmasked === 'deny') {
-    violations.push(denied([...at, 'procMount'], 'procMountUnmasked', String(context.procMount)));
+    violations.push(denied([...at, 'procMount'], 'procMountUnmasked', shown(context.procMount)));
   }
   const windows = context.windowsOptions;
   if (isObject(windows) && windows.hostProcess === true) {
@@ -193,7 +196,7 @@ const checkHostPorts = (ports: unknown, at: (string | number)[], policy: Policy)
     if (hostPort === undefined || hostPort === 0 || (typeof hostPort === 'number' && portAllowed(hostPort, allowed))) return;
     violations.push({
       path: [...at, index, 'hostPort'],
-      message: `host port ${String(hostPort)} is denied by policy.hostPorts (allowed: ${allowed.join(', ') || 'none'}) ${howToPermit('policy.hostPorts.allowed to include it')}`,
+      message: `host port ${shown(hostPort)} is denied by policy.hostPorts (allowed: ${allowed.join(', ') || 'none'}) ${howToPermit('policy.hostPorts.allowed to include it')}`,
     });
   });
   return violations;

@@ -4,7 +4,7 @@ import type { Clock } from '../shared/clock.ts';
 import { describeError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { createProbeExecutors, type ProbeExecutors } from './probe-executors.ts';
-import { normalizeProbe, PROBE_FIELDS, PROBE_KINDS, type ContainerPortRef, type ProbeKind, type ProbeSpec } from './probe-schema.ts';
+import { normalizeProbe, PROBE_FIELDS, PROBE_KINDS, type ContainerPortRef, type ProbeKind, type ProbeSpec } from '../manifest/probe-schema.ts';
 import type { ContainerProbeStatus } from './probe-state.ts';
 import { ProbeWorker, type ProbeWorkerEvent } from './probe-worker.ts';
 

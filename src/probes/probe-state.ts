@@ -1,5 +1,5 @@
 import type { ProbeResult } from './probe-executors.ts';
-import type { ProbeKind } from './probe-schema.ts';
+import type { ProbeKind } from '../manifest/probe-schema.ts';
 
 /** What one probe of one container has seen so far, for status output. */
 export interface ProbeState {

@@ -1,7 +1,7 @@
 import type { Clock } from '../shared/clock.ts';
 import { describeError } from '../shared/errors.ts';
 import { timeoutMessage, type ProbeExecutors, type ProbeResult } from './probe-executors.ts';
-import type { ProbeHandler, ProbeKind, ProbeSpec } from './probe-schema.ts';
+import type { ProbeHandler, ProbeKind, ProbeSpec } from '../manifest/probe-schema.ts';
 import { containerStatus, initialProbeState, recordProbeResult, type ContainerProbeStatus, type ProbeState } from './probe-state.ts';
 import { untilAborted } from '../shared/until-aborted.ts';
 

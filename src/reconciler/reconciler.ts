@@ -1,6 +1,6 @@
 import { buildDesiredState } from '../desired/desired-state.ts';
 import type { DesiredUnit } from '../desired/desired-unit.ts';
-import type { PullSetting } from '../images/pull-policy.ts';
+import type { PullSetting } from '../desired/pull-policy.ts';
 import { formatProblem, type ManifestProblem } from '../manifest/manifest-problem.ts';
 import type { ManifestSnapshot } from '../manifest/read-manifest-dir.ts';
 import type { Podman } from '../podman/podman.ts';
@@ -38,7 +38,7 @@ export interface ReconcilerOptions {
   /** Told after every pass and every finished action: status has changed. */
   onChange?: () => void;
   events?: EventSink;
-  /** The runner's `pull` setting, rendered into every unit (see src/images/pull-policy.ts). */
+  /** The runner's `pull` setting, rendered into every unit (see src/desired/pull-policy.ts). */
   pull?: PullSetting;
   /**
    * After a failed create/replace: says which images the unit lacks, as a

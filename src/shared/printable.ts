@@ -66,7 +66,7 @@ const escapeData = <T>(value: T): T => {
   }
   if (value !== null && typeof value === 'object') {
     let copy: Record<string, unknown> | undefined;
-    for (const [key, item] of Object.entries(value)) {
+    for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
       const clean = escapeData(item);
       if (clean !== item) (copy ??= { ...(value as Record<string, unknown>) })[key] = clean;
     }

@@ -1,4 +1,4 @@
-import { formatProblem } from '../manifest/manifest-problem.ts';
+import { formatProblem, type ManifestProblem } from '../manifest/manifest-problem.ts';
 import type { DesiredUnit } from '../desired/desired-unit.ts';
 import type { ReconcilerView } from '../reconciler/reconciler.ts';
 import type { ContainerView } from '../supervisor/supervisor.ts';
@@ -33,7 +33,7 @@ export interface StatusInputs {
 export const collectStatus = (inputs: StatusInputs): StatusDocument => {
   const { reconciler } = inputs;
   const units = reconciler.desired?.units ?? [];
-  const heldFiles = reconciler.desired?.heldFiles ?? new Map();
+  const heldFiles = reconciler.desired?.heldFiles ?? new Map<string, ManifestProblem[]>();
   const pods = units.map((unit) => podStatus(unit, inputs, (heldFiles.get(unit.file) ?? []).map(formatProblem)));
   return {
     apiVersion: STATUS_API_VERSION,

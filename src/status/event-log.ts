@@ -1,9 +1,8 @@
 import { appendFile, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../shared/clock.ts';
-import type { EventSink } from '../shared/event-sink.ts';
+import type { EventSink, RunnerEvent } from '../shared/event-sink.ts';
 import type { StatusGroup } from './status-group.ts';
-import type { RunnerEvent } from './status-schema.ts';
 
 /** Rotate `events.jsonl` to `events.jsonl.1` past this size: two files at most, so the history is bounded. */
 export const EVENT_LOG_MAX_BYTES = 1024 * 1024;

@@ -1,6 +1,6 @@
 import type { DesiredState } from '../desired/desired-state.ts';
 import type { DesiredUnit } from '../desired/desired-unit.ts';
-import { formatProblem } from '../manifest/manifest-problem.ts';
+import { formatProblem, type ManifestProblem } from '../manifest/manifest-problem.ts';
 import type { PodmanPod } from '../podman/podman.ts';
 import type { ObservedPod } from '../reconciler/observed-pods.ts';
 import { HASH_LABEL, SOURCE_LABEL, UNIT_LABEL } from '../shared/ownership.ts';
@@ -35,7 +35,7 @@ export const offlineStatus = (
   });
   const running = new Set(managed.map((pod) => pod.key));
   for (const unit of desired?.units ?? []) if (!running.has(unit.key)) pods.push(pendingRow(unit));
-  const invalidManifests = [...(desired?.heldFiles ?? new Map())]
+  const invalidManifests = [...(desired?.heldFiles ?? new Map<string, ManifestProblem[]>())]
     .map(([file, problems]) => ({ file, problems: problems.map(formatProblem) }))
     .sort((a, b) => compareText(a.file, b.file));
   return { pods: pods.sort((a, b) => compareText(a.name, b.name) || compareText(a.source, b.source)), invalidManifests };

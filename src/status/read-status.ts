@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as v from 'valibot';
 import { formatFieldPath } from '../manifest/manifest-problem.ts';
-import { runnerEventSchema, statusSchema, type RunnerEvent, type StatusDocument } from './status-schema.ts';
+import { runnerEventSchema, type RunnerEvent } from '../shared/event-sink.ts';
+import { statusSchema, type StatusDocument } from './status-schema.ts';
 
 export const STATUS_FILE = 'status.json';
 export const EVENTS_FILE = 'events.jsonl';
@@ -50,7 +51,7 @@ export const readStatus = async (stateDir: string, now: number, options: ReadSta
   }
   const parsed = v.safeParse(statusSchema, raw);
   if (!parsed.success) {
-    const issue = parsed.issues[0]!;
+    const issue = parsed.issues[0];
     const where = formatFieldPath((issue.path ?? []).map((item) => item.key as string | number)) || '(top level)';
     return { kind: 'absent', reason: `${file} is not a status document this runner can read: ${where}: ${issue.message}` };
   }

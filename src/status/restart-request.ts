@@ -116,7 +116,7 @@ export const listRestartRequests = async (stateDir: string, now: number): Promis
       continue;
     }
     if (!parsed.success) {
-      await answerRestartRequest(stateDir, id, false, `the request cannot be read: ${parsed.issues[0]!.message}`);
+      await answerRestartRequest(stateDir, id, false, `the request cannot be read: ${parsed.issues[0].message}`);
       continue;
     }
     if (now - parsed.output.requestedAt > REQUEST_MAX_AGE_MS) {

@@ -133,17 +133,3 @@ export type StatusDocument = v.InferOutput<typeof statusSchema>;
 export type PodStatus = v.InferOutput<typeof podStatusSchema>;
 export type ContainerStatus = v.InferOutput<typeof containerStatusSchema>;
 export type ProbeStateView = v.InferOutput<typeof probeStateSchema>;
-
-/** One line of `<stateDir>/events.jsonl`: the runner's own event history. */
-export const runnerEventSchema = v.object({
-  /** Unix ms. */
-  time: v.number(),
-  type: v.picklist(['Applied', 'Replaced', 'Removed', 'Restarted', 'Exited', 'ProbeFailed', 'InvalidManifest', 'ManifestValid', 'ApplyFailed', 'ImageLoaded', 'ImageRejected', 'Conflict', 'DaemonStarted', 'DaemonStopped']),
-  /** Pod name, when the event is about one. */
-  pod: v.optional(v.string()),
-  container: v.optional(v.string()),
-  file: v.optional(v.string()),
-  message: v.string(),
-});
-
-export type RunnerEvent = v.InferOutput<typeof runnerEventSchema>;

@@ -15,7 +15,9 @@ import { makeTempDir, removeTempDir } from '../helpers/temp-dir.ts';
 const cli = async (argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
   const out: string[] = [];
   const err: string[] = [];
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- put back as is, and called with its stream as this
   const realOut = process.stdout.write;
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- as above
   const realErr = process.stderr.write;
   const capture = (sink: string[], real: typeof process.stdout.write) =>
     function (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]): boolean {

@@ -81,7 +81,7 @@ describe('runner status with no daemon: podman set against the manifests', () =>
     assert.equal(report.pods.length, 1);
     assert.equal(report.pods[0]?.status, 'Running');
     assert.equal(report.pods[0]?.message, undefined, 'not "changed": the daemon keeps the last applied spec of a held file');
-    assert.ok(report.pods[0]!.manifestProblems.length > 0);
+    assert.ok(report.pods[0].manifestProblems.length > 0);
     assert.equal(report.invalidManifests.length, 1);
   });
 

@@ -9,7 +9,7 @@ import { deploymentYaml, podYaml, unitOf, unitsOf } from '../helpers/units.ts';
 
 const FILE = '/etc/runner/manifests/web.yaml';
 type Obj = Record<string, any>;
-const docs = (yaml: string): Obj[] => parseAllDocuments(yaml as string).map((doc) => doc.toJS() as Obj);
+const docs = (yaml: string): Obj[] => parseAllDocuments(yaml).map((doc) => doc.toJS() as Obj);
 
 describe('buildUnits: the hash', () => {
   const base = unitOf(FILE, podYaml('web', { command: ['sleep', '60'] }));

@@ -76,7 +76,7 @@ export const waitFor = async <T>(what: string, probe: () => Promise<T | undefine
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${last instanceof Error ? String(last) : JSON.stringify(last)})` : ''}`);
 };
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -161,7 +161,7 @@ export const startRunner = async (ws: Workspace, extraArgs: string[] = [], optio
   );
   const logs: Record<string, unknown>[] = [];
   let buffer = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     buffer += chunk;
     let newline;
     while ((newline = buffer.indexOf('\n')) >= 0) {
@@ -174,7 +174,7 @@ export const startRunner = async (ws: Workspace, extraArgs: string[] = [], optio
       }
     }
   });
-  child.stdout!.resume();
+  child.stdout.resume();
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const record: RunnerRecord = { pid: child.pid!, logs };
   runners.push(record);
@@ -184,7 +184,7 @@ export const startRunner = async (ws: Workspace, extraArgs: string[] = [], optio
   } catch (error) {
     // A runner left running would keep this test file's process alive forever.
     child.kill('SIGKILL');
-    throw new Error(`${(error as Error).message}; its log: ${JSON.stringify(logs.slice(-FAILURE_LOG_LINES))}`);
+    throw new Error(`${(error as Error).message}; its log: ${JSON.stringify(logs.slice(-FAILURE_LOG_LINES))}`, { cause: error });
   }
   if (child.exitCode !== null) throw new Error(`runner exited at start (${child.exitCode}): ${JSON.stringify(logs)}`);
   return {
@@ -221,7 +221,7 @@ afterEach((t) => {
     for (const log of runner.logs.slice(-FAILURE_LOG_LINES)) {
       const { time, level, msg, ...fields } = log;
       const rest = Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : '';
-      t.diagnostic(`  ${String(time ?? '')} ${String(level)} ${String(msg)}${rest}`);
+      t.diagnostic(`  ${[time ?? '', level, msg].map((part) => (typeof part === 'string' ? part : (JSON.stringify(part) ?? 'undefined'))).join(' ')}${rest}`);
     }
   }
 });

@@ -80,7 +80,7 @@ export const caseArbitrary: fc.Arbitrary<Case> = fc.record({
 // ---- applying mutations ----
 
 const isObject = (value: unknown): value is Json => value !== null && typeof value === 'object' && !Array.isArray(value);
-const objectAt = (parent: Json, key: string): Json => (isObject(parent[key]) ? (parent[key] as Json) : (parent[key] = {}));
+const objectAt = (parent: Json, key: string): Json => (isObject(parent[key]) ? (parent[key]) : (parent[key] = {}));
 const listAt = (parent: Json, key: string): unknown[] => (Array.isArray(parent[key]) ? (parent[key] as unknown[]) : (parent[key] = []));
 
 const workloadOf = (docs: Json[]): Json => docs.find((doc) => doc.kind === 'Pod' || doc.kind === 'Deployment') ?? docs[0]!;
@@ -101,7 +101,7 @@ const initContainer = (spec: Json): Json => {
 /** Deep merge of plain objects; lists are concatenated (two injections add two capabilities). */
 const mergeInto = (target: Json, source: Json): void => {
   for (const [key, value] of Object.entries(source)) {
-    if (isObject(value) && isObject(target[key])) mergeInto(target[key] as Json, value);
+    if (isObject(value) && isObject(target[key])) mergeInto(target[key], value);
     else if (Array.isArray(value) && Array.isArray(target[key])) (target[key] as unknown[]).push(...structuredClone(value));
     else target[key] = structuredClone(value);
   }

@@ -23,7 +23,7 @@ interface Report {
 /** Runs the CLI as a process; resolves with its exit code and parsed JSON. */
 const status = async (ws: Workspace, ...args: string[]): Promise<{ code: number; report: Report; stdout: string }> => {
   const cli = [path.join(REPO, 'src/cli/main.ts'), 'status', '--state-dir', ws.stateDir, '--manifest-dir', ws.manifestDir, ...args];
-  let stdout = '';
+  let stdout: string;
   let code = 0;
   try {
     ({ stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', ...cli, '--json'], { env: { ...process.env, CONTAINERS_CONF }, cwd: REPO }));

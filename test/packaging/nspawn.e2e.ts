@@ -456,6 +456,7 @@ test('a runner stopped with SIGSTOP is restarted by the watchdog; its pod is nev
   // The new runner has listed podman and judged the pod (its status file says so); whatever it
   // decided on its first pass it has done by the time it calls the pod ready.
   await waitFor(`runner pid ${newPid} to report pod ${POD} Running and ready`, 60, () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- it adds `pods` (the rule's autofix drops it and tsc fails)
     const status = readStatus() as (StatusFile & { pods?: { name: string; status: string; readyContainers: number; totalContainers: number }[] }) | undefined;
     const seen = status?.daemon.pid === Number(newPid) && status.daemon.lastReconcileAt !== undefined ? status.pods?.find((item) => item.name === POD) : undefined;
     return seen?.status === 'Running' && seen.readyContainers === seen.totalContainers ? true : undefined;
@@ -487,7 +488,7 @@ const bootAndExpectPodBack = async (started: string): Promise<void> => {
   } catch (error) {
     const status = inside('systemctl status runner.service --no-pager -n 0').stdout;
     const journal = inside('journalctl -b -u runner.service --no-pager -o short-precise | tail -n 60').stdout;
-    throw new Error(`${(error as Error).message}\n${status}\n${journal}`);
+    throw new Error(`${(error as Error).message}\n${status}\n${journal}`, { cause: error });
   }
   await waitFor(`pod ${POD} Running again with a new container start`, 120, () =>
     runningPod() !== undefined && startedAt() !== started ? true : undefined);

@@ -6,7 +6,7 @@ import { DEFAULT_CONFIG } from '../../src/config/defaults.ts';
 import { loadConfigFile, resolveConfig } from '../../src/config/load-config.ts';
 import { DEFAULT_TRUST } from '../../src/manifest/trust.ts';
 import { DEFAULT_POLICY, PERMISSIVE_POLICY, RESTRICTED_POLICY } from '../../src/policy/policy.ts';
-import { securityWarnings } from '../../src/policy/security-warnings.ts';
+import { securityWarnings } from '../../src/config/security-warnings.ts';
 import { isRunnerError } from '../../src/shared/errors.ts';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.ts';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { normalizeProbe, type ProbeKind, type ProbeSpec } from '../../src/probes/probe-schema.ts';
+import { normalizeProbe, type ProbeKind, type ProbeSpec } from '../../src/manifest/probe-schema.ts';
 import { ProbeWorker, type ProbeWorkerEvent } from '../../src/probes/probe-worker.ts';
 import { FakeClock, flushMicrotasks } from '../helpers/fake-clock.ts';
 import { FakeExecutors } from './fake-executors.ts';

@@ -55,7 +55,7 @@ describe('InFlight', () => {
     const b = held();
     const c = held();
     tracker.run('a', a.work).catch(() => undefined);
-    tracker.run('b', b.work, { onEnd: () => void tracker.run('c', c.work) });
+    void tracker.run('b', b.work, { onEnd: () => void tracker.run('c', c.work) });
     let drained = false;
     const draining = tracker.settled().then(() => (drained = true));
     a.fail(new Error('podman said no'));

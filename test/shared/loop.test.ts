@@ -11,7 +11,10 @@ const recorder = (clock: FakeClock) => {
     passes.push({ at: clock.now(), woken });
     await hold;
   };
-  return { passes, body, holdWith: (promise: Promise<void> | undefined) => (hold = promise) };
+  return { passes, body, holdWith: (promise: Promise<void> | undefined): void => {
+      hold = promise;
+    },
+  };
 };
 
 describe('Loop', () => {

@@ -116,13 +116,13 @@ describe('createLogger', () => {
     assert.equal(lines.length, 0);
     createLogger({ level: 'info', format: 'pretty', write: (line) => lines.push(line) }).info('hello', { pod: 'web' });
     assert.equal(lines.length, 1);
-    assert.match(lines[0]!, /^\d\d:\d\d:\d\d INFO  hello\n$/);
+    assert.match(lines[0]!, /^\d\d:\d\d:\d\d INFO {2}hello\n$/);
   });
 
   it('pretty: a message quoting a manifest or a container stays one inert line', () => {
     const lines: string[] = [];
     createLogger({ level: 'info', format: 'pretty', write: (line) => lines.push(line) }).warn('probe failed: \u001b[2Jgone\n12:00:00 INFO  all good');
     assert.equal(lines.length, 1);
-    assert.match(lines[0]!, /^\d\d:\d\d:\d\d WARN  probe failed: \\x1b\[2Jgone\\n12:00:00 INFO  all good\n$/);
+    assert.match(lines[0]!, /^\d\d:\d\d:\d\d WARN {2}probe failed: \\x1b\[2Jgone\\n12:00:00 INFO {2}all good\n$/);
   });
 });

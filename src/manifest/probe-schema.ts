@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { formatFieldPath } from '../manifest/manifest-problem.ts';
+import { formatFieldPath } from './manifest-problem.ts';
 import { RunnerError } from '../shared/errors.ts';
 
 /**
@@ -113,7 +113,7 @@ const pathTo = (root: unknown, keys: readonly string[]): [v.IssuePathItem, ...v.
     const value = input[key];
     const item = { type: 'unknown', origin: 'value', input, key, value } as const;
     input = value as Record<string, unknown>;
-    return item as unknown as v.IssuePathItem;
+    return item;
   });
   return items as [v.IssuePathItem, ...v.IssuePathItem[]];
 };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseManifest } from '../../src/manifest/parse-manifest.ts';
-import { normalizeProbe } from '../../src/probes/probe-schema.ts';
+import { normalizeProbe } from '../../src/manifest/probe-schema.ts';
 import { RunnerError } from '../../src/shared/errors.ts';
 
 const FILE = '/etc/runner/manifests/web.yaml';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { buildUnits } from '../../src/desired/build-units.ts';
-import type { PullSetting } from '../../src/images/pull-policy.ts';
+import type { PullSetting } from '../../src/desired/pull-policy.ts';
 import { parseManifest } from '../../src/manifest/parse-manifest.ts';
 
 const FILE = '/etc/runner/manifests/app.yaml';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { effectivePullPolicy, kubernetesDefaultPolicy, type PullPolicy, type PullSetting } from '../../src/images/pull-policy.ts';
+import { effectivePullPolicy, kubernetesDefaultPolicy, type PullPolicy, type PullSetting } from '../../src/desired/pull-policy.ts';
 
 describe('kubernetesDefaultPolicy', () => {
   const table: [string, PullPolicy][] = [

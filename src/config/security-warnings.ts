@@ -1,6 +1,6 @@
 import type { TrustOptions } from '../manifest/trust.ts';
-import { isUnderPrefix } from './host-path.ts';
-import type { Policy } from './policy.ts';
+import { isUnderPrefix } from '../policy/host-path.ts';
+import type { Policy } from '../policy/policy.ts';
 
 /**
  * What the runner should say loudly at start-up about a relaxed trust or
