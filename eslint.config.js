@@ -53,11 +53,29 @@ export default defineConfig(
     files: ['**/*.ts', '**/*.mjs', '**/*.cjs'],
     rules: {
       // tsc's noUnusedLocals/noUnusedParameters check this too; a leading `_` marks a deliberate leftover, as tsc allows.
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        {
+          argsIgnorePattern: '^_',
+          varsIgnorePattern: '^_',
+          destructuredArrayIgnorePattern: '^_',
+          ignoreRestSiblings: true,
+        },
+      ],
       // Rejecting with an AbortSignal's reason (typed any) or a caught unknown is the abort idiom (node's timers/promises does the same).
-      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingAny: true, allowThrowingUnknown: true }],
+      '@typescript-eslint/prefer-promise-reject-errors': [
+        'error',
+        { allowThrowingAny: true, allowThrowingUnknown: true },
+      ],
       // node:test's describe() and it() return promises the runner itself awaits.
-      '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite'] }] }],
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite'] },
+          ],
+        },
+      ],
       // printable.ts and the CLI's tests match control characters on purpose: they are what gets escaped.
       'no-control-regex': 'off',
     },
@@ -65,7 +83,14 @@ export default defineConfig(
   {
     // Lines of code: comments record reasons here and are not to be traded away for length. Not for test/,
     // where a describe() callback is a table of cases rather than one piece of logic.
-    files: ['src/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts', 'scripts/**/*.mjs', 'scripts/**/*.cjs', 'bench/**/*.mjs'],
+    files: [
+      'src/**/*.ts',
+      'bench/**/*.ts',
+      'scripts/**/*.ts',
+      'scripts/**/*.mjs',
+      'scripts/**/*.cjs',
+      'bench/**/*.mjs',
+    ],
     rules: { 'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true, IIFEs: true }] },
   },
   {
@@ -101,12 +126,23 @@ export default defineConfig(
     // Plain JavaScript outside tsconfig.json: no types to check with.
     files: ['**/*.mjs', '**/*.cjs', 'eslint.config.js'],
     extends: [tseslint.configs.disableTypeChecked],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', setInterval: 'readonly', Buffer: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        setTimeout: 'readonly',
+        setInterval: 'readonly',
+        Buffer: 'readonly',
+      },
+    },
   },
   {
     // The executable's loaders (scripts/build), run as CommonJS inside the single executable.
     files: ['**/*.cjs'],
-    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', exports: 'writable' } },
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', module: 'writable', exports: 'writable' },
+    },
     // CommonJS is what they are: node:sea's loader gets require, not import.
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },

@@ -35,7 +35,16 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { buildTestImage, eventTime, median, removePods, PODMAN_ENV as env, REPO as repo, spawnRunner, TEST_IMAGE as image } from './bench-setup.ts';
+import {
+  buildTestImage,
+  eventTime,
+  median,
+  removePods,
+  PODMAN_ENV as env,
+  REPO as repo,
+  spawnRunner,
+  TEST_IMAGE as image,
+} from './bench-setup.ts';
 
 const { values } = parseArgs({
   options: {
@@ -49,12 +58,14 @@ const { values } = parseArgs({
 });
 const rounds = Number(values.rounds);
 const sizes = values.sizes.split(',').map(Number);
-if (!Number.isInteger(rounds) || rounds < 1 || sizes.some((size) => !Number.isInteger(size) || size < 1)) throw new Error('--rounds and --sizes take whole numbers of at least 1');
+if (!Number.isInteger(rounds) || rounds < 1 || sizes.some((size) => !Number.isInteger(size) || size < 1))
+  throw new Error('--rounds and --sizes take whole numbers of at least 1');
 buildTestImage();
 
 const podman = (...args: string[]): string => execFileSync('podman', args, { env, encoding: 'utf8' }).trim();
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const percentile90 = (list: number[]): number => [...list].sort((a, b) => a - b)[Math.min(list.length - 1, Math.floor(list.length * 0.9))] ?? Number.NaN;
+const percentile90 = (list: number[]): number =>
+  [...list].sort((a, b) => a - b)[Math.min(list.length - 1, Math.floor(list.length * 0.9))] ?? Number.NaN;
 
 /** A pod of `size` containers; `version` is in every container's environment, so a new version is a changed spec. */
 const podYaml = (name: string, size: number, version: number): string =>
@@ -67,7 +78,11 @@ const containersOf = (pod: string, size: number): string[] => Array.from({ lengt
 
 /** Every container `start` podman logs, by container name: one stream for the whole run. */
 const starts = new Map<string, number[]>();
-const events = spawn('podman', ['events', '--format', 'json', '--filter', 'type=container', '--filter', 'event=start'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+const events = spawn(
+  'podman',
+  ['events', '--format', 'json', '--filter', 'type=container', '--filter', 'event=start'],
+  { env, stdio: ['ignore', 'pipe', 'inherit'] },
+);
 createInterface({ input: events.stdout }).on('line', (line) => {
   const { Name } = JSON.parse(line) as { Name: string };
   starts.set(Name, [...(starts.get(Name) ?? []), eventTime(line)]);
@@ -78,8 +93,11 @@ const lastStart = async (containers: string[], since: number): Promise<number> =
   const deadline = Date.now() + 300_000;
   for (;;) {
     const times = containers.map((name) => (starts.get(name) ?? []).find((time) => time >= since));
-    if (times.every((time) => time !== undefined)) return Math.max(...(times));
-    if (Date.now() > deadline) throw new Error(`no start of ${containers.filter((_, i) => times[i] === undefined).join(', ')} within 300 s (see the runners' logs, *.log beside --out)`);
+    if (times.every((time) => time !== undefined)) return Math.max(...times);
+    if (Date.now() > deadline)
+      throw new Error(
+        `no start of ${containers.filter((_, i) => times[i] === undefined).join(', ')} within 300 s (see the runners' logs, *.log beside --out)`,
+      );
     await sleep(20);
   }
 };
@@ -94,9 +112,17 @@ const waitFor = async (what: string, ok: () => boolean, ms = 60_000): Promise<vo
 };
 
 /** `podman kube play [--replace] FILE` by hand: (podman's last start − spawn, process wall time). */
-const playByHand = async (file: string, pod: string, size: number, replace: boolean): Promise<{ ms: number; wall: number }> => {
+const playByHand = async (
+  file: string,
+  pod: string,
+  size: number,
+  replace: boolean,
+): Promise<{ ms: number; wall: number }> => {
   const t0 = Date.now();
-  const child = spawn('podman', ['kube', 'play', ...(replace ? ['--replace'] : []), '--quiet', file], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn('podman', ['kube', 'play', ...(replace ? ['--replace'] : []), '--quiet', file], {
+    env,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   const wall = Date.now() - t0;
   if (code !== 0) throw new Error(`podman kube play${replace ? ' --replace' : ''} ${file} exited ${code}`);
@@ -125,7 +151,15 @@ const arm = (label: string): Arm => ({ label, delays: [], walls: [] });
 /** The runners under test: this checkout (or --binary), and --before (an older build: before and after in one run). */
 const runnerSpecs = [
   { name: 'runner', label: 'runner', binary: values.binary },
-  ...(values.before === undefined ? [] : [{ name: 'before', label: `runner before (${path.basename(path.dirname(values.before))}/${path.basename(values.before)})`, binary: values.before }]),
+  ...(values.before === undefined
+    ? []
+    : [
+        {
+          name: 'before',
+          label: `runner before (${path.basename(path.dirname(values.before))}/${path.basename(values.before)})`,
+          binary: values.before,
+        },
+      ]),
 ];
 const table = sizes.map((size) => ({
   size,
@@ -135,19 +169,27 @@ const table = sizes.map((size) => ({
   runnerReplaces: runnerSpecs.map((spec) => arm(`${spec.label}: changed manifest renamed over, ${size} container(s)`)),
 }));
 
-const stat = (list: number[]): string => (list.length === 0 ? '– | – | – | –' : `${median(list)} | ${percentile90(list)} | ${Math.min(...list)} | ${Math.max(...list)}`);
+const stat = (list: number[]): string =>
+  list.length === 0
+    ? '– | – | – | –'
+    : `${median(list)} | ${percentile90(list)} | ${Math.min(...list)} | ${Math.max(...list)}`;
 const row = (item: Arm, base: Arm): string =>
   `| ${item.label} | ${item.delays.length} | ${stat(item.delays)} | ${item.walls.length > 0 ? median(item.walls) : '–'} | ×${(median(item.delays) / median(base.delays)).toFixed(2)} |`;
 const command = `node --import tsx bench/apply.ts --rounds ${rounds} --sizes ${sizes.join(',')}${values.binary ? ` --binary ${values.binary}` : ''}${values.before ? ` --before ${values.before}` : ''}`;
 const head = execFileSync('git', ['log', '-1', '--format=%h %s'], { cwd: repo, encoding: 'utf8' }).trim();
-const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: repo, encoding: 'utf8' }).trim() === '' ? '' : ' (src/ changed since)';
+const dirty =
+  execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: repo, encoding: 'utf8' }).trim() === ''
+    ? ''
+    : ' (src/ changed since)';
 /** The report as far as the run has come (rewritten after every round: a run cut short keeps its numbers). */
 const writeReport = async (done: number): Promise<string> => {
   const report = `# Apply latency
 
 Generated by \`${command}\` on ${new Date().toISOString().slice(0, 10)}
 (\`npm run bench:apply\` runs the defaults), with ${values.binary === undefined ? 'the runner from source under tsx' : values.binary} at ${head}${dirty},
-podman ${podman('version', '--format', '{{.Client.Version}}')}, ${availableParallelism()} cores (load average at the end: ${loadavg().map((load) => load.toFixed(1)).join(', ')}).
+podman ${podman('version', '--format', '{{.Client.Version}}')}, ${availableParallelism()} cores (load average at the end: ${loadavg()
+    .map((load) => load.toFixed(1))
+    .join(', ')}).
 Delay: podman's timestamp of the \`start\` event of the pod's last container minus the time just before the manifest was
 renamed into the directory (runner) or podman was spawned (by hand). ${done} of ${rounds} rounds; each round, per size: a new pod
 by each arm, then a changed spec (one env value in every container) by each arm, the arms taking turns in a rotating order.
@@ -184,7 +226,10 @@ if (values.trace) {
 }
 
 /** A runner of its own (manifests, state) per runner arm; --trace follows the first. */
-const startRunner = async (spec: (typeof runnerSpecs)[number], index: number): Promise<{ manifests: string; state: string; child: ChildProcess; exited: Promise<unknown> }> => {
+const startRunner = async (
+  spec: (typeof runnerSpecs)[number],
+  index: number,
+): Promise<{ manifests: string; state: string; child: ChildProcess; exited: Promise<unknown> }> => {
   const home = path.join(dir, spec.name);
   const manifests = path.join(home, 'manifests');
   const state = path.join(home, 'state');
@@ -194,10 +239,22 @@ const startRunner = async (spec: (typeof runnerSpecs)[number], index: number): P
     path.join(home, 'config.yaml'),
     `resyncIntervalSeconds: 60\nstopTimeoutSeconds: 1\nlogLevel: ${traced ? 'debug' : 'warn'}\n${traced ? `podman: {path: ${wrapper}}\n` : ''}`,
   );
-  const args = ['run', '--config', path.join(home, 'config.yaml'), '--manifest-dir', manifests, '--state-dir', state, '--images-dir', path.join(home, 'images')];
+  const args = [
+    'run',
+    '--config',
+    path.join(home, 'config.yaml'),
+    '--manifest-dir',
+    manifests,
+    '--state-dir',
+    state,
+    '--images-dir',
+    path.join(home, 'images'),
+  ];
   const child = spawnRunner(spec.binary, args, env, ['ignore', 'pipe', 'pipe']);
   // Its warnings and errors (or, traced, its debug log) are kept: a trial that never ends says why.
-  const log = createWriteStream(traced ? values.trace! : `${values.out ?? path.join(repo, 'bench/APPLY.md')}.${spec.name}.log`);
+  const log = createWriteStream(
+    traced ? values.trace! : `${values.out ?? path.join(repo, 'bench/APPLY.md')}.${spec.name}.log`,
+  );
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   return { manifests, state, child, exited: new Promise((resolve) => child.on('exit', resolve)) };
@@ -207,14 +264,17 @@ const runners = await Promise.all(runnerSpecs.map(startRunner));
 /** Ready: the runner has read its empty directory, watches it and has listed podman (its first pass). */
 const firstPassDone = (state: string): boolean => {
   try {
-    return (JSON.parse(readFileSync(path.join(state, 'status.json'), 'utf8')) as { daemon?: { lastReconcileAt?: number } }).daemon?.lastReconcileAt !== undefined;
+    return (
+      (JSON.parse(readFileSync(path.join(state, 'status.json'), 'utf8')) as { daemon?: { lastReconcileAt?: number } })
+        .daemon?.lastReconcileAt !== undefined
+    );
   } catch {
     return false;
   }
 };
 
 try {
-  for (const { state } of runners) await waitFor('the runner\'s first pass', () => firstPassDone(state), 120_000);
+  for (const { state } of runners) await waitFor("the runner's first pass", () => firstPassDone(state), 120_000);
   await sleep(2_000);
   for (let round = 0; round < rounds; round += 1) {
     for (const { size, hand, runners: applies, handReplace, runnerReplaces } of table) {
@@ -233,7 +293,12 @@ try {
             target.delays.push(ms);
             target.walls.push(wall);
           } else {
-            const ms = await applyByRunner(runners[turn]!.manifests, `ap-${runnerSpecs[turn]!.name}-${size}`, size, version);
+            const ms = await applyByRunner(
+              runners[turn]!.manifests,
+              `ap-${runnerSpecs[turn]!.name}-${size}`,
+              size,
+              version,
+            );
             (version === 1 ? applies : runnerReplaces)[turn]!.delays.push(ms);
           }
           await sleep(1_000); // the runner's bookkeeping (state, keeper) and podman's settle

@@ -8,7 +8,10 @@ import path from 'node:path';
 
 export const REPO = path.resolve(import.meta.dirname, '..');
 /** The test settings (runc, rlimits) unless the caller set CONTAINERS_CONF: the runner itself honours the host's. */
-export const PODMAN_ENV = { ...process.env, CONTAINERS_CONF: process.env.CONTAINERS_CONF ?? path.join(REPO, 'test/fixtures/containers.conf') };
+export const PODMAN_ENV = {
+  ...process.env,
+  CONTAINERS_CONF: process.env.CONTAINERS_CONF ?? path.join(REPO, 'test/fixtures/containers.conf'),
+};
 export const TEST_IMAGE = 'localhost/runner-busybox:1';
 
 /**
@@ -29,7 +32,12 @@ export const buildTestImage = (): void => {
 };
 
 /** `runner ARGS` from `binary`, or from the source under tsx when there is none. */
-export const spawnRunner = (binary: string | undefined, args: string[], env: NodeJS.ProcessEnv, stdio: StdioOptions): ChildProcess =>
+export const spawnRunner = (
+  binary: string | undefined,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  stdio: StdioOptions,
+): ChildProcess =>
   binary !== undefined
     ? spawn(binary, args, { env, stdio })
     : spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), ...args], { env, stdio });
@@ -40,8 +48,10 @@ export const spawnRunner = (binary: string | undefined, args: string[], env: Nod
  * leaves the others (seen here).
  */
 export const removePods = (pods: string[]): void => {
-  for (const pod of pods) spawnSync('podman', ['pod', 'rm', '-f', '-t', '0', pod], { env: PODMAN_ENV, stdio: 'ignore' });
+  for (const pod of pods)
+    spawnSync('podman', ['pod', 'rm', '-f', '-t', '0', pod], { env: PODMAN_ENV, stdio: 'ignore' });
 };
 
 /** The middle value (the upper one of an even count); NaN for none. */
-export const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+export const median = (values: number[]): number =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;

@@ -24,7 +24,14 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { buildTestImage, median, PODMAN_ENV as env, REPO as repo, spawnRunner, TEST_IMAGE as image } from './bench-setup.ts';
+import {
+  buildTestImage,
+  median,
+  PODMAN_ENV as env,
+  REPO as repo,
+  spawnRunner,
+  TEST_IMAGE as image,
+} from './bench-setup.ts';
 
 const { values } = parseArgs({
   options: {
@@ -40,7 +47,8 @@ const rounds = Number(values.rounds);
 const parallelism = Number(values.parallelism);
 buildTestImage();
 
-const podman = (...args: string[]): string => execFileSync('podman', args, { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).trim();
+const podman = (...args: string[]): string =>
+  execFileSync('podman', args, { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).trim();
 const names = Array.from({ length: pods }, (_, i) => `cold-${String(i).padStart(3, '0')}`);
 const containers = names.map((name) => `${name}-main`);
 const podYaml = (name: string): string =>
@@ -52,7 +60,10 @@ const removeAll = (): void => {
 
 /** Resolves once every one of `containers` has a `start` event on podman's stream (opened before the arm starts). */
 const watchStarts = async (): Promise<{ allStarted: Promise<void>; stop: () => void }> => {
-  const stream = spawn('podman', ['events', '--filter', 'event=start', '--format', '{{.Name}}'], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+  const stream = spawn('podman', ['events', '--filter', 'event=start', '--format', '{{.Name}}'], {
+    env,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   const waiting = new Set(containers);
   let done: () => void = () => {};
   const allStarted = new Promise<void>((resolve) => (done = resolve));
@@ -65,12 +76,26 @@ const watchStarts = async (): Promise<{ allStarted: Promise<void>; stop: () => v
 };
 
 /** podman's `StartedAt` (ms) of the last of the containers to start. */
-const lastStart = (): number => Math.max(...podman('inspect', '--format', '{{.State.StartedAt.UnixMilli}}', ...containers).split('\n').map(Number));
+const lastStart = (): number =>
+  Math.max(
+    ...podman('inspect', '--format', '{{.State.StartedAt.UnixMilli}}', ...containers)
+      .split('\n')
+      .map(Number),
+  );
 
 const withDeadline = async <T>(promise: Promise<T>, what: string, ms = 900_000): Promise<T> => {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not all ${pods} containers started within ${ms / 1000} s`)), ms)))]);
+    return await Promise.race([
+      promise,
+      new Promise<never>(
+        (_, reject) =>
+          (timer = setTimeout(
+            () => reject(new Error(`${what}: not all ${pods} containers started within ${ms / 1000} s`)),
+            ms,
+          )),
+      ),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -95,7 +120,16 @@ const playByHand = async (dir: string): Promise<number> => {
   const watch = await watchStarts();
   const started = Date.now();
   try {
-    await withDeadline(Promise.all([pool(files.map((file) => ['podman', 'kube', 'play', '--quiet', file]), parallelism), watch.allStarted]), 'kube play');
+    await withDeadline(
+      Promise.all([
+        pool(
+          files.map((file) => ['podman', 'kube', 'play', '--quiet', file]),
+          parallelism,
+        ),
+        watch.allStarted,
+      ]),
+      'kube play',
+    );
     return lastStart() - started;
   } finally {
     watch.stop();
@@ -104,14 +138,29 @@ const playByHand = async (dir: string): Promise<number> => {
 
 const runnerColdStart = async (dir: string): Promise<number> => {
   const state = await mkdtemp(path.join(tmpdir(), 'runner-cold-state-'));
-  await writeFile(path.join(state, 'config.yaml'), `parallelism: ${parallelism}\nstopTimeoutSeconds: 1\nlogLevel: warn\n`);
-  const args = ['run', '--config', path.join(state, 'config.yaml'), '--manifest-dir', dir, '--state-dir', path.join(state, 'state'), '--images-dir', path.join(state, 'images')];
+  await writeFile(
+    path.join(state, 'config.yaml'),
+    `parallelism: ${parallelism}\nstopTimeoutSeconds: 1\nlogLevel: warn\n`,
+  );
+  const args = [
+    'run',
+    '--config',
+    path.join(state, 'config.yaml'),
+    '--manifest-dir',
+    dir,
+    '--state-dir',
+    path.join(state, 'state'),
+    '--images-dir',
+    path.join(state, 'images'),
+  ];
   const watch = await watchStarts();
   const started = Date.now();
   let child: ChildProcess | undefined;
   try {
     child = spawnRunner(values.binary, args, env, ['ignore', 'ignore', 'inherit']);
-    const died = new Promise<never>((_, reject) => child!.on('exit', (code) => reject(new Error(`the runner exited with ${code} before all pods ran`))));
+    const died = new Promise<never>((_, reject) =>
+      child!.on('exit', (code) => reject(new Error(`the runner exited with ${code} before all pods ran`))),
+    );
     await withDeadline(Promise.race([watch.allStarted, died]), 'runner');
     return lastStart() - started;
   } finally {
@@ -155,7 +204,9 @@ const section = `## Cold start: ${pods} manifests to all running (issue 12)
 
 Generated by \`${command}\` on ${new Date().toISOString().slice(0, 10)}
 (\`npm run bench:cold-start\` runs the defaults), with ${values.binary === undefined ? 'the runner from source under tsx' : path.relative(repo, values.binary) || values.binary},
-podman ${podman('version', '--format', '{{.Client.Version}}')}, node ${process.version}, ${availableParallelism()} cores (load average at the end: ${loadavg().map((load) => load.toFixed(1)).join(', ')}).
+podman ${podman('version', '--format', '{{.Client.Version}}')}, node ${process.version}, ${availableParallelism()} cores (load average at the end: ${loadavg()
+  .map((load) => load.toFixed(1))
+  .join(', ')}).
 Time: from the runner's spawn (or the first \`kube play\`) to podman's \`StartedAt\` of the last of the ${pods} pods' containers;
 one-container pods of the busybox test image on the default network, the arms taking turns round by round. Goal: runner ≤ 1.1× the baseline.
 

@@ -9,7 +9,18 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
 const containers = process.argv.slice(2);
-const watcher = spawn('podman', ['events', '--format', 'json', '--filter', 'event=died', ...containers.flatMap((name) => ['--filter', `container=${name}`])], { stdio: ['ignore', 'pipe', 'inherit'] });
+const watcher = spawn(
+  'podman',
+  [
+    'events',
+    '--format',
+    'json',
+    '--filter',
+    'event=died',
+    ...containers.flatMap((name) => ['--filter', `container=${name}`]),
+  ],
+  { stdio: ['ignore', 'pipe', 'inherit'] },
+);
 createInterface({ input: watcher.stdout }).on('line', (line) => {
   const { Name } = JSON.parse(line) as { Name: string };
   if (containers.includes(Name)) spawn('podman', ['start', Name], { stdio: 'ignore' });

@@ -31,13 +31,23 @@ if (out && isMainThread) {
   let busyMs = 0;
   setInterval(() => {
     const now = sample();
-    const gap = { gapMs: now.at - last.at, gapCpuMs: (now.cpu - last.cpu) / 1e6, gapWaitMs: (now.wait - last.wait) / 1e6 };
+    const gap = {
+      gapMs: now.at - last.at,
+      gapCpuMs: (now.cpu - last.cpu) / 1e6,
+      gapWaitMs: (now.wait - last.wait) / 1e6,
+    };
     if (gap.gapMs > worst.gapMs) worst = gap;
     busyMs = Math.max(busyMs, gap.gapCpuMs);
     last = now;
   }, 10).unref();
   setInterval(() => {
-    const line = { at: Date.now(), maxMs: histogram.max / 1e6, p99Ms: histogram.percentile(99) / 1e6, ...worst, busyMs };
+    const line = {
+      at: Date.now(),
+      maxMs: histogram.max / 1e6,
+      p99Ms: histogram.percentile(99) / 1e6,
+      ...worst,
+      busyMs,
+    };
     histogram.reset();
     worst = { gapMs: 0, gapCpuMs: 0, gapWaitMs: 0 };
     busyMs = 0;

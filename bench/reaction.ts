@@ -41,7 +41,16 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildTestImage, eventTime, median, PODMAN_ENV as env, removePods, REPO as repo, spawnRunner, TEST_IMAGE as image } from './bench-setup.ts';
+import {
+  buildTestImage,
+  eventTime,
+  median,
+  PODMAN_ENV as env,
+  removePods,
+  REPO as repo,
+  spawnRunner,
+  TEST_IMAGE as image,
+} from './bench-setup.ts';
 
 const { values } = parseArgs({
   options: {
@@ -61,18 +70,32 @@ buildTestImage();
 
 const podman = (...args: string[]): string => execFileSync('podman', args, { env, encoding: 'utf8' }).trim();
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const percentile90 = (list: number[]): number => [...list].sort((a, b) => a - b)[Math.min(list.length - 1, Math.floor(list.length * 0.9))] ?? Number.NaN;
+const percentile90 = (list: number[]): number =>
+  [...list].sort((a, b) => a - b)[Math.min(list.length - 1, Math.floor(list.length * 0.9))] ?? Number.NaN;
 
 /** podman's timestamps (ms) of one event of a container since `since`. */
 const eventTimes = (container: string, event: 'died' | 'start', since: Date): number[] =>
-  podman('events', '--stream=false', '--format', 'json', '--since', since.toISOString(), '--filter', `container=${container}`, '--filter', `event=${event}`)
+  podman(
+    'events',
+    '--stream=false',
+    '--format',
+    'json',
+    '--since',
+    since.toISOString(),
+    '--filter',
+    `container=${container}`,
+    '--filter',
+    `event=${event}`,
+  )
     .split('\n')
     .filter(Boolean)
     .map(eventTime);
 
 /** The container's state and start time, in one podman call. */
 const look = (container: string): { running: boolean; startedAt: string } => {
-  const [status, ...started] = podman('inspect', '--format', '{{.State.Status}} {{.State.StartedAt}}', container).split(' ');
+  const [status, ...started] = podman('inspect', '--format', '{{.State.Status}} {{.State.StartedAt}}', container).split(
+    ' ',
+  );
   return { running: status === 'running', startedAt: started.join(' ') };
 };
 
@@ -103,19 +126,39 @@ const podYaml = (name: string, restartPolicy: string): string =>
 
 /** Plays a pod by hand, outside the runner (no runner labels: the runner leaves it alone). */
 const playByHand = (name: string, restartPolicy: string): void => {
-  execFileSync('podman', ['kube', 'play', '--quiet', '-'], { env, input: podYaml(name, restartPolicy), stdio: ['pipe', 'ignore', 'inherit'] });
+  execFileSync('podman', ['kube', 'play', '--quiet', '-'], {
+    env,
+    input: podYaml(name, restartPolicy),
+    stdio: ['pipe', 'ignore', 'inherit'],
+  });
 };
 
 /** The keeper the runner would add (src/supervisor/infra-keepers.ts), added by hand. */
 const addKeeper = (pod: string): void => {
   const infra = podman('pod', 'inspect', '--format', '{{.InfraContainerID}}', pod);
   const infraImage = podman('container', 'inspect', '--format', '{{.Image}}', infra);
-  podman('run', '--detach', `--pod=${pod}`, `--name=${pod}-runner_keeper`, '--cap-drop=all', '--read-only', '--log-driver=none', '--restart=no', '--pull=never', '--', infraImage);
+  podman(
+    'run',
+    '--detach',
+    `--pod=${pod}`,
+    `--name=${pod}-runner_keeper`,
+    '--cap-drop=all',
+    '--read-only',
+    '--log-driver=none',
+    '--restart=no',
+    '--pull=never',
+    '--',
+    infraImage,
+  );
 };
 
 /** A bare supervisor (bench/death-watcher.ts): on each `died` of these containers, `podman start` at once. */
 const startWatcher = (containers: string[]): ChildProcess =>
-  spawn(process.execPath, ['--import', 'tsx', path.join(repo, 'bench/death-watcher.ts'), ...containers], { cwd: repo, env, stdio: ['ignore', 'ignore', 'inherit'] });
+  spawn(process.execPath, ['--import', 'tsx', path.join(repo, 'bench/death-watcher.ts'), ...containers], {
+    cwd: repo,
+    env,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
 
 interface Arm {
   label: string;
@@ -127,7 +170,9 @@ const names = (prefix: string): string[] => Array.from({ length: pods }, (_, i) 
 /** The runners under test: this checkout (or --binary), and --before. */
 const runnerArms = [
   { label: 'runner (infra keeper, restart from the `died` event)', pods: names('runner'), binary: values.binary },
-  ...(values.before === undefined ? [] : [{ label: `runner before: ${path.basename(values.before)}`, pods: names('before'), binary: values.before }]),
+  ...(values.before === undefined
+    ? []
+    : [{ label: `runner before: ${path.basename(values.before)}`, pods: names('before'), binary: values.before }]),
 ];
 const arms = {
   kept: { label: 'watcher: podman events, then podman start; infra kept', pods: names('kept') },
@@ -136,7 +181,12 @@ const arms = {
 };
 const allArms = [...runnerArms, ...Object.values(arms)];
 const allPods = allArms.flatMap((arm) => arm.pods);
-const results: Arm[] = allArms.map((arm) => ({ label: arm.label, containers: arm.pods.map((pod) => `${pod}-main`), delays: [], lost: 0 }));
+const results: Arm[] = allArms.map((arm) => ({
+  label: arm.label,
+  containers: arm.pods.map((pod) => `${pod}-main`),
+  delays: [],
+  lost: 0,
+}));
 const [kept, stopped, own] = results.slice(runnerArms.length) as [Arm, Arm, Arm];
 /** After `podman kill` podman's own policy restarts nothing: that arm is left out. */
 const measured = death === 'crash' ? results : results.filter((arm) => arm !== own);
@@ -153,7 +203,9 @@ const writeReport = async (rounds: number): Promise<string> => {
 
 Generated by \`${command}\` on ${new Date().toISOString().slice(0, 10)}
 (\`npm run bench:reaction\` runs the defaults), with ${values.binary === undefined ? 'the runner from source under tsx' : path.relative(repo, values.binary) || values.binary},
-podman ${podman('version', '--format', '{{.Client.Version}}')}, ${cores} (load average at the end: ${loadavg().map((load) => load.toFixed(1)).join(', ')}).
+podman ${podman('version', '--format', '{{.Client.Version}}')}, ${cores} (load average at the end: ${loadavg()
+    .map((load) => load.toFixed(1))
+    .join(', ')}).
 Delay: podman's timestamp of the container's \`start\` event minus that of its \`died\` event, after ${death === 'crash' ? 'the container exited by itself with code 3 (a crash)' : '`podman kill` (SIGKILL)'}.
 ${pods} pod(s) per arm, ${rounds} of ${kills} kills per arm, the arms taking turns kill by kill, 1 s apart.
 The runner's resync was 60 s: it could only react to the events stream.
@@ -171,14 +223,29 @@ Lost: the container was not running again 30 s after the kill (it was then start
 removePods(allPods);
 const dirs: string[] = [];
 /** A runner of its own (state, manifests) for one runner arm: every kill a first restart, only events to react to. */
-const startRunner = async (arm: (typeof runnerArms)[number]): Promise<{ child: ChildProcess; exited: Promise<unknown> }> => {
+const startRunner = async (
+  arm: (typeof runnerArms)[number],
+): Promise<{ child: ChildProcess; exited: Promise<unknown> }> => {
   const dir = await mkdtemp(path.join(tmpdir(), 'runner-rx-'));
   dirs.push(dir);
   const manifests = path.join(dir, 'manifests');
   execFileSync('mkdir', ['-p', manifests, path.join(dir, 'state'), path.join(dir, 'images')]);
-  await writeFile(path.join(dir, 'config.yaml'), 'resyncIntervalSeconds: 60\nstopTimeoutSeconds: 1\nrestartBackoff: {initialSeconds: 10, maxSeconds: 10, resetAfterSeconds: 1}\nlogLevel: warn\n');
+  await writeFile(
+    path.join(dir, 'config.yaml'),
+    'resyncIntervalSeconds: 60\nstopTimeoutSeconds: 1\nrestartBackoff: {initialSeconds: 10, maxSeconds: 10, resetAfterSeconds: 1}\nlogLevel: warn\n',
+  );
   for (const name of arm.pods) await writeFile(path.join(manifests, `${name}.yaml`), podYaml(name, 'Always'));
-  const args = ['run', '--config', path.join(dir, 'config.yaml'), '--manifest-dir', manifests, '--state-dir', path.join(dir, 'state'), '--images-dir', path.join(dir, 'images')];
+  const args = [
+    'run',
+    '--config',
+    path.join(dir, 'config.yaml'),
+    '--manifest-dir',
+    manifests,
+    '--state-dir',
+    path.join(dir, 'state'),
+    '--images-dir',
+    path.join(dir, 'images'),
+  ];
   const child = spawnRunner(arm.binary, args, env, 'ignore');
   return { child, exited: new Promise((resolve) => child.on('exit', resolve)) };
 };
@@ -194,11 +261,17 @@ const watchers = [startWatcher(kept.containers), startWatcher(stopped.containers
 
 try {
   const deadline = Date.now() + 300_000; // a loaded machine took more than 120 s
-  const keeperUp = (pod: string): boolean => spawnSync('podman', ['container', 'exists', `${pod}-runner_keeper`], { env }).status === 0;
-  const exists = (pod: string): boolean => spawnSync('podman', ['container', 'exists', `${pod}-main`], { env }).status === 0;
+  const keeperUp = (pod: string): boolean =>
+    spawnSync('podman', ['container', 'exists', `${pod}-runner_keeper`], { env }).status === 0;
+  const exists = (pod: string): boolean =>
+    spawnSync('podman', ['container', 'exists', `${pod}-main`], { env }).status === 0;
   // This runner's pods get their keepers; a --before runner's may not.
-  while (!runnerArms[0]!.pods.every((pod) => keeperUp(pod) && look(`${pod}-main`).running) || !runnerArms.every((arm) => arm.pods.every((pod) => exists(pod) && look(`${pod}-main`).running))) {
-    if (Date.now() > deadline) throw new Error('the runners\' pods (and this runner\'s keepers) did not come up within 300 s');
+  while (
+    !runnerArms[0]!.pods.every((pod) => keeperUp(pod) && look(`${pod}-main`).running) ||
+    !runnerArms.every((arm) => arm.pods.every((pod) => exists(pod) && look(`${pod}-main`).running))
+  ) {
+    if (Date.now() > deadline)
+      throw new Error("the runners' pods (and this runner's keepers) did not come up within 300 s");
     await sleep(500);
   }
   await sleep(3_000); // the watchers' streams open, the runner has listed its keepers

@@ -21,7 +21,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { MANAGED_LABEL, MANAGED_VALUE, SOURCE_LABEL } from '../src/shared/ownership.ts';
-import { buildTestImage, median, PODMAN_ENV as env, REPO as repo, spawnRunner, TEST_IMAGE as image } from './bench-setup.ts';
+import {
+  buildTestImage,
+  median,
+  PODMAN_ENV as env,
+  REPO as repo,
+  spawnRunner,
+  TEST_IMAGE as image,
+} from './bench-setup.ts';
 
 const { values } = parseArgs({
   options: {
@@ -48,15 +55,34 @@ interface Variant {
   binary: string | undefined;
   nodeOptions: string | undefined;
 }
-interface Sample { t: number; rssKiB: number; hwmKiB: number; cpuS: number; fds: number; running: number }
-interface Run { variant: Variant; samples: Sample[]; /** How the runner ended, if it did before the soak did. */ exit?: string }
+interface Sample {
+  t: number;
+  rssKiB: number;
+  hwmKiB: number;
+  cpuS: number;
+  fds: number;
+  running: number;
+}
+interface Run {
+  variant: Variant;
+  samples: Sample[];
+  /** How the runner ended, if it did before the soak did. */ exit?: string;
+}
 
 const candidate = values.binary ?? path.join(repo, 'dist/runner');
 const clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
-const shown = (file: string): string => (path.resolve(file).startsWith(`${repo}/`) ? path.relative(repo, path.resolve(file)) : file);
-const candidateBinary = process.env.SOAK_FROM_SOURCE ? undefined : await readFile(candidate).then(() => candidate, () => undefined);
+const shown = (file: string): string =>
+  path.resolve(file).startsWith(`${repo}/`) ? path.relative(repo, path.resolve(file)) : file;
+const candidateBinary = process.env.SOAK_FROM_SOURCE
+  ? undefined
+  : await readFile(candidate).then(
+      () => candidate,
+      () => undefined,
+    );
 const variants: Variant[] = [
-  ...(values.baseline === undefined ? [] : [{ name: `baseline ${shown(values.baseline)}`, binary: values.baseline, nodeOptions: undefined }]),
+  ...(values.baseline === undefined
+    ? []
+    : [{ name: `baseline ${shown(values.baseline)}`, binary: values.baseline, nodeOptions: undefined }]),
   ...(values['node-options'] ?? [undefined]).map((nodeOptions) => ({
     name: `${candidateBinary === undefined ? 'runner from source under tsx' : shown(candidateBinary)}${nodeOptions ? ` with NODE_OPTIONS='${nodeOptions}'` : ''}`,
     binary: candidateBinary,
@@ -66,14 +92,22 @@ const variants: Variant[] = [
 
 type PodRow = { Id: string; Name: string; Status: string; Labels?: Record<string, string> };
 const podList = (): PodRow[] =>
-  JSON.parse(execFileSync('podman', ['pod', 'ps', '--format', 'json', '--filter', `label=${MANAGED_LABEL}=${MANAGED_VALUE}`], { env, encoding: 'utf8' }) || '[]') as PodRow[];
+  JSON.parse(
+    execFileSync('podman', ['pod', 'ps', '--format', 'json', '--filter', `label=${MANAGED_LABEL}=${MANAGED_VALUE}`], {
+      env,
+      encoding: 'utf8',
+    }) || '[]',
+  ) as PodRow[];
 
 /** A fresh directory with the config and this run's manifests: `crashers` crash-looping pods, the rest steady. */
 const writeWorkload = async (): Promise<{ dir: string; manifests: string }> => {
   const dir = await mkdtemp(path.join(tmpdir(), 'runner-soak-'));
   const manifests = path.join(dir, 'manifests');
   execFileSync('mkdir', ['-p', manifests, path.join(dir, 'state')]);
-  await writeFile(path.join(dir, 'config.yaml'), 'resyncIntervalSeconds: 10\nstopTimeoutSeconds: 1\nrestartBackoff: {initialSeconds: 2, maxSeconds: 30}\nlogLevel: warn\n');
+  await writeFile(
+    path.join(dir, 'config.yaml'),
+    'resyncIntervalSeconds: 10\nstopTimeoutSeconds: 1\nrestartBackoff: {initialSeconds: 2, maxSeconds: 30}\nlogLevel: warn\n',
+  );
   for (let i = 0; i < pods; i += 1) {
     const crash = i < crashers;
     const command = crash ? `sleep ${2 + (i % 5)}; exit 1` : "trap 'exit 0' TERM; while true; do sleep 5; done";
@@ -95,19 +129,37 @@ const sampleRunner = async (pid: number, started: number, ours: (pod: PodRow) =>
   const cpuS = (Number(fields[11]) + Number(fields[12])) / clockTicks;
   const fds = (await readdir(`/proc/${pid}/fd`)).length;
   const running = podList().filter((pod) => ours(pod) && pod.Status === 'Running').length;
-  return { t: Math.round((Date.now() - started) / 1000), rssKiB: kib('VmRSS'), hwmKiB: kib('VmHWM'), cpuS, fds, running };
+  return {
+    t: Math.round((Date.now() - started) / 1000),
+    rssKiB: kib('VmRSS'),
+    hwmKiB: kib('VmHWM'),
+    cpuS,
+    fds,
+    running,
+  };
 };
 
 const soak = async (variant: Variant): Promise<Run> => {
   const { dir, manifests } = await writeWorkload();
-  const args = ['run', '--config', path.join(dir, 'config.yaml'), '--manifest-dir', manifests, '--state-dir', path.join(dir, 'state'), '--log-format', 'json'];
+  const args = [
+    'run',
+    '--config',
+    path.join(dir, 'config.yaml'),
+    '--manifest-dir',
+    manifests,
+    '--state-dir',
+    path.join(dir, 'state'),
+    '--log-format',
+    'json',
+  ];
   // NODE_OPTIONS only for the runner: podman and the image script never see it.
   const runnerEnv = { ...env, ...(variant.nodeOptions === undefined ? {} : { NODE_OPTIONS: variant.nodeOptions }) };
   const stdio: StdioOptions = 'ignore';
   const child = spawnRunner(variant.binary, args, runnerEnv, stdio);
   const pid = child.pid!;
   // This run's pods, by source label.
-  const ours = (pod: { Labels?: Record<string, string> }): boolean => pod.Labels?.[SOURCE_LABEL]?.startsWith(`${manifests}/`) ?? false;
+  const ours = (pod: { Labels?: Record<string, string> }): boolean =>
+    pod.Labels?.[SOURCE_LABEL]?.startsWith(`${manifests}/`) ?? false;
   let exit: string | undefined;
   let stopping = false;
   const exited = new Promise((resolve) => child.on('exit', resolve));
@@ -126,14 +178,18 @@ const soak = async (variant: Variant): Promise<Run> => {
       const s = await sampleRunner(pid, started, ours);
       if (s.rssKiB === 0) continue; // a zombie: it died, and its exit event is on the way
       samples.push(s);
-      console.log(`t=${s.t}s rss=${mib(s.rssKiB)}MiB hwm=${mib(s.hwmKiB)}MiB cpu=${s.cpuS.toFixed(1)}s fds=${s.fds} running=${s.running}/${pods}`);
+      console.log(
+        `t=${s.t}s rss=${mib(s.rssKiB)}MiB hwm=${mib(s.hwmKiB)}MiB cpu=${s.cpuS.toFixed(1)}s fds=${s.fds} running=${s.running}/${pods}`,
+      );
     }
   } finally {
     stopping = true;
     if (exit === undefined) child.kill('SIGTERM');
     await exited;
     // Only this run's pods (by source label), and never fail on one that vanished meanwhile.
-    const left = podList().filter(ours).map((pod) => pod.Id);
+    const left = podList()
+      .filter(ours)
+      .map((pod) => pod.Id);
     if (left.length > 0) spawnSync('podman', ['pod', 'rm', '-f', '-t', '0', ...left], { env, stdio: 'ignore' });
     await rm(dir, { recursive: true, force: true });
   }
@@ -178,18 +234,27 @@ const summaryRow = (run: Run, i: number): string => {
   const s = summaries[i]!;
   const cells = [
     run.variant.name + (run.exit === undefined ? '' : ` (**exited early: ${run.exit}**)`),
-    mib(s.rssMedian), mib(s.rssPeak), mib(s.hwm),
+    mib(s.rssMedian),
+    mib(s.rssPeak),
+    mib(s.hwm),
     ...(compared ? [`×${(s.rssMedian / first.rssMedian).toFixed(2)}`, `×${(s.hwm / first.hwm).toFixed(2)}`] : []),
-    s.cpuPerMinute.toFixed(2), `×${s.rssRatio.toFixed(2)}`, `×${s.fdRatio.toFixed(2)}`,
+    s.cpuPerMinute.toFixed(2),
+    `×${s.rssRatio.toFixed(2)}`,
+    `×${s.fdRatio.toFixed(2)}`,
   ];
   return `| ${cells.join(' | ')} |`;
 };
 
-const command = ['node --import tsx bench/soak.ts', `--pods ${pods}`, `--crashers ${crashers}`, `--minutes ${minutes}`,
+const command = [
+  'node --import tsx bench/soak.ts',
+  `--pods ${pods}`,
+  `--crashers ${crashers}`,
+  `--minutes ${minutes}`,
   ...(prefix === 'soak' ? [] : [`--prefix ${prefix}`]),
   ...(values.baseline === undefined ? [] : [`--baseline ${shown(values.baseline)}`]),
   ...(values.binary === undefined ? [] : [`--binary ${shown(values.binary)}`]),
-  ...(values['node-options'] ?? []).map((o) => `--node-options='${o}'`)].join(' ');
+  ...(values['node-options'] ?? []).map((o) => `--node-options='${o}'`),
+].join(' ');
 const report = `# Soak
 
 Generated by \`${command}\` on ${new Date().toISOString().slice(0, 10)}:

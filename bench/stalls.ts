@@ -114,13 +114,20 @@ interface RunResult {
 }
 
 interface StatusDoc {
-  pods: { name: string; status: string; containers: { restartCount: number; probes: { liveness?: { result: string } } }[] }[];
+  pods: {
+    name: string;
+    status: string;
+    containers: { restartCount: number; probes: { liveness?: { result: string } } }[];
+  }[];
   invalidManifests: { file: string }[];
   counters: { probeFailures: Record<string, number> };
 }
 
 const readStatus = async (stateDir: string): Promise<StatusDoc | undefined> =>
-  readFile(path.join(stateDir, 'status.json'), 'utf8').then((text) => JSON.parse(text) as StatusDoc, () => undefined);
+  readFile(path.join(stateDir, 'status.json'), 'utf8').then(
+    (text) => JSON.parse(text) as StatusDoc,
+    () => undefined,
+  );
 
 const readEvents = async (stateDir: string): Promise<{ at: number; type: string; pod?: string; message: string }[]> =>
   (await readFile(path.join(stateDir, 'events.jsonl'), 'utf8').catch(() => ''))
@@ -137,12 +144,36 @@ const startRunner = async (source: string) => {
   const dir = await mkdtemp(path.join(tmpdir(), 'runner-stalls-'));
   const manifests = path.join(dir, 'manifests');
   const stateDir = path.join(dir, 'state');
-  for (const sub of [manifests, stateDir, path.join(dir, 'images'), path.join(dir, 'incoming')]) await mkdir(sub, { mode: 0o755 });
-  await writeFile(path.join(dir, 'config.yaml'), 'resyncIntervalSeconds: 10\npull: never\nstopTimeoutSeconds: 1\nlogLevel: warn\n');
+  for (const sub of [manifests, stateDir, path.join(dir, 'images'), path.join(dir, 'incoming')])
+    await mkdir(sub, { mode: 0o755 });
+  await writeFile(
+    path.join(dir, 'config.yaml'),
+    'resyncIntervalSeconds: 10\npull: never\nstopTimeoutSeconds: 1\nlogLevel: warn\n',
+  );
   await writeFile(path.join(manifests, 'stall-probed.yaml'), probedPod);
   const delays = path.join(dir, 'loop-delay.jsonl');
-  const args = [...(values['node-arg'] ?? []), '--import', 'tsx', '--import', PROBE, path.join(source, 'src/cli/main.ts'), 'run', '--config', path.join(dir, 'config.yaml'), '--manifest-dir', manifests, '--state-dir', stateDir, '--images-dir', path.join(dir, 'images')];
-  const runner = spawn(process.execPath, args, { cwd: source, env: { ...env, RUNNER_BENCH_LOOP_DELAY: delays }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const args = [
+    ...(values['node-arg'] ?? []),
+    '--import',
+    'tsx',
+    '--import',
+    PROBE,
+    path.join(source, 'src/cli/main.ts'),
+    'run',
+    '--config',
+    path.join(dir, 'config.yaml'),
+    '--manifest-dir',
+    manifests,
+    '--state-dir',
+    stateDir,
+    '--images-dir',
+    path.join(dir, 'images'),
+  ];
+  const runner = spawn(process.execPath, args, {
+    cwd: source,
+    env: { ...env, RUNNER_BENCH_LOOP_DELAY: delays },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const exited = new Promise<void>((resolve) => runner.on('exit', () => resolve()));
   return { dir, manifests, stateDir, delays, runner, exited };
 };
@@ -167,7 +198,9 @@ const waitUntilSettled = async (stateDir: string, loadStart: number): Promise<nu
   while (Date.now() < settleBy) {
     await sleep(1_000);
     const [status, events] = [await readStatus(stateDir), await readEvents(stateDir)];
-    const failed = events.some((event) => event.type === 'ApplyFailed' && event.pod === 'stall-cm' && event.message.includes('ImageMissing'));
+    const failed = events.some(
+      (event) => event.type === 'ApplyFailed' && event.pod === 'stall-cm' && event.message.includes('ImageMissing'),
+    );
     if (failed && status?.pods.find((pod) => pod.name === 'stall-tenmb')?.status === 'Running') return Date.now();
   }
   return undefined;
@@ -181,7 +214,8 @@ const run = async (source: string, label: string): Promise<RunResult> => {
     const probedOk = (status: StatusDoc | undefined): boolean =>
       status?.pods.find((pod) => pod.name === 'stall-probed')?.containers[0]?.probes.liveness?.result === 'success';
     while (!probedOk(await readStatus(stateDir))) {
-      if (Date.now() > deadline || runner.exitCode !== null) throw new Error(`${label}: stall-probed did not pass its probe within 120 s`);
+      if (Date.now() > deadline || runner.exitCode !== null)
+        throw new Error(`${label}: stall-probed did not pass its probe within 120 s`);
       await sleep(500);
     }
     const baselineStart = Date.now() + 2_000; // past the second in which the probe first passed
@@ -194,16 +228,23 @@ const run = async (source: string, label: string): Promise<RunResult> => {
     await sleep(loadEnd - Date.now());
     const status = await readStatus(stateDir);
     const events = await readEvents(stateDir);
-    const samples = (await readFile(delays, 'utf8')).split('\n').filter(Boolean).map((line) => JSON.parse(line) as DelaySample);
+    const samples = (await readFile(delays, 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as DelaySample);
     // A sample covers the second before its time stamp.
-    const within = (from: number, to: number): DelaySample[] => samples.filter((sample) => sample.at > from + 1_000 && sample.at <= to);
+    const within = (from: number, to: number): DelaySample[] =>
+      samples.filter((sample) => sample.at > from + 1_000 && sample.at <= to);
     return {
       label,
       baseline: within(baselineStart, loadStart),
       load: within(loadStart - 1_000, loadEnd),
       settled: settledAt === undefined ? [] : within(settledAt, loadEnd),
       settledAfterS: settledAt === undefined ? undefined : (settledAt - loadStart) / 1_000,
-      probeFailures: { baseline: failuresBefore, load: (status?.counters.probeFailures.liveness ?? 0) - failuresBefore },
+      probeFailures: {
+        baseline: failuresBefore,
+        load: (status?.counters.probeFailures.liveness ?? 0) - failuresBefore,
+      },
       probedRestarts: status?.pods.find((pod) => pod.name === 'stall-probed')?.containers[0]?.restartCount ?? -1,
       failedPlays: events.filter((event) => event.type === 'ApplyFailed' && event.pod === 'stall-cm').length,
       tenMbRunning: status?.pods.find((pod) => pod.name === 'stall-tenmb')?.status === 'Running',
@@ -227,22 +268,30 @@ const run = async (source: string, label: string): Promise<RunResult> => {
  * and a block that ends within a second is only in the histogram.
  */
 const worstDelay = (sample: DelaySample): number => Math.max(sample.maxMs, sample.gapMs);
-const worst = (samples: DelaySample[], value: (sample: DelaySample) => number): string => (samples.length === 0 ? 'n/a' : Math.max(...samples.map(value)).toFixed(0));
+const worst = (samples: DelaySample[], value: (sample: DelaySample) => number): string =>
+  samples.length === 0 ? 'n/a' : Math.max(...samples.map(value)).toFixed(0);
 /** The longest gap between timer ticks: the runner's own CPU time, waiting for a CPU, and the rest, asleep in a system call. */
 const worstGap = (samples: DelaySample[]): string => {
-  const gap = samples.reduce<DelaySample | undefined>((best, sample) => (best === undefined || sample.gapMs > best.gapMs ? sample : best), undefined);
+  const gap = samples.reduce<DelaySample | undefined>(
+    (best, sample) => (best === undefined || sample.gapMs > best.gapMs ? sample : best),
+    undefined,
+  );
   if (gap === undefined) return 'n/a';
   const asleep = Math.max(0, gap.gapMs - gap.gapCpuMs - gap.gapWaitMs);
   return `${gap.gapMs.toFixed(0)} = ${gap.gapCpuMs.toFixed(0)} running + ${gap.gapWaitMs.toFixed(0)} waiting + ${asleep.toFixed(0)} asleep`;
 };
 const mib = (bytes: number | undefined): string => `${((bytes ?? 0) / 2 ** 20).toFixed(2)} MiB`;
-const version = (source: string): string => spawnSync('git', ['-C', source, 'log', '-1', '--format=%h %s'], { encoding: 'utf8' }).stdout.trim();
+const version = (source: string): string =>
+  spawnSync('git', ['-C', source, 'log', '-1', '--format=%h %s'], { encoding: 'utf8' }).stdout.trim();
 
 buildTestImage();
 const sources = [...(values.before ?? []).map((dir) => path.resolve(dir)), repo];
 const results: RunResult[] = [];
 for (const source of sources) {
-  const changed = spawnSync('git', ['-C', source, 'status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).stdout.trim() !== '';
+  const changed =
+    spawnSync('git', ['-C', source, 'status', '--porcelain', '--untracked-files=no'], {
+      encoding: 'utf8',
+    }).stdout.trim() !== '';
   const label = `${source === repo ? 'this tree: ' : ''}${version(source)}${changed ? ', with uncommitted changes' : ''}`;
   console.log(`stalls: ${label}`);
   results.push(await run(source, label));

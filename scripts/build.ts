@@ -36,7 +36,10 @@ const main = async (): Promise<void> => {
   const commit = gitCommit(root);
   const metafile = await bundleCli({ entry: 'scripts/sea-entry.ts', outfile: 'dist/runner.cjs', commit });
 
-  const nodes = { x64: ensureNodeRuntime(NODE_RUNTIMES.x64, cacheDir), arm64: ensureNodeRuntime(NODE_RUNTIMES.arm64, cacheDir) };
+  const nodes = {
+    x64: ensureNodeRuntime(NODE_RUNTIMES.x64, cacheDir),
+    arm64: ensureNodeRuntime(NODE_RUNTIMES.arm64, cacheDir),
+  };
   // The x64 executable runs the bundle through a loader with a code cache
   // trained on this x64 host by the x64 node (scripts/build/code-cache.ts);
   // the arm64 blob is the bundle alone, with no V8 data, as it is generated
@@ -44,7 +47,9 @@ const main = async (): Promise<void> => {
   // version as the target's.
   trainCodeCache(nodes.x64, 'dist/runner.cjs', 'dist/.sea/runner.js', 'dist/.sea/runner.cache');
   const blobs = {
-    x64: seaConfig('scripts/build/sea-loader.cjs', 'dist/.sea/runner-x64.blob', { assets: { [BUNDLE_ASSET]: 'dist/.sea/runner.js', [CACHE_ASSET]: 'dist/.sea/runner.cache' } }),
+    x64: seaConfig('scripts/build/sea-loader.cjs', 'dist/.sea/runner-x64.blob', {
+      assets: { [BUNDLE_ASSET]: 'dist/.sea/runner.js', [CACHE_ASSET]: 'dist/.sea/runner.cache' },
+    }),
     arm64: seaConfig('dist/runner.cjs', 'dist/.sea/runner-arm64.blob'),
   };
   generateSeaBlob(nodes.x64, 'dist/.sea/sea-config-x64.json', blobs.x64);
@@ -58,7 +63,9 @@ const main = async (): Promise<void> => {
     if (machine !== target.machine) throw new Error(`${out}: ELF machine ${machine}, expected ${target.machine}`);
     if (seaFuseState(bytes) !== 'injected') throw new Error(`${out}: the SEA fuse was not flipped`);
     const size = (statSync(out).size / 2 ** 20).toFixed(1);
-    process.stdout.write(`${target.file}  ${size} MiB  sha256 ${sha256(out)}  (node ${NODE_RUNTIMES[target.arch].version}, commit ${commit})\n`);
+    process.stdout.write(
+      `${target.file}  ${size} MiB  sha256 ${sha256(out)}  (node ${NODE_RUNTIMES[target.arch].version}, commit ${commit})\n`,
+    );
   }
 
   const nodeLicense = readFileSync(join(nodes.x64, '..', '..', 'LICENSE'), 'utf8');

@@ -19,7 +19,15 @@ import { elfMachine, seaFuseState } from './build/elf.ts';
 import { gitCommit } from './build/git-commit.ts';
 import type { Arch } from './build/node-runtime.ts';
 import {
-  BINARY_FILE, DEB_ARCH, DEB_LIB_DEPENDS, debFileName, debianChangelog, PACKAGE_NAME, RPM_ARCH, renderTemplate, rpmChangelog,
+  BINARY_FILE,
+  DEB_ARCH,
+  DEB_LIB_DEPENDS,
+  debFileName,
+  debianChangelog,
+  PACKAGE_NAME,
+  RPM_ARCH,
+  renderTemplate,
+  rpmChangelog,
   rpmFileName,
 } from './package/naming.ts';
 import { clampMtimes, DOC_DIR, gzip, installedSizeKiB, md5sums, put, stageCommon } from './package/stage.ts';
@@ -67,7 +75,14 @@ const checkedBinary = (arch: Arch): string => {
 
 const buildDeb = (arch: Arch, ctx: Context, work: string): string => {
   const stage = join(work, `deb-${arch}`);
-  stageCommon({ root, stage, binary: checkedBinary(arch), version: ctx.version, unitDir: 'lib/systemd/system', zshCompletionDir: 'usr/share/zsh/vendor-completions' });
+  stageCommon({
+    root,
+    stage,
+    binary: checkedBinary(arch),
+    version: ctx.version,
+    unitDir: 'lib/systemd/system',
+    zshCompletionDir: 'usr/share/zsh/vendor-completions',
+  });
   const deb = (path: string): Buffer => readFileSync(join(root, 'deb', path));
   put(stage, `${DOC_DIR}/copyright`, deb('copyright'), 0o644);
   put(stage, `${DOC_DIR}/README.Debian`, deb('README.Debian'), 0o644);
@@ -82,7 +97,10 @@ const buildDeb = (arch: Arch, ctx: Context, work: string): string => {
     LIB_DEPENDS: DEB_LIB_DEPENDS,
   });
   put(stage, 'DEBIAN/control', control, 0o644);
-  const conffiles = deb('conffiles').toString('utf8').split('\n').filter((line) => line !== '');
+  const conffiles = deb('conffiles')
+    .toString('utf8')
+    .split('\n')
+    .filter((line) => line !== '');
   put(stage, 'DEBIAN/md5sums', md5sums(stage, conffiles), 0o644);
   clampMtimes(stage, ctx.epoch);
 
@@ -96,7 +114,14 @@ const buildDeb = (arch: Arch, ctx: Context, work: string): string => {
 
 const buildRpm = (arch: Arch, ctx: Context, work: string): string => {
   const stage = join(work, `rpm-${arch}`);
-  stageCommon({ root, stage, binary: checkedBinary(arch), version: ctx.version, unitDir: 'usr/lib/systemd/system', zshCompletionDir: 'usr/share/zsh/site-functions' });
+  stageCommon({
+    root,
+    stage,
+    binary: checkedBinary(arch),
+    version: ctx.version,
+    unitDir: 'usr/lib/systemd/system',
+    zshCompletionDir: 'usr/share/zsh/site-functions',
+  });
   put(stage, `usr/share/licenses/${PACKAGE_NAME}/LICENSE`, readFileSync(join(root, 'LICENSE')), 0o644);
   clampMtimes(stage, ctx.epoch);
 
@@ -106,17 +131,29 @@ const buildRpm = (arch: Arch, ctx: Context, work: string): string => {
   writeFileSync(spec, `${written}\n${rpmChangelog(MAINTAINER, ctx.epoch, ctx.commit)}`);
 
   const topdir = join(work, `rpmbuild-${arch}`);
-  run('rpmbuild', [
-    '-bb', spec,
-    '--target', RPM_ARCH[arch],
-    '--define', `_topdir ${topdir}`,
-    '--define', `_rpmdir ${ctx.out}`,
-    '--define', `runner_version ${ctx.version}`,
-    '--define', `runner_stage ${stage}`,
-    '--define', `packager ${MAINTAINER}`,
-    '--define', `_binary_payload ${ctx.fast ? 'w1.gzdio' : 'w6T0.xzdio'}`,
-    '--quiet',
-  ], { SOURCE_DATE_EPOCH: String(ctx.epoch) });
+  run(
+    'rpmbuild',
+    [
+      '-bb',
+      spec,
+      '--target',
+      RPM_ARCH[arch],
+      '--define',
+      `_topdir ${topdir}`,
+      '--define',
+      `_rpmdir ${ctx.out}`,
+      '--define',
+      `runner_version ${ctx.version}`,
+      '--define',
+      `runner_stage ${stage}`,
+      '--define',
+      `packager ${MAINTAINER}`,
+      '--define',
+      `_binary_payload ${ctx.fast ? 'w1.gzdio' : 'w6T0.xzdio'}`,
+      '--quiet',
+    ],
+    { SOURCE_DATE_EPOCH: String(ctx.epoch) },
+  );
   return join(ctx.out, rpmFileName(ctx.version, arch));
 };
 

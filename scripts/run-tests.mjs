@@ -34,7 +34,11 @@ if (fast.length + slow.length === 0) {
 const totals = { pass: 0, fail: 0 };
 const run = (tierFiles, concurrency) =>
   new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...tierFiles], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...tierFiles],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let tail = '';
     child.stdout.on('data', (chunk) => {
       process.stdout.write(chunk);

@@ -57,8 +57,22 @@ const MACHINE = 'runner-podman5';
 // podman 5's runtime on Debian 13; runc stays for tests that ask for it.
 // busybox-static builds the test image (scripts/build-busybox-image.sh).
 const PODMAN5_INCLUDE = [
-  'systemd', 'systemd-sysv', 'dbus', 'podman', 'netavark', 'aardvark-dns', 'nftables', 'iptables', 'catatonit',
-  'crun', 'runc', 'busybox-static', 'nodejs', 'procps', 'libgcc-s1', 'libstdc++6',
+  'systemd',
+  'systemd-sysv',
+  'dbus',
+  'podman',
+  'netavark',
+  'aardvark-dns',
+  'nftables',
+  'iptables',
+  'catatonit',
+  'crun',
+  'runc',
+  'busybox-static',
+  'nodejs',
+  'procps',
+  'libgcc-s1',
+  'libstdc++6',
 ];
 /** Where the repository is copied to in the machine. */
 const REPO_IN_MACHINE = '/var/tmp/runner-src';
@@ -81,7 +95,9 @@ const seconds = (since: number): string => `${((Date.now() - since) / 1000).toFi
 
 /** The packages of `include` that are not installed in `rootfs`. */
 const missingPackages = (rootfs: string, include: string[]): string[] =>
-  include.filter((pkg) => run('chroot', [rootfs, 'dpkg-query', '-W', '-f=${db:Status-Status}', pkg]).stdout !== 'installed');
+  include.filter(
+    (pkg) => run('chroot', [rootfs, 'dpkg-query', '-W', '-f=${db:Status-Status}', pkg]).stdout !== 'installed',
+  );
 
 /** The cached trixie root with every package of PODMAN5_INCLUDE, made or completed here. */
 const ensureRootfs = (): string => {
@@ -120,7 +136,13 @@ const copyRepo = (dest: string, headOnly: boolean): void => {
   if (headOnly) {
     // git archive makes directories 0775 (tar.umask 0002), which root's tar keeps: the runner then refuses
     // examples/manifests as group-writable, and example.test.ts failed every --head run.
-    const archive = spawnSync('sh', ['-c', 'git -c tar.umask=0022 -C "$1" archive HEAD | tar -C "$2" -xf -', 'sh', ROOT, dest]);
+    const archive = spawnSync('sh', [
+      '-c',
+      'git -c tar.umask=0022 -C "$1" archive HEAD | tar -C "$2" -xf -',
+      'sh',
+      ROOT,
+      dest,
+    ]);
     if (archive.status !== 0) throw new Error(`copying HEAD to ${dest} failed: ${String(archive.stderr)}`);
     runOk('cp', ['-a', '--reflink=auto', join(ROOT, 'node_modules'), join(dest, 'node_modules')]);
     return;
@@ -129,7 +151,9 @@ const copyRepo = (dest: string, headOnly: boolean): void => {
   const files = runOk('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'])
     .split('\0')
     .filter((file) => file !== '' && existsSync(join(ROOT, file)));
-  const tar = spawnSync('sh', ['-c', 'tar -C "$1" --null -T - -cf - | tar -C "$2" -xf -', 'sh', ROOT, dest], { input: files.join('\0') });
+  const tar = spawnSync('sh', ['-c', 'tar -C "$1" --null -T - -cf - | tar -C "$2" -xf -', 'sh', ROOT, dest], {
+    input: files.join('\0'),
+  });
   if (tar.status !== 0) throw new Error(`copying the working tree to ${dest} failed: ${String(tar.stderr)}`);
   runOk('cp', ['-a', '--reflink=auto', join(ROOT, 'node_modules'), join(dest, 'node_modules')]);
 };
@@ -142,16 +166,30 @@ const inside = (command: string): Result =>
   run('nsenter', ['-t', String(leader), '-m', '-u', '-i', '-n', '-p', '--', '/bin/sh', '-c', command]);
 const insideOk = (command: string): string => {
   const result = inside(command);
-  if (result.code !== 0) throw new Error(`in the machine: ${command} exited ${result.code}\n${result.stdout}${result.stderr}`);
+  if (result.code !== 0)
+    throw new Error(`in the machine: ${command} exited ${result.code}\n${result.stdout}${result.stderr}`);
   return result.stdout;
 };
 
 const boot = async (machineRoot: string): Promise<void> => {
-  const machine = spawn('systemd-nspawn', [
-    '--boot', '--quiet', '--register=no', '--keep-unit', '--directory', machineRoot,
-    '--machine', MACHINE, '--capability=all', '--console=pipe', '--private-network',
-    '--system-call-filter=@keyring bpf',
-  ], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, SYSTEMD_NSPAWN_UNIFIED_HIERARCHY: '1' } });
+  const machine = spawn(
+    'systemd-nspawn',
+    [
+      '--boot',
+      '--quiet',
+      '--register=no',
+      '--keep-unit',
+      '--directory',
+      machineRoot,
+      '--machine',
+      MACHINE,
+      '--capability=all',
+      '--console=pipe',
+      '--private-network',
+      '--system-call-filter=@keyring bpf',
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, SYSTEMD_NSPAWN_UNIFIED_HIERARCHY: '1' } },
+  );
   nspawn = machine;
   // The machine's PID 1 is nspawn's only child.
   for (let i = 0; i < 100 && leader === undefined; i += 1) {
@@ -185,9 +223,30 @@ const TIER_TIMEOUT_MS = 40 * 60_000;
 /** Runs `command` in the repository's copy in the machine, its output streamed here; resolves to its exit code (124 on timeout). */
 const runInside = (command: string): Promise<number> =>
   new Promise((resolve, reject) => {
-    const child = spawn('nsenter', ['-t', String(leader), '-m', '-u', '-i', '-n', '-p', '--', '/usr/bin/env', '-i',
-      'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root', 'LANG=C.UTF-8', 'CI=true',
-      `CONTAINERS_CONF_OVERRIDE=${OVERRIDE_PATH}`, '/bin/sh', '-c', `cd ${REPO_IN_MACHINE} && exec ${command}`], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(
+      'nsenter',
+      [
+        '-t',
+        String(leader),
+        '-m',
+        '-u',
+        '-i',
+        '-n',
+        '-p',
+        '--',
+        '/usr/bin/env',
+        '-i',
+        'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+        'HOME=/root',
+        'LANG=C.UTF-8',
+        'CI=true',
+        `CONTAINERS_CONF_OVERRIDE=${OVERRIDE_PATH}`,
+        '/bin/sh',
+        '-c',
+        `cd ${REPO_IN_MACHINE} && exec ${command}`,
+      ],
+      { stdio: ['ignore', 'inherit', 'inherit'] },
+    );
     const timer = setTimeout(() => {
       log(`${command} did not finish in ${TIER_TIMEOUT_MS / 60_000} min: stopping the machine`);
       resolve(124);
@@ -200,10 +259,18 @@ const runInside = (command: string): Promise<number> =>
   });
 
 const main = async (): Promise<number> => {
-  const { values } = parseArgs({ options: { head: { type: 'boolean' }, prepare: { type: 'boolean' }, run: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { head: { type: 'boolean' }, prepare: { type: 'boolean' }, run: { type: 'string' } },
+  });
   const headOnly = values.head === true;
   const started = Date.now();
-  requireTools({ debootstrap: 'debootstrap', 'systemd-nspawn': 'systemd-container', nsenter: 'util-linux', git: 'git', tar: 'tar' });
+  requireTools({
+    debootstrap: 'debootstrap',
+    'systemd-nspawn': 'systemd-container',
+    nsenter: 'util-linux',
+    git: 'git',
+    tar: 'tar',
+  });
   const rootfs = ensureRootfs();
   log(`root ready: ${seconds(started)}`);
   // Boots nothing, so it needs no lock: CI makes the root while npm test runs.
@@ -214,10 +281,14 @@ const main = async (): Promise<number> => {
     rmSync(join(machineRoot, 'usr/sbin/policy-rc.d'), { force: true });
     copyRepo(join(machineRoot, REPO_IN_MACHINE.slice(1)), headOnly);
     writeFileSync(join(machineRoot, OVERRIDE_PATH.slice(1)), OVERRIDE_CONF);
-    const files = (headOnly
-      ? runOk('git', ['ls-tree', '-r', '--name-only', 'HEAD', 'test/integration/'])
-      : runOk('git', ['ls-files', '--cached', '--others', '--exclude-standard', 'test/integration/']))
-      .split('\n').filter((file) => file.endsWith('.test.ts') && (headOnly || existsSync(join(ROOT, file)))).sort();
+    const files = (
+      headOnly
+        ? runOk('git', ['ls-tree', '-r', '--name-only', 'HEAD', 'test/integration/'])
+        : runOk('git', ['ls-files', '--cached', '--others', '--exclude-standard', 'test/integration/'])
+    )
+      .split('\n')
+      .filter((file) => file.endsWith('.test.ts') && (headOnly || existsSync(join(ROOT, file))))
+      .sort();
     if (files.length === 0) throw new Error('no test/integration/*.test.ts files found');
     log(`machine copied: ${seconds(started)}`);
     await boot(machineRoot);
@@ -227,7 +298,9 @@ const main = async (): Promise<number> => {
     if (!/^podman version 5\./.test(version)) throw new Error(`expected podman 5.x in the machine, found: ${version}`);
     const node = insideOk('node --version').trim();
     insideOk(`cd ${REPO_IN_MACHINE} && node --import tsx -e "import('./src/shared/version.ts')"`);
-    log(`${version}, ${insideOk('crun --version').split('\n')[0]}, ${insideOk('/usr/lib/podman/netavark --version').trim()}, node ${node}, tsx runs`);
+    log(
+      `${version}, ${insideOk('crun --version').split('\n')[0]}, ${insideOk('/usr/lib/podman/netavark --version').trim()}, node ${node}, tsx runs`,
+    );
     const command = values.run ?? `node scripts/run-tests.mjs ${files.join(' ')}`;
     const code = await runInside(command);
     log(`${values.run ?? 'integration tier'} on ${version} exited ${code}; ${seconds(started)} in all`);

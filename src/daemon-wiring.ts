@@ -112,13 +112,24 @@ export const wireDaemon = (ground: Ground): Service[] => {
     logger.withTag('daemon').debug('ready: manifests read and podman listed');
     void notifier.ready();
   });
-  const images = new ImageLoader({ podman: ground.podman, clock: ground.clock, logger: logger.withTag('images'), imagesDir: config.imagesDir, stateDir: config.stateDir, resyncMs: 60_000 });
+  const images = new ImageLoader({
+    podman: ground.podman,
+    clock: ground.clock,
+    logger: logger.withTag('images'),
+    imagesDir: config.imagesDir,
+    stateDir: config.stateDir,
+    resyncMs: 60_000,
+  });
   const reconciler = buildReconciler(ground, links, images);
   const supervisor = buildSupervisor(ground, links, reconciler);
   const probes = buildProbes(ground, links, supervisor);
   const events = buildEventWatcher(ground, reconciler, supervisor);
   const status = buildStatusWriter(ground, reconciler, supervisor, probes);
-  const parser = new OffThreadParser({ build: { defaultStopTimeoutSeconds: config.stopTimeoutSeconds, pull: config.pull }, clock: ground.clock, logger: logger.withTag('manifests') });
+  const parser = new OffThreadParser({
+    build: { defaultStopTimeoutSeconds: config.stopTimeoutSeconds, pull: config.pull },
+    clock: ground.clock,
+    logger: logger.withTag('manifests'),
+  });
   const source = buildManifestSource(ground, parser, reconciler);
 
   links.reconcilerChanged.connect(() => {
@@ -132,7 +143,10 @@ export const wireDaemon = (ground: Ground): Service[] => {
   links.probeTargets.connect((targets) => probes.sync(targets));
   links.eventsMissed.connect(() => events.reopen());
   images.onLoaded((loaded) => {
-    ground.eventLog.record({ type: 'ImageLoaded', message: `loaded ${loaded.refs.join(', ') || 'an image'} from ${loaded.archive}` });
+    ground.eventLog.record({
+      type: 'ImageLoaded',
+      message: `loaded ${loaded.refs.join(', ') || 'an image'} from ${loaded.archive}`,
+    });
     reconciler.imagesArrived();
   });
 
@@ -150,7 +164,10 @@ export const wireDaemon = (ground: Ground): Service[] => {
     { name: 'supervisor', run: (signal) => supervisor.run(signal, ground.actions), settle: () => supervisor.settled() },
     { name: 'podman events', run: (signal) => events.run(signal) },
     { name: 'status file', run: (signal) => status.run(signal) },
-    { name: 'restart requests', run: (signal) => serveRestartRequests(restartRequests(ground, reconciler, supervisor), signal) },
+    {
+      name: 'restart requests',
+      run: (signal) => serveRestartRequests(restartRequests(ground, reconciler, supervisor), signal),
+    },
   ];
 };
 
@@ -205,8 +222,14 @@ const buildSupervisor = (ground: Ground, links: Links, reconciler: Reconciler): 
 
 const buildProbes = (ground: Ground, links: Links, supervisor: Supervisor): ProbeManager => {
   const log = ground.logger.withTag('daemon');
-  const restartAfterProbe = (containerId: string, reason: 'LivenessFailed' | 'StartupFailed', message: string): void => {
-    void supervisor.probeFailed(containerId, reason, message, ground.actions).catch((error: unknown) => log.error(`restart after a failed probe: ${describeError(error)}`));
+  const restartAfterProbe = (
+    containerId: string,
+    reason: 'LivenessFailed' | 'StartupFailed',
+    message: string,
+  ): void => {
+    void supervisor
+      .probeFailed(containerId, reason, message, ground.actions)
+      .catch((error: unknown) => log.error(`restart after a failed probe: ${describeError(error)}`));
   };
   return new ProbeManager({
     podman: ground.podman,
@@ -241,7 +264,12 @@ const buildEventWatcher = (ground: Ground, reconciler: Reconciler, supervisor: S
   });
 };
 
-const buildStatusWriter = (ground: Ground, reconciler: Reconciler, supervisor: Supervisor, probes: ProbeManager): StatusWriter => {
+const buildStatusWriter = (
+  ground: Ground,
+  reconciler: Reconciler,
+  supervisor: Supervisor,
+  probes: ProbeManager,
+): StatusWriter => {
   const { config, clock, history, eventLog } = ground;
   const textfile = config.metrics.textfile;
   return new StatusWriter({
@@ -274,7 +302,9 @@ const buildStatusWriter = (ground: Ground, reconciler: Reconciler, supervisor: S
         reconciler: view,
         containers: (key) => supervisor.view(key),
         probes: (key) => probes.status(key),
-        probeFailures: Object.fromEntries(Object.entries(probes.probeCounts()).map(([kind, counts]) => [kind, counts.failure])),
+        probeFailures: Object.fromEntries(
+          Object.entries(probes.probeCounts()).map(([kind, counts]) => [kind, counts.failure]),
+        ),
       });
     },
   });
@@ -305,12 +335,20 @@ const buildManifestSource = (ground: Ground, parser: OffThreadParser, reconciler
 
 const startMetrics = async ({ config, logger }: Ground, status: StatusWriter, signal: AbortSignal): Promise<void> => {
   if (!config.metrics.listen) return;
-  const server = await startMetricsServer({ listen: config.metrics.listen, render: () => renderPrometheus(status.collect()), signal });
+  const server = await startMetricsServer({
+    listen: config.metrics.listen,
+    render: () => renderPrometheus(status.collect()),
+    signal,
+  });
   logger.withTag('daemon').info(`metrics on http://${server.address.host}:${server.address.port}/metrics`);
 };
 
 /** `runner restart POD`: a restart of the pod's containers, recorded as Manual. */
-const restartRequests = (ground: Ground, reconciler: Reconciler, supervisor: Supervisor): Parameters<typeof serveRestartRequests>[0] => {
+const restartRequests = (
+  ground: Ground,
+  reconciler: Reconciler,
+  supervisor: Supervisor,
+): Parameters<typeof serveRestartRequests>[0] => {
   const { config, eventLog } = ground;
   return {
     stateDir: config.stateDir,
@@ -320,8 +358,16 @@ const restartRequests = (ground: Ground, reconciler: Reconciler, supervisor: Sup
       const unit = reconciler.view().desired?.units.find((item) => item.name === pod);
       if (!unit) return { ok: false, message: `no pod named ${pod} in ${config.manifestDir}` };
       const done = await supervisor.restartPod(unit.key, ground.actions);
-      if (done) eventLog.record({ type: 'Restarted', pod, file: unit.file, message: 'restart requested by an operator (runner restart)' });
-      return done ? { ok: true, message: `pod ${pod} restarting (recorded as Manual)` } : { ok: false, message: `pod ${pod} is not running under the runner yet` };
+      if (done)
+        eventLog.record({
+          type: 'Restarted',
+          pod,
+          file: unit.file,
+          message: 'restart requested by an operator (runner restart)',
+        });
+      return done
+        ? { ok: true, message: `pod ${pod} restarting (recorded as Manual)` }
+        : { ok: false, message: `pod ${pod} is not running under the runner yet` };
     },
   };
 };

@@ -23,7 +23,13 @@ import { VERSION } from './shared/version.ts';
 import { securityWarnings } from './config/security-warnings.ts';
 import { removeStaleTemps } from './state/atomic-write.ts';
 import { claimPidFile } from './state/pid-file.ts';
-import { SdNotify, spawnSystemdNotify, takeNotifyEnv, type NotifySpawner, type NotifyTarget } from './shared/sd-notify.ts';
+import {
+  SdNotify,
+  spawnSystemdNotify,
+  takeNotifyEnv,
+  type NotifySpawner,
+  type NotifyTarget,
+} from './shared/sd-notify.ts';
 import { LoopDelayMonitor } from './shared/loop-delay.ts';
 
 export interface DaemonDeps {
@@ -104,12 +110,19 @@ interface Host {
 const openHost = async ({ config, logger, notify }: DaemonDeps, clock: Clock, signal: AbortSignal): Promise<Host> => {
   await requireDirectory(config.manifestDir, 'manifest directory');
   await mkdir(config.stateDir, { recursive: true, mode: 0o755 }).catch((error: unknown) => {
-    throw new RunnerError('STATE_IO', `cannot create state directory ${config.stateDir}: ${describeError(error)}`, { cause: error });
+    throw new RunnerError('STATE_IO', `cannot create state directory ${config.stateDir}: ${describeError(error)}`, {
+      cause: error,
+    });
   });
   const pidFile = await claimPidFile(config.stateDir);
   // Taken before any podman call: podman must not inherit NOTIFY_SOCKET (see takeNotifyEnv).
   const notifyTarget = notify ? notify.target : takeNotifyEnv(process.env, process.pid);
-  const notifier = new SdNotify({ target: notifyTarget, spawn: notify?.spawn ?? spawnSystemdNotify, clock, logger: logger.withTag('systemd') });
+  const notifier = new SdNotify({
+    target: notifyTarget,
+    spawn: notify?.spawn ?? spawnSystemdNotify,
+    clock,
+    logger: logger.withTag('systemd'),
+  });
   const loopDelay = new LoopDelayMonitor({ clock, ...LOOP_DELAY });
   loopDelay.start();
   // A start-up that hangs is for TimeoutStartSec to judge.
@@ -128,23 +141,43 @@ const openHost = async ({ config, logger, notify }: DaemonDeps, clock: Clock, si
 };
 
 /** What the components are built from: podman, the state directory, the last runner's status. */
-const openGround = async (deps: DaemonDeps, clock: Clock, host: Host, actions: AbortSignal, signal: AbortSignal): Promise<Ground> => {
+const openGround = async (
+  deps: DaemonDeps,
+  clock: Clock,
+  host: Host,
+  actions: AbortSignal,
+  signal: AbortSignal,
+): Promise<Ground> => {
   const { config, logger, podman: injected } = deps;
   const { log } = host;
   // A runner killed mid-write leaves its temp file; no other writer runs now (the PID file is ours).
   const stale = [
     ...(await removeStaleTemps(config.stateDir)),
     ...(await removeStaleTemps(path.join(config.stateDir, APPLIED_DIR))),
-    ...(config.metrics.textfile ? await removeStaleTemps(path.dirname(config.metrics.textfile), [path.basename(config.metrics.textfile)]) : []),
+    ...(config.metrics.textfile
+      ? await removeStaleTemps(path.dirname(config.metrics.textfile), [path.basename(config.metrics.textfile)])
+      : []),
   ];
-  if (stale.length > 0) log.info(`removed ${stale.length} temp file(s) left by an interrupted write: ${stale.join(', ')}`);
+  if (stale.length > 0)
+    log.info(`removed ${stale.length} temp file(s) left by an interrupted write: ${stale.join(', ')}`);
   // One `podman ps` answers the reconciler and the supervisor alike (src/podman/shared-listing.ts).
-  const podman = injected ?? new SharedListing(new CliPodman({ path: config.podman.path, timeoutMs: config.podman.timeoutSeconds * 1000, trace: podmanTrace(logger) }), clock, (labels) => ownerIn(labels, config.manifestDir) !== undefined);
+  const podman =
+    injected ??
+    new SharedListing(
+      new CliPodman({
+        path: config.podman.path,
+        timeoutMs: config.podman.timeoutSeconds * 1000,
+        trace: podmanTrace(logger),
+      }),
+      clock,
+      (labels) => ownerIn(labels, config.manifestDir) !== undefined,
+    );
   // A missing podman is a setup error: say so and stop. A podman that hangs
   // or fails right now is a fault the runner must ride out: keep going, the
   // reconciler retries and status shows the error.
   const podmanVersion = await podman.version({ signal }).catch((error: unknown) => {
-    if (podmanErrorKind(error) === 'podman-missing') throw new RunnerError('PODMAN_MISSING', describeError(error), { cause: error });
+    if (podmanErrorKind(error) === 'podman-missing')
+      throw new RunnerError('PODMAN_MISSING', describeError(error), { cause: error });
     log.warn(`podman does not answer yet: ${describeError(error)}; retrying as the runner goes`);
     return 'unknown';
   });
@@ -153,13 +186,24 @@ const openGround = async (deps: DaemonDeps, clock: Clock, host: Host, actions: A
   for (const file of skipped) log.warn(`ignoring unreadable state file ${file}`);
   const secrets = new OwnedSecrets(config.stateDir);
   const { adopted } = await secrets.load(store.all());
-  if (adopted.length > 0) log.info(`no record of the secrets the runner created: taking those of the applied manifests as its own (${adopted.join(', ')})`);
+  if (adopted.length > 0)
+    log.info(
+      `no record of the secrets the runner created: taking those of the applied manifests as its own (${adopted.join(', ')})`,
+    );
   log.info(`runner starting: manifests in ${config.manifestDir}, state in ${config.stateDir}, podman ${podmanVersion}`);
   for (const warning of securityWarnings(config)) log.warn(warning);
   // `runner doctor`'s checks, once, as warnings that never hold up the start; only with the real podman (tests inject a fake).
   if (!injected) {
     const doctorPodman = new CliPodman({ path: config.podman.path, timeoutMs: config.podman.timeoutSeconds * 1000 });
-    const gather = { podman: doctorPodman, manifestDir: config.manifestDir, stateDir: config.stateDir, trust: config.trust, clock, env: process.env, signal };
+    const gather = {
+      podman: doctorPodman,
+      manifestDir: config.manifestDir,
+      stateDir: config.stateDir,
+      trust: config.trust,
+      clock,
+      env: process.env,
+      signal,
+    };
     void logHostFindings(async () => runChecks(await gatherSnapshot(gather)), logger.withTag('doctor'), signal);
   }
   const history = new RestartHistory(config.stateDir);
@@ -167,7 +211,24 @@ const openGround = async (deps: DaemonDeps, clock: Clock, host: Host, actions: A
   const statusGroup = new StatusGroup(config.statusGroup, logger.withTag('status'));
   const eventLog = new EventLog(config.stateDir, clock, { group: statusGroup });
   const { startedAt, bootId, reboot } = await lastRun(config, clock, log);
-  return { config, logger, clock, podman, podmanVersion, store, secrets, history, eventLog, statusGroup, loopDelay: host.loopDelay, notifier: host.notifier, startedAt, bootId, reboot, actions };
+  return {
+    config,
+    logger,
+    clock,
+    podman,
+    podmanVersion,
+    store,
+    secrets,
+    history,
+    eventLog,
+    statusGroup,
+    loopDelay: host.loopDelay,
+    notifier: host.notifier,
+    startedAt,
+    bootId,
+    reboot,
+    actions,
+  };
 };
 
 /**
@@ -175,19 +236,35 @@ const openGround = async (deps: DaemonDeps, clock: Clock, host: Host, actions: A
  * status file names the boot it ran in; /proc/stat's btime cannot say this:
  * in a container it is the host kernel's boot.
  */
-const lastRun = async (config: RunnerConfig, clock: Clock, log: Logger): Promise<Pick<Ground, 'startedAt' | 'bootId' | 'reboot'>> => {
+const lastRun = async (
+  config: RunnerConfig,
+  clock: Clock,
+  log: Logger,
+): Promise<Pick<Ground, 'startedAt' | 'bootId' | 'reboot'>> => {
   const startedAt = clock.now();
   const bootId = currentBootId() ?? 'unknown';
   const previous = await readStatus(config.stateDir, startedAt, { bootId });
   const rebooted = bootId !== 'unknown' && previous.kind !== 'absent' && previous.doc.daemon.bootId !== bootId;
   if (!rebooted) return { startedAt, bootId, reboot: undefined };
   log.info('the host has rebooted since the runner last ran: containers it finds exited are restarted as HostRebooted');
-  return { startedAt, bootId, reboot: { rebootCutoff: startedAt, previousRunnerSeenAt: previous.doc.daemon.updatedAt } };
+  return {
+    startedAt,
+    bootId,
+    reboot: { rebootCutoff: startedAt, previousRunnerSeenAt: previous.doc.daemon.updatedAt },
+  };
 };
 
 /** Starts the services in order: the manifests are read, the watchers are up, the metrics listener listens. */
-const start = async (services: readonly Service[], { eventLog, podmanVersion }: Ground, host: Host, signal: AbortSignal): Promise<void> => {
-  eventLog.record({ type: 'DaemonStarted', message: `runner ${VERSION} started (pid ${process.pid}, podman ${podmanVersion})` });
+const start = async (
+  services: readonly Service[],
+  { eventLog, podmanVersion }: Ground,
+  host: Host,
+  signal: AbortSignal,
+): Promise<void> => {
+  eventLog.record({
+    type: 'DaemonStarted',
+    message: `runner ${VERSION} started (pid ${process.pid}, podman ${podmanVersion})`,
+  });
   for (const service of services) await service.start?.(signal);
   host.log.info('runner ready');
 };
@@ -203,16 +280,27 @@ const run = async (services: readonly Service[], signal: AbortSignal): Promise<v
  * calls are cancelled (`actions`), and the restart history and event log are
  * written last; then the pods are stopped only when `stopPodsOnExit` says so.
  */
-const drain = async (services: readonly Service[], ground: Ground, host: Host, actions: AbortController): Promise<void> => {
+const drain = async (
+  services: readonly Service[],
+  ground: Ground,
+  host: Host,
+  actions: AbortController,
+): Promise<void> => {
   const { clock, history, eventLog, config } = ground;
   host.log.info('stopping: no new work; waiting for podman calls in flight');
   await host.notifier.stopping();
   for (const service of services) await service.stop?.();
   const grace = new AbortController();
-  const timer = clock.sleep(SHUTDOWN_GRACE_MS, grace.signal).then(() => actions.abort(new Error('runner is shutting down')), () => undefined);
+  const timer = clock.sleep(SHUTDOWN_GRACE_MS, grace.signal).then(
+    () => actions.abort(new Error('runner is shutting down')),
+    () => undefined,
+  );
   for (const service of services) await service.settle?.();
   await history.save();
-  eventLog.record({ type: 'DaemonStopped', message: config.stopPodsOnExit ? 'runner stopped; its pods were stopped' : 'runner stopped; its pods keep running' });
+  eventLog.record({
+    type: 'DaemonStopped',
+    message: config.stopPodsOnExit ? 'runner stopped; its pods were stopped' : 'runner stopped; its pods keep running',
+  });
   await eventLog.flush();
   grace.abort();
   await timer;
@@ -223,14 +311,19 @@ const drain = async (services: readonly Service[], ground: Ground, host: Host, a
 const requireDirectory = async (dir: string, what: string): Promise<void> => {
   const info = await stat(dir).catch(() => undefined);
   if (!info?.isDirectory()) {
-    throw new RunnerError('MANIFEST_DIR', `${what} ${dir} does not exist or is not a directory (create it with: mkdir -p ${dir})`);
+    throw new RunnerError(
+      'MANIFEST_DIR',
+      `${what} ${dir} does not exist or is not a directory (create it with: mkdir -p ${dir})`,
+    );
   }
 };
 
 const stopManagedPods = async (podman: Podman, config: RunnerConfig, log: Logger): Promise<void> => {
   const pods = observePods(await podman.listPods(), config.manifestDir).filter((pod) => pod.key !== undefined);
   for (const pod of pods) {
-    await podman.removePod(pod.id, config.stopTimeoutSeconds).catch((error: unknown) => log.warn(`could not remove pod ${pod.name}: ${describeError(error)}`));
+    await podman
+      .removePod(pod.id, config.stopTimeoutSeconds)
+      .catch((error: unknown) => log.warn(`could not remove pod ${pod.name}: ${describeError(error)}`));
   }
   log.info(`stopped ${pods.length} pod(s) (stopPodsOnExit)`);
 };

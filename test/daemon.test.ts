@@ -39,7 +39,9 @@ describe('runDaemon: a failed play of a unit with a large ConfigMap', () => {
   // few seconds on a slow machine; it only has to separate seconds from minutes.
   it('reports ImageMissing for a 99,900-key ConfigMap without stalling for minutes', { timeout: 180_000 }, async () => {
     const image = 'localhost/absent:1';
-    await writeFile(path.join(config.manifestDir, 'big.yaml'), largeConfigMapManifest(99_900, { image }), { mode: 0o644 });
+    await writeFile(path.join(config.manifestDir, 'big.yaml'), largeConfigMapManifest(99_900, { image }), {
+      mode: 0o644,
+    });
     const podman = new FakePodman();
     podman.absentImages.add(image);
     podman.failNext('playKube', new Error(`${image}: image not known`));
@@ -57,9 +59,16 @@ describe('runDaemon: a failed play of a unit with a large ConfigMap', () => {
     }
     const elapsed = Date.now() - started;
     assert.equal(podman.callsOf('playKube').length, 1, 'one play, which failed');
-    const events = (await readFile(path.join(config.stateDir, 'events.jsonl'), 'utf8')).split('\n').filter(Boolean).map((line) => JSON.parse(line) as { type: string; message: string });
+    const events = (await readFile(path.join(config.stateDir, 'events.jsonl'), 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { type: string; message: string });
     assert.ok(
-      events.some((event) => event.type === 'ApplyFailed' && event.message.includes(`ImageMissing: image ${image} is not in podman's storage`)),
+      events.some(
+        (event) =>
+          event.type === 'ApplyFailed' &&
+          event.message.includes(`ImageMissing: image ${image} is not in podman's storage`),
+      ),
       'the failure is recorded as ImageMissing',
     );
     assert.ok(elapsed < 60_000, `start, failed play, image check and stop took ${elapsed} ms`);
@@ -67,68 +76,96 @@ describe('runDaemon: a failed play of a unit with a large ConfigMap', () => {
 });
 
 describe('runDaemon: systemd notification (Type=notify)', () => {
-  it('sends READY=1 only after the manifests are read and podman is listed; pings the watchdog; STOPPING=1 on stop', { timeout: 60_000 }, async () => {
-    await writeFile(path.join(config.manifestDir, 'web.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: main\n    image: localhost/web:1\n', { mode: 0o644 });
-    const podman = new FakePodman();
-    const listing = podman.hangNext('listPods');
-    const sent: { args: string[]; listings: number }[] = [];
-    const notify = {
-      target: { socket: '/run/systemd/notify', watchdogMs: 600_000 },
-      spawn: async (args: readonly string[]) => {
-        sent.push({ args: [...args], listings: podman.callsOf('listPods').length });
-      },
-    };
-    const controller = new AbortController();
-    const running = runDaemon({ config, logger: memoryLogger().logger, podman, notify }, controller.signal);
-    const waitFor = async (what: string, done: () => boolean): Promise<void> => {
-      const started = Date.now();
-      while (!done()) {
-        if (Date.now() - started > 30_000) assert.fail(`${what} within 30 s`);
-        await sleep(20);
+  it(
+    'sends READY=1 only after the manifests are read and podman is listed; pings the watchdog; STOPPING=1 on stop',
+    { timeout: 60_000 },
+    async () => {
+      await writeFile(
+        path.join(config.manifestDir, 'web.yaml'),
+        'apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: main\n    image: localhost/web:1\n',
+        { mode: 0o644 },
+      );
+      const podman = new FakePodman();
+      const listing = podman.hangNext('listPods');
+      const sent: { args: string[]; listings: number }[] = [];
+      const notify = {
+        target: { socket: '/run/systemd/notify', watchdogMs: 600_000 },
+        spawn: async (args: readonly string[]) => {
+          sent.push({ args: [...args], listings: podman.callsOf('listPods').length });
+        },
+      };
+      const controller = new AbortController();
+      const running = runDaemon({ config, logger: memoryLogger().logger, podman, notify }, controller.signal);
+      const waitFor = async (what: string, done: () => boolean): Promise<void> => {
+        const started = Date.now();
+        while (!done()) {
+          if (Date.now() - started > 30_000) assert.fail(`${what} within 30 s`);
+          await sleep(20);
+        }
+      };
+      try {
+        // The reconciler lists only once it has a snapshot: the manifests were read by then.
+        await listing.started;
+        await sleep(200);
+        assert.ok(!sent.some((item) => item.args[0] === 'READY=1'), 'no READY=1 while the first listing hangs');
+        assert.equal(sent[0]?.args[0], 'WATCHDOG=1', 'the watchdog pings from the start');
+        listing.release();
+        await waitFor('READY=1', () => sent.some((item) => item.args[0] === 'READY=1'));
+        const ready = sent.find((item) => item.args[0] === 'READY=1')!;
+        assert.ok(ready.listings >= 1);
+        assert.match(ready.args[1] ?? '', /^STATUS=\d+\/1 pods ready$/);
+      } finally {
+        controller.abort();
+        await running;
       }
-    };
-    try {
-      // The reconciler lists only once it has a snapshot: the manifests were read by then.
-      await listing.started;
-      await sleep(200);
-      assert.ok(!sent.some((item) => item.args[0] === 'READY=1'), 'no READY=1 while the first listing hangs');
-      assert.equal(sent[0]?.args[0], 'WATCHDOG=1', 'the watchdog pings from the start');
-      listing.release();
-      await waitFor('READY=1', () => sent.some((item) => item.args[0] === 'READY=1'));
-      const ready = sent.find((item) => item.args[0] === 'READY=1')!;
-      assert.ok(ready.listings >= 1);
-      assert.match(ready.args[1] ?? '', /^STATUS=\d+\/1 pods ready$/);
-    } finally {
-      controller.abort();
-      await running;
-    }
-    assert.equal(sent.filter((item) => item.args[0] === 'READY=1').length, 1, 'READY=1 once');
-    assert.equal(sent.at(-1)?.args[0], 'STOPPING=1');
-  });
+      assert.equal(sent.filter((item) => item.args[0] === 'READY=1').length, 1, 'READY=1 once');
+      assert.equal(sent.at(-1)?.args[0], 'STOPPING=1');
+    },
+  );
 
-  it('a first listing that fails still makes the runner ready (it retries; systemd need not kill it)', { timeout: 60_000 }, async () => {
-    const podman = new FakePodman();
-    podman.failNext('listPods', new Error('cannot connect to podman'));
-    const sent: string[] = [];
-    const controller = new AbortController();
-    const running = runDaemon({ config, logger: memoryLogger().logger, podman, notify: { target: { socket: '/run/systemd/notify' }, spawn: async (args) => void sent.push(args[0]!) } }, controller.signal);
-    try {
-      const started = Date.now();
-      while (!sent.includes('READY=1')) {
-        if (Date.now() - started > 30_000) assert.fail('READY=1 within 30 s');
-        await sleep(20);
+  it(
+    'a first listing that fails still makes the runner ready (it retries; systemd need not kill it)',
+    { timeout: 60_000 },
+    async () => {
+      const podman = new FakePodman();
+      podman.failNext('listPods', new Error('cannot connect to podman'));
+      const sent: string[] = [];
+      const controller = new AbortController();
+      const running = runDaemon(
+        {
+          config,
+          logger: memoryLogger().logger,
+          podman,
+          notify: { target: { socket: '/run/systemd/notify' }, spawn: async (args) => void sent.push(args[0]!) },
+        },
+        controller.signal,
+      );
+      try {
+        const started = Date.now();
+        while (!sent.includes('READY=1')) {
+          if (Date.now() - started > 30_000) assert.fail('READY=1 within 30 s');
+          await sleep(20);
+        }
+        assert.ok(podman.callsOf('listPods').length >= 1);
+        assert.ok(!sent.includes('WATCHDOG=1'), 'no pings without WATCHDOG_USEC');
+      } finally {
+        controller.abort();
+        await running;
       }
-      assert.ok(podman.callsOf('listPods').length >= 1);
-      assert.ok(!sent.includes('WATCHDOG=1'), 'no pings without WATCHDOG_USEC');
-    } finally {
-      controller.abort();
-      await running;
-    }
-  });
+    },
+  );
 
   it('writes the event-loop delay into status.json', { timeout: 60_000 }, async () => {
     const controller = new AbortController();
-    const running = runDaemon({ config, logger: memoryLogger().logger, podman: new FakePodman(), notify: { target: undefined, spawn: async () => assert.fail('no socket, no spawn') } }, controller.signal);
+    const running = runDaemon(
+      {
+        config,
+        logger: memoryLogger().logger,
+        podman: new FakePodman(),
+        notify: { target: undefined, spawn: async () => assert.fail('no socket, no spawn') },
+      },
+      controller.signal,
+    );
     const file = path.join(config.stateDir, 'status.json');
     try {
       const started = Date.now();
@@ -136,7 +173,12 @@ describe('runDaemon: systemd notification (Type=notify)', () => {
         const text = await readFile(file, 'utf8').catch(() => '');
         if (text.includes('eventLoop')) {
           const loop = (JSON.parse(text) as { daemon: { eventLoop: Record<string, number> } }).daemon.eventLoop;
-          assert.deepEqual(Object.keys(loop).sort(), ['maxDelayMs', 'maxDelaySinceStartMs', 'p99DelayMs', 'windowSeconds']);
+          assert.deepEqual(Object.keys(loop).sort(), [
+            'maxDelayMs',
+            'maxDelaySinceStartMs',
+            'p99DelayMs',
+            'windowSeconds',
+          ]);
           assert.ok(Object.values(loop).every((value) => Number.isFinite(value) && value >= 0));
           break;
         }

@@ -64,11 +64,19 @@ export const trainCodeCache = (node: string, bundle: string, wrappedOut: string,
     for (const [index, args] of trainingRuns(dir).entries()) {
       const out = join(dir, `cache-${index}`);
       try {
-        execFileSync(node, [...SEA_EXEC_ARGV, ...CODE_CACHE_GENERATOR_FLAGS, TRAINER, wrappedOut, previous, out, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
+        execFileSync(
+          node,
+          [...SEA_EXEC_ARGV, ...CODE_CACHE_GENERATOR_FLAGS, TRAINER, wrappedOut, previous, out, ...args],
+          { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } },
+        );
       } catch (error) {
         // A degraded status exits 1 (the fixture has crash loops); anything else is a failed run.
         const status = (error as { status?: number }).status;
-        if (status !== 1) throw new Error(`code cache training run ${args.join(' ')} failed: ${String((error as { stderr?: Buffer }).stderr ?? error)}`, { cause: error });
+        if (status !== 1)
+          throw new Error(
+            `code cache training run ${args.join(' ')} failed: ${String((error as { stderr?: Buffer }).stderr ?? error)}`,
+            { cause: error },
+          );
       }
       previous = out;
     }

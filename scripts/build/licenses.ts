@@ -21,7 +21,10 @@ export const thirdPartyNotice = (nodeLicense: string, packageDirs: string[], roo
   for (const dir of packageDirs) {
     const text = readPackageLicense(join(root, dir));
     if (text === undefined) throw new Error(`${dir}: no LICENSE file to put into the third-party notice`);
-    const { name, version } = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')) as { name: string; version: string };
+    const { name, version } = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')) as {
+      name: string;
+      version: string;
+    };
     sections.push(`${name} ${version} (npm package, bundled)\n\n${text.trim()}`);
   }
   const rule = `\n\n${'-'.repeat(78)}\n\n`;

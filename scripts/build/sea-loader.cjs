@@ -12,5 +12,8 @@
 const { getRawAsset } = require('node:sea');
 const { Script } = require('node:vm');
 
-const script = new Script(Buffer.from(getRawAsset('runner.js')).toString('latin1'), { filename: 'runner.cjs', cachedData: new Uint8Array(getRawAsset('runner.cache')) });
+const script = new Script(Buffer.from(getRawAsset('runner.js')).toString('latin1'), {
+  filename: 'runner.cjs',
+  cachedData: new Uint8Array(getRawAsset('runner.cache')),
+});
 script.runInThisContext()(exports, require, module);

@@ -49,7 +49,11 @@ export const SEA_EXEC_ARGV: readonly string[] = ['--max-semi-space-size=1'];
  * working for flags not in `execArgv`; for a flag that is in both, `execArgv`
  * wins (measured with Node 24.21).
  */
-export const seaConfig = (main: string, output: string, options: { codeCache?: boolean; assets?: Record<string, string> } = {}): SeaConfig => ({
+export const seaConfig = (
+  main: string,
+  output: string,
+  options: { codeCache?: boolean; assets?: Record<string, string> } = {},
+): SeaConfig => ({
   main,
   output,
   disableExperimentalSEAWarning: true,

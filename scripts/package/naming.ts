@@ -9,11 +9,9 @@ export const RPM_ARCH: Record<Arch, string> = { x64: 'x86_64', arm64: 'aarch64' 
 /** The file `npm run build` writes for each architecture. */
 export const BINARY_FILE: Record<Arch, string> = { x64: 'runner', arm64: 'runner-arm64' };
 
-export const debFileName = (version: string, arch: Arch): string =>
-  `${PACKAGE_NAME}_${version}_${DEB_ARCH[arch]}.deb`;
+export const debFileName = (version: string, arch: Arch): string => `${PACKAGE_NAME}_${version}_${DEB_ARCH[arch]}.deb`;
 
-export const rpmFileName = (version: string, arch: Arch): string =>
-  `${PACKAGE_NAME}-${version}.${RPM_ARCH[arch]}.rpm`;
+export const rpmFileName = (version: string, arch: Arch): string => `${PACKAGE_NAME}-${version}.${RPM_ARCH[arch]}.rpm`;
 
 /**
  * Library dependencies of the embedded Node.js binary, as dpkg-shlibdeps

@@ -4,7 +4,15 @@
  * is clamped to SOURCE_DATE_EPOCH, so the packages are reproducible.
  */
 import {
-  chmodSync, copyFileSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync,
+  chmodSync,
+  copyFileSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
 } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join, relative } from 'node:path';

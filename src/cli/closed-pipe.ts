@@ -9,7 +9,10 @@ export const CLOSED_PIPE_EXIT = 141;
  * ignores the signal itself). Any other stream error stays fatal. Only the
  * entry point installs this (tests call runMain and must not exit).
  */
-export const exitQuietlyWhenPipeCloses = (stream: NodeJS.WriteStream, exit: (code: number) => void = (code) => process.exit(code)): void => {
+export const exitQuietlyWhenPipeCloses = (
+  stream: NodeJS.WriteStream,
+  exit: (code: number) => void = (code) => process.exit(code),
+): void => {
   stream.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE') throw error;
     exit(CLOSED_PIPE_EXIT);

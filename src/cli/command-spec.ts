@@ -68,7 +68,8 @@ export interface CommandSpec<O extends OptionTable = OptionTable, D = unknown> {
 }
 
 /** Keeps the literal flag names of `spec`, so its handler sees typed values. */
-export const defineCommand = <const O extends OptionTable, D = unknown>(spec: CommandSpec<O, D>): CommandSpec<O, D> => spec;
+export const defineCommand = <const O extends OptionTable, D = unknown>(spec: CommandSpec<O, D>): CommandSpec<O, D> =>
+  spec;
 
 /** Keeps the literal names and types of a command's flags, for the handler's parsed values. */
 export const flags = <const O extends OptionTable>(options: O): O => options;

@@ -21,7 +21,12 @@ const configFlag = (what = 'YAML config file'): StringFlag => ({
   help: `${what} (default ${DEFAULT_CONFIG_PATH}; optional at the default path)`,
   complete: 'file',
 });
-const dirFlag = (what: string, fallback: string): StringFlag => ({ type: 'string', value: 'DIR', help: `${what} (default ${fallback})`, complete: 'dir' });
+const dirFlag = (what: string, fallback: string): StringFlag => ({
+  type: 'string',
+  value: 'DIR',
+  help: `${what} (default ${fallback})`,
+  complete: 'dir',
+});
 const manifestDirFlag = (what = 'manifest directory'): StringFlag => dirFlag(what, DEFAULT_CONFIG.manifestDir);
 const stateDirFlag = (what = "the daemon's state directory"): StringFlag => dirFlag(what, DEFAULT_CONFIG.stateDir);
 const jsonFlag = (help: string): BooleanFlag => ({ type: 'boolean', help });
@@ -32,9 +37,24 @@ export const RUN_FLAGS = flags({
   'manifest-dir': manifestDirFlag(),
   'state-dir': stateDirFlag('state kept across restarts'),
   'images-dir': dirFlag('image archives to load into podman', DEFAULT_CONFIG.imagesDir),
-  pull: { type: 'string', value: 'POLICY', help: `never, missing or always: the most any container may pull (default ${DEFAULT_CONFIG.pull})`, complete: PULL_SETTINGS },
-  'log-level': { type: 'string', value: 'LEVEL', help: `silent, error, warn, info, debug or trace (every podman call; default ${DEFAULT_CONFIG.logLevel})`, complete: LOG_LEVELS },
-  'log-format': { type: 'string', value: 'FORMAT', help: 'pretty or json (default: pretty on a terminal, json otherwise)', complete: LOG_FORMATS },
+  pull: {
+    type: 'string',
+    value: 'POLICY',
+    help: `never, missing or always: the most any container may pull (default ${DEFAULT_CONFIG.pull})`,
+    complete: PULL_SETTINGS,
+  },
+  'log-level': {
+    type: 'string',
+    value: 'LEVEL',
+    help: `silent, error, warn, info, debug or trace (every podman call; default ${DEFAULT_CONFIG.logLevel})`,
+    complete: LOG_LEVELS,
+  },
+  'log-format': {
+    type: 'string',
+    value: 'FORMAT',
+    help: 'pretty or json (default: pretty on a terminal, json otherwise)',
+    complete: LOG_FORMATS,
+  },
 });
 
 export const RUN = defineCommand({
@@ -94,7 +114,8 @@ yet), and which pods use it. Then the archives not loaded yet. Reads podman's
 storage with "podman image exists"; never loads, pulls or changes anything.`,
   optionsHeading: FLAGS_OVERRIDE,
   options: IMAGES_FLAGS,
-  exitStatus: 'Exit status: 0 (with --missing: nothing missing), 1 something missing (--missing) or an error, 2 usage error.',
+  exitStatus:
+    'Exit status: 0 (with --missing: nothing missing), 1 something missing (--missing) or an error, 2 usage error.',
   load: async () => (await import('./images-command.ts')).listImages,
 });
 
@@ -169,7 +190,7 @@ the pods from the manifest directory; a pod with several containers needs -c.`,
   optionsHeading: 'Options:',
   options: LOGS_FLAGS,
   positionals: { name: 'POD', min: 1, max: 1, complete: 'pod' },
-  exitStatus: 'Exit status: podman\'s; 1 when the pod or container is not found.',
+  exitStatus: "Exit status: podman's; 1 when the pod or container is not found.",
   load: async () => (await import('./logs-command.ts')).showLogs,
 });
 
@@ -200,7 +221,8 @@ export const DOCTOR_FLAGS = flags({
 export const DOCTOR = defineCommand({
   name: 'doctor',
   synopsis: 'runner doctor',
-  summary: 'what on this host will stop pods from running, with fixes\n(exit 0 nothing found, 1 errors, 3 warnings only)',
+  summary:
+    'what on this host will stop pods from running, with fixes\n(exit 0 nothing found, 1 errors, 3 warnings only)',
   usage: 'runner doctor [options]',
   description: `Checks what on this host will stop pods from running, and names the fix for
 each finding: podman missing or older than 4.3, no usable OCI runtime,
@@ -236,6 +258,16 @@ names of the status file, one a line, for the scripts to complete.`,
 });
 
 /** In the order of `runner --help`. */
-export const COMMANDS: readonly CommandSpec[] = [RUN, VALIDATE, IMAGES, STATUS, EVENTS, LOGS, RESTART, DOCTOR, COMPLETION];
+export const COMMANDS: readonly CommandSpec[] = [
+  RUN,
+  VALIDATE,
+  IMAGES,
+  STATUS,
+  EVENTS,
+  LOGS,
+  RESTART,
+  DOCTOR,
+  COMPLETION,
+];
 
 export const findCommand = (name: string): CommandSpec | undefined => COMMANDS.find((command) => command.name === name);

@@ -73,7 +73,10 @@ _runner_positionals() {
 
 const VALUE_ACTION: Record<'file' | 'dir', string> = { file: '_runner_files -f', dir: '_runner_files -d' };
 
-const flagNames = (name: string, option: OptionSpec): string[] => [...(option.short ? [`-${option.short}`] : []), `--${name}`];
+const flagNames = (name: string, option: OptionSpec): string[] => [
+  ...(option.short ? [`-${option.short}`] : []),
+  `--${name}`,
+];
 
 /** The `case` branch of one command. */
 const commandCase = (command: CommandSpec): string => {
@@ -81,20 +84,28 @@ const commandCase = (command: CommandSpec): string => {
   const valued = options.filter(([, option]) => option.type === 'string');
   const valueCases = valued.map(([name, option]) => {
     const complete = option.complete;
-    const action = complete === undefined ? '' : typeof complete === 'string' ? VALUE_ACTION[complete] : `_runner_words '${complete.join(' ')}'`;
+    const action =
+      complete === undefined
+        ? ''
+        : typeof complete === 'string'
+          ? VALUE_ACTION[complete]
+          : `_runner_words '${complete.join(' ')}'`;
     return `                ${flagNames(name, option).join(' | ')}) ${action ? `${action}; ` : ''}return ;;`;
   });
   const allFlags = [...options.flatMap(([name, option]) => flagNames(name, option)), '-h', '--help'].join(' ');
   const lines = [`        ${command.name})`];
   if (valueCases.length > 0) lines.push('            case $prev in', ...valueCases, '            esac');
   const positional = command.positionals;
-  const argument = positional?.complete === 'pod' ? '_runner_pods' : positional?.complete === 'file' ? VALUE_ACTION.file : undefined;
+  const argument =
+    positional?.complete === 'pod' ? '_runner_pods' : positional?.complete === 'file' ? VALUE_ACTION.file : undefined;
   const flagWords = `_runner_words '${allFlags}'`;
   if (positional && argument && positional.max === Infinity) {
     lines.push(`            if [[ $cur == -* ]]; then ${flagWords}; else ${argument}; fi`);
   } else if (positional && argument) {
     const taking = valued.flatMap(([name, option]) => flagNames(name, option)).join(' ');
-    lines.push(`            if [[ $cur == -* ]]; then ${flagWords}; elif (($(_runner_positionals '${taking}') < ${positional.max})); then ${argument}; fi`);
+    lines.push(
+      `            if [[ $cur == -* ]]; then ${flagWords}; elif (($(_runner_positionals '${taking}') < ${positional.max})); then ${argument}; fi`,
+    );
   } else {
     lines.push(`            if [[ $cur == -* ]]; then ${flagWords}; fi`);
   }

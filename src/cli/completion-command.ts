@@ -12,7 +12,10 @@ import { loadCliConfig } from './load-cli-config.ts';
 const POD_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 /** The handler of COMPLETION (src/cli/commands.ts): a script, or the pod names the scripts complete. */
-export const printCompletion = async ({ values, positionals }: ParsedArgs<typeof COMPLETION_FLAGS>, write: Write): Promise<number> => {
+export const printCompletion = async (
+  { values, positionals }: ParsedArgs<typeof COMPLETION_FLAGS>,
+  write: Write,
+): Promise<number> => {
   const what = positionals[0];
   if (what === 'bash') write(renderBashCompletion(COMMANDS));
   else if (what === 'zsh') write(renderZshCompletion(COMMANDS));
@@ -30,7 +33,9 @@ const podNames = async (values: ParsedArgs<typeof COMPLETION_FLAGS>['values']): 
   try {
     const { stateDir } = await loadCliConfig(values);
     const doc = JSON.parse(await readFile(path.join(stateDir, STATUS_FILE), 'utf8')) as { pods?: { name?: unknown }[] };
-    const names = (doc.pods ?? []).map((pod) => pod.name).filter((name): name is string => typeof name === 'string' && POD_NAME.test(name));
+    const names = (doc.pods ?? [])
+      .map((pod) => pod.name)
+      .filter((name): name is string => typeof name === 'string' && POD_NAME.test(name));
     return [...new Set(names)].sort();
   } catch {
     return [];

@@ -61,7 +61,8 @@ const VALUE_ACTION: Record<'file' | 'dir', string> = { file: '_files', dir: '_fi
 const optionSpec = (name: string, option: OptionSpec): string => {
   const description = `[${brief(option.help).replace(/([[\]\\])/g, '\\$1')}]`;
   const complete = option.complete;
-  const action = complete === undefined ? ' ' : typeof complete === 'string' ? VALUE_ACTION[complete] : `(${complete.join(' ')})`;
+  const action =
+    complete === undefined ? ' ' : typeof complete === 'string' ? VALUE_ACTION[complete] : `(${complete.join(' ')})`;
   const value = option.type === 'string' ? `:${(option.value ?? 'value').toLowerCase()}:${action}` : '';
   if (!option.short) return quote(`--${name}${option.type === 'string' ? '=' : ''}${description}${value}`);
   const suffix = option.type === 'string' ? ['+', '='] : ['', ''];
@@ -69,13 +70,18 @@ const optionSpec = (name: string, option: OptionSpec): string => {
 };
 
 const commandCase = (command: CommandSpec): string => {
-  const specs = [...Object.entries(command.options).map(([name, option]) => optionSpec(name, option)), `'(- *)'{-h,--help}'[this text]'`];
+  const specs = [
+    ...Object.entries(command.options).map(([name, option]) => optionSpec(name, option)),
+    `'(- *)'{-h,--help}'[this text]'`,
+  ];
   const positional = command.positionals;
   if (positional?.complete) {
     const action = positional.complete === 'pod' ? '_runner_pods' : '_files';
     const what = positional.complete;
     if (positional.max === Infinity) specs.push(quote(`*:${what}:${action}`));
-    else for (let n = 1; n <= positional.max; n += 1) specs.push(quote(`${n}${n > positional.min ? '::' : ':'}${what}:${action}`));
+    else
+      for (let n = 1; n <= positional.max; n += 1)
+        specs.push(quote(`${n}${n > positional.min ? '::' : ':'}${what}:${action}`));
   }
   return `    (${command.name})\n      _arguments -s -S \\\n        ${specs.join(' \\\n        ')}\n      ;;`;
 };

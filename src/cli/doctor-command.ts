@@ -16,7 +16,10 @@ export const doctorCommand = (argv: string[], write: Write): Promise<number> => 
 /** The handler of DOCTOR (src/cli/commands.ts). */
 export const runDoctor = async ({ values }: ParsedArgs<typeof DOCTOR_FLAGS>, write: Write): Promise<number> => {
   const config = await loadCliConfig(values);
-  const podman = new CliPodman({ path: config.podman.path, timeoutMs: Math.min(PODMAN_TIMEOUT_MS, config.podman.timeoutSeconds * 1000) });
+  const podman = new CliPodman({
+    path: config.podman.path,
+    timeoutMs: Math.min(PODMAN_TIMEOUT_MS, config.podman.timeoutSeconds * 1000),
+  });
   const snapshot = await gatherSnapshot({
     podman,
     manifestDir: config.manifestDir,
@@ -27,7 +30,11 @@ export const runDoctor = async ({ values }: ParsedArgs<typeof DOCTOR_FLAGS>, wri
   });
   const findings = runChecks(snapshot);
   const code = doctorExitCode(findings);
-  write(values.json ? `${printableJson(JSON.stringify({ exitCode: code, findings }, null, 2))}\n` : renderFindings(findings));
+  write(
+    values.json
+      ? `${printableJson(JSON.stringify({ exitCode: code, findings }, null, 2))}\n`
+      : renderFindings(findings),
+  );
   return code;
 };
 
@@ -43,6 +50,11 @@ export const renderFindings = (findings: readonly Finding[]): string => {
   }
   const errors = findings.filter((finding) => finding.severity === 'error').length;
   const warnings = findings.filter((finding) => finding.severity === 'warning').length;
-  lines.push('', errors + warnings === 0 ? 'nothing found that would stop pods from running' : `${errors} error(s), ${warnings} warning(s)`);
+  lines.push(
+    '',
+    errors + warnings === 0
+      ? 'nothing found that would stop pods from running'
+      : `${errors} error(s), ${warnings} warning(s)`,
+  );
   return `${lines.join('\n')}\n`;
 };

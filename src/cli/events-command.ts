@@ -19,10 +19,15 @@ export interface EventsDeps {
 export const FOLLOW_POLL_MS = 500;
 
 /** `runner events [-f] [--json] [POD]`: the runner's own history, oldest first. */
-export const eventsCommand = (argv: string[], write: Write, deps: EventsDeps = {}): Promise<number> => invokeCommand(EVENTS, argv, write, deps);
+export const eventsCommand = (argv: string[], write: Write, deps: EventsDeps = {}): Promise<number> =>
+  invokeCommand(EVENTS, argv, write, deps);
 
 /** The handler of EVENTS (src/cli/commands.ts). */
-export const showEvents = async ({ values, positionals }: ParsedArgs<typeof EVENTS_FLAGS>, write: Write, deps: EventsDeps = {}): Promise<number> => {
+export const showEvents = async (
+  { values, positionals }: ParsedArgs<typeof EVENTS_FLAGS>,
+  write: Write,
+  deps: EventsDeps = {},
+): Promise<number> => {
   const { stateDir } = await loadCliConfig(values);
   const pod = positionals[0];
   const print = (line: string): void => {
@@ -31,7 +36,10 @@ export const showEvents = async ({ values, positionals }: ParsedArgs<typeof EVEN
     write(`${values.json ? printableJson(line.trim()) : formatEvent(event, deps.timeZone)}\n`);
   };
   const events = path.join(stateDir, EVENTS_FILE);
-  const [older, current] = await Promise.all([readFile(`${events}.1`, 'utf8').catch(() => ''), readFile(events, 'utf8').catch(() => undefined)]);
+  const [older, current] = await Promise.all([
+    readFile(`${events}.1`, 'utf8').catch(() => ''),
+    readFile(events, 'utf8').catch(() => undefined),
+  ]);
   if (current === undefined && !older && !values.follow) {
     process.stderr.write(`runner: no event history at ${printable(events)}\n`);
     return 1;
@@ -44,7 +52,14 @@ export const showEvents = async ({ values, positionals }: ParsedArgs<typeof EVEN
   deps.signal?.addEventListener('abort', stop, { once: true });
   process.on('SIGINT', stop);
   try {
-    await followEvents(events, Buffer.byteLength(current ?? ''), (await stat(events).catch(() => undefined))?.ino, print, deps.clock ?? systemClock, controller.signal);
+    await followEvents(
+      events,
+      Buffer.byteLength(current ?? ''),
+      (await stat(events).catch(() => undefined))?.ino,
+      print,
+      deps.clock ?? systemClock,
+      controller.signal,
+    );
   } finally {
     process.off('SIGINT', stop);
   }
@@ -57,7 +72,14 @@ export const showEvents = async ({ values, positionals }: ParsedArgs<typeof EVEN
  * (now `.1`) is read first, then the new one from its start. A partial last
  * line waits for its newline.
  */
-export const followEvents = async (file: string, offset: number, inode: number | undefined, print: (line: string) => void, clock: Clock, signal: AbortSignal): Promise<void> => {
+export const followEvents = async (
+  file: string,
+  offset: number,
+  inode: number | undefined,
+  print: (line: string) => void,
+  clock: Clock,
+  signal: AbortSignal,
+): Promise<void> => {
   let position = offset;
   let ino = inode;
   let partial = '';

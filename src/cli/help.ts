@@ -32,7 +32,10 @@ export const flagLabel = (name: string, option: { short?: string; value?: string
 /** `runner COMMAND --help`: usage, description, the options (with -h last) and the exit status. */
 export const renderCommandHelp = (command: CommandSpec): string => {
   const column = command.helpColumn ?? DEFAULT_HELP_COLUMN;
-  const rows = [...Object.entries(command.options).map(([name, option]) => ({ label: flagLabel(name, option), help: option.help })), HELP_FLAG];
+  const rows = [
+    ...Object.entries(command.options).map(([name, option]) => ({ label: flagLabel(name, option), help: option.help })),
+    HELP_FLAG,
+  ];
   const options = rows.map((row) => `  ${row.label.padEnd(column - 1)} ${row.help}`).join('\n');
   const exit = command.exitStatus === undefined ? '' : `\n${command.exitStatus}\n`;
   return `Usage: ${command.usage}\n\n${command.description}\n\n${command.optionsHeading}\n${options}\n${exit}`;

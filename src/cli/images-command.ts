@@ -19,7 +19,11 @@ export const listImages = async ({ values }: ParsedArgs<typeof IMAGES_FLAGS>, wr
   const snapshot = await readManifestDir(config.manifestDir);
   const podman = new CliPodman({ path: config.podman.path, timeoutMs: config.podman.timeoutSeconds * 1000 });
   const report = await buildImageReport({ snapshot, podman, imagesDir, loaded: await readImageState(config.stateDir) });
-  write(values.json ? `${printableJson(JSON.stringify({ imagesDir, pull: config.pull, ...report }, null, 2))}\n` : formatReport(printableData(report), printable(imagesDir)));
+  write(
+    values.json
+      ? `${printableJson(JSON.stringify({ imagesDir, pull: config.pull, ...report }, null, 2))}\n`
+      : formatReport(printableData(report), printable(imagesDir)),
+  );
   const missing = report.images.filter((entry) => !entry.present).length;
   return values.missing && missing > 0 ? 1 : 0;
 };
@@ -30,14 +34,23 @@ const formatReport = (report: ImageReport, imagesDir: string): string => {
   if (report.images.length === 0) lines.push('no manifest references an image');
   for (const entry of report.images) {
     const state = entry.present ? 'present' : 'MISSING';
-    const from = entry.archive ? (entry.archiveLoaded ? `from ${entry.archive}` : `in ${entry.archive} (not loaded yet)`) : entry.present ? '' : `no archive in ${imagesDir} provides it`;
+    const from = entry.archive
+      ? entry.archiveLoaded
+        ? `from ${entry.archive}`
+        : `in ${entry.archive} (not loaded yet)`
+      : entry.present
+        ? ''
+        : `no archive in ${imagesDir} provides it`;
     lines.push(`${state.padEnd(8)} ${entry.image}${from ? `  ${from}` : ''}`);
-    for (const user of entry.usedBy) lines.push(`           used by ${user.unit} (container ${user.container}) in ${user.file}`);
+    for (const user of entry.usedBy)
+      lines.push(`           used by ${user.unit} (container ${user.container}) in ${user.file}`);
   }
   if (report.pending.length > 0) {
     lines.push('', `archives in ${imagesDir} not loaded yet:`);
     for (const item of report.pending) {
-      lines.push(`  ${item.archive} (${formatBytes(item.size)}): ${item.refs ? item.refs.join(', ') || '(no image names)' : 'image names unknown'}${item.note ? `; ${item.note}` : ''}`);
+      lines.push(
+        `  ${item.archive} (${formatBytes(item.size)}): ${item.refs ? item.refs.join(', ') || '(no image names)' : 'image names unknown'}${item.note ? `; ${item.note}` : ''}`,
+      );
     }
   }
   const missing = report.images.filter((entry) => !entry.present).length;

@@ -8,7 +8,12 @@ import { checkPositionals, parseCommandLine } from './parse-flags.ts';
  * number of positional arguments, then loads the handler and runs it. Usage
  * errors are thrown as RunnerError('USAGE'); runMain prints them.
  */
-export const invokeCommand = async <O extends OptionTable, D>(command: CommandSpec<O, D>, argv: string[], write: Write, deps?: D): Promise<number> => {
+export const invokeCommand = async <O extends OptionTable, D>(
+  command: CommandSpec<O, D>,
+  argv: string[],
+  write: Write,
+  deps?: D,
+): Promise<number> => {
   const { values, positionals, help } = parseCommandLine(command, argv);
   if (help) {
     write(renderCommandHelp(command));

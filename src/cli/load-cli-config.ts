@@ -18,6 +18,15 @@ export interface ConfigFlags {
  */
 export const loadCliConfig = async (flags: ConfigFlags): Promise<RunnerConfig> => {
   const file = await loadConfigFile(flags.config ?? DEFAULT_CONFIG_PATH, flags.config !== undefined);
-  const config = resolveConfig(file, { manifestDir: flags['manifest-dir'], stateDir: flags['state-dir'], imagesDir: flags['images-dir'] });
-  return { ...config, manifestDir: path.resolve(config.manifestDir), stateDir: path.resolve(config.stateDir), imagesDir: path.resolve(config.imagesDir) };
+  const config = resolveConfig(file, {
+    manifestDir: flags['manifest-dir'],
+    stateDir: flags['state-dir'],
+    imagesDir: flags['images-dir'],
+  });
+  return {
+    ...config,
+    manifestDir: path.resolve(config.manifestDir),
+    stateDir: path.resolve(config.stateDir),
+    imagesDir: path.resolve(config.imagesDir),
+  };
 };

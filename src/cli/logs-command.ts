@@ -18,22 +18,31 @@ export interface LogsDeps {
  * pods from this manifest directory (by manifest name or podman pod name)
  * and streams `podman logs` of `<podman pod name>-<container>`.
  */
-export const logsCommand = (argv: string[], write: Write, deps: LogsDeps = {}): Promise<number> => invokeCommand(LOGS, argv, write, deps);
+export const logsCommand = (argv: string[], write: Write, deps: LogsDeps = {}): Promise<number> =>
+  invokeCommand(LOGS, argv, write, deps);
 
 /** The handler of LOGS (src/cli/commands.ts). */
-export const showLogs = async ({ values, positionals }: ParsedArgs<typeof LOGS_FLAGS>, _write: Write, deps: LogsDeps = {}): Promise<number> => {
+export const showLogs = async (
+  { values, positionals }: ParsedArgs<typeof LOGS_FLAGS>,
+  _write: Write,
+  deps: LogsDeps = {},
+): Promise<number> => {
   const tail = values.tail === undefined ? undefined : Number(values.tail);
-  if (tail !== undefined && !(Number.isInteger(tail) && tail >= 0)) throw new RunnerError('USAGE', `--tail must be a whole number (got "${values.tail}")`);
+  if (tail !== undefined && !(Number.isInteger(tail) && tail >= 0))
+    throw new RunnerError('USAGE', `--tail must be a whole number (got "${values.tail}")`);
   const config = await loadCliConfig(values);
   const manifestDir = config.manifestDir;
-  const podman = deps.podman ?? new CliPodman({ path: config.podman.path, timeoutMs: config.podman.timeoutSeconds * 1000 });
+  const podman =
+    deps.podman ?? new CliPodman({ path: config.podman.path, timeoutMs: config.podman.timeoutSeconds * 1000 });
 
   const name = positionals[0]!;
   const managed = observePods(await podman.listPods(), manifestDir).filter((pod) => pod.key !== undefined);
   const pod = managed.find((item) => item.name === name) ?? managed.find((item) => podFromPodman(item).name === name);
   if (!pod) {
     const known = managed.map((item) => podFromPodman(item).name).sort();
-    return fail(`no pod "${name}" from ${manifestDir} in podman${known.length > 0 ? ` (pods: ${known.join(', ')})` : ''}`);
+    return fail(
+      `no pod "${name}" from ${manifestDir} in podman${known.length > 0 ? ` (pods: ${known.join(', ')})` : ''}`,
+    );
   }
   const containers = podFromPodman(pod).containers.map((container) => container.name);
   let container = values.container;
@@ -50,7 +59,11 @@ export const showLogs = async ({ values, positionals }: ParsedArgs<typeof LOGS_F
   const stop = (): void => controller.abort();
   process.on('SIGINT', stop);
   try {
-    return await podman.logs(`${pod.name}-${container}`, { follow: values.follow === true, ...(tail !== undefined ? { tail } : {}), signal: controller.signal });
+    return await podman.logs(`${pod.name}-${container}`, {
+      follow: values.follow === true,
+      ...(tail !== undefined ? { tail } : {}),
+      signal: controller.signal,
+    });
   } finally {
     process.off('SIGINT', stop);
   }

@@ -24,7 +24,12 @@ export const EVENT_LINES = 10;
  * the shared `file:line:col: field: message` form (as `runner validate`).
  * Every string from the report is printed escaped (src/shared/printable.ts).
  */
-export const renderDetail = (input: StatusReport, podInput: PodStatus | undefined, problemsInput: string[], options: DetailOptions): string => {
+export const renderDetail = (
+  input: StatusReport,
+  podInput: PodStatus | undefined,
+  problemsInput: string[],
+  options: DetailOptions,
+): string => {
   const report = printableData(input);
   const pod = printableData(podInput);
   const problems = problemsInput.map(printable);
@@ -35,17 +40,27 @@ export const renderDetail = (input: StatusReport, podInput: PodStatus | undefine
   const at = (ms: number): string => `${formatTimestamp(ms, options.timeZone)} (${relative(ms, options.now)})`;
   if (report.daemon.state !== 'running') lines.push(daemonLine(report), '');
   if (pod) {
-    const status = report.observedBy === 'podman' ? pod.podmanStatus ?? pod.status : pod.status;
+    const status = report.observedBy === 'podman' ? (pod.podmanStatus ?? pod.status) : pod.status;
     field('Name', pod.name);
     field('Unit', pod.unit);
     field('Status', colourStatus(status, status, options.colour));
     if (pod.message) field('Message', pod.message);
     field('Ready', `${pod.readyContainers}/${pod.totalContainers}`);
-    field('Restarts', pod.lastRestartAt !== undefined && pod.restarts > 0 ? `${pod.restarts} (last ${relative(pod.lastRestartAt, options.now)})` : String(pod.restarts));
+    field(
+      'Restarts',
+      pod.lastRestartAt !== undefined && pod.restarts > 0
+        ? `${pod.restarts} (last ${relative(pod.lastRestartAt, options.now)})`
+        : String(pod.restarts),
+    );
     field('Source', pod.source);
     if (pod.hash) field('Spec hash', pod.hash);
     if (pod.restartPolicy) field('Restart policy', pod.restartPolicy);
-    field('Podman pod', pod.podId ? `${pod.podName ?? pod.name} (${pod.podId.slice(0, 12)}), ${pod.podmanStatus ?? 'status unknown'}` : 'none');
+    field(
+      'Podman pod',
+      pod.podId
+        ? `${pod.podName ?? pod.name} (${pod.podId.slice(0, 12)}), ${pod.podmanStatus ?? 'status unknown'}`
+        : 'none',
+    );
     if (pod.createdAt !== undefined) field('Created', at(pod.createdAt));
     lines.push('Containers:');
     for (const container of pod.containers) lines.push(...containerLines(container, options.now, at));
@@ -60,7 +75,10 @@ export const renderDetail = (input: StatusReport, podInput: PodStatus | undefine
     lines.push(`Manifest problems${running}:`, ...problems.map((problem) => `  ${problem}`));
   }
   const events = options.events.slice(-EVENT_LINES);
-  lines.push(events.length > 0 ? 'Events:' : 'Events:           <none>', ...events.map((event) => `  ${formatEvent(event, options.timeZone)}`));
+  lines.push(
+    events.length > 0 ? 'Events:' : 'Events:           <none>',
+    ...events.map((event) => `  ${formatEvent(event, options.timeZone)}`),
+  );
   const loop = slowLoop(report);
   if (loop) lines.push('', loop);
   return `${lines.join('\n')}\n`;
@@ -73,15 +91,25 @@ const containerLines = (container: ContainerStatus, now: number, at: (ms: number
   };
   field('Image', container.image || '<unknown>');
   if (container.id) field('Container ID', container.id.slice(0, 12));
-  field('State', `${container.state}${container.state !== 'running' && container.exitCode !== undefined ? ` (exit code ${container.exitCode})` : ''}`);
+  field(
+    'State',
+    `${container.state}${container.state !== 'running' && container.exitCode !== undefined ? ` (exit code ${container.exitCode})` : ''}`,
+  );
   if (container.startedAt !== undefined) field('Started', at(container.startedAt));
   field('Ready', String(container.ready));
   field('Restarts', String(container.restartCount));
   if (container.lastRestartAt !== undefined || container.lastReason) {
-    const parts = [container.lastReason, container.lastExitCode !== undefined ? `exit code ${container.lastExitCode}` : undefined].filter(Boolean);
-    field('Last restart', `${container.lastRestartAt !== undefined ? relative(container.lastRestartAt, now) : 'time unknown'}${parts.length > 0 ? `: ${parts.join(', ')}` : ''}`);
+    const parts = [
+      container.lastReason,
+      container.lastExitCode !== undefined ? `exit code ${container.lastExitCode}` : undefined,
+    ].filter(Boolean);
+    field(
+      'Last restart',
+      `${container.lastRestartAt !== undefined ? relative(container.lastRestartAt, now) : 'time unknown'}${parts.length > 0 ? `: ${parts.join(', ')}` : ''}`,
+    );
   }
-  if (container.nextRestartAt !== undefined) field('Next restart', `${relative(container.nextRestartAt, now)} (backing off)`);
+  if (container.nextRestartAt !== undefined)
+    field('Next restart', `${relative(container.nextRestartAt, now)} (backing off)`);
   for (const kind of ['startup', 'liveness', 'readiness'] as const) {
     const probe = container.probes[kind];
     if (probe) field(`${kind[0]!.toUpperCase()}${kind.slice(1)}`, probeText(probe, now));
@@ -89,14 +117,21 @@ const containerLines = (container: ContainerStatus, now: number, at: (ms: number
   if (container.recentRestarts.length > 0) {
     lines.push('    Recent restarts:');
     for (const restart of container.recentRestarts) {
-      lines.push(`      ${humanDuration(now - restart.at).padStart(6)} ago  ${restart.reason}${restart.exitCode !== undefined ? ` (exit code ${restart.exitCode})` : ''}`);
+      lines.push(
+        `      ${humanDuration(now - restart.at).padStart(6)} ago  ${restart.reason}${restart.exitCode !== undefined ? ` (exit code ${restart.exitCode})` : ''}`,
+      );
     }
   }
   return lines;
 };
 
 const probeText = (probe: ProbeStateView, now: number): string => {
-  const streak = probe.result === 'failure' ? ` (${probe.consecutiveFailures} in a row)` : probe.result === 'success' ? ` (${probe.consecutiveSuccesses} in a row)` : '';
+  const streak =
+    probe.result === 'failure'
+      ? ` (${probe.consecutiveFailures} in a row)`
+      : probe.result === 'success'
+        ? ` (${probe.consecutiveSuccesses} in a row)`
+        : '';
   const when = probe.lastProbeAt !== undefined ? `, last ${relative(probe.lastProbeAt, now)}` : '';
   return `${probe.result}${streak}${when}${probe.lastMessage ? `: ${probe.lastMessage}` : ''}`;
 };

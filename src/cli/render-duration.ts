@@ -34,7 +34,8 @@ export const humanDuration = (ms: number): string => {
 };
 
 /** "3m ago" (or "in 40s" for a time still to come). */
-export const relative = (at: number, now: number): string => (at > now + 999 ? `in ${humanDuration(at - now)}` : `${humanDuration(now - at)} ago`);
+export const relative = (at: number, now: number): string =>
+  at > now + 999 ? `in ${humanDuration(at - now)}` : `${humanDuration(now - at)} ago`;
 
 /** `2026-11-28 04:56:45`, in local time or UTC. */
 export const formatTimestamp = (ms: number, timeZone: 'local' | 'UTC' = 'local'): string => {
@@ -42,7 +43,14 @@ export const formatTimestamp = (ms: number, timeZone: 'local' | 'UTC' = 'local')
   const utc = timeZone === 'UTC';
   const two = (value: number): string => String(value).padStart(2, '0');
   const parts = utc
-    ? [date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate(), date.getUTCHours(), date.getUTCMinutes(), date.getUTCSeconds()]
+    ? [
+        date.getUTCFullYear(),
+        date.getUTCMonth() + 1,
+        date.getUTCDate(),
+        date.getUTCHours(),
+        date.getUTCMinutes(),
+        date.getUTCSeconds(),
+      ]
     : [date.getFullYear(), date.getMonth() + 1, date.getDate(), date.getHours(), date.getMinutes(), date.getSeconds()];
   const [year, month, day, hour, minute, second] = parts as [number, number, number, number, number, number];
   return `${year}-${two(month)}-${two(day)} ${two(hour)}:${two(minute)}:${two(second)}`;

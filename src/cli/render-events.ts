@@ -12,7 +12,9 @@ const TYPE_WIDTH = 15;
  */
 export const formatEvent = (event: RunnerEvent, timeZone: 'local' | 'UTC' = 'local'): string => {
   const subject = event.pod ? `pod/${event.pod}` : event.file ? `file/${path.basename(event.file)}` : 'runner';
-  return printable(`${formatTimestamp(event.time, timeZone)}  ${event.type.padEnd(TYPE_WIDTH)}  ${subject}  ${event.message}`);
+  return printable(
+    `${formatTimestamp(event.time, timeZone)}  ${event.type.padEnd(TYPE_WIDTH)}  ${subject}  ${event.message}`,
+  );
 };
 
 /** Whether an event concerns a pod: named by it, or about the file it comes from. */

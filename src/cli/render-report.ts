@@ -1,5 +1,13 @@
 import * as v from 'valibot';
-import { POD_STATUSES, podStatusSchema, STATUS_API_VERSION, statusSchema, type PodStatus, type PodStatusName, type StatusDocument } from '../status/status-schema.ts';
+import {
+  POD_STATUSES,
+  podStatusSchema,
+  STATUS_API_VERSION,
+  statusSchema,
+  type PodStatus,
+  type PodStatusName,
+  type StatusDocument,
+} from '../status/status-schema.ts';
 
 /** Exit codes of `runner status`, for monitoring checks (docs/status.md). */
 export const EXIT_HEALTHY = 0;
@@ -8,7 +16,12 @@ export const EXIT_NOT_RUNNING = 3;
 
 export const DAEMON_STATES = ['running', 'stale', 'absent'] as const;
 
-const countsSchema = v.object(Object.fromEntries(POD_STATUSES.map((status) => [status, v.number()])) as Record<PodStatusName, v.NumberSchema<undefined>>);
+const countsSchema = v.object(
+  Object.fromEntries(POD_STATUSES.map((status) => [status, v.number()])) as Record<
+    PodStatusName,
+    v.NumberSchema<undefined>
+  >,
+);
 
 /**
  * `runner status --json`: the status document as the CLI judged it. Same
@@ -52,7 +65,8 @@ export interface ReportInput {
   invalidManifests: StatusDocument['invalidManifests'];
 }
 
-export const isPodReady = (pod: PodStatus): boolean => pod.status === 'Completed' || (pod.status === 'Running' && pod.readyContainers === pod.totalContainers);
+export const isPodReady = (pod: PodStatus): boolean =>
+  pod.status === 'Completed' || (pod.status === 'Running' && pod.readyContainers === pod.totalContainers);
 
 /** Healthy: what the manifest asks for runs (or has completed), every container is ready, and its file is valid. */
 export const isPodHealthy = (pod: PodStatus): boolean => isPodReady(pod) && pod.manifestProblems.length === 0;
@@ -67,12 +81,23 @@ export const buildReport = (input: ReportInput): StatusReport => {
   return {
     apiVersion: STATUS_API_VERSION,
     kind: 'StatusReport',
-    daemon: { state: input.daemon.state, ...(input.daemon.reason ? { reason: input.daemon.reason } : {}), ...input.daemon.doc },
+    daemon: {
+      state: input.daemon.state,
+      ...(input.daemon.reason ? { reason: input.daemon.reason } : {}),
+      ...input.daemon.doc,
+    },
     observedBy: input.observedBy,
     manifestDir: input.manifestDir,
     pods: input.pods,
     invalidManifests: input.invalidManifests,
-    summary: { pods: input.pods.length, ready, notReady: input.pods.length - ready, byStatus, invalidManifests: input.invalidManifests.length, exitCode },
+    summary: {
+      pods: input.pods.length,
+      ready,
+      notReady: input.pods.length - ready,
+      byStatus,
+      invalidManifests: input.invalidManifests.length,
+      exitCode,
+    },
   };
 };
 
@@ -86,7 +111,11 @@ export const reportForPod = (report: StatusReport, pods: PodStatus[], files: Set
     invalidManifests: report.invalidManifests.filter((item) => files.has(item.file)),
   });
 
-const withoutStateAndReason = ({ state: _state, reason: _reason, ...rest }: StatusReport['daemon']): Partial<StatusDocument['daemon']> => rest;
+const withoutStateAndReason = ({
+  state: _state,
+  reason: _reason,
+  ...rest
+}: StatusReport['daemon']): Partial<StatusDocument['daemon']> => rest;
 
 const STATUS_WORDS: Record<PodStatusName, string> = {
   Running: 'running',
@@ -108,11 +137,15 @@ export const summaryLine = (report: StatusReport): string => {
   const { summary } = report;
   const parts = POD_STATUSES.filter((status) => summary.byStatus[status] > 0).map((status) => {
     const count = summary.byStatus[status];
-    const notReady = status === 'Running' ? report.pods.filter((pod) => pod.status === 'Running' && !isPodReady(pod)).length : 0;
+    const notReady =
+      status === 'Running' ? report.pods.filter((pod) => pod.status === 'Running' && !isPodReady(pod)).length : 0;
     return `${count} ${STATUS_WORDS[status]}${notReady > 0 ? ` (${notReady} not ready)` : ''}`;
   });
   const head = `${summary.pods} ${summary.pods === 1 ? 'pod' : 'pods'}${parts.length > 0 ? `: ${parts.join(', ')}` : ''}`;
-  const invalid = summary.invalidManifests > 0 ? `; ${summary.invalidManifests} ${summary.invalidManifests === 1 ? 'manifest' : 'manifests'} invalid` : '';
+  const invalid =
+    summary.invalidManifests > 0
+      ? `; ${summary.invalidManifests} ${summary.invalidManifests === 1 ? 'manifest' : 'manifests'} invalid`
+      : '';
   return `${head}${invalid}`;
 };
 

@@ -19,7 +19,14 @@ interface Row {
   source: string;
 }
 
-const HEADER: Row = { name: 'NAME', ready: 'READY', status: 'STATUS', restarts: 'RESTARTS', age: 'AGE', source: 'SOURCE' };
+const HEADER: Row = {
+  name: 'NAME',
+  ready: 'READY',
+  status: 'STATUS',
+  restarts: 'RESTARTS',
+  age: 'AGE',
+  source: 'SOURCE',
+};
 const COLUMNS = ['name', 'ready', 'status', 'restarts', 'age', 'source'] as const;
 
 /**
@@ -39,7 +46,9 @@ export const renderTable = (input: StatusReport, options: RenderOptions): string
   if (all.length === 0) {
     lines.push(fromPodman ? `no pods from ${report.manifestDir} in podman` : `no pods in ${report.manifestDir}`);
   } else {
-    const widths = Object.fromEntries(COLUMNS.map((column) => [column, Math.max(...[HEADER, ...all].map((row) => row[column].length))])) as Record<keyof Row, number>;
+    const widths = Object.fromEntries(
+      COLUMNS.map((column) => [column, Math.max(...[HEADER, ...all].map((row) => row[column].length))]),
+    ) as Record<keyof Row, number>;
     const format = (row: Row, colour: boolean): string =>
       COLUMNS.map((column, index) => {
         const last = index === COLUMNS.length - 1;
@@ -51,9 +60,16 @@ export const renderTable = (input: StatusReport, options: RenderOptions): string
     lines.push(format(HEADER, false), ...all.map((row) => format(row, options.colour)));
   }
   const notes = [
-    ...report.pods.filter((pod) => pod.message).map((pod) => `${pod.name}: ${pod.message}${nextRestart(pod, options.now)}`),
-    ...report.pods.filter((pod) => !pod.message && pod.status === 'Running' && pod.readyContainers < pod.totalContainers).map((pod) => `${pod.name}: not ready: ${notReady(pod)}`),
-    ...report.invalidManifests.map((item) => `${path.basename(item.file)}: ${shortProblem(item.file, item.problems[0] ?? 'invalid')}${item.problems.length > 1 ? ` (and ${item.problems.length - 1} more)` : ''}${stillRunning(item.file, report.pods)}`),
+    ...report.pods
+      .filter((pod) => pod.message)
+      .map((pod) => `${pod.name}: ${pod.message}${nextRestart(pod, options.now)}`),
+    ...report.pods
+      .filter((pod) => !pod.message && pod.status === 'Running' && pod.readyContainers < pod.totalContainers)
+      .map((pod) => `${pod.name}: not ready: ${notReady(pod)}`),
+    ...report.invalidManifests.map(
+      (item) =>
+        `${path.basename(item.file)}: ${shortProblem(item.file, item.problems[0] ?? 'invalid')}${item.problems.length > 1 ? ` (and ${item.problems.length - 1} more)` : ''}${stillRunning(item.file, report.pods)}`,
+    ),
   ];
   if (notes.length > 0) lines.push('', ...notes.map((note) => `  ${note}`));
   lines.push('', summaryLine(report));
@@ -67,18 +83,29 @@ export const renderTable = (input: StatusReport, options: RenderOptions): string
 const podRow = (pod: PodStatus, now: number, fromPodman: boolean): Row => ({
   name: pod.name,
   ready: `${pod.readyContainers}/${pod.totalContainers}`,
-  status: fromPodman ? pod.podmanStatus ?? pod.status : pod.status,
-  restarts: pod.lastRestartAt !== undefined && pod.restarts > 0 ? `${pod.restarts} (${humanDuration(now - pod.lastRestartAt)} ago)` : String(pod.restarts),
+  status: fromPodman ? (pod.podmanStatus ?? pod.status) : pod.status,
+  restarts:
+    pod.lastRestartAt !== undefined && pod.restarts > 0
+      ? `${pod.restarts} (${humanDuration(now - pod.lastRestartAt)} ago)`
+      : String(pod.restarts),
   age: pod.createdAt !== undefined ? humanDuration(now - pod.createdAt) : '-',
   source: path.basename(pod.source),
 });
 
 const invalidRow = (file: string, pods: PodStatus[]): Row => {
   const names = podsOf(file, pods);
-  return { name: names.length > 0 ? names.join(',') : path.basename(file), ready: '-', status: 'Invalid', restarts: '-', age: '-', source: path.basename(file) };
+  return {
+    name: names.length > 0 ? names.join(',') : path.basename(file),
+    ready: '-',
+    status: 'Invalid',
+    restarts: '-',
+    age: '-',
+    source: path.basename(file),
+  };
 };
 
-const podsOf = (file: string, pods: PodStatus[]): string[] => pods.filter((pod) => pod.source === file && pod.manifestProblems.length > 0).map((pod) => pod.name);
+const podsOf = (file: string, pods: PodStatus[]): string[] =>
+  pods.filter((pod) => pod.source === file && pod.manifestProblems.length > 0).map((pod) => pod.name);
 
 const stillRunning = (file: string, pods: PodStatus[]): string => {
   const running = pods.filter((pod) => pod.source === file && pod.podId !== undefined).map((pod) => pod.name);
@@ -97,8 +124,17 @@ const notReady = (pod: PodStatus): string =>
   pod.containers
     .filter((container) => !container.ready)
     .map((container) => {
-      const probe = container.probes.readiness?.result === 'failure' ? container.probes.readiness : container.probes.startup?.result !== 'success' ? container.probes.startup : undefined;
-      const why = probe ? ` (${probe === container.probes.readiness ? 'readiness' : 'startup'}: ${probe.lastMessage ?? probe.result})` : container.state !== 'running' ? ` (${container.state})` : '';
+      const probe =
+        container.probes.readiness?.result === 'failure'
+          ? container.probes.readiness
+          : container.probes.startup?.result !== 'success'
+            ? container.probes.startup
+            : undefined;
+      const why = probe
+        ? ` (${probe === container.probes.readiness ? 'readiness' : 'startup'}: ${probe.lastMessage ?? probe.result})`
+        : container.state !== 'running'
+          ? ` (${container.state})`
+          : '';
       return `container ${container.name}${why}`;
     })
     .join(', ');

@@ -19,7 +19,10 @@ export const runForeground = async ({ values }: ParsedArgs<typeof RUN_FLAGS>): P
     logLevel: oneOf('--log-level', values['log-level'], LOG_LEVELS) ?? loaded.logLevel,
     logFormat: oneOf('--log-format', values['log-format'], LOG_FORMATS) ?? loaded.logFormat,
   };
-  const logger = createLogger({ level: config.logLevel, format: config.logFormat ?? (process.stderr.isTTY ? 'pretty' : 'json') });
+  const logger = createLogger({
+    level: config.logLevel,
+    format: config.logFormat ?? (process.stderr.isTTY ? 'pretty' : 'json'),
+  });
 
   const controller = new AbortController();
   let stopping = false;

@@ -45,7 +45,9 @@ export const runMain = async (argv: string[]): Promise<number> => {
       if (error.code === 'USAGE') process.stderr.write(`run "runner ${printable(command ?? '')} --help" for usage\n`);
       return error.code === 'USAGE' ? 2 : 1;
     }
-    process.stderr.write(`runner: unexpected error: ${printable(describeError(error))}\n${error instanceof Error ? printableLines(error.stack ?? '') : ''}\n`);
+    process.stderr.write(
+      `runner: unexpected error: ${printable(describeError(error))}\n${error instanceof Error ? printableLines(error.stack ?? '') : ''}\n`,
+    );
     return 70;
   }
 };

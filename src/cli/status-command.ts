@@ -39,10 +39,15 @@ const PODMAN_TIMEOUT_MS = 10_000;
  * what podman reports for the pods labelled from this manifest directory,
  * and exits 3. Exit codes: docs/status.md.
  */
-export const statusCommand = (argv: string[], write: Write, deps: StatusDeps = {}): Promise<number> => invokeCommand(STATUS, argv, write, deps);
+export const statusCommand = (argv: string[], write: Write, deps: StatusDeps = {}): Promise<number> =>
+  invokeCommand(STATUS, argv, write, deps);
 
 /** The handler of STATUS (src/cli/commands.ts), given its parsed command line. */
-export const showStatus = async ({ values, positionals }: ParsedArgs<typeof STATUS_FLAGS>, write: Write, deps: StatusDeps = {}): Promise<number> => {
+export const showStatus = async (
+  { values, positionals }: ParsedArgs<typeof STATUS_FLAGS>,
+  write: Write,
+  deps: StatusDeps = {},
+): Promise<number> => {
   if (values.watch && values.json) throw new RunnerError('USAGE', '--watch and --json cannot be combined');
   const config = await loadCliConfig(values);
   const options: RenderInput = {
@@ -55,7 +60,10 @@ export const showStatus = async ({ values, positionals }: ParsedArgs<typeof STAT
     podman: deps.podman ?? {
       listPods: async (callOptions) => {
         const { CliPodman } = await import('../podman/cli-podman.ts');
-        return new CliPodman({ path: config.podman.path, timeoutMs: Math.min(PODMAN_TIMEOUT_MS, config.podman.timeoutSeconds * 1000) }).listPods(callOptions);
+        return new CliPodman({
+          path: config.podman.path,
+          timeoutMs: Math.min(PODMAN_TIMEOUT_MS, config.podman.timeoutSeconds * 1000),
+        }).listPods(callOptions);
       },
     },
     read: deps.read,
@@ -88,7 +96,11 @@ export interface RenderInput {
 }
 
 /** Redraws until SIGINT (or `signal`); returns the exit code of the last frame. */
-const watch = async (options: RenderInput, write: (text: string) => void, { signal, intervalMs }: { signal: AbortSignal | undefined; intervalMs: number }): Promise<number> => {
+const watch = async (
+  options: RenderInput,
+  write: (text: string) => void,
+  { signal, intervalMs }: { signal: AbortSignal | undefined; intervalMs: number },
+): Promise<number> => {
   const controller = new AbortController();
   const stop = (): void => controller.abort();
   process.on('SIGINT', stop);
@@ -114,31 +126,56 @@ export const renderOnce = async (options: RenderInput): Promise<{ text: string; 
   const now = options.now();
   const report = await gatherReport(options, now);
   if (options.pod === undefined) {
-    return { text: options.json ? `${printableJson(JSON.stringify(report, null, 2))}\n` : renderTable(report, { now, colour: options.colour }), code: report.summary.exitCode };
+    return {
+      text: options.json
+        ? `${printableJson(JSON.stringify(report, null, 2))}\n`
+        : renderTable(report, { now, colour: options.colour }),
+      code: report.summary.exitCode,
+    };
   }
   const name = options.pod;
   const pods = report.pods.filter((pod) => pod.name === name || pod.podName === name);
   const files = new Set([
     ...pods.map((pod) => pod.source),
-    ...report.invalidManifests.filter((item) => path.basename(item.file) === name || path.basename(item.file, path.extname(item.file)) === name).map((item) => item.file),
+    ...report.invalidManifests
+      .filter((item) => path.basename(item.file) === name || path.basename(item.file, path.extname(item.file)) === name)
+      .map((item) => item.file),
   ]);
   if (pods.length === 0 && files.size === 0) {
-    const where = report.observedBy === 'podman' ? `podman has no pod "${name}" from ${options.manifestDir}` : `no pod or manifest "${name}" in ${options.manifestDir}`;
-    return { text: `${printable(where)} (runner status lists them)\n`, code: report.daemon.state === 'running' ? EXIT_DEGRADED : EXIT_NOT_RUNNING };
+    const where =
+      report.observedBy === 'podman'
+        ? `podman has no pod "${name}" from ${options.manifestDir}`
+        : `no pod or manifest "${name}" in ${options.manifestDir}`;
+    return {
+      text: `${printable(where)} (runner status lists them)\n`,
+      code: report.daemon.state === 'running' ? EXIT_DEGRADED : EXIT_NOT_RUNNING,
+    };
   }
   const narrowed = reportForPod(report, pods, files);
-  if (options.json) return { text: `${printableJson(JSON.stringify(narrowed, null, 2))}\n`, code: narrowed.summary.exitCode };
+  if (options.json)
+    return { text: `${printableJson(JSON.stringify(narrowed, null, 2))}\n`, code: narrowed.summary.exitCode };
   const pod = pods[0];
   const problems = narrowed.invalidManifests.flatMap((item) => item.problems);
-  const events = (await readEvents(options.stateDir)).filter((event) => (pod ? isAboutPod(event, pod.name, pod.source) : files.has(event.file ?? '')));
-  return { text: renderDetail(narrowed, pod, problems, { now, colour: options.colour, timeZone: options.timeZone, events }), code: narrowed.summary.exitCode };
+  const events = (await readEvents(options.stateDir)).filter((event) =>
+    pod ? isAboutPod(event, pod.name, pod.source) : files.has(event.file ?? ''),
+  );
+  return {
+    text: renderDetail(narrowed, pod, problems, { now, colour: options.colour, timeZone: options.timeZone, events }),
+    code: narrowed.summary.exitCode,
+  };
 };
 
 const gatherReport = async (options: RenderInput, now: number): Promise<StatusReport> => {
   const reading = await readStatus(options.stateDir, now, options.read);
   if (reading.kind === 'live') {
     const { doc } = reading;
-    return buildReport({ daemon: { state: 'running', doc: doc.daemon }, observedBy: 'daemon', manifestDir: doc.manifestDir, pods: doc.pods, invalidManifests: doc.invalidManifests });
+    return buildReport({
+      daemon: { state: 'running', doc: doc.daemon },
+      observedBy: 'daemon',
+      manifestDir: doc.manifestDir,
+      pods: doc.pods,
+      invalidManifests: doc.invalidManifests,
+    });
   }
   // Loaded only without a live daemon: the manifest parser, the desired state
   // and their dependencies (yaml's writer, node:crypto) were a third of a

@@ -12,7 +12,10 @@ import type { RenderInput } from './status-command.ts';
  * runs, so podman is asked and the manifests are read as the daemon would.
  * Imported by status-command only on that path (see gatherReport there).
  */
-export const gatherOfflineReport = async (options: RenderInput, reading: Exclude<StatusReading, { kind: 'live' }>): Promise<StatusReport> => {
+export const gatherOfflineReport = async (
+  options: RenderInput,
+  reading: Exclude<StatusReading, { kind: 'live' }>,
+): Promise<StatusReport> => {
   const state = reading.kind === 'stale' ? 'stale' : 'absent';
   const daemonDoc = reading.kind === 'stale' ? { ...reading.doc.daemon, podmanError: undefined } : {};
   let observed: ObservedPod[] = [];
@@ -25,7 +28,11 @@ export const gatherOfflineReport = async (options: RenderInput, reading: Exclude
   const desired = await readDesiredOffline(options, observed);
   const { pods, invalidManifests } = offlineStatus(observed, podmanError === undefined ? desired : undefined);
   return buildReport({
-    daemon: { state, reason: reading.reason, doc: { ...stripUndefined(daemonDoc), ...(podmanError ? { podmanError } : {}) } },
+    daemon: {
+      state,
+      reason: reading.reason,
+      doc: { ...stripUndefined(daemonDoc), ...(podmanError ? { podmanError } : {}) },
+    },
     observedBy: 'podman',
     manifestDir: options.manifestDir,
     // Without podman's list, a manifest's missing pod proves nothing: only the files' problems are shown.
@@ -40,11 +47,24 @@ export const gatherOfflineReport = async (options: RenderInput, reading: Exclude
  * directory or one of its files is unreadable (a non-root user in the
  * status group), which must not show up as an invalid manifest.
  */
-const readDesiredOffline = async (options: RenderInput, observed: readonly ObservedPod[]): Promise<DesiredState | undefined> => {
+const readDesiredOffline = async (
+  options: RenderInput,
+  observed: readonly ObservedPod[],
+): Promise<DesiredState | undefined> => {
   try {
-    const snapshot = await readManifestDir(options.manifestDir, { trust: options.trust, policy: options.policy, trustMode: 'enforce' });
-    if (snapshot.files.some((manifest) => manifest.problems.some((problem) => UNREADABLE.test(problem.message)))) return undefined;
-    return buildDesiredState({ snapshot, currentOwners: currentOwners(observed), lastApplied: [], defaultStopTimeoutSeconds: 0 });
+    const snapshot = await readManifestDir(options.manifestDir, {
+      trust: options.trust,
+      policy: options.policy,
+      trustMode: 'enforce',
+    });
+    if (snapshot.files.some((manifest) => manifest.problems.some((problem) => UNREADABLE.test(problem.message))))
+      return undefined;
+    return buildDesiredState({
+      snapshot,
+      currentOwners: currentOwners(observed),
+      lastApplied: [],
+      defaultStopTimeoutSeconds: 0,
+    });
   } catch {
     return undefined;
   }
@@ -52,4 +72,5 @@ const readDesiredOffline = async (options: RenderInput, observed: readonly Obser
 
 const UNREADABLE = /^cannot read: (EACCES|EPERM)$/;
 
-const stripUndefined = <T extends object>(value: T): Partial<T> => Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as Partial<T>;
+const stripUndefined = <T extends object>(value: T): Partial<T> =>
+  Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as Partial<T>;

@@ -20,7 +20,10 @@ import { loadCliConfig } from './load-cli-config.ts';
 export const validateCommand = (argv: string[], write: Write): Promise<number> => invokeCommand(VALIDATE, argv, write);
 
 /** The handler of VALIDATE (src/cli/commands.ts). */
-export const validateManifests = async ({ values, positionals }: ParsedArgs<typeof VALIDATE_FLAGS>, write: Write): Promise<number> => {
+export const validateManifests = async (
+  { values, positionals }: ParsedArgs<typeof VALIDATE_FLAGS>,
+  write: Write,
+): Promise<number> => {
   // The daemon's policy and trust settings; trust problems are only warnings here (see VALIDATE's help).
   const config = await loadCliConfig(values);
   const read = { trust: config.trust, policy: config.policy, trustMode: 'warn' as const };
@@ -40,8 +43,15 @@ export const validateManifests = async ({ values, positionals }: ParsedArgs<type
       manifests.push(...snapshot.files);
       warnings.push(...(snapshot.warnings ?? []));
       // The same name-clash rule as the daemon, as if nothing ran yet.
-      const desired = buildDesiredState({ snapshot, currentOwners: new Map(), lastApplied: [], defaultStopTimeoutSeconds: DEFAULT_CONFIG.stopTimeoutSeconds });
-      const parseInvalid = new Set(snapshot.files.filter((manifest) => manifest.problems.length > 0).map((manifest) => manifest.file));
+      const desired = buildDesiredState({
+        snapshot,
+        currentOwners: new Map(),
+        lastApplied: [],
+        defaultStopTimeoutSeconds: DEFAULT_CONFIG.stopTimeoutSeconds,
+      });
+      const parseInvalid = new Set(
+        snapshot.files.filter((manifest) => manifest.problems.length > 0).map((manifest) => manifest.file),
+      );
       for (const [file, clash] of desired.heldFiles) if (!parseInvalid.has(file)) problems.push(...clash);
     } else {
       const parsed = await readAndParse(target, { ...read, warnings });
@@ -57,8 +67,10 @@ export const validateManifests = async ({ values, positionals }: ParsedArgs<type
     const kinds = manifest.documents.map((doc) => `${doc.kind}/${doc.name}`);
     write(`${printable(manifest.file)}: ok${kinds.length > 0 ? ` (${printable(kinds.join(', '))})` : ' (empty)'}\n`);
   }
-  for (const warning of warnings) write(`${printable(formatProblem(warning))} (warning: "runner run" would refuse this)\n`);
-  for (const problem of problems.sort((a, b) => a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0))) write(`${printable(formatProblem(problem))}\n`);
+  for (const warning of warnings)
+    write(`${printable(formatProblem(warning))} (warning: "runner run" would refuse this)\n`);
+  for (const problem of problems.sort((a, b) => a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0)))
+    write(`${printable(formatProblem(problem))}\n`);
   const checked = new Set([...manifests.map((m) => m.file), ...invalid]).size;
   write(`${checked} file(s) checked: ${checked - invalid.size} valid, ${invalid.size} invalid\n`);
   return invalid.size === 0 ? 0 : 1;

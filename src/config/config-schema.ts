@@ -13,9 +13,13 @@ import { PULL_SETTINGS } from '../desired/pull-policy.ts';
 import { POLICY_LEVELS } from '../policy/policy.ts';
 import { LOG_FORMATS, LOG_LEVELS } from '../shared/log-levels.ts';
 
-const positive = (what: string) => v.pipe(v.number(`${what} must be a number`), v.minValue(0, `${what} must not be negative`));
+const positive = (what: string) =>
+  v.pipe(v.number(`${what} must be a number`), v.minValue(0, `${what} must not be negative`));
 const toggle = v.picklist(['allow', 'deny'], 'must be allow or deny');
-const absolutePaths = v.array(v.pipe(v.string('must be a path'), v.startsWith('/', 'must be an absolute path')), 'must be a list of absolute paths');
+const absolutePaths = v.array(
+  v.pipe(v.string('must be a path'), v.startsWith('/', 'must be an absolute path')),
+  'must be a list of absolute paths',
+);
 const isPort = (value: number): boolean => Number.isInteger(value) && value >= 1 && value <= 65535;
 /** A host port (80) or an inclusive range ("8000-8099"). */
 const PORT_RANGE = 'must be a port (1-65535) or a range such as 8000-8099';
@@ -33,7 +37,12 @@ const portRange = v.union(
   ],
   PORT_RANGE,
 );
-const wholePositive = (what: string) => v.pipe(v.number(`must be a number`), v.integer(`must be a whole number`), v.minValue(1, `${what} must be at least 1`));
+const wholePositive = (what: string) =>
+  v.pipe(
+    v.number(`must be a number`),
+    v.integer(`must be a whole number`),
+    v.minValue(1, `${what} must be at least 1`),
+  );
 
 /**
  * The configuration file (`/etc/runner/config.yaml`). Strict: an unknown key
@@ -57,7 +66,15 @@ export const configFileSchema = v.strictObject(
       v.strictObject(
         {
           textfile: v.optional(v.pipe(v.string('must be a path'), v.nonEmpty('must not be empty'))),
-          listen: v.optional(v.pipe(v.string('must be host:port'), v.check(isLoopbackListen, 'must be a loopback address such as 127.0.0.1:9464 (the runner opens no port to the network)'))),
+          listen: v.optional(
+            v.pipe(
+              v.string('must be host:port'),
+              v.check(
+                isLoopbackListen,
+                'must be a loopback address such as 127.0.0.1:9464 (the runner opens no port to the network)',
+              ),
+            ),
+          ),
         },
         () => 'unknown key; allowed: textfile, listen',
       ),
@@ -76,7 +93,16 @@ export const configFileSchema = v.strictObject(
       v.strictObject(
         {
           strict: v.optional(v.boolean('must be true or false')),
-          allowedOwners: v.optional(v.array(v.pipe(v.number('must be a uid'), v.integer('must be a whole number'), v.minValue(0, 'must not be negative')), 'must be a list of uids')),
+          allowedOwners: v.optional(
+            v.array(
+              v.pipe(
+                v.number('must be a uid'),
+                v.integer('must be a whole number'),
+                v.minValue(0, 'must not be negative'),
+              ),
+              'must be a list of uids',
+            ),
+          ),
           followSymlinksOutside: v.optional(v.boolean('must be true or false')),
         },
         () => 'unknown key; allowed: strict, allowedOwners, followSymlinksOutside',
@@ -94,7 +120,15 @@ export const configFileSchema = v.strictObject(
             v.strictObject(
               {
                 allowed: v.optional(
-                  v.union([v.literal('any'), v.array(v.pipe(v.string(), v.regex(/^[A-Za-z_]+$/, 'must be a capability name such as NET_ADMIN')))], 'must be "any" or a list of capability names'),
+                  v.union(
+                    [
+                      v.literal('any'),
+                      v.array(
+                        v.pipe(v.string(), v.regex(/^[A-Za-z_]+$/, 'must be a capability name such as NET_ADMIN')),
+                      ),
+                    ],
+                    'must be "any" or a list of capability names',
+                  ),
                 ),
               },
               () => 'unknown key; allowed: allowed',
@@ -112,7 +146,14 @@ export const configFileSchema = v.strictObject(
           ),
           hostPorts: v.optional(
             v.strictObject(
-              { allowed: v.optional(v.union([v.literal('any'), v.array(portRange)], 'must be "any" or a list of ports and ranges such as 80 or 8000-8099')) },
+              {
+                allowed: v.optional(
+                  v.union(
+                    [v.literal('any'), v.array(portRange)],
+                    'must be "any" or a list of ports and ranges such as 80 or 8000-8099',
+                  ),
+                ),
+              },
               () => 'unknown key; allowed: allowed',
             ),
           ),
@@ -124,14 +165,29 @@ export const configFileSchema = v.strictObject(
             v.strictObject(
               {
                 allowed: v.optional(
-                  v.union([v.literal('any'), v.array(v.pipe(v.string(), v.regex(/^[a-z0-9_]+([./][a-z0-9_-]+)+$/, 'must be a sysctl name such as net.ipv4.tcp_syncookies')))], 'must be "any" or a list of sysctl names'),
+                  v.union(
+                    [
+                      v.literal('any'),
+                      v.array(
+                        v.pipe(
+                          v.string(),
+                          v.regex(
+                            /^[a-z0-9_]+([./][a-z0-9_-]+)+$/,
+                            'must be a sysctl name such as net.ipv4.tcp_syncookies',
+                          ),
+                        ),
+                      ),
+                    ],
+                    'must be "any" or a list of sysctl names',
+                  ),
                 ),
               },
               () => 'unknown key; allowed: allowed',
             ),
           ),
         },
-        () => 'unknown key; allowed: level, privileged, hostNetwork, hostPID, hostIPC, capabilities, hostPath, hostPorts, seccompUnconfined, appArmorUnconfined, seLinuxOptions, procMountUnmasked, sysctls',
+        () =>
+          'unknown key; allowed: level, privileged, hostNetwork, hostPID, hostIPC, capabilities, hostPath, hostPorts, seccompUnconfined, appArmorUnconfined, seLinuxOptions, procMountUnmasked, sysctls',
       ),
     ),
     podman: v.optional(
@@ -139,13 +195,16 @@ export const configFileSchema = v.strictObject(
         {
           path: v.optional(v.pipe(v.string('must be a path'), v.nonEmpty('must not be empty'))),
           timeoutSeconds: v.optional(v.pipe(positive('timeoutSeconds'), v.minValue(1, 'must be at least 1'))),
-          execOverheadSeconds: v.optional(v.pipe(positive('execOverheadSeconds'), v.maxValue(60, 'must be at most 60'))),
+          execOverheadSeconds: v.optional(
+            v.pipe(positive('execOverheadSeconds'), v.maxValue(60, 'must be at most 60')),
+          ),
         },
         () => 'unknown key; allowed: path, timeoutSeconds, execOverheadSeconds',
       ),
     ),
   },
-  () => 'unknown key; allowed: manifestDir, stateDir, logLevel, logFormat, resyncIntervalSeconds, parallelism, stopTimeoutSeconds, stopPodsOnExit, statusGroup, metrics, restartBackoff, imagesDir, pull, trust, policy, podman',
+  () =>
+    'unknown key; allowed: manifestDir, stateDir, logLevel, logFormat, resyncIntervalSeconds, parallelism, stopTimeoutSeconds, stopPodsOnExit, statusGroup, metrics, restartBackoff, imagesDir, pull, trust, policy, podman',
 );
 
 export type ConfigFile = v.InferOutput<typeof configFileSchema>;

@@ -17,12 +17,16 @@ export const loadConfigFile = async (file: string, required: boolean): Promise<C
     text = await readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !required) return {};
-    throw new RunnerError('CONFIG_UNREADABLE', `cannot read config file ${file}: ${(error as Error).message}`, { cause: error });
+    throw new RunnerError('CONFIG_UNREADABLE', `cannot read config file ${file}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length > 0) {
-    const lines = doc.errors.map((error) => `${file}:${lineCounter.linePos(error.pos[0]).line}: ${error.message.split('\n')[0]}`);
+    const lines = doc.errors.map(
+      (error) => `${file}:${lineCounter.linePos(error.pos[0]).line}: ${error.message.split('\n')[0]}`,
+    );
     throw new RunnerError('CONFIG_INVALID', `invalid config file:\n  ${lines.join('\n  ')}`);
   }
   const raw = (doc.toJS({ maxAliasCount: 100 }) as unknown) ?? {};
@@ -43,7 +47,8 @@ export const loadConfigFile = async (file: string, required: boolean): Promise<C
  * level's list (it is not appended to).
  */
 const resolvePolicy = (file: NonNullable<ConfigFile['policy']>): Policy => {
-  const defined = <T extends object>(value: T): Partial<T> => Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as Partial<T>;
+  const defined = <T extends object>(value: T): Partial<T> =>
+    Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as Partial<T>;
   const base = LEVEL_POLICIES[file.level ?? 'baseline'];
   return {
     ...base,
@@ -56,7 +61,10 @@ const resolvePolicy = (file: NonNullable<ConfigFile['policy']>): Policy => {
 };
 
 /** Defaults, then the file, then flags: later wins. */
-export const resolveConfig = (file: ConfigFile, flags: Partial<Omit<RunnerConfig, 'podman' | 'restartBackoff' | 'trust' | 'policy'>>): RunnerConfig => {
+export const resolveConfig = (
+  file: ConfigFile,
+  flags: Partial<Omit<RunnerConfig, 'podman' | 'restartBackoff' | 'trust' | 'policy'>>,
+): RunnerConfig => {
   const defined = <T extends object>(value: T): Partial<T> =>
     Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as Partial<T>;
   return {

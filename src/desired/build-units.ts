@@ -19,7 +19,8 @@ export interface BuildOptions {
 /** Units already rendered, per parse: a parse is immutable, and the manifest source hands back the same parse while its file is unchanged. */
 const rendered = new WeakMap<ParsedManifest, { options: string; units: DesiredUnit[] }>();
 
-const optionsKey = (options: BuildOptions): string => `${options.defaultStopTimeoutSeconds}\0${options.pull ?? DEFAULT_PULL}`;
+const optionsKey = (options: BuildOptions): string =>
+  `${options.defaultStopTimeoutSeconds}\0${options.pull ?? DEFAULT_PULL}`;
 
 /**
  * Turns one valid manifest file into its units: one per Pod or Deployment,
@@ -51,10 +52,20 @@ const renderUnits = (manifest: ParsedManifest, options: BuildOptions): DesiredUn
   return workloads.map((workload) => {
     const kind = workload.kind as WorkloadKind;
     const unit = `${kind}/${workload.name}`;
-    const hash = sha256(canonicalJson({ render: RENDER_VERSION, workload: workload.object, supporting: supporting.map((doc) => doc.object) }));
+    const hash = sha256(
+      canonicalJson({
+        render: RENDER_VERSION,
+        workload: workload.object,
+        supporting: supporting.map((doc) => doc.object),
+      }),
+    );
     const labels = unitLabels(manifest.file, unit, hash);
     const spec = podSpecOf(kind, workload.object);
-    const labelled = withPodSpec(kind, withLabels(kind, workload.object, labels), forPodman(spec, options.pull ?? DEFAULT_PULL));
+    const labelled = withPodSpec(
+      kind,
+      withLabels(kind, workload.object, labels),
+      forPodman(spec, options.pull ?? DEFAULT_PULL),
+    );
     return {
       key: unitKey(manifest.file, unit),
       file: manifest.file,
@@ -74,7 +85,14 @@ const renderUnits = (manifest: ParsedManifest, options: BuildOptions): DesiredUn
         name: container.name,
         image: container.image,
         ...pick(container, PROBES),
-        ...(container.ports ? { ports: container.ports.map((port) => ({ ...(port.name ? { name: port.name } : {}), containerPort: port.containerPort })) } : {}),
+        ...(container.ports
+          ? {
+              ports: container.ports.map((port) => ({
+                ...(port.name ? { name: port.name } : {}),
+                containerPort: port.containerPort,
+              })),
+            }
+          : {}),
       })),
     };
   });
@@ -97,7 +115,8 @@ const PROBES = ['livenessProbe', 'readinessProbe', 'startupProbe'] as const;
 const pick = (object: Json, keys: readonly string[]): Json =>
   Object.fromEntries(keys.filter((key) => object[key] !== undefined).map((key) => [key, object[key]]));
 
-const omit = (object: Json, keys: readonly string[]): Json => Object.fromEntries(Object.entries(object).filter(([key]) => !keys.includes(key)));
+const omit = (object: Json, keys: readonly string[]): Json =>
+  Object.fromEntries(Object.entries(object).filter(([key]) => !keys.includes(key)));
 
 /**
  * The pod spec as podman gets it. The runner owns restarts and probes:
@@ -111,7 +130,9 @@ const forPodman = (spec: PodSpec, pull: PullSetting): Json => ({
   ...spec,
   restartPolicy: 'Never',
   containers: spec.containers.map((container) => withPullPolicy(omit(container, PROBES), pull)),
-  ...(spec.initContainers ? { initContainers: spec.initContainers.map((container) => withPullPolicy(omit(container, PROBES), pull)) } : {}),
+  ...(spec.initContainers
+    ? { initContainers: spec.initContainers.map((container) => withPullPolicy(omit(container, PROBES), pull)) }
+    : {}),
 });
 
 /**
@@ -121,7 +142,11 @@ const forPodman = (spec: PodSpec, pull: PullSetting): Json => ({
  */
 const withPullPolicy = (container: Json, pull: PullSetting): Json => ({
   ...container,
-  imagePullPolicy: effectivePullPolicy(String(container.image), container.imagePullPolicy as PullPolicy | undefined, pull),
+  imagePullPolicy: effectivePullPolicy(
+    String(container.image),
+    container.imagePullPolicy as PullPolicy | undefined,
+    pull,
+  ),
 });
 
 const withPodSpec = (kind: WorkloadKind, object: Json, spec: Json): Json => {
@@ -132,7 +157,7 @@ const withPodSpec = (kind: WorkloadKind, object: Json, spec: Json): Json => {
 
 const mergeLabels = (meta: unknown, labels: Record<string, string>): Json => {
   const base = (meta ?? {}) as Json;
-  return { ...base, labels: { ...((base.labels) ?? {}), ...labels } };
+  return { ...base, labels: { ...(base.labels ?? {}), ...labels } };
 };
 
 /** A copy of the workload with the runner's labels on the pod (and, for a Deployment, on the Deployment too). */

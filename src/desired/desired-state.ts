@@ -30,7 +30,12 @@ export interface DesiredStateInputs extends BuildOptions {
  * the other file is held with an error naming both (the kubelet silently lets
  * the last file win).
  */
-export const buildDesiredState = ({ snapshot, currentOwners, lastApplied, ...options }: DesiredStateInputs): DesiredState => {
+export const buildDesiredState = ({
+  snapshot,
+  currentOwners,
+  lastApplied,
+  ...options
+}: DesiredStateInputs): DesiredState => {
   const heldFiles = new Map<string, ManifestProblem[]>();
   const unitsByFile = new Map<string, DesiredUnit[]>();
   for (const manifest of snapshot.files) {

@@ -1,6 +1,11 @@
 import type { Worker } from 'node:worker_threads';
 import { rememberFingerprint } from '../manifest/manifest-cache.ts';
-import { parseManifest, type ManifestDocument, type ParsedManifest, type ParseOptions } from '../manifest/parse-manifest.ts';
+import {
+  parseManifest,
+  type ManifestDocument,
+  type ParsedManifest,
+  type ParseOptions,
+} from '../manifest/parse-manifest.ts';
 import { decodeManifest } from '../manifest/read-manifest-file.ts';
 import type { Clock } from '../shared/clock.ts';
 import { describeError } from '../shared/errors.ts';
@@ -130,7 +135,9 @@ export class OffThreadParser {
     void worker.terminate();
     if (!this.ready) {
       this.unavailable = true;
-      this.options.logger.warn(`cannot start the manifest parse worker (${describeError(error)}): parsing on the main thread, where large files stall the runner`);
+      this.options.logger.warn(
+        `cannot start the manifest parse worker (${describeError(error)}): parsing on the main thread, where large files stall the runner`,
+      );
       for (const [id, { request, resolve }] of this.pending) {
         this.pending.delete(id);
         resolve(parseManifest(request.file, decodeManifest(request.bytes), request.parse));

@@ -32,7 +32,8 @@ export interface ParseResponse {
 export type WorkerMessage = { ready: true } | ParseResponse;
 
 /** What a response can move instead of copying. */
-export const transferablesOf = (response: ParseResponse): ArrayBuffer[] => response.documents.map((doc) => doc.json.buffer as ArrayBuffer);
+export const transferablesOf = (response: ParseResponse): ArrayBuffer[] =>
+  response.documents.map((doc) => doc.json.buffer as ArrayBuffer);
 
 /** Everything the main thread would otherwise do with a new version of a file, done where it may take its time. */
 export const parseAndRender = ({ id, file, bytes, parse, build }: ParseRequest): ParseResponse => {

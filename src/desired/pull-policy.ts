@@ -38,7 +38,11 @@ export const kubernetesDefaultPolicy = (image: string): PullPolicy => {
 };
 
 /** The policy written into the YAML podman gets for one container. */
-export const effectivePullPolicy = (image: string, declared: PullPolicy | undefined, setting: PullSetting): PullPolicy => {
+export const effectivePullPolicy = (
+  image: string,
+  declared: PullPolicy | undefined,
+  setting: PullSetting,
+): PullPolicy => {
   const wanted = declared ?? kubernetesDefaultPolicy(image);
   const ceiling = CEILING[setting];
   return RANK[wanted] <= RANK[ceiling] ? wanted : ceiling;

@@ -11,17 +11,33 @@ export const checkStorage = (snapshot: HostSnapshot): Finding => {
   const { storage } = snapshot;
   if (!storage) return { check, severity: 'warning', message: 'not checked: podman info failed' };
   if (storage.writable) return { check, severity: 'ok', message: `${storage.path} is writable` };
-  return { check, severity: 'error', message: `podman's storage ${storage.path} is not writable: ${storage.reason}`, fix: `make ${storage.path} writable by the runner's user (a read-write mount with free space), or set graphroot in /etc/containers/storage.conf` };
+  return {
+    check,
+    severity: 'error',
+    message: `podman's storage ${storage.path} is not writable: ${storage.reason}`,
+    fix: `make ${storage.path} writable by the runner's user (a read-write mount with free space), or set graphroot in /etc/containers/storage.conf`,
+  };
 };
 
 /** The manifest directory exists and passes the trust check the daemon applies (src/manifest/trust.ts). */
 export const checkManifestDir = (snapshot: HostSnapshot): Finding => {
   const check = 'manifests';
   const { path, exists, trustProblem } = snapshot.manifestDir;
-  if (!exists) return { check, severity: 'error', message: `manifest directory ${path} does not exist: the runner will not start`, fix: `mkdir -p ${path} && chmod 755 ${path}, or set manifestDir in the config file` };
+  if (!exists)
+    return {
+      check,
+      severity: 'error',
+      message: `manifest directory ${path} does not exist: the runner will not start`,
+      fix: `mkdir -p ${path} && chmod 755 ${path}, or set manifestDir in the config file`,
+    };
   if (trustProblem) {
     const [, message = trustProblem, fix] = /^(.*): (run ".*)$/.exec(trustProblem) ?? [];
-    return { check, severity: 'error', message: `${message}: the runner refuses its manifests`, ...(fix ? { fix } : {}) };
+    return {
+      check,
+      severity: 'error',
+      message: `${message}: the runner refuses its manifests`,
+      ...(fix ? { fix } : {}),
+    };
   }
   return { check, severity: 'ok', message: `${path} is trusted` };
 };
@@ -31,10 +47,20 @@ export const checkClock = (snapshot: HostSnapshot): Finding[] => {
   const { now, lastRecorded, bootId } = snapshot.clock;
   const findings: Finding[] = [];
   if (bootId === undefined) {
-    findings.push({ check: 'boot id', severity: 'warning', message: 'cannot read /proc/sys/kernel/random/boot_id: the runner cannot tell a reboot from its own restart', fix: 'run the runner where /proc is mounted (not in a chroot)' });
+    findings.push({
+      check: 'boot id',
+      severity: 'warning',
+      message: 'cannot read /proc/sys/kernel/random/boot_id: the runner cannot tell a reboot from its own restart',
+      fix: 'run the runner where /proc is mounted (not in a chroot)',
+    });
   }
   if (now < CLOCK_FLOOR) {
-    findings.push({ check: 'clock', severity: 'warning', message: `the clock reads ${new Date(now).toISOString()}: it was never set`, fix: 'set the clock (timedatectl set-ntp true, or an RTC)' });
+    findings.push({
+      check: 'clock',
+      severity: 'warning',
+      message: `the clock reads ${new Date(now).toISOString()}: it was never set`,
+      fix: 'set the clock (timedatectl set-ntp true, or an RTC)',
+    });
   } else if (lastRecorded && lastRecorded.at - now > CLOCK_SLACK_MS) {
     findings.push({
       check: 'clock',
@@ -43,7 +69,8 @@ export const checkClock = (snapshot: HostSnapshot): Finding[] => {
       fix: 'set the clock (timedatectl set-ntp true); it went backwards since the runner last ran',
     });
   }
-  if (findings.every((finding) => finding.check !== 'clock')) findings.push({ check: 'clock', severity: 'ok', message: new Date(now).toISOString() });
+  if (findings.every((finding) => finding.check !== 'clock'))
+    findings.push({ check: 'clock', severity: 'ok', message: new Date(now).toISOString() });
   if (bootId !== undefined) findings.push({ check: 'boot id', severity: 'ok', message: bootId });
   return findings;
 };

@@ -18,20 +18,40 @@ export const checkNetwork = (snapshot: HostSnapshot): Finding => {
   const { info, firewall, containersConf } = snapshot;
   if (!info?.ok) return { check, severity: 'warning', message: 'not checked: podman info failed' };
   const backend = info.host.networkBackend;
-  if (info.host.rootless) return { check, severity: 'ok', message: `${backend || 'unknown backend'}, rootless (no host firewall rules)` };
+  if (info.host.rootless)
+    return { check, severity: 'ok', message: `${backend || 'unknown backend'}, rootless (no host firewall rules)` };
   const found = (name: 'iptables' | 'nft'): string => (firewall[name] ? `${name} at ${firewall[name]}` : `no ${name}`);
   const needs = (name: 'iptables' | 'nft', why: string): Finding =>
     firewall[name]
       ? { check, severity: 'ok', message: `${why}; ${found(name)}` }
-      : { check, severity: 'error', message: `${why}, and ${name} is not installed: every pod that is not hostNetwork fails to start`, fix: name === 'iptables' ? IPTABLES_FIX : NFT_FIX };
+      : {
+          check,
+          severity: 'error',
+          message: `${why}, and ${name} is not installed: every pod that is not hostNetwork fails to start`,
+          fix: name === 'iptables' ? IPTABLES_FIX : NFT_FIX,
+        };
   if (backend === 'cni') return needs('iptables', 'podman uses CNI, whose plugins run iptables');
-  if (backend !== 'netavark') return { check, severity: 'warning', message: `podman's network backend "${backend}" is not one the runner knows (cni, netavark)` };
+  if (backend !== 'netavark')
+    return {
+      check,
+      severity: 'warning',
+      message: `podman's network backend "${backend}" is not one the runner knows (cni, netavark)`,
+    };
   const version = info.host.networkBackendVersion ? parseVersion(info.host.networkBackendVersion) : undefined;
   const driver = containersConf.firewallDriver;
-  if (driver === 'iptables' || driver === 'nftables') return needs(driver === 'iptables' ? 'iptables' : 'nft', `netavark with firewall_driver = "${driver}"`);
-  if (version && !versionAtLeast(version, [1, 14, 0])) return needs('iptables', `netavark ${version.join('.')} runs iptables`);
+  if (driver === 'iptables' || driver === 'nftables')
+    return needs(driver === 'iptables' ? 'iptables' : 'nft', `netavark with firewall_driver = "${driver}"`);
+  if (version && !versionAtLeast(version, [1, 14, 0]))
+    return needs('iptables', `netavark ${version.join('.')} runs iptables`);
   if (version) return needs('nft', `netavark ${version.join('.')} runs nft by default`);
   // podman 4.x does not report netavark's version; any of the two may be the one it runs.
-  if (firewall.iptables || firewall.nft) return { check, severity: 'ok', message: `netavark; ${found('iptables')}, ${found('nft')}` };
-  return { check, severity: 'error', message: 'netavark needs iptables (before 1.14) or nft (1.14 and later), and neither is installed: every pod that is not hostNetwork fails to start', fix: IPTABLES_FIX };
+  if (firewall.iptables || firewall.nft)
+    return { check, severity: 'ok', message: `netavark; ${found('iptables')}, ${found('nft')}` };
+  return {
+    check,
+    severity: 'error',
+    message:
+      'netavark needs iptables (before 1.14) or nft (1.14 and later), and neither is installed: every pod that is not hostNetwork fails to start',
+    fix: IPTABLES_FIX,
+  };
 };

@@ -38,7 +38,8 @@ export const parseContainersConf = (files: readonly { file: string; text: string
       if (!pair) continue;
       const [, key, value] = pair as unknown as [string, string, string];
       if (section === 'containers' && key === 'pids_limit' && /^-?\d+$/.test(value)) settings.pidsLimit = Number(value);
-      if (section === 'network' && key === 'firewall_driver') settings.firewallDriver = value.replace(/^["']|["']$/g, '');
+      if (section === 'network' && key === 'firewall_driver')
+        settings.firewallDriver = value.replace(/^["']|["']$/g, '');
     }
   }
   return settings;

@@ -41,21 +41,34 @@ export const gatherSnapshot = async (deps: GatherDeps): Promise<HostSnapshot> =>
     podman.ok || podman.kind !== 'podman-missing'
       ? await deps.podman.hostInfo(options).then(
           (host) => ({ ok: true as const, host }),
-          (error: unknown) => ({ ok: false as const, kind: podmanErrorKind(error), message: describeError(error), causeLine: error instanceof PodmanError ? error.causeLine : '' }),
+          (error: unknown) => ({
+            ok: false as const,
+            kind: podmanErrorKind(error),
+            message: describeError(error),
+            causeLine: error instanceof PodmanError ? error.causeLine : '',
+          }),
         )
       : undefined;
   const confFiles = containersConfFiles(deps.env, dropIns);
-  const confTexts = (await Promise.all(confFiles.map(async (file) => ({ file, text: await readFile(file, 'utf8').catch(() => undefined) })))).filter(
-    (item): item is { file: string; text: string } => item.text !== undefined,
+  const confTexts = (
+    await Promise.all(
+      confFiles.map(async (file) => ({ file, text: await readFile(file, 'utf8').catch(() => undefined) })),
+    )
+  ).filter((item): item is { file: string; text: string } => item.text !== undefined);
+  const manifestExists = await stat(deps.manifestDir).then(
+    (stats) => stats.isDirectory(),
+    () => false,
   );
-  const manifestExists = await stat(deps.manifestDir).then((stats) => stats.isDirectory(), () => false);
   const trustProblem = manifestExists ? await directoryTrustProblem(deps.manifestDir, deps.trust) : undefined;
   return {
     podman,
     info,
     firewall: await findFirewall(deps.env),
     containersConf: parseContainersConf(confTexts),
-    cgroupHybrid: await access('/sys/fs/cgroup/unified/cgroup.controllers').then(() => true, () => false),
+    cgroupHybrid: await access('/sys/fs/cgroup/unified/cgroup.controllers').then(
+      () => true,
+      () => false,
+    ),
     storage: info?.ok ? await storageWritable(info.host.graphRoot) : undefined,
     manifestDir: { path: deps.manifestDir, exists: manifestExists, ...(trustProblem ? { trustProblem } : {}) },
     clock: { now, ...recorded, ...withBootId(currentBootId()) },
@@ -66,7 +79,10 @@ const withBootId = (bootId: string | undefined): { bootId?: string } => (bootId 
 
 const dropIns = (dir: string): string[] => {
   try {
-    return readdirSync(dir).filter((name) => name.endsWith('.conf')).sort().map((name) => path.join(dir, name));
+    return readdirSync(dir)
+      .filter((name) => name.endsWith('.conf'))
+      .sort()
+      .map((name) => path.join(dir, name));
   } catch {
     return [];
   }
@@ -74,11 +90,27 @@ const dropIns = (dir: string): string[] => {
 
 /** Where podman's network stack would find iptables and nft: the PATH, plus /usr/sbin and /sbin, which podman adds for netavark. */
 const findFirewall = async (env: NodeJS.ProcessEnv): Promise<HostSnapshot['firewall']> => {
-  const dirs = [...new Set([...(env.PATH ?? '').split(':').filter((dir) => dir.startsWith('/')), '/usr/sbin', '/sbin', '/usr/bin', '/bin'])];
+  const dirs = [
+    ...new Set([
+      ...(env.PATH ?? '').split(':').filter((dir) => dir.startsWith('/')),
+      '/usr/sbin',
+      '/sbin',
+      '/usr/bin',
+      '/bin',
+    ]),
+  ];
   const find = async (name: string): Promise<string | undefined> => {
     for (const dir of dirs) {
       const file = path.join(dir, name);
-      const ok = await stat(file).then((stats) => stats.isFile(), () => false) && (await access(file, constants.X_OK).then(() => true, () => false));
+      const ok =
+        (await stat(file).then(
+          (stats) => stats.isFile(),
+          () => false,
+        )) &&
+        (await access(file, constants.X_OK).then(
+          () => true,
+          () => false,
+        ));
       if (ok) return file;
     }
     return undefined;
@@ -90,13 +122,29 @@ const findFirewall = async (env: NodeJS.ProcessEnv): Promise<HostSnapshot['firew
 /** The storage root, or the nearest directory above it that exists, writable by this process. */
 const storageWritable = async (root: string): Promise<HostSnapshot['storage']> => {
   let dir = root;
-  while (!(await stat(dir).then(() => true, () => false)) && dir !== path.dirname(dir)) dir = path.dirname(dir);
+  while (
+    !(await stat(dir).then(
+      () => true,
+      () => false,
+    )) &&
+    dir !== path.dirname(dir)
+  )
+    dir = path.dirname(dir);
   try {
     await access(dir, constants.W_OK);
     return { path: root, writable: true };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    return { path: root, writable: false, reason: code === 'EROFS' ? 'read-only file system' : code === 'EACCES' ? `permission denied (${dir})` : describeError(error) };
+    return {
+      path: root,
+      writable: false,
+      reason:
+        code === 'EROFS'
+          ? 'read-only file system'
+          : code === 'EACCES'
+            ? `permission denied (${dir})`
+            : describeError(error),
+    };
   }
 };
 
@@ -106,7 +154,9 @@ const lastRecorded = async (stateDir: string): Promise<{ lastRecorded?: { at: nu
   const statusFile = path.join(stateDir, 'status.json');
   const eventsFile = path.join(stateDir, 'events.jsonl');
   const [status, lines] = await Promise.all([
-    readFile(statusFile, 'utf8').then((text) => JSON.parse(text) as { daemon?: { updatedAt?: unknown } }).catch(() => undefined),
+    readFile(statusFile, 'utf8')
+      .then((text) => JSON.parse(text) as { daemon?: { updatedAt?: unknown } })
+      .catch(() => undefined),
     lastLines(eventsFile),
   ]);
   if (typeof status?.daemon?.updatedAt === 'number') candidates.push({ at: status.daemon.updatedAt, file: statusFile });

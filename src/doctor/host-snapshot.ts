@@ -9,7 +9,10 @@ export interface HostSnapshot {
   /** `podman version`: the client version, or why it could not be asked. */
   podman: { ok: true; version: string } | { ok: false; kind: PodmanErrorKind | undefined; message: string };
   /** `podman info`, or why it failed (a missing OCI runtime makes every podman command fail). */
-  info: { ok: true; host: PodmanHostInfo } | { ok: false; kind: PodmanErrorKind | undefined; message: string; causeLine: string } | undefined;
+  info:
+    | { ok: true; host: PodmanHostInfo }
+    | { ok: false; kind: PodmanErrorKind | undefined; message: string; causeLine: string }
+    | undefined;
   /** Where the firewall programs are; undefined when not found on PATH, /usr/sbin or /sbin. */
   firewall: { iptables?: string; nft?: string };
   /** What containers.conf sets (podman's own files, in its order). */

@@ -19,4 +19,8 @@ export const runChecks = (snapshot: HostSnapshot): Finding[] => [
 export const DOCTOR_EXIT = { ok: 0, error: 1, warning: 3 } as const;
 
 export const doctorExitCode = (findings: readonly Finding[]): number =>
-  findings.some((finding) => finding.severity === 'error') ? DOCTOR_EXIT.error : findings.some((finding) => finding.severity === 'warning') ? DOCTOR_EXIT.warning : DOCTOR_EXIT.ok;
+  findings.some((finding) => finding.severity === 'error')
+    ? DOCTOR_EXIT.error
+    : findings.some((finding) => finding.severity === 'warning')
+      ? DOCTOR_EXIT.warning
+      : DOCTOR_EXIT.ok;

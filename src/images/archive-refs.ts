@@ -12,22 +12,26 @@ import { readArchiveFormat } from './archive-format.ts';
  * the runner does not run, so their references are unknown until loaded.
  */
 export type ArchiveRefs =
-  | { ok: true; format: 'docker-archive' | 'oci-archive'; refs: string[] }
-  | { ok: false; reason: string };
+  { ok: true; format: 'docker-archive' | 'oci-archive'; refs: string[] } | { ok: false; reason: string };
 
 /** Metadata files are small; anything bigger is not what we are looking for. */
 const MAX_METADATA_BYTES = 4 * 1024 * 1024;
 
 export const readArchiveRefs = async (file: string): Promise<ArchiveRefs> => {
   const { compression } = await readArchiveFormat(file);
-  if (compression !== 'none' && compression !== 'gzip') return { ok: false, reason: `${compression}-compressed: image names are known once loaded` };
+  if (compression !== 'none' && compression !== 'gzip')
+    return { ok: false, reason: `${compression}-compressed: image names are known once loaded` };
   const raw = createReadStream(file);
   const stream: Readable = compression === 'gzip' ? raw.pipe(createGunzip()) : raw;
   try {
     const found = await findTarEntries(stream, (name) => name === 'manifest.json' || name === 'index.json');
-    if (found.has('manifest.json')) return { ok: true, format: 'docker-archive', refs: dockerRefs(found.get('manifest.json')!) };
+    if (found.has('manifest.json'))
+      return { ok: true, format: 'docker-archive', refs: dockerRefs(found.get('manifest.json')!) };
     if (found.has('index.json')) return { ok: true, format: 'oci-archive', refs: ociRefs(found.get('index.json')!) };
-    return { ok: false, reason: 'neither manifest.json (docker-archive) nor index.json (oci-archive) found: not an image archive' };
+    return {
+      ok: false,
+      reason: 'neither manifest.json (docker-archive) nor index.json (oci-archive) found: not an image archive',
+    };
   } catch (error) {
     return { ok: false, reason: `cannot be read as a tar archive: ${(error as Error).message}` };
   } finally {
@@ -38,12 +42,18 @@ export const readArchiveRefs = async (file: string): Promise<ArchiveRefs> => {
 const dockerRefs = (text: string): string[] => {
   const parsed = JSON.parse(text) as unknown;
   if (!Array.isArray(parsed)) throw new Error('manifest.json is not a list');
-  return parsed.flatMap((entry) => (Array.isArray((entry as { RepoTags?: unknown }).RepoTags) ? (entry as { RepoTags: unknown[] }).RepoTags.filter((tag) => typeof tag === 'string') : []));
+  return parsed.flatMap((entry) =>
+    Array.isArray((entry as { RepoTags?: unknown }).RepoTags)
+      ? (entry as { RepoTags: unknown[] }).RepoTags.filter((tag) => typeof tag === 'string')
+      : [],
+  );
 };
 
 const ociRefs = (text: string): string[] => {
   const parsed = JSON.parse(text) as { manifests?: { annotations?: Record<string, unknown> }[] };
-  return (parsed.manifests ?? []).map((entry) => entry.annotations?.['org.opencontainers.image.ref.name']).filter((ref): ref is string => typeof ref === 'string');
+  return (parsed.manifests ?? [])
+    .map((entry) => entry.annotations?.['org.opencontainers.image.ref.name'])
+    .filter((ref): ref is string => typeof ref === 'string');
 };
 
 /**
@@ -51,7 +61,10 @@ const ociRefs = (text: string): string[] => {
  * collects the text of the top-level entries `wanted` accepts. Throws on a
  * header whose checksum is wrong or on a truncated archive.
  */
-export const findTarEntries = async (stream: AsyncIterable<Buffer | string>, wanted: (name: string) => boolean): Promise<Map<string, string>> => {
+export const findTarEntries = async (
+  stream: AsyncIterable<Buffer | string>,
+  wanted: (name: string) => boolean,
+): Promise<Map<string, string>> => {
   const found = new Map<string, string>();
   let buffer = Buffer.alloc(0);
   let skip = 0; // bytes of the current entry (plus padding) still to pass over
@@ -102,7 +115,11 @@ const parseHeader = (header: Buffer): { name: string; size: number; type: string
   if (sum !== stored) throw new Error('invalid tar header (checksum mismatch)');
   const prefix = header.subarray(257, 263).toString('latin1').startsWith('ustar') ? text(header, 345, 155) : '';
   const name = text(header, 0, 100);
-  return { name: prefix ? `${prefix}/${name}` : name, size: tarSize(header.subarray(124, 136)), type: String.fromCharCode(header[156]!) };
+  return {
+    name: prefix ? `${prefix}/${name}` : name,
+    size: tarSize(header.subarray(124, 136)),
+    type: String.fromCharCode(header[156]!),
+  };
 };
 
 const text = (buffer: Buffer, start: number, length: number): string => {
@@ -120,4 +137,3 @@ const tarSize = (field: Buffer): number => {
   }
   return Number.parseInt(text(field, 0, field.length).trim() || '0', 8);
 };
-

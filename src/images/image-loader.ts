@@ -60,14 +60,21 @@ export interface RefusedArchive {
  * `stop` (or the signal) ends the loop after the load in progress.
  */
 /** Refusals that can pass by themselves, and are therefore retried. A checksum mismatch is not. */
-const RETRYABLE: ReadonlySet<ArchiveErrorCode> = new Set<ArchiveErrorCode>(['ARCHIVE_SPACE', 'ARCHIVE_LOAD', 'ARCHIVE_IO']);
+const RETRYABLE: ReadonlySet<ArchiveErrorCode> = new Set<ArchiveErrorCode>([
+  'ARCHIVE_SPACE',
+  'ARCHIVE_LOAD',
+  'ARCHIVE_IO',
+]);
 const RETRY_FIRST_MS = 60_000;
 const RETRY_MAX_MS = 30 * 60_000;
 
 export class ImageLoader {
   readonly store: ImageStateStore;
   private readonly listeners = new Set<(event: LoadedEvent) => void>();
-  private readonly refused = new Map<string, RefusedArchive & { key: string; attempts: number; retryAt: number | undefined }>();
+  private readonly refused = new Map<
+    string,
+    RefusedArchive & { key: string; attempts: number; retryAt: number | undefined }
+  >();
   private readonly waiting = new Set<string>();
   private readonly loop: Loop;
   private watcher: FSWatcher | undefined;
@@ -99,7 +106,9 @@ export class ImageLoader {
     const warning = await this.store.load();
     if (warning) logger.warn(warning);
     await mkdir(imagesDir, { recursive: true, mode: 0o755 }).catch((error: unknown) =>
-      logger.warn(`cannot create images directory ${imagesDir}: ${describeError(error)}; will look again every ${this.resyncMs / 1000}s`),
+      logger.warn(
+        `cannot create images directory ${imagesDir}: ${describeError(error)}; will look again every ${this.resyncMs / 1000}s`,
+      ),
     );
     this.watcher = await watchDirectory(imagesDir, {
       wanted: (entry) => isArchiveName(entry) || entry.endsWith('.sha256'),
@@ -193,21 +202,36 @@ export class ImageLoader {
       await this.store.record(record);
       this.refused.delete(archive);
       if (!loaded) {
-        logger.info(`image archive ${archive} has the same content as one already loaded; not loading it again`, { archive });
+        logger.info(`image archive ${archive} has the same content as one already loaded; not loading it again`, {
+          archive,
+        });
         return;
       }
-      logger.info(`loaded image archive ${archive} in ${Math.round((clock.now() - started) / 100) / 10}s: ${record.refs.join(', ') || '(no image names)'}`, { archive, images: record.refs });
+      logger.info(
+        `loaded image archive ${archive} in ${Math.round((clock.now() - started) / 100) / 10}s: ${record.refs.join(', ') || '(no image names)'}`,
+        { archive, images: record.refs },
+      );
       for (const listener of this.listeners) listener({ archive, refs: record.refs });
     } catch (error) {
       if (signal?.aborted) return;
-      const refused = error instanceof ArchiveRefusedError ? error : new ArchiveRefusedError('ARCHIVE_IO', archive, `image archive ${archive}: ${describeError(error)}`, { cause: error });
+      const refused =
+        error instanceof ArchiveRefusedError
+          ? error
+          : new ArchiveRefusedError('ARCHIVE_IO', archive, `image archive ${archive}: ${describeError(error)}`, {
+              cause: error,
+            });
       const previous = this.refused.get(archive);
       const attempts = previous?.key === key ? previous.attempts + 1 : 1;
-      const delay = RETRYABLE.has(refused.code) ? Math.min(RETRY_FIRST_MS * 2 ** (attempts - 1), RETRY_MAX_MS) : undefined;
+      const delay = RETRYABLE.has(refused.code)
+        ? Math.min(RETRY_FIRST_MS * 2 ** (attempts - 1), RETRY_MAX_MS)
+        : undefined;
       const retryAt = delay === undefined ? undefined : clock.now() + delay;
       this.refused.set(archive, { archive, code: refused.code, reason: refused.message, key, attempts, retryAt });
       if (retryAt !== undefined) this.recheckAt = Math.min(this.recheckAt ?? Infinity, retryAt);
-      const next = delay === undefined ? 'not retried until the archive or its .sha256 file changes' : `trying again in ${Math.round(delay / 60_000)} min`;
+      const next =
+        delay === undefined
+          ? 'not retried until the archive or its .sha256 file changes'
+          : `trying again in ${Math.round(delay / 60_000)} min`;
       logger.error(`${refused.message}; ${next}`, { archive, code: refused.code, attempts });
     }
   }
@@ -224,6 +248,8 @@ export class ImageLoader {
     const { clock } = this.options;
     if (clock.now() >= this.nextResync) this.nextResync = clock.now() + this.resyncMs;
     this.recheckAt = undefined;
-    await this.scan(signal).catch((error: unknown) => this.options.logger.warn(`scanning ${this.options.imagesDir} failed: ${describeError(error)}`));
+    await this.scan(signal).catch((error: unknown) =>
+      this.options.logger.warn(`scanning ${this.options.imagesDir} failed: ${describeError(error)}`),
+    );
   }
 }

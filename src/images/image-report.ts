@@ -40,7 +40,8 @@ export const imageUsers = (snapshot: ManifestSnapshot): Map<string, ImageReportE
   for (const manifest of snapshot.files) {
     for (const doc of manifest.documents) {
       const object = doc.object as { spec?: Spec & { template?: { spec?: Spec } } };
-      const spec = doc.kind === 'Pod' ? object.spec : doc.kind === 'Deployment' ? object.spec?.template?.spec : undefined;
+      const spec =
+        doc.kind === 'Pod' ? object.spec : doc.kind === 'Deployment' ? object.spec?.template?.spec : undefined;
       for (const container of [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])]) {
         if (typeof container.image !== 'string') continue;
         const list = users.get(container.image) ?? [];
@@ -57,7 +58,12 @@ export const imageUsers = (snapshot: ManifestSnapshot): Map<string, ImageReportE
  * providers from images.json, and reads the references of archives not
  * loaded yet from their metadata (without loading them).
  */
-export const buildImageReport = async (deps: { snapshot: ManifestSnapshot; podman: Podman; imagesDir: string; loaded: readonly LoadedArchive[] }): Promise<ImageReport> => {
+export const buildImageReport = async (deps: {
+  snapshot: ManifestSnapshot;
+  podman: Podman;
+  imagesDir: string;
+  loaded: readonly LoadedArchive[];
+}): Promise<ImageReport> => {
   const users = imageUsers(deps.snapshot);
   const images = [...users.keys()].sort();
   const missing = new Set(await missingImages(images, deps.podman));
@@ -65,7 +71,11 @@ export const buildImageReport = async (deps: { snapshot: ManifestSnapshot; podma
   const entries = images.map((image): ImageReportEntry => {
     const loaded = deps.loaded.find((record) => record.refs.some((ref) => refsMatch(image, ref)));
     const waiting = pending.find((item) => item.refs?.some((ref) => refsMatch(image, ref)));
-    const provider = loaded ? { archive: loaded.path, archiveLoaded: true } : waiting ? { archive: waiting.archive, archiveLoaded: false } : {};
+    const provider = loaded
+      ? { archive: loaded.path, archiveLoaded: true }
+      : waiting
+        ? { archive: waiting.archive, archiveLoaded: false }
+        : {};
     return { image, present: !missing.has(image), ...provider, usedBy: users.get(image)! };
   });
   return { images: entries, pending };

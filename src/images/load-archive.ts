@@ -28,15 +28,35 @@ export interface LoadArchiveDeps {
  * ArchiveRefusedError naming the archive (and the checksum file) on any
  * refusal; the archive is only ever read.
  */
-export const loadArchive = async (archive: string, deps: LoadArchiveDeps): Promise<{ record: LoadedArchive; loaded: boolean }> => {
+export const loadArchive = async (
+  archive: string,
+  deps: LoadArchiveDeps,
+): Promise<{ record: LoadedArchive; loaded: boolean }> => {
   const before = await stat(archive).catch((error: unknown) => {
-    throw new ArchiveRefusedError('ARCHIVE_IO', archive, `cannot read image archive ${archive}: ${describeError(error)}`, { cause: error });
+    throw new ArchiveRefusedError(
+      'ARCHIVE_IO',
+      archive,
+      `cannot read image archive ${archive}: ${describeError(error)}`,
+      { cause: error },
+    );
   });
   const sha256 = await sha256OfFile(archive, deps.signal).catch((error: unknown) => {
-    throw new ArchiveRefusedError('ARCHIVE_IO', archive, `cannot read image archive ${archive}: ${describeError(error)}`, { cause: error });
+    throw new ArchiveRefusedError(
+      'ARCHIVE_IO',
+      archive,
+      `cannot read image archive ${archive}: ${describeError(error)}`,
+      { cause: error },
+    );
   });
   await verifyChecksum(archive, sha256);
-  const record = (refs: string[]): LoadedArchive => ({ path: archive, size: before.size, mtimeMs: before.mtimeMs, sha256, refs, loadedAt: new Date(deps.now()).toISOString() });
+  const record = (refs: string[]): LoadedArchive => ({
+    path: archive,
+    size: before.size,
+    mtimeMs: before.mtimeMs,
+    sha256,
+    refs,
+    loadedAt: new Date(deps.now()).toISOString(),
+  });
 
   // Same bytes as an archive already loaded (a touched file, a copy under another name):
   // no second load, unless its images have since been removed from podman's storage.
@@ -50,7 +70,8 @@ export const loadArchive = async (archive: string, deps: LoadArchiveDeps): Promi
   const root = await deps.podman.storageRoot({ signal: deps.signal });
   const free = await deps.freeBytes(root).catch(() => undefined);
   if (free !== undefined && free < format.uncompressedBytes + deps.marginBytes) {
-    const estimate = format.compression === 'none' ? '' : ` (uncompressed estimate for a ${format.compression} archive)`;
+    const estimate =
+      format.compression === 'none' ? '' : ` (uncompressed estimate for a ${format.compression} archive)`;
     throw new ArchiveRefusedError(
       'ARCHIVE_SPACE',
       archive,
@@ -59,9 +80,18 @@ export const loadArchive = async (archive: string, deps: LoadArchiveDeps): Promi
   }
   let refs: string[];
   try {
-    refs = await deps.podman.loadImage(archive, { gunzip: format.compression === 'gzip', timeoutMs: deps.loadTimeoutMs, signal: deps.signal });
+    refs = await deps.podman.loadImage(archive, {
+      gunzip: format.compression === 'gzip',
+      timeoutMs: deps.loadTimeoutMs,
+      signal: deps.signal,
+    });
   } catch (error) {
-    throw new ArchiveRefusedError('ARCHIVE_LOAD', archive, `podman could not load image archive ${archive}: ${describeError(error)}`, { cause: error });
+    throw new ArchiveRefusedError(
+      'ARCHIVE_LOAD',
+      archive,
+      `podman could not load image archive ${archive}: ${describeError(error)}`,
+      { cause: error },
+    );
   }
   return { record: record(refs), loaded: true };
 };
@@ -73,10 +103,20 @@ const verifyChecksum = async (archive: string, actual: string): Promise<void> =>
     text = await readFile(checksumFile, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw new ArchiveRefusedError('ARCHIVE_CHECKSUM', archive, `not loading image archive ${archive}: cannot read its checksum file ${checksumFile}: ${describeError(error)}`, { cause: error });
+    throw new ArchiveRefusedError(
+      'ARCHIVE_CHECKSUM',
+      archive,
+      `not loading image archive ${archive}: cannot read its checksum file ${checksumFile}: ${describeError(error)}`,
+      { cause: error },
+    );
   }
   const parsed = parseSha256File(text, path.basename(archive));
-  if (!parsed.ok) throw new ArchiveRefusedError('ARCHIVE_CHECKSUM', archive, `not loading image archive ${archive}: its checksum file ${checksumFile} ${parsed.reason}`);
+  if (!parsed.ok)
+    throw new ArchiveRefusedError(
+      'ARCHIVE_CHECKSUM',
+      archive,
+      `not loading image archive ${archive}: its checksum file ${checksumFile} ${parsed.reason}`,
+    );
   if (parsed.digest !== actual) {
     throw new ArchiveRefusedError(
       'ARCHIVE_CHECKSUM',

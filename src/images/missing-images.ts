@@ -11,7 +11,11 @@ import type { PullSetting } from '../desired/pull-policy.ts';
  * never by parsing the unit's YAML again, which for a large ConfigMap cost
  * seconds to minutes of blocked event loop on every retry (issue 12).
  */
-export const missingImages = async (images: readonly string[], podman: Podman, options?: CallOptions): Promise<string[]> => {
+export const missingImages = async (
+  images: readonly string[],
+  podman: Podman,
+  options?: CallOptions,
+): Promise<string[]> => {
   const unique = [...new Set(images)];
   const present = await Promise.all(unique.map((image) => podman.imageExists(image, options)));
   return unique.filter((_, index) => !present[index]);
@@ -34,10 +38,16 @@ export interface ImageMissingContext {
 export const describeMissingImage = (image: string, context: ImageMissingContext): string => {
   const provider = context.loaded?.find((record) => record.refs.some((ref) => refsMatch(image, ref)));
   let where: string;
-  if (provider) where = `archive ${provider.path} provided it (loaded ${provider.loadedAt}) but it has since been removed from podman's storage; touch the archive to load it again`;
-  else if (context.waiting?.length) where = `no loaded archive provides it; ${context.waiting.length} archive(s) still being copied: ${context.waiting.join(', ')}`;
-  else if (context.refused?.length) where = `no loaded archive provides it; refused archive(s): ${context.refused.map((item) => `${item.archive} (${item.code})`).join(', ')}`;
+  if (provider)
+    where = `archive ${provider.path} provided it (loaded ${provider.loadedAt}) but it has since been removed from podman's storage; touch the archive to load it again`;
+  else if (context.waiting?.length)
+    where = `no loaded archive provides it; ${context.waiting.length} archive(s) still being copied: ${context.waiting.join(', ')}`;
+  else if (context.refused?.length)
+    where = `no loaded archive provides it; refused archive(s): ${context.refused.map((item) => `${item.archive} (${item.code})`).join(', ')}`;
   else where = 'no archive provides it';
-  const pull = context.pull === 'never' ? 'pull policy never: the runner does not let podman contact a registry' : `pull policy ${context.pull}: podman could not pull it either`;
+  const pull =
+    context.pull === 'never'
+      ? 'pull policy never: the runner does not let podman contact a registry'
+      : `pull policy ${context.pull}: podman could not pull it either`;
   return `image ${image} is not in podman's storage; looked in ${context.imagesDir} (${where}); ${pull}`;
 };

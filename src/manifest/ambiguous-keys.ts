@@ -38,15 +38,34 @@ medium sizeLimit secretName items defaultMode mode claimName sources serviceAcco
 driver volumeAttributes nodePublishSecretRef fsType volumeClaimTemplate server reference pullPolicy
 accessModes storageClassName volumeMode volumeName dataSource dataSourceRef apiGroup
 nameservers searches options ip hostnames conditionType restartPolicy
-`.split(/\s+/).filter(Boolean);
+`
+  .split(/\s+/)
+  .filter(Boolean);
 
 /** Go's JSON key folding, for keys compared with the ASCII field names above. */
-export const foldKey = (key: string): string => key.replace(/\u212a/g, 'k').replace(/\u017f/g, 's').toLowerCase();
+export const foldKey = (key: string): string =>
+  key
+    .replace(/\u212a/g, 'k')
+    .replace(/\u017f/g, 's')
+    .toLowerCase();
 
 const BY_FOLD = new Map(FIELDS.map((field) => [foldKey(field), field]));
 
 /** Maps whose keys are data, not field names. */
-const FREE_FORM = new Set(['labels', 'annotations', 'data', 'binaryData', 'stringData', 'nodeSelector', 'matchLabels', 'limits', 'requests', 'volumeAttributes', 'overhead', 'capacity']);
+const FREE_FORM = new Set([
+  'labels',
+  'annotations',
+  'data',
+  'binaryData',
+  'stringData',
+  'nodeSelector',
+  'matchLabels',
+  'limits',
+  'requests',
+  'volumeAttributes',
+  'overhead',
+  'capacity',
+]);
 
 export interface AmbiguousKey {
   path: (string | number)[];
@@ -65,7 +84,11 @@ export const firstAmbiguousKey = (value: unknown, path: (string | number)[] = []
   if (value === null || typeof value !== 'object') return undefined;
   for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
     if (key === '<<') {
-      return { path: [...path, key], message: 'YAML merge keys (<<) are not accepted: podman would merge fields the policy never saw; write the fields out' };
+      return {
+        path: [...path, key],
+        message:
+          'YAML merge keys (<<) are not accepted: podman would merge fields the policy never saw; write the fields out',
+      };
     }
     const field = BY_FOLD.get(foldKey(key));
     if (field !== undefined && field !== key) {
@@ -74,7 +97,11 @@ export const firstAmbiguousKey = (value: unknown, path: (string | number)[] = []
     if (FREE_FORM.has(key)) {
       // Its keys are data, but a merge key is still merged by podman's reader.
       if (child !== null && typeof child === 'object' && !Array.isArray(child) && Object.hasOwn(child, '<<')) {
-        return { path: [...path, key, '<<'], message: 'YAML merge keys (<<) are not accepted: podman would merge fields the policy never saw; write the fields out' };
+        return {
+          path: [...path, key, '<<'],
+          message:
+            'YAML merge keys (<<) are not accepted: podman would merge fields the policy never saw; write the fields out',
+        };
       }
       continue;
     }

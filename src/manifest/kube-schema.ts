@@ -15,7 +15,10 @@ const dnsLabel = v.pipe(
   v.string('must be a string'),
   v.nonEmpty('must not be empty'),
   v.maxLength(63, 'must be at most 63 characters'),
-  v.regex(DNS_LABEL, 'must be a DNS-1123 label: lower-case letters, digits and "-", starting and ending with a letter or digit'),
+  v.regex(
+    DNS_LABEL,
+    'must be a DNS-1123 label: lower-case letters, digits and "-", starting and ending with a letter or digit',
+  ),
 );
 
 const dnsSubdomain = v.pipe(
@@ -51,10 +54,17 @@ const boolean = v.boolean('must be true or false (unquoted)');
 const text = v.string('must be a string');
 const profile = (kinds: string) =>
   v.looseObject({
-    type: v.picklist(['RuntimeDefault', 'Localhost', 'Unconfined'], `${kinds}: must be RuntimeDefault, Localhost or Unconfined`),
+    type: v.picklist(
+      ['RuntimeDefault', 'Localhost', 'Unconfined'],
+      `${kinds}: must be RuntimeDefault, Localhost or Unconfined`,
+    ),
     localhostProfile: v.optional(text),
   });
-const wholeNumber = v.pipe(v.number('must be a number'), v.integer('must be a whole number'), v.minValue(0, 'must not be negative'));
+const wholeNumber = v.pipe(
+  v.number('must be a number'),
+  v.integer('must be a whole number'),
+  v.minValue(0, 'must not be negative'),
+);
 const securityContext = v.looseObject({
   privileged: v.optional(boolean),
   allowPrivilegeEscalation: v.optional(boolean),
@@ -65,9 +75,16 @@ const securityContext = v.looseObject({
   capabilities: v.optional(v.looseObject({ add: v.optional(stringList), drop: v.optional(stringList) })),
   seccompProfile: v.optional(profile('seccompProfile.type')),
   appArmorProfile: v.optional(profile('appArmorProfile.type')),
-  seLinuxOptions: v.optional(v.looseObject({ user: v.optional(text), role: v.optional(text), type: v.optional(text), level: v.optional(text) })),
+  seLinuxOptions: v.optional(
+    v.looseObject({ user: v.optional(text), role: v.optional(text), type: v.optional(text), level: v.optional(text) }),
+  ),
   procMount: v.optional(v.picklist(['Default', 'Unmasked'], 'must be Default or Unmasked')),
-  sysctls: v.optional(v.array(v.looseObject({ name: v.pipe(text, v.nonEmpty('must not be empty')), value: text }), 'must be a list of {name, value}')),
+  sysctls: v.optional(
+    v.array(
+      v.looseObject({ name: v.pipe(text, v.nonEmpty('must not be empty')), value: text }),
+      'must be a list of {name, value}',
+    ),
+  ),
   windowsOptions: v.optional(v.looseObject({ hostProcess: v.optional(boolean) })),
 });
 /** `items[].path` of a configMap or secret volume: a file inside the volume, as in Kubernetes. */
@@ -80,7 +97,10 @@ const itemsInsideVolume = v.optional(
           path: v.pipe(
             v.string('must be a string'),
             v.nonEmpty('must not be empty'),
-            v.check((path) => !path.startsWith('/') && !path.split('/').includes('..'), 'must be a relative path without ".." segments: podman writes the file there'),
+            v.check(
+              (path) => !path.startsWith('/') && !path.split('/').includes('..'),
+              'must be a relative path without ".." segments: podman writes the file there',
+            ),
           ),
         }),
         'must be a list',
@@ -90,18 +110,29 @@ const itemsInsideVolume = v.optional(
 );
 const volume = v.looseObject({
   name: v.string('must be a string'),
-  hostPath: v.optional(v.looseObject({ path: v.string('must be a string'), type: v.optional(v.string('must be a string')) })),
+  hostPath: v.optional(
+    v.looseObject({ path: v.string('must be a string'), type: v.optional(v.string('must be a string')) }),
+  ),
   configMap: itemsInsideVolume,
   secret: itemsInsideVolume,
 });
 
 /** As in Kubernetes: a subPath stays inside its volume. */
-const insideVolume = v.check((subPath: string) => !subPath.startsWith('/') && !subPath.split('/').includes('..'), 'must be a relative path without ".." segments');
+const insideVolume = v.check(
+  (subPath: string) => !subPath.startsWith('/') && !subPath.split('/').includes('..'),
+  'must be a relative path without ".." segments',
+);
 const volumeMount = v.looseObject({
   name: v.string('must be a string'),
   // podman reads what follows a ":" as mount options (rshared, U, Z, suid, dev…) that no policy sees.
-  mountPath: v.pipe(text, v.nonEmpty('must not be empty'), v.check((path) => !path.includes(':'), 'must not contain ":": podman would read what follows as mount options')),
-  mountPropagation: v.optional(v.picklist(['None', 'HostToContainer', 'Bidirectional'], 'must be None, HostToContainer or Bidirectional')),
+  mountPath: v.pipe(
+    text,
+    v.nonEmpty('must not be empty'),
+    v.check((path) => !path.includes(':'), 'must not contain ":": podman would read what follows as mount options'),
+  ),
+  mountPropagation: v.optional(
+    v.picklist(['None', 'HostToContainer', 'Bidirectional'], 'must be None, HostToContainer or Bidirectional'),
+  ),
   readOnly: v.optional(boolean),
   subPath: v.optional(v.pipe(text, insideVolume)),
   subPathExpr: v.optional(v.pipe(text, insideVolume)),
@@ -119,7 +150,9 @@ const container = v.pipe(
     command: v.optional(stringList),
     args: v.optional(stringList),
     ports: v.optional(v.array(containerPort, 'must be a list')),
-    imagePullPolicy: v.optional(v.picklist(['Always', 'IfNotPresent', 'Never'], 'must be Always, IfNotPresent or Never')),
+    imagePullPolicy: v.optional(
+      v.picklist(['Always', 'IfNotPresent', 'Never'], 'must be Always, IfNotPresent or Never'),
+    ),
     securityContext: v.optional(securityContext),
     volumeMounts: v.optional(v.array(volumeMount, 'must be a list of volume mounts')),
     // Run by the runner itself (src/probes/), never given to podman.
@@ -138,16 +171,40 @@ const reservedLabels = v.check(
 /** Init containers run to completion: as in Kubernetes, they take no probes. */
 const initContainer = v.pipe(
   container,
-  v.forward(v.check((item) => (item as Record<string, unknown>).livenessProbe === undefined, 'init containers run to completion and take no probes'), ['livenessProbe']),
-  v.forward(v.check((item) => (item as Record<string, unknown>).readinessProbe === undefined, 'init containers run to completion and take no probes'), ['readinessProbe']),
-  v.forward(v.check((item) => (item as Record<string, unknown>).startupProbe === undefined, 'init containers run to completion and take no probes'), ['startupProbe']),
+  v.forward(
+    v.check(
+      (item) => (item as Record<string, unknown>).livenessProbe === undefined,
+      'init containers run to completion and take no probes',
+    ),
+    ['livenessProbe'],
+  ),
+  v.forward(
+    v.check(
+      (item) => (item as Record<string, unknown>).readinessProbe === undefined,
+      'init containers run to completion and take no probes',
+    ),
+    ['readinessProbe'],
+  ),
+  v.forward(
+    v.check(
+      (item) => (item as Record<string, unknown>).startupProbe === undefined,
+      'init containers run to completion and take no probes',
+    ),
+    ['startupProbe'],
+  ),
 );
 
-const labels = v.pipe(v.record(v.string(), v.string('label values must be strings'), 'must be a map of strings'), reservedLabels);
+const labels = v.pipe(
+  v.record(v.string(), v.string('label values must be strings'), 'must be a map of strings'),
+  reservedLabels,
+);
 
 export const podSpecSchema = v.pipe(
   v.looseObject({
-    containers: v.pipe(v.array(container, 'must be a list of containers'), v.minLength(1, 'must list at least one container')),
+    containers: v.pipe(
+      v.array(container, 'must be a list of containers'),
+      v.minLength(1, 'must list at least one container'),
+    ),
     initContainers: v.optional(v.array(initContainer, 'must be a list of containers')),
     restartPolicy: v.optional(v.picklist(['Always', 'OnFailure', 'Never'], 'must be Always, OnFailure or Never')),
     hostNetwork: v.optional(boolean),
@@ -195,7 +252,12 @@ export const deploymentSchema = v.looseObject({
   metadata: objectMeta,
   spec: v.looseObject({
     replicas: v.optional(
-      v.pipe(v.number('must be a number'), v.integer('must be a whole number'), v.minValue(1, 'must be 1'), v.maxValue(1, 'must be 1: a static pod runs once per host')),
+      v.pipe(
+        v.number('must be a number'),
+        v.integer('must be a whole number'),
+        v.minValue(1, 'must be 1'),
+        v.maxValue(1, 'must be 1: a static pod runs once per host'),
+      ),
     ),
     template: v.looseObject({
       metadata: v.optional(v.looseObject({ labels: v.optional(labels) })),

@@ -112,14 +112,19 @@ const fingerprints = new WeakMap<ParsedManifest, string>();
 export const fingerprintOf = (parsed: ParsedManifest): string => {
   let fingerprint = fingerprints.get(parsed);
   if (fingerprint === undefined) {
-    fingerprint = fingerprintOfParts(parsed.problems, parsed.documents.map((doc) => doc.object));
+    fingerprint = fingerprintOfParts(
+      parsed.problems,
+      parsed.documents.map((doc) => doc.object),
+    );
     fingerprints.set(parsed, fingerprint);
   }
   return fingerprint;
 };
 
 export const fingerprintOfParts = (problems: ParsedManifest['problems'], objects: readonly unknown[]): string =>
-  createHash('sha256').update(JSON.stringify([problems, objects])).digest('hex');
+  createHash('sha256')
+    .update(JSON.stringify([problems, objects]))
+    .digest('hex');
 
 export const rememberFingerprint = (parsed: ParsedManifest, fingerprint: string): void => {
   fingerprints.set(parsed, fingerprint);

@@ -42,14 +42,23 @@ export interface ParseOptions {
 export const parseManifest = (file: string, text: string, options: ParseOptions = {}): ParsedManifest => {
   const locator = new ProblemLocator(file);
   const excess = firstExcess(text, options.maxScalars ?? MAX_SCALARS);
-  if (excess !== undefined) return { file, documents: [], problems: [{ file, ...locator.beforeParse(text, excess.offset), message: excess.message }] };
+  if (excess !== undefined)
+    return {
+      file,
+      documents: [],
+      problems: [{ file, ...locator.beforeParse(text, excess.offset), message: excess.message }],
+    };
 
   let parsed: Document.Parsed[];
   try {
     // uniqueKeys is checked below: yaml's own check compares every key with
     // every other (O(n²): 80,000 keys took 48 s here, a 10 MB ConfigMap hours,
     // with the daemon's event loop blocked throughout).
-    parsed = parseAllDocuments(text, { lineCounter: locator.lineCounter, uniqueKeys: false, prettyErrors: false }) as Document.Parsed[];
+    parsed = parseAllDocuments(text, {
+      lineCounter: locator.lineCounter,
+      uniqueKeys: false,
+      prettyErrors: false,
+    }) as Document.Parsed[];
   } catch (error) {
     return { file, documents: [], problems: [{ file, message: `cannot parse YAML: ${(error as Error).message}` }] };
   }
@@ -89,7 +98,12 @@ const checkDocument = (doc: Document.Parsed, locator: ProblemLocator, policy: Po
   const start = locator.at(doc.contents?.range[0]);
   const problems = validateObject(doc, record, locator, policy, start);
   if (problems.length > 0) return { problems, workload };
-  const document = { kind: record.kind as Kind, name: (record.metadata as { name: string }).name, line: start.line ?? 1, object: record };
+  const document = {
+    kind: record.kind as Kind,
+    name: (record.metadata as { name: string }).name,
+    line: start.line ?? 1,
+    object: record,
+  };
   return { document, problems, workload };
 };
 
@@ -100,21 +114,38 @@ const checkDocument = (doc: Document.Parsed, locator: ProblemLocator, policy: Po
  * null scalar, not null contents), which kubectl skips too, as it does an
  * explicit `null`.
  */
-const readObject = (doc: Document.Parsed, locator: ProblemLocator): { object: Record<string, unknown> } | { problems: ManifestProblem[] } | undefined => {
+const readObject = (
+  doc: Document.Parsed,
+  locator: ProblemLocator,
+): { object: Record<string, unknown> } | { problems: ManifestProblem[] } | undefined => {
   const { file } = locator;
-  if (doc.errors.length > 0) return { problems: doc.errors.map((error) => ({ file, ...locator.at(error.pos[0]), message: firstLine(error.message) })) };
+  if (doc.errors.length > 0)
+    return {
+      problems: doc.errors.map((error) => ({ file, ...locator.at(error.pos[0]), message: firstLine(error.message) })),
+    };
   const duplicate = firstDuplicateKey(doc);
-  if (duplicate !== undefined) return { problems: [{ file, ...locator.at(duplicate.offset), message: 'Map keys must be unique' }] };
+  if (duplicate !== undefined)
+    return { problems: [{ file, ...locator.at(duplicate.offset), message: 'Map keys must be unique' }] };
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) return undefined;
   const start = locator.at(doc.contents.range[0]);
   let object: unknown;
   try {
     object = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (error) {
-    return { problems: [{ file, ...start, message: `cannot expand document: ${firstLine((error as Error).message)}` }] };
+    return {
+      problems: [{ file, ...start, message: `cannot expand document: ${firstLine((error as Error).message)}` }],
+    };
   }
   if (object === null || typeof object !== 'object' || Array.isArray(object)) {
-    return { problems: [{ file, ...start, message: 'a document must be a mapping (a Kubernetes object with apiVersion, kind and metadata)' }] };
+    return {
+      problems: [
+        {
+          file,
+          ...start,
+          message: 'a document must be a mapping (a Kubernetes object with apiVersion, kind and metadata)',
+        },
+      ],
+    };
   }
   return { object: object as Record<string, unknown> };
 };
@@ -130,19 +161,44 @@ const validateObject = (
   const { file } = locator;
   const ambiguous = firstAmbiguousKey(record);
   if (ambiguous !== undefined) {
-    return [{ file, ...locator.at(nodeOffset(doc, ambiguous.path)), field: formatFieldPath(ambiguous.path), message: ambiguous.message }];
+    return [
+      {
+        file,
+        ...locator.at(nodeOffset(doc, ambiguous.path)),
+        field: formatFieldPath(ambiguous.path),
+        message: ambiguous.message,
+      },
+    ];
   }
   const kind = record.kind;
   if (typeof kind !== 'string') {
-    return [{ file, ...start, field: 'kind', message: 'is required (Pod, Deployment, ConfigMap, Secret or PersistentVolumeClaim)' }];
+    return [
+      {
+        file,
+        ...start,
+        field: 'kind',
+        message: 'is required (Pod, Deployment, ConfigMap, Secret or PersistentVolumeClaim)',
+      },
+    ];
   }
   if (!SUPPORTED_KINDS.includes(kind)) {
     const message = `kind "${kind}" is not supported; supported kinds: ${SUPPORTED_KINDS.join(', ')}`;
     return [{ file, ...locator.at(nodeOffset(doc, ['kind'])), field: 'kind', message }];
   }
-  const located = (path: (string | number)[], message: string): ManifestProblem => ({ file, ...locator.locate(doc, path, message), field: formatFieldPath(path), message });
+  const located = (path: (string | number)[], message: string): ManifestProblem => ({
+    file,
+    ...locator.locate(doc, path, message),
+    field: formatFieldPath(path),
+    message,
+  });
   const result = v.safeParse(SCHEMAS[kind as Kind], record);
-  if (!result.success) return result.issues.map((issue) => located((issue.path ?? []).map((item) => item.key as string | number), issueMessage(issue)));
+  if (!result.success)
+    return result.issues.map((issue) =>
+      located(
+        (issue.path ?? []).map((item) => item.key as string | number),
+        issueMessage(issue),
+      ),
+    );
   if (!(WORKLOAD_KINDS as readonly string[]).includes(kind) && kind !== 'PersistentVolumeClaim') return [];
   const violations = kind === 'PersistentVolumeClaim' ? checkClaim(record, policy) : checkPolicy(kind, record, policy);
   return violations.map((violation) => located(violation.path, violation.message));
@@ -178,7 +234,8 @@ class ProblemLocator {
   /** Where `offset` is in a text yaml never parsed (the lexer keeps no line counts): the place yaml would give. */
   beforeParse(text: string, offset: number): Pick<ManifestProblem, 'line' | 'column'> {
     this.lineCounter.addNewLine(0);
-    for (let index = text.indexOf('\n'); index !== -1 && index < offset; index = text.indexOf('\n', index + 1)) this.lineCounter.addNewLine(index + 1);
+    for (let index = text.indexOf('\n'); index !== -1 && index < offset; index = text.indexOf('\n', index + 1))
+      this.lineCounter.addNewLine(index + 1);
     return this.at(offset);
   }
 }
@@ -195,7 +252,10 @@ const capProblems = (file: string, problems: ManifestProblem[]): ManifestProblem
     return true;
   });
   if (unique.length <= MAX_PROBLEMS_PER_FILE) return unique;
-  return [...unique.slice(0, MAX_PROBLEMS_PER_FILE), { file, message: `and ${unique.length - MAX_PROBLEMS_PER_FILE} more problems` }];
+  return [
+    ...unique.slice(0, MAX_PROBLEMS_PER_FILE),
+    { file, message: `and ${unique.length - MAX_PROBLEMS_PER_FILE} more problems` },
+  ];
 };
 
 /** Rules about the file as a whole: something to run, and no name used twice for one kind. */
@@ -206,13 +266,23 @@ const checkDocumentSet = (file: string, documents: ManifestDocument[], hasWorklo
     const key = `${doc.kind}/${doc.name}`;
     const first = seen.get(key);
     if (first) {
-      problems.push({ file, line: doc.line, column: 1, field: 'metadata.name', message: `${doc.kind} "${doc.name}" is defined twice in this file (first at line ${first.line})` });
+      problems.push({
+        file,
+        line: doc.line,
+        column: 1,
+        field: 'metadata.name',
+        message: `${doc.kind} "${doc.name}" is defined twice in this file (first at line ${first.line})`,
+      });
     } else {
       seen.set(key, doc);
     }
   }
   if (documents.length > 0 && !hasWorkload) {
-    problems.push({ file, message: 'the file has no Pod or Deployment: ConfigMaps, Secrets and PersistentVolumeClaims are applied together with the pods of the same file' });
+    problems.push({
+      file,
+      message:
+        'the file has no Pod or Deployment: ConfigMaps, Secrets and PersistentVolumeClaims are applied together with the pods of the same file',
+    });
   }
   return problems;
 };

@@ -91,7 +91,11 @@ export type ProbeOutput = v.InferOutput<typeof probeSchema>;
 
 export const PROBE_KINDS = ['liveness', 'readiness', 'startup'] as const;
 export type ProbeKind = (typeof PROBE_KINDS)[number];
-export const PROBE_FIELDS = { liveness: 'livenessProbe', readiness: 'readinessProbe', startup: 'startupProbe' } as const;
+export const PROBE_FIELDS = {
+  liveness: 'livenessProbe',
+  readiness: 'readinessProbe',
+  startup: 'startupProbe',
+} as const;
 
 export interface ContainerPortRef {
   name?: string | undefined;
@@ -128,7 +132,10 @@ export const containerProbeChecks = <T extends ProbedContainer>() =>
     if (dataset.typed) checkContainerProbes(dataset.value, addIssue);
   });
 
-const checkContainerProbes = (container: ProbedContainer, addIssue: (info: { message: string; input: unknown; path: [v.IssuePathItem, ...v.IssuePathItem[]] }) => void): void => {
+const checkContainerProbes = (
+  container: ProbedContainer,
+  addIssue: (info: { message: string; input: unknown; path: [v.IssuePathItem, ...v.IssuePathItem[]] }) => void,
+): void => {
   for (const kind of PROBE_KINDS) {
     const field = PROBE_FIELDS[kind];
     const probe = container[field];
@@ -164,7 +171,14 @@ const namedPorts = (ports: readonly ContainerPortRef[] | undefined): string => {
 /** What a probe does, with defaults filled in and named ports resolved to numbers. */
 export type ProbeHandler =
   | { type: 'exec'; command: string[] }
-  | { type: 'httpGet'; path: string; port: number; host: string | undefined; scheme: 'HTTP' | 'HTTPS'; headers: { name: string; value: string }[] }
+  | {
+      type: 'httpGet';
+      path: string;
+      port: number;
+      host: string | undefined;
+      scheme: 'HTTP' | 'HTTPS';
+      headers: { name: string; value: string }[];
+    }
   | { type: 'tcpSocket'; port: number; host: string | undefined };
 
 export interface ProbeSpec {
@@ -198,7 +212,11 @@ export const normalizeProbe = (raw: unknown, ports: readonly ContainerPortRef[] 
   const resolve = (port: number | string): number => {
     if (typeof port === 'number') return port;
     const found = findPort(ports, port);
-    if (found === undefined) throw new RunnerError('MANIFEST_INVALID', `invalid probe: port "${port}" is not a named port of the container${namedPorts(ports)}`);
+    if (found === undefined)
+      throw new RunnerError(
+        'MANIFEST_INVALID',
+        `invalid probe: port "${port}" is not a named port of the container${namedPorts(ports)}`,
+      );
     return found;
   };
   return {

@@ -7,7 +7,14 @@ import { contentDigest, type ManifestCache } from './manifest-cache.ts';
 import type { ManifestProblem } from './manifest-problem.ts';
 import { parseManifest, type ParsedManifest, type ParseOptions } from './parse-manifest.ts';
 import { decodeManifest, readManifestFile } from './read-manifest-file.ts';
-import { DEFAULT_TRUST, directoryTrustProblem, resolveManifestEntry, trustedOwners, untrustedReason, type TrustOptions } from './trust.ts';
+import {
+  DEFAULT_TRUST,
+  directoryTrustProblem,
+  resolveManifestEntry,
+  trustedOwners,
+  untrustedReason,
+  type TrustOptions,
+} from './trust.ts';
 
 /** The whole desired state as written on disk at one moment: every manifest file, parsed, sorted by path. */
 export interface ManifestSnapshot {
@@ -42,7 +49,11 @@ export interface ReadManifestOptions {
  * (readManifestFile allocates one per read) and the caller does not use them
  * afterwards, so the function may move them to another thread.
  */
-export type ParseManifestFn = (file: string, bytes: Uint8Array, options: ParseOptions) => ParsedManifest | Promise<ParsedManifest>;
+export type ParseManifestFn = (
+  file: string,
+  bytes: Uint8Array,
+  options: ParseOptions,
+) => ParsedManifest | Promise<ParsedManifest>;
 
 const parseHere: ParseManifestFn = (file, bytes, options) => parseManifest(file, decodeManifest(bytes), options);
 

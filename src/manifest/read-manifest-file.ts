@@ -50,10 +50,18 @@ export const sameVersion = (a: FileVersion, b: FileVersion): boolean =>
  * for a version the caller says it knows.
  */
 export const readManifestFile = async (file: string, options: number | ReadFileOptions = {}): Promise<ReadResult> => {
-  const { maxBytes = MAX_MANIFEST_BYTES, noFollow = false, checkStat, isKnown } = typeof options === 'number' ? { maxBytes: options } : options;
+  const {
+    maxBytes = MAX_MANIFEST_BYTES,
+    noFollow = false,
+    checkStat,
+    isKnown,
+  } = typeof options === 'number' ? { maxBytes: options } : options;
   let handle;
   try {
-    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY | (noFollow ? constants.O_NOFOLLOW : 0));
+    handle = await open(
+      file,
+      constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY | (noFollow ? constants.O_NOFOLLOW : 0),
+    );
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { ok: false, reason: 'file disappeared while being read', gone: true };
@@ -71,8 +79,15 @@ export const readManifestFile = async (file: string, options: number | ReadFileO
     // On the descriptor we read from, so a swap after the check cannot slip through.
     const untrusted = checkStat?.({ uid: Number(stat.uid), mode: Number(stat.mode) });
     if (untrusted) return { ok: false, reason: untrusted };
-    if (stat.size > BigInt(maxBytes)) return { ok: false, reason: `file is ${stat.size} bytes, larger than the ${maxBytes}-byte limit` };
-    const version: FileVersion = { dev: stat.dev, ino: stat.ino, size: stat.size, mtimeNs: stat.mtimeNs, ctimeNs: stat.ctimeNs };
+    if (stat.size > BigInt(maxBytes))
+      return { ok: false, reason: `file is ${stat.size} bytes, larger than the ${maxBytes}-byte limit` };
+    const version: FileVersion = {
+      dev: stat.dev,
+      ino: stat.ino,
+      size: stat.size,
+      mtimeNs: stat.mtimeNs,
+      ctimeNs: stat.ctimeNs,
+    };
     if (isKnown?.(version)) return { ok: true, known: true, version };
     // Read at most maxBytes+1 even if the file grew after fstat.
     const buffer = Buffer.alloc(Math.min(Number(stat.size), maxBytes) + 1);

@@ -67,7 +67,11 @@ const MAX_SYMLINKS = 40;
  * directory that another user may write, which that user could repoint.
  * Errors reading the path are left to the caller's own read of the directory.
  */
-export const directoryTrustProblem = async (dir: string, options: TrustOptions, euid?: number): Promise<string | undefined> => {
+export const directoryTrustProblem = async (
+  dir: string,
+  options: TrustOptions,
+  euid?: number,
+): Promise<string | undefined> => {
   if (!options.strict) return undefined;
   const owners = trustedOwners(options, euid);
   const check = async (where: string, last: boolean): Promise<string | undefined> => {
@@ -116,8 +120,7 @@ export const directoryTrustProblem = async (dir: string, options: TrustOptions, 
 
 export type EntryResolution =
   /** Open `path`, never following a symlink at its last component. */
-  | { ok: true; path: string }
-  | { ok: false; reason: string; gone?: boolean };
+  { ok: true; path: string } | { ok: false; reason: string; gone?: boolean };
 
 const isInside = (child: string, parent: string): boolean =>
   child === parent || child.startsWith(parent.endsWith('/') ? parent : `${parent}/`);
@@ -129,7 +132,11 @@ const isInside = (child: string, parent: string): boolean =>
  * opened with O_NOFOLLOW, so an entry swapped for a symlink after this check
  * is refused rather than followed.
  */
-export const resolveManifestEntry = async (file: string, realDir: string, options: TrustOptions): Promise<EntryResolution> => {
+export const resolveManifestEntry = async (
+  file: string,
+  realDir: string,
+  options: TrustOptions,
+): Promise<EntryResolution> => {
   let link;
   try {
     link = await lstat(file);

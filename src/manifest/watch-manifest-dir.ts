@@ -72,7 +72,12 @@ export class ManifestSource {
     const { dir, resyncMs } = this.options;
     await this.readAndEmit(); // throws when the directory is unusable at start-up
     // The debounce and removal grace below handle editors' atomic saves.
-    this.watcher = await watchDirectory(dir, { wanted: isManifestFileName, onChange: () => this.poke(), logger: this.options.logger, resyncMs });
+    this.watcher = await watchDirectory(dir, {
+      wanted: isManifestFileName,
+      onChange: () => this.poke(),
+      logger: this.options.logger,
+      resyncMs,
+    });
     // Anything written between the first read and the watcher being ready is
     // caught by one more read, not left for the resync.
     this.poke();
@@ -196,8 +201,12 @@ const lostFiles = (before: ManifestSnapshot, after: ManifestSnapshot): boolean =
  * compare by their problems.
  */
 const sameSnapshot = (before: ManifestSnapshot, after: ManifestSnapshot): boolean =>
-  before.files.length === after.files.length && before.files.every((file, index) => sameManifest(file, after.files[index]!));
+  before.files.length === after.files.length &&
+  before.files.every((file, index) => sameManifest(file, after.files[index]!));
 
 const sameManifest = (a: ParsedManifest, b: ParsedManifest): boolean =>
   a === b ||
-  (a.file === b.file && a.documents.length === 0 && b.documents.length === 0 && JSON.stringify(a.problems) === JSON.stringify(b.problems));
+  (a.file === b.file &&
+    a.documents.length === 0 &&
+    b.documents.length === 0 &&
+    JSON.stringify(a.problems) === JSON.stringify(b.problems));

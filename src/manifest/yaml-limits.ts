@@ -50,8 +50,14 @@ export const firstExcess = (text: string, maxScalars: number): { offset: number;
   let block = 0;
   for (const token of new Lexer().lex(text)) {
     const type = CST.tokenType(token);
-    if ((type === 'scalar' || type === 'single-quoted-scalar' || type === 'double-quoted-scalar') && ++count > maxScalars) {
-      return { offset, message: `more than ${maxScalars} keys and values in one file: too large to parse without stalling the runner` };
+    if (
+      (type === 'scalar' || type === 'single-quoted-scalar' || type === 'double-quoted-scalar') &&
+      ++count > maxScalars
+    ) {
+      return {
+        offset,
+        message: `more than ${maxScalars} keys and values in one file: too large to parse without stalling the runner`,
+      };
     }
     if (token === CST.DOCUMENT) indents.length = 0;
     else if (lineStart && flow === 0) {
@@ -71,7 +77,8 @@ export const firstExcess = (text: string, maxScalars: number): { offset: number;
     else if (token === '-' || token === '?') block += 1;
     else if (token === '[' || token === '{') flow += 1;
     else if (token === ']' || token === '}') flow = Math.max(0, flow - 1);
-    if (block + flow > MAX_DEPTH) return { offset, message: `collections nested more than ${MAX_DEPTH} deep: too deep to parse safely` };
+    if (block + flow > MAX_DEPTH)
+      return { offset, message: `collections nested more than ${MAX_DEPTH} deep: too deep to parse safely` };
     if (!MARKERS.has(token)) offset += token.length;
   }
   return undefined;

@@ -1,9 +1,26 @@
 import { execa, type Options, type Result } from 'execa';
 import { createGunzip } from 'node:zlib';
 import * as v from 'valibot';
-import type { CallOptions, ContainerDetail, ExecResult, PlayResult, Podman, PodmanContainer, PodmanEvent, PodmanPod, PodmanSecret } from './podman.ts';
+import type {
+  CallOptions,
+  ContainerDetail,
+  ExecResult,
+  PlayResult,
+  Podman,
+  PodmanContainer,
+  PodmanEvent,
+  PodmanPod,
+  PodmanSecret,
+} from './podman.ts';
 import { classifyPodmanStderr, PodmanError, podmanErrorText } from './podman-error.ts';
-import { containerInspectSchema, containerPsSchema, podLabelsSchema, podPsSchema, secretLsSchema, versionSchema } from './podman-schemas.ts';
+import {
+  containerInspectSchema,
+  containerPsSchema,
+  podLabelsSchema,
+  podPsSchema,
+  secretLsSchema,
+  versionSchema,
+} from './podman-schemas.ts';
 import { readEventLines } from './event-lines.ts';
 import { infoSchema as hostInfoSchema, toHostInfo, type PodmanHostInfo } from './host-info.ts';
 
@@ -60,7 +77,11 @@ export class CliPodman implements Podman {
       status: pod.Status,
       created: pod.Created,
       labels: pod.Labels ?? {},
-      containers: (pod.Containers ?? []).map((container) => ({ id: container.Id, name: container.Names, status: container.Status })),
+      containers: (pod.Containers ?? []).map((container) => ({
+        id: container.Id,
+        name: container.Names,
+        status: container.Status,
+      })),
     }));
   }
 
@@ -80,9 +101,15 @@ export class CliPodman implements Podman {
 
   async podInfra(podId: string, options?: CallOptions): Promise<{ podName: string; image: string } | undefined> {
     // Templates, not JSON: `pod inspect` prints one object on 4.x and an array from 5.0.
-    const [podName = '', infra = ''] = String((await this.run(['pod', 'inspect', '--format', '{{.Name}} {{.InfraContainerID}}', '--', podId], options)).stdout).trim().split(' ');
+    const [podName = '', infra = ''] = String(
+      (await this.run(['pod', 'inspect', '--format', '{{.Name}} {{.InfraContainerID}}', '--', podId], options)).stdout,
+    )
+      .trim()
+      .split(' ');
     if (!infra) return undefined;
-    const image = String((await this.run(['container', 'inspect', '--format', '{{.Image}}', '--', infra], options)).stdout).trim();
+    const image = String(
+      (await this.run(['container', 'inspect', '--format', '{{.Image}}', '--', infra], options)).stdout,
+    ).trim();
     return { podName, image };
   }
 
@@ -106,8 +133,13 @@ export class CliPodman implements Podman {
     // `--format json` prints the word "json" on 4.3; a template of one JSON object a line works on 4.3 and 5.x.
     const args = ['secret', 'ls', '--format', '{{json .}}'];
     const result = await this.run(args, options);
-    const lines = String(result.stdout).split('\n').filter((line) => line.trim() !== '');
-    return this.parseJson(secretLsSchema, result, args, `[${lines.join(',')}]`).map((secret) => ({ id: secret.ID, name: secret.Name }));
+    const lines = String(result.stdout)
+      .split('\n')
+      .filter((line) => line.trim() !== '');
+    return this.parseJson(secretLsSchema, result, args, `[${lines.join(',')}]`).map((secret) => ({
+      id: secret.ID,
+      name: secret.Name,
+    }));
   }
 
   /**
@@ -146,14 +178,36 @@ export class CliPodman implements Podman {
     await this.run(['start', '--', id], options);
   }
 
-  async runPauseContainer(podId: string, name: string, image: string, labels: Record<string, string>, options?: CallOptions): Promise<string> {
+  async runPauseContainer(
+    podId: string,
+    name: string,
+    image: string,
+    labels: Record<string, string>,
+    options?: CallOptions,
+  ): Promise<string> {
     const labelArgs = Object.entries(labels).map(([key, value]) => `--label=${key}=${value}`);
-    const args = ['run', '--detach', `--pod=${podId}`, `--name=${name}`, ...labelArgs, '--cap-drop=all', '--read-only', '--log-driver=none', '--restart=no', '--pull=never', '--', image];
+    const args = [
+      'run',
+      '--detach',
+      `--pod=${podId}`,
+      `--name=${name}`,
+      ...labelArgs,
+      '--cap-drop=all',
+      '--read-only',
+      '--log-driver=none',
+      '--restart=no',
+      '--pull=never',
+      '--',
+      image,
+    ];
     return String((await this.run(args, options)).stdout).trim();
   }
 
   async stopContainer(id: string, timeoutSeconds: number, options?: CallOptions): Promise<void> {
-    await this.run(['stop', '--time', String(Math.max(0, Math.round(timeoutSeconds))), '--', id], { ...options, extraTimeoutMs: timeoutSeconds * 1000 });
+    await this.run(['stop', '--time', String(Math.max(0, Math.round(timeoutSeconds))), '--', id], {
+      ...options,
+      extraTimeoutMs: timeoutSeconds * 1000,
+    });
   }
 
   async inspectContainer(id: string, options?: CallOptions): Promise<ContainerDetail> {
@@ -167,15 +221,27 @@ export class CliPodman implements Podman {
     };
   }
 
-  async execInContainer(id: string, command: readonly string[], timeoutMs: number, options?: CallOptions): Promise<ExecResult> {
+  async execInContainer(
+    id: string,
+    command: readonly string[],
+    timeoutMs: number,
+    options?: CallOptions,
+  ): Promise<ExecResult> {
     // Everything after the container ID is the command inside the container, never a podman option.
     // No events: each exec is an `exec` and an `exec_died` event, which podman 5
     // writes to the journal under runner.service (30 lines a minute for one
     // probe every 2 s, issue 14), and which would wake the runner's own event
     // watcher for nothing. An exec probe is the runner's health check, not an
     // operator's exec to audit; `podman exec` by hand keeps its events.
-    const result = await this.run(['--events-backend=none', 'exec', '--', id, ...command], { ...options, okExitCodes: 'any', timeoutMs });
-    return { exitCode: result.exitCode ?? -1, output: `${String(result.stdout)}${String(result.stderr)}`.slice(0, 4096) };
+    const result = await this.run(['--events-backend=none', 'exec', '--', id, ...command], {
+      ...options,
+      okExitCodes: 'any',
+      timeoutMs,
+    });
+    return {
+      exitCode: result.exitCode ?? -1,
+      output: `${String(result.stdout)}${String(result.stderr)}`.slice(0, 4096),
+    };
   }
 
   async podIp(podId: string, options?: CallOptions): Promise<string | undefined> {
@@ -185,7 +251,9 @@ export class CliPodman implements Podman {
     const args = ['container', 'inspect', '--format', 'json', '--', infra];
     const [detail] = this.parseJson(containerInspectSchema, await this.run(args, options), args);
     const networks = Object.values(detail!.NetworkSettings?.Networks ?? {});
-    return networks.map((network) => network.IPAddress).find((ip) => ip) ?? (detail!.NetworkSettings?.IPAddress || undefined);
+    return (
+      networks.map((network) => network.IPAddress).find((ip) => ip) ?? (detail!.NetworkSettings?.IPAddress || undefined)
+    );
   }
 
   streamEvents(options: CallOptions & { since?: Date }): AsyncIterable<PodmanEvent> {
@@ -204,7 +272,10 @@ export class CliPodman implements Podman {
 
   // ---- images (src/images/) ----
 
-  async loadImage(archivePath: string, options: CallOptions & { gunzip?: boolean; timeoutMs?: number } = {}): Promise<string[]> {
+  async loadImage(
+    archivePath: string,
+    options: CallOptions & { gunzip?: boolean; timeoutMs?: number } = {},
+  ): Promise<string[]> {
     // --quiet: no progress lines on stderr. A runner killed mid-load leaves this
     // podman running with a broken stderr pipe; with progress lines it dies of
     // SIGPIPE at the next one and leaves an archive-sized temporary copy in
@@ -235,7 +306,13 @@ export class CliPodman implements Podman {
   // ---- operator commands (src/cli/) ----
 
   async logs(container: string, options: CallOptions & { follow?: boolean; tail?: number } = {}): Promise<number> {
-    const args = ['logs', ...(options.follow ? ['--follow'] : []), ...(options.tail !== undefined ? ['--tail', String(options.tail)] : []), '--', container];
+    const args = [
+      'logs',
+      ...(options.follow ? ['--follow'] : []),
+      ...(options.tail !== undefined ? ['--tail', String(options.tail)] : []),
+      '--',
+      container,
+    ];
     const result = await execa(this.options.path, args, {
       reject: false,
       cancelSignal: options.signal,
@@ -246,14 +323,27 @@ export class CliPodman implements Podman {
       stderr: 'inherit',
     });
     if (result.exitCode === undefined && (result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
-      throw new PodmanError({ args, stderr: '', timedOut: false, kind: 'podman-missing', message: `podman not found at "${this.options.path}": install podman (apt-get install podman)`, cause: result.cause });
+      throw new PodmanError({
+        args,
+        stderr: '',
+        timedOut: false,
+        kind: 'podman-missing',
+        message: `podman not found at "${this.options.path}": install podman (apt-get install podman)`,
+        cause: result.cause,
+      });
     }
-    return result.isCanceled ? 0 : result.exitCode ?? 1;
+    return result.isCanceled ? 0 : (result.exitCode ?? 1);
   }
 
   private async run(
     args: string[],
-    options: CallOptions & { input?: string; stdin?: Options['stdin']; okExitCodes?: number[] | 'any'; extraTimeoutMs?: number; timeoutMs?: number } = {},
+    options: CallOptions & {
+      input?: string;
+      stdin?: Options['stdin'];
+      okExitCodes?: number[] | 'any';
+      extraTimeoutMs?: number;
+      timeoutMs?: number;
+    } = {},
   ): Promise<Result> {
     const timeout = (options.timeoutMs ?? this.options.timeoutMs) + (options.extraTimeoutMs ?? 0);
     let result: Result;
@@ -271,16 +361,35 @@ export class CliPodman implements Podman {
         maxBuffer: 64 * 1024 * 1024,
       });
     } catch (error) {
-      throw new PodmanError({ args, stderr: '', timedOut: false, message: `cannot run ${this.options.path}: ${(error as Error).message}`, cause: error });
+      throw new PodmanError({
+        args,
+        stderr: '',
+        timedOut: false,
+        message: `cannot run ${this.options.path}: ${(error as Error).message}`,
+        cause: error,
+      });
     }
     if (this.options.trace) {
       const ms = Math.round(performance.now() - started);
       const line = `podman ${args.join(' ')}`.slice(0, 300);
-      const outcome = result.timedOut ? 'timed out' : result.isCanceled ? 'cancelled' : `exit ${result.exitCode ?? '?'}`;
-      this.options.trace(`${line}: ${outcome} after ${ms} ms`, { args: line, ...(result.exitCode !== undefined ? { exitCode: result.exitCode } : {}), ms });
+      const outcome = result.timedOut
+        ? 'timed out'
+        : result.isCanceled
+          ? 'cancelled'
+          : `exit ${result.exitCode ?? '?'}`;
+      this.options.trace(`${line}: ${outcome} after ${ms} ms`, {
+        args: line,
+        ...(result.exitCode !== undefined ? { exitCode: result.exitCode } : {}),
+        ms,
+      });
     }
     if (result.timedOut) {
-      throw new PodmanError({ args, stderr: String(result.stderr), timedOut: true, message: `podman ${args.slice(0, 2).join(' ')} did not answer within ${Math.round(timeout / 1000)}s` });
+      throw new PodmanError({
+        args,
+        stderr: String(result.stderr),
+        timedOut: true,
+        message: `podman ${args.slice(0, 2).join(' ')} did not answer within ${Math.round(timeout / 1000)}s`,
+      });
     }
     if (result.failed && result.exitCode === undefined) {
       const missing = (result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
@@ -289,7 +398,9 @@ export class CliPodman implements Podman {
         stderr: String(result.stderr ?? ''),
         timedOut: false,
         ...(missing ? { kind: 'podman-missing' as const } : {}),
-        message: missing ? `podman not found at "${this.options.path}": install podman (apt-get install podman)` : `podman ${args.slice(0, 2).join(' ')} failed: ${result.shortMessage}`,
+        message: missing
+          ? `podman not found at "${this.options.path}": install podman (apt-get install podman)`
+          : `podman ${args.slice(0, 2).join(' ')} failed: ${result.shortMessage}`,
         cause: result.cause,
       });
     }
@@ -310,11 +421,22 @@ export class CliPodman implements Podman {
   }
 
   /** `text`: the JSON to read, when it is not stdout as printed. */
-  private parseJson<T extends v.GenericSchema>(schema: T, result: Result, args: string[], text = String(result.stdout)): v.InferOutput<T> {
+  private parseJson<T extends v.GenericSchema>(
+    schema: T,
+    result: Result,
+    args: string[],
+    text = String(result.stdout),
+  ): v.InferOutput<T> {
     try {
       return v.parse(schema, JSON.parse(text || 'null'));
     } catch (error) {
-      throw new PodmanError({ args, stderr: String(result.stderr), timedOut: false, message: `podman ${args.slice(0, 2).join(' ')} printed output the runner cannot read: ${(error as Error).message}`, cause: error });
+      throw new PodmanError({
+        args,
+        stderr: String(result.stderr),
+        timedOut: false,
+        message: `podman ${args.slice(0, 2).join(' ')} printed output the runner cannot read: ${(error as Error).message}`,
+        cause: error,
+      });
     }
   }
 }
@@ -331,7 +453,8 @@ export const parsePlayOutput = (stdout: string): string[] => {
 };
 
 /** podman's unix-seconds timestamps, where 0 or negative (-62135596800) mean "never". */
-const unixSeconds = (value: number | null | undefined): number | undefined => (value && value > 0 ? value * 1000 : undefined);
+const unixSeconds = (value: number | null | undefined): number | undefined =>
+  value && value > 0 ? value * 1000 : undefined;
 
 /** `podman info --format json`: only the storage root is read. */
 const infoSchema = v.looseObject({ store: v.looseObject({ graphRoot: v.pipe(v.string(), v.nonEmpty()) }) });
@@ -342,4 +465,9 @@ export const parseLoadOutput = (stdout: string): string[] =>
     .split('\n')
     .map((line) => /^Loaded image(?:\(s\))?:\s*(.+)$/.exec(line.trim())?.[1])
     .filter((refs): refs is string => refs !== undefined)
-    .flatMap((refs) => refs.split(',').map((ref) => ref.trim()).filter(Boolean));
+    .flatMap((refs) =>
+      refs
+        .split(',')
+        .map((ref) => ref.trim())
+        .filter(Boolean),
+    );

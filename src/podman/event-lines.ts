@@ -41,7 +41,9 @@ export const parseEventLine = (line: string): PodmanEvent | undefined => {
     id: event.ID ?? '',
     name: event.Name ?? '',
     time: eventTime(event),
-    exitCode: event.ContainerExitCode ?? (event.Type === 'container' && event.Status === 'died' && event.time === undefined ? 0 : undefined),
+    exitCode:
+      event.ContainerExitCode ??
+      (event.Type === 'container' && event.Status === 'died' && event.time === undefined ? 0 : undefined),
     podId: event.PodID || undefined,
     attributes: event.Attributes ?? {},
   };

@@ -28,7 +28,9 @@ export const infoSchema = v.looseObject({
     cgroupControllers: v.optional(v.nullable(v.array(v.string())), []),
     networkBackend: v.optional(v.string(), ''),
     networkBackendInfo: v.optional(v.looseObject({ version: v.optional(v.string()) })),
-    ociRuntime: v.optional(v.nullable(v.looseObject({ name: v.optional(v.string(), ''), path: v.optional(v.string(), '') }))),
+    ociRuntime: v.optional(
+      v.nullable(v.looseObject({ name: v.optional(v.string(), ''), path: v.optional(v.string(), '') })),
+    ),
     security: v.optional(v.looseObject({ rootless: v.optional(v.boolean(), false) })),
   }),
   store: v.looseObject({ graphRoot: v.pipe(v.string(), v.nonEmpty()) }),

@@ -30,7 +30,14 @@ export const playKept = async (podman: Podman, yaml: string, options: CallOption
     try {
       const infra = await podman.podInfra(podId, options);
       // No image: the infra runs from a rootfs (podman 5.5+), so no keeper can be made from it.
-      if (infra?.image) await podman.runPauseContainer(podId, keeperName(infra.podName), infra.image, { [KEEPER_LABEL]: 'true' }, options);
+      if (infra?.image)
+        await podman.runPauseContainer(
+          podId,
+          keeperName(infra.podName),
+          infra.image,
+          { [KEEPER_LABEL]: 'true' },
+          options,
+        );
     } catch {
       // Without a keeper a restart is slower, not wrong; the supervisor tries again.
     }

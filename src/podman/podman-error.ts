@@ -14,7 +14,15 @@ import { RunnerError } from '../shared/errors.ts';
  * - `timeout`: podman did not answer in time.
  * - `other`: anything else; the message still carries podman's cause.
  */
-export type PodmanErrorKind = 'podman-missing' | 'not-found' | 'name-in-use' | 'image-missing' | 'network-setup' | 'runtime-missing' | 'timeout' | 'other';
+export type PodmanErrorKind =
+  | 'podman-missing'
+  | 'not-found'
+  | 'name-in-use'
+  | 'image-missing'
+  | 'network-setup'
+  | 'runtime-missing'
+  | 'timeout'
+  | 'other';
 
 /** A podman call that failed, with everything needed to explain it. */
 export class PodmanError extends RunnerError {
@@ -26,7 +34,15 @@ export class PodmanError extends RunnerError {
   /** podman's own line naming the root cause (`netavark: No such file or directory (os error 2)`), or "" when it printed none. */
   readonly causeLine: string;
 
-  constructor(details: { args: readonly string[]; exitCode?: number; stderr: string; timedOut: boolean; message: string; cause?: unknown; kind?: PodmanErrorKind }) {
+  constructor(details: {
+    args: readonly string[];
+    exitCode?: number;
+    stderr: string;
+    timedOut: boolean;
+    message: string;
+    cause?: unknown;
+    kind?: PodmanErrorKind;
+  }) {
     super(details.timedOut ? 'PODMAN_TIMEOUT' : 'PODMAN_FAILED', details.message, { cause: details.cause });
     this.name = 'PodmanError';
     this.args = details.args;
@@ -40,7 +56,8 @@ export class PodmanError extends RunnerError {
 }
 
 /** The kind of a failed podman call; undefined for anything that is not a PodmanError. */
-export const podmanErrorKind = (error: unknown): PodmanErrorKind | undefined => (error instanceof PodmanError ? error.kind : undefined);
+export const podmanErrorKind = (error: unknown): PodmanErrorKind | undefined =>
+  error instanceof PodmanError ? error.kind : undefined;
 
 /** Noise podman prints on hosts without syslog; never a cause. */
 const NOISE = 'failed to connect to syslog';
@@ -64,7 +81,10 @@ interface Lines {
 }
 
 const splitStderr = (stderr: string): Lines => {
-  const lines = stderr.split('\n').map((line) => line.trim()).filter((line) => line && !line.includes(NOISE));
+  const lines = stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.includes(NOISE));
   const errors: string[] = [];
   const starts: string[] = [];
   const plain: string[] = [];
@@ -76,8 +96,7 @@ const splitStderr = (stderr: string): Lines => {
     else if (line.startsWith('* ') && errors.length > 0) {
       const last = errors.pop()!;
       errors.push(last.endsWith(':') ? `${last} ${line.slice(2)}` : `${last}, ${line.slice(2)}`);
-    }
-    else if (start) {
+    } else if (start) {
       if (!DEPENDENCY.test(start[2]!)) starts.push(`container ${start[1]!.slice(0, 12)}: ${start[2]!}`);
     } else if (!LOGRUS.test(line)) plain.push(line);
   }
@@ -104,14 +123,26 @@ export const podmanErrorText = (stderr: string): string => {
  */
 const KINDS: [Exclude<PodmanErrorKind, 'podman-missing' | 'timeout' | 'other'>, RegExp][] = [
   // `default OCI runtime "crun" not found: invalid argument` (seen), `no valid executable found for OCI runtime runc: invalid argument`.
-  ['runtime-missing', /OCI runtime "?[^"\s]*"? not found|no valid executable found for OCI runtime|could not find a working binary/i],
+  [
+    'runtime-missing',
+    /OCI runtime "?[^"\s]*"? not found|no valid executable found for OCI runtime|could not find a working binary/i,
+  ],
   // netavark: `netavark: No such file or directory (os error 2)`, `netavark (exit code 1): …`; CNI: `plugin type="bridge" failed (add): … failed to locate iptables` (seen).
-  ['network-setup', /(^|: )netavark( \(exit code \d+\))?:|aardvark|plugin type="[^"]*" failed|cni plugin \S+ failed|failed to locate (iptables|nft)|setting up network|network namespace for container|slirp4netns failed|pasta failed/i],
+  [
+    'network-setup',
+    /(^|: )netavark( \(exit code \d+\))?:|aardvark|plugin type="[^"]*" failed|cni plugin \S+ failed|failed to locate (iptables|nft)|setting up network|network namespace for container|slirp4netns failed|pasta failed/i,
+  ],
   // storage `image not known`, libimage `… : image not known` with pull policy never, docker `unable to find image`.
-  ['image-missing', /image not known|no such image|unable to find image|image .* not found|not found in (local )?storage|pull policy.*never/i],
+  [
+    'image-missing',
+    /image not known|no such image|unable to find image|image .* not found|not found in (local )?storage|pull policy.*never/i,
+  ],
   // boltdb `name "web" is in use: pod already exists`, sqlite `name "web" is in use: pod already exists` (5.x);
   // storage, for `run --name`: `the container name "x" is already in use by <id>. … : that name is already in use`.
-  ['name-in-use', /is in use: (pod|container) already exists|: (pod|container) already exists$|that name is already in use/i],
+  [
+    'name-in-use',
+    /is in use: (pod|container) already exists|: (pod|container) already exists$|that name is already in use/i,
+  ],
   // define.ErrNoSuchPod/Ctr/Secret/Volume: `no pod with name or ID web found: no such pod`.
   ['not-found', /no such (pod|container|secret|volume)\b/i],
 ];

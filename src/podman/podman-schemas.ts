@@ -8,9 +8,7 @@ export const podPsSchema = v.array(
     Status: v.string(),
     Created: v.string(),
     Labels: v.nullish(v.record(v.string(), v.string())),
-    Containers: v.nullish(
-      v.array(v.looseObject({ Id: v.string(), Names: v.string(), Status: v.string() })),
-    ),
+    Containers: v.nullish(v.array(v.looseObject({ Id: v.string(), Names: v.string(), Status: v.string() }))),
   }),
 );
 

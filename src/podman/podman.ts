@@ -113,12 +113,23 @@ export interface Podman {
    * command with no capabilities, a read-only root and no log: the infra
    * image's pause process (src/shared/infra-keeper.ts). Returns its ID.
    */
-  runPauseContainer(podId: string, name: string, image: string, labels: Record<string, string>, options?: CallOptions): Promise<string>;
+  runPauseContainer(
+    podId: string,
+    name: string,
+    image: string,
+    labels: Record<string, string>,
+    options?: CallOptions,
+  ): Promise<string>;
   /** Stops a container: SIGTERM, then SIGKILL after `timeoutSeconds`. */
   stopContainer(id: string, timeoutSeconds: number, options?: CallOptions): Promise<void>;
   inspectContainer(id: string, options?: CallOptions): Promise<ContainerDetail>;
   /** Runs a command in a running container; a non-zero exit is a result, not an error. */
-  execInContainer(id: string, command: readonly string[], timeoutMs: number, options?: CallOptions): Promise<ExecResult>;
+  execInContainer(
+    id: string,
+    command: readonly string[],
+    timeoutMs: number,
+    options?: CallOptions,
+  ): Promise<ExecResult>;
   /** The pod's IP address on its network, from its infra container; undefined for host-network pods. */
   podIp(podId: string, options?: CallOptions): Promise<string | undefined>;
   /**

@@ -98,9 +98,16 @@ export class SharedListing implements Podman {
 
   private listing(options?: CallOptions): Promise<PodmanContainer[]> {
     const last = this.last;
-    const fresh = last !== undefined && last.changes === this.changes && (last.endedAt === undefined || this.clock.now() - last.endedAt <= REUSE_MS);
+    const fresh =
+      last !== undefined &&
+      last.changes === this.changes &&
+      (last.endedAt === undefined || this.clock.now() - last.endedAt <= REUSE_MS);
     if (fresh && !options?.signal?.aborted) return last.containers;
-    const listing: Listing = { changes: this.changes, endedAt: undefined, containers: this.podman.listContainers(options) };
+    const listing: Listing = {
+      changes: this.changes,
+      endedAt: undefined,
+      containers: this.podman.listContainers(options),
+    };
     this.last = listing;
     listing.containers.then(
       (containers) => {
@@ -163,7 +170,13 @@ export class SharedListing implements Podman {
   startContainer(id: string, options?: CallOptions): Promise<void> {
     return this.changing(this.podman.startContainer(id, options));
   }
-  runPauseContainer(podId: string, name: string, image: string, labels: Record<string, string>, options?: CallOptions): Promise<string> {
+  runPauseContainer(
+    podId: string,
+    name: string,
+    image: string,
+    labels: Record<string, string>,
+    options?: CallOptions,
+  ): Promise<string> {
     return this.changing(this.podman.runPauseContainer(podId, name, image, labels, options));
   }
   stopContainer(id: string, timeoutSeconds: number, options?: CallOptions): Promise<void> {
@@ -172,7 +185,12 @@ export class SharedListing implements Podman {
   inspectContainer(id: string, options?: CallOptions): ReturnType<Podman['inspectContainer']> {
     return this.podman.inspectContainer(id, options);
   }
-  execInContainer(id: string, command: readonly string[], timeoutMs: number, options?: CallOptions): ReturnType<Podman['execInContainer']> {
+  execInContainer(
+    id: string,
+    command: readonly string[],
+    timeoutMs: number,
+    options?: CallOptions,
+  ): ReturnType<Podman['execInContainer']> {
     return this.podman.execInContainer(id, command, timeoutMs, options);
   }
   podIp(podId: string, options?: CallOptions): Promise<string | undefined> {
@@ -206,13 +224,19 @@ export type DerivedPod = Omit<PodmanPod, 'labels'> & { labels: Record<string, st
  * Groups `ps --all --pod` rows into pods, as `podman pod ps` reports them.
  * `knownLabels`: pod labels learnt before, by pod ID.
  */
-export const podsFromContainers = (containers: readonly PodmanContainer[], knownLabels: ReadonlyMap<string, Record<string, string>> = new Map()): DerivedPod[] => {
+export const podsFromContainers = (
+  containers: readonly PodmanContainer[],
+  knownLabels: ReadonlyMap<string, Record<string, string>> = new Map(),
+): DerivedPod[] => {
   const byPod = new Map<string, PodmanContainer[]>();
-  for (const container of containers) if (container.podId) byPod.set(container.podId, [...(byPod.get(container.podId) ?? []), container]);
+  for (const container of containers)
+    if (container.podId) byPod.set(container.podId, [...(byPod.get(container.podId) ?? []), container]);
   return [...byPod].map(([id, members]) => {
     // Not the infra (the pause image's labels) nor a keeper (its own label only).
     const candidates = members.filter((container) => !container.isInfra && !isKeeper(container.name));
-    const labelled = candidates.find((container) => container.labels[MANAGED_LABEL] !== undefined) ?? candidates.find((container) => Object.keys(container.labels).length > 0);
+    const labelled =
+      candidates.find((container) => container.labels[MANAGED_LABEL] !== undefined) ??
+      candidates.find((container) => Object.keys(container.labels).length > 0);
     const created = Math.min(...members.map((container) => container.createdAt ?? Number.POSITIVE_INFINITY));
     return {
       id,

@@ -10,19 +10,27 @@ export interface PolicyViolation {
 
 type Json = Record<string, unknown>;
 
-const isObject = (value: unknown): value is Json => value !== null && typeof value === 'object' && !Array.isArray(value);
+const isObject = (value: unknown): value is Json =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
 const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
 
 const howToPermit = (setting: string): string => `(set ${setting} in ${DEFAULT_CONFIG_PATH} to permit)`;
 
 /** A manifest value in a message: the schema has made it a string or number by now; anything else as JSON, not `[object Object]`. */
-const shown = (value: unknown): string => (typeof value === 'string' || typeof value === 'number' ? String(value) : JSON.stringify(value));
+const shown = (value: unknown): string =>
+  typeof value === 'string' || typeof value === 'number' ? String(value) : JSON.stringify(value);
 
 const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
 const HOST_NAMESPACES = ['hostNetwork', 'hostPID', 'hostIPC'] as const;
 
 /** The SELinux types the baseline level accepts: the confined container types. */
-const CONTAINER_SELINUX_TYPES = new Set(['', 'container_t', 'container_init_t', 'container_kvm_t', 'container_engine_t']);
+const CONTAINER_SELINUX_TYPES = new Set([
+  '',
+  'container_t',
+  'container_init_t',
+  'container_kvm_t',
+  'container_engine_t',
+]);
 
 /** `denied by policy.privileged (set …)`, or with what was asked: `Unconfined is denied by …`. */
 const denied = (at: (string | number)[], setting: string, what?: string): PolicyViolation => ({
@@ -40,7 +48,8 @@ const denied = (at: (string | number)[], setting: string, what?: string): Policy
 export const checkPolicy = (kind: string, object: Json, policy: Policy): PolicyViolation[] => {
   const base: (string | number)[] = kind === 'Deployment' ? ['spec', 'template', 'spec'] : ['spec'];
   const outer = object.spec;
-  const spec = kind === 'Deployment' ? (isObject(outer) && isObject(outer.template) ? outer.template.spec : undefined) : outer;
+  const spec =
+    kind === 'Deployment' ? (isObject(outer) && isObject(outer.template) ? outer.template.spec : undefined) : outer;
   if (!isObject(spec)) return [];
   const violations: PolicyViolation[] = checkAnnotations(kind, object);
 
@@ -71,7 +80,16 @@ export const checkPolicy = (kind: string, object: Json, policy: Policy): PolicyV
 };
 
 /** Volume kinds the restricted level accepts: none holds host data. */
-const RESTRICTED_VOLUMES = ['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret'];
+const RESTRICTED_VOLUMES = [
+  'configMap',
+  'csi',
+  'downwardAPI',
+  'emptyDir',
+  'ephemeral',
+  'persistentVolumeClaim',
+  'projected',
+  'secret',
+];
 
 /**
  * What the restricted level adds to the baseline, for every container:
@@ -84,22 +102,33 @@ const RESTRICTED_VOLUMES = ['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephe
 const checkRestricted = (spec: Json, base: (string | number)[]): PolicyViolation[] => {
   const violations: PolicyViolation[] = [];
   const requires = (at: (string | number)[], what: string): void => {
-    violations.push({ path: at, message: `the restricted level requires ${what} ${howToPermit('policy.level: baseline')}` });
+    violations.push({
+      path: at,
+      message: `the restricted level requires ${what} ${howToPermit('policy.level: baseline')}`,
+    });
   };
   const pod = isObject(spec.securityContext) ? spec.securityContext : {};
-  const confined = (profile: unknown): boolean => isObject(profile) && (profile.type === 'RuntimeDefault' || profile.type === 'Localhost');
+  const confined = (profile: unknown): boolean =>
+    isObject(profile) && (profile.type === 'RuntimeDefault' || profile.type === 'Localhost');
   if (pod.runAsUser === 0) requires([...base, 'securityContext', 'runAsUser'], 'a user other than root (0)');
   for (const listKey of CONTAINER_LISTS) {
     list(spec[listKey]).forEach((container, index) => {
       if (!isObject(container)) return;
       const at = [...base, listKey, index, 'securityContext'];
       const context = isObject(container.securityContext) ? container.securityContext : {};
-      if (context.allowPrivilegeEscalation !== false) requires([...at, 'allowPrivilegeEscalation'], 'allowPrivilegeEscalation: false');
-      if ((context.runAsNonRoot ?? pod.runAsNonRoot) !== true) requires([...at, 'runAsNonRoot'], 'runAsNonRoot: true (here or in the pod securityContext)');
+      if (context.allowPrivilegeEscalation !== false)
+        requires([...at, 'allowPrivilegeEscalation'], 'allowPrivilegeEscalation: false');
+      if ((context.runAsNonRoot ?? pod.runAsNonRoot) !== true)
+        requires([...at, 'runAsNonRoot'], 'runAsNonRoot: true (here or in the pod securityContext)');
       if (context.runAsUser === 0) requires([...at, 'runAsUser'], 'a user other than root (0)');
-      if (!confined(context.seccompProfile ?? pod.seccompProfile)) requires([...at, 'seccompProfile'], 'seccompProfile.type RuntimeDefault or Localhost (here or in the pod securityContext)');
+      if (!confined(context.seccompProfile ?? pod.seccompProfile))
+        requires(
+          [...at, 'seccompProfile'],
+          'seccompProfile.type RuntimeDefault or Localhost (here or in the pod securityContext)',
+        );
       const drop = isObject(context.capabilities) ? list(context.capabilities.drop) : [];
-      if (!drop.some((name) => typeof name === 'string' && normalizeCapability(name) === 'ALL')) requires([...at, 'capabilities', 'drop'], 'capabilities.drop: [ALL]');
+      if (!drop.some((name) => typeof name === 'string' && normalizeCapability(name) === 'ALL'))
+        requires([...at, 'capabilities', 'drop'], 'capabilities.drop: [ALL]');
     });
   }
   list(spec.volumes).forEach((volume, index) => {
@@ -111,12 +140,21 @@ const checkRestricted = (spec: Json, base: (string | number)[]): PolicyViolation
   return violations;
 };
 
-const checkSecurityContext = (context: unknown, at: (string | number)[], spec: Json, policy: Policy): PolicyViolation[] => {
+const checkSecurityContext = (
+  context: unknown,
+  at: (string | number)[],
+  spec: Json,
+  policy: Policy,
+): PolicyViolation[] => {
   if (!isObject(context)) return [];
   const violations: PolicyViolation[] = [];
-  if (context.privileged === true && policy.privileged === 'deny') violations.push(denied([...at, 'privileged'], 'privileged'));
+  if (context.privileged === true && policy.privileged === 'deny')
+    violations.push(denied([...at, 'privileged'], 'privileged'));
   violations.push(...checkCapabilities(context.capabilities, [...at, 'capabilities'], policy));
-  for (const [field, setting] of [['seccompProfile', 'seccompUnconfined'], ['appArmorProfile', 'appArmorUnconfined']] as const) {
+  for (const [field, setting] of [
+    ['seccompProfile', 'seccompUnconfined'],
+    ['appArmorProfile', 'appArmorUnconfined'],
+  ] as const) {
     const profile = context[field];
     if (isObject(profile) && profile.type === 'Unconfined' && policy[setting] === 'deny') {
       violations.push(denied([...at, field, 'type'], setting, 'Unconfined'));
@@ -125,11 +163,18 @@ const checkSecurityContext = (context: unknown, at: (string | number)[], spec: J
   const selinux = context.seLinuxOptions;
   if (isObject(selinux) && policy.seLinuxOptions === 'deny') {
     for (const field of ['user', 'role'] as const) {
-      if (selinux[field] !== undefined && selinux[field] !== '') violations.push(denied([...at, 'seLinuxOptions', field], 'seLinuxOptions', `an SELinux ${field}`));
+      if (selinux[field] !== undefined && selinux[field] !== '')
+        violations.push(denied([...at, 'seLinuxOptions', field], 'seLinuxOptions', `an SELinux ${field}`));
     }
     const type = selinux.type;
     if (type !== undefined && !(typeof type === 'string' && CONTAINER_SELINUX_TYPES.has(type))) {
-      violations.push(denied([...at, 'seLinuxOptions', 'type'], 'seLinuxOptions', `SELinux type ${shown(type)} (only ${[...CONTAINER_SELINUX_TYPES].filter(Boolean).join(', ')} keep a container confined)`));
+      violations.push(
+        denied(
+          [...at, 'seLinuxOptions', 'type'],
+          'seLinuxOptions',
+          `SELinux type ${shown(type)} (only ${[...CONTAINER_SELINUX_TYPES].filter(Boolean).join(', ')} keep a container confined)`,
+        ),
+      );
     }
   }
   if (context.procMount !== undefined && context.procMount !== 'Default' && policy.procMountUnmasked === 'deny') {
@@ -137,17 +182,32 @@ const checkSecurityContext = (context: unknown, at: (string | number)[], spec: J
   }
   const windows = context.windowsOptions;
   if (isObject(windows) && windows.hostProcess === true) {
-    violations.push({ path: [...at, 'windowsOptions', 'hostProcess'], message: 'host process containers are Windows-only and never accepted' });
+    violations.push({
+      path: [...at, 'windowsOptions', 'hostProcess'],
+      message: 'host process containers are Windows-only and never accepted',
+    });
   }
   list(context.sysctls).forEach((sysctl, index) => {
     const name = isObject(sysctl) && typeof sysctl.name === 'string' ? normalizeSysctl(sysctl.name) : undefined;
     if (name === undefined) return;
     const sysctlAt = [...at, 'sysctls', index, 'name'];
-    const hostWide = (spec.hostNetwork === true && name.startsWith('net.')) || (spec.hostIPC === true && (name.startsWith('kernel.shm') || name.startsWith('kernel.msg') || name.startsWith('kernel.sem') || name.startsWith('fs.mqueue.')));
+    const hostWide =
+      (spec.hostNetwork === true && name.startsWith('net.')) ||
+      (spec.hostIPC === true &&
+        (name.startsWith('kernel.shm') ||
+          name.startsWith('kernel.msg') ||
+          name.startsWith('kernel.sem') ||
+          name.startsWith('fs.mqueue.')));
     if (hostWide) {
-      violations.push({ path: sysctlAt, message: `sysctl ${name} would change the host's own setting: the pod shares the host's ${name.startsWith('net.') ? 'network' : 'IPC'} namespace` });
+      violations.push({
+        path: sysctlAt,
+        message: `sysctl ${name} would change the host's own setting: the pod shares the host's ${name.startsWith('net.') ? 'network' : 'IPC'} namespace`,
+      });
     } else if (policy.sysctls.allowed !== 'any' && !policy.sysctls.allowed.map(normalizeSysctl).includes(name)) {
-      violations.push({ path: sysctlAt, message: `sysctl ${name} is denied by policy.sysctls (allowed: ${policy.sysctls.allowed.join(', ') || 'none'}) ${howToPermit('policy.sysctls.allowed to include it')}` });
+      violations.push({
+        path: sysctlAt,
+        message: `sysctl ${name} is denied by policy.sysctls (allowed: ${policy.sysctls.allowed.join(', ') || 'none'}) ${howToPermit('policy.sysctls.allowed to include it')}`,
+      });
     }
   });
   return violations;
@@ -156,7 +216,8 @@ const checkSecurityContext = (context: unknown, at: (string | number)[], spec: J
 const checkCapabilities = (capabilities: unknown, at: (string | number)[], policy: Policy): PolicyViolation[] => {
   if (!isObject(capabilities) || capabilities.add === undefined || policy.capabilities.allowed === 'any') return [];
   const allowed = new Set(policy.capabilities.allowed.map(normalizeCapability));
-  if (!Array.isArray(capabilities.add)) return [{ path: [...at, 'add'], message: 'must be a list of capability names' }];
+  if (!Array.isArray(capabilities.add))
+    return [{ path: [...at, 'add'], message: 'must be a list of capability names' }];
   const violations: PolicyViolation[] = [];
   capabilities.add.forEach((capability, index) => {
     const name = typeof capability === 'string' ? normalizeCapability(capability) : undefined;
@@ -175,7 +236,10 @@ const checkCapabilities = (capabilities: unknown, at: (string | number)[], polic
  * host; Kubernetes allows it only in privileged containers, and so does the runner.
  */
 const checkPropagation = (container: Json, at: (string | number)[], policy: Policy): PolicyViolation[] => {
-  const privileged = isObject(container.securityContext) && container.securityContext.privileged === true && policy.privileged === 'allow';
+  const privileged =
+    isObject(container.securityContext) &&
+    container.securityContext.privileged === true &&
+    policy.privileged === 'allow';
   const violations: PolicyViolation[] = [];
   list(container.volumeMounts).forEach((mount, index) => {
     if (!isObject(mount) || mount.mountPropagation !== 'Bidirectional' || privileged) return;
@@ -193,7 +257,8 @@ const checkHostPorts = (ports: unknown, at: (string | number)[], policy: Policy)
   const violations: PolicyViolation[] = [];
   list(ports).forEach((port, index) => {
     const hostPort = isObject(port) ? port.hostPort : undefined;
-    if (hostPort === undefined || hostPort === 0 || (typeof hostPort === 'number' && portAllowed(hostPort, allowed))) return;
+    if (hostPort === undefined || hostPort === 0 || (typeof hostPort === 'number' && portAllowed(hostPort, allowed)))
+      return;
     violations.push({
       path: [...at, index, 'hostPort'],
       message: `host port ${shown(hostPort)} is denied by policy.hostPorts (allowed: ${allowed.join(', ') || 'none'}) ${howToPermit('policy.hostPorts.allowed to include it')}`,
@@ -206,11 +271,24 @@ const checkHostPorts = (ports: unknown, at: (string | number)[], policy: Policy)
  * A hostPath volume is accepted under policy.hostPath.pathPrefixes, or under
  * readOnlyPathPrefixes when every container mounts it `readOnly: true`.
  */
-const checkHostPathVolume = (volume: Json, at: (string | number)[], containers: Json[], policy: Policy): PolicyViolation[] => {
+const checkHostPathVolume = (
+  volume: Json,
+  at: (string | number)[],
+  containers: Json[],
+  policy: Policy,
+): PolicyViolation[] => {
   const hostPathAt = [...at, 'hostPath'];
   const path = isObject(volume.hostPath) ? volume.hostPath.path : undefined;
-  if (policy.hostPath.allow && typeof path === 'string' && path.startsWith('/') && !isUnderPrefix(path, policy.hostPath.pathPrefixes) && isUnderPrefix(path, policy.hostPath.readOnlyPathPrefixes)) {
-    const writable = containers.flatMap((container) => list(container.volumeMounts)).filter((mount) => isObject(mount) && mount.name === volume.name && mount.readOnly !== true);
+  if (
+    policy.hostPath.allow &&
+    typeof path === 'string' &&
+    path.startsWith('/') &&
+    !isUnderPrefix(path, policy.hostPath.pathPrefixes) &&
+    isUnderPrefix(path, policy.hostPath.readOnlyPathPrefixes)
+  ) {
+    const writable = containers
+      .flatMap((container) => list(container.volumeMounts))
+      .filter((mount) => isObject(mount) && mount.name === volume.name && mount.readOnly !== true);
     if (writable.length === 0) return [];
     return [
       {
@@ -224,10 +302,16 @@ const checkHostPathVolume = (volume: Json, at: (string | number)[], containers: 
 
 const checkHostPath = (hostPath: unknown, at: (string | number)[], policy: Policy): PolicyViolation[] => {
   if (!policy.hostPath.allow) {
-    return [{ path: at, message: `hostPath volumes are denied by policy.hostPath ${howToPermit('policy.hostPath.allow: true and pathPrefixes')}` }];
+    return [
+      {
+        path: at,
+        message: `hostPath volumes are denied by policy.hostPath ${howToPermit('policy.hostPath.allow: true and pathPrefixes')}`,
+      },
+    ];
   }
   const value = isObject(hostPath) ? hostPath.path : undefined;
-  if (typeof value !== 'string' || value === '') return [{ path: [...at, 'path'], message: 'must be an absolute path' }];
+  if (typeof value !== 'string' || value === '')
+    return [{ path: [...at, 'path'], message: 'must be an absolute path' }];
   if (!value.startsWith('/')) return [{ path: [...at, 'path'], message: `must be an absolute path, not "${value}"` }];
   if (isUnderPrefix(value, policy.hostPath.pathPrefixes)) return [];
   const normalized = normalizeHostPath(value);
@@ -249,7 +333,23 @@ const VOLUME_TYPES = new Set(['tmpfs', 'none']);
  * Mount options that name no host path: overlay's lowerdir/upperdir, a
  * context= label and the like would each reach outside the volume.
  */
-const MOUNT_FLAGS = new Set(['ro', 'rw', 'bind', 'rbind', 'nosuid', 'nodev', 'noexec', 'noatime', 'relatime', 'nodiratime', 'strictatime', 'private', 'rprivate', 'slave', 'rslave']);
+const MOUNT_FLAGS = new Set([
+  'ro',
+  'rw',
+  'bind',
+  'rbind',
+  'nosuid',
+  'nodev',
+  'noexec',
+  'noatime',
+  'relatime',
+  'nodiratime',
+  'strictatime',
+  'private',
+  'rprivate',
+  'slave',
+  'rslave',
+]);
 const MOUNT_SETTING = /^(size|mode|uid|gid|nr_inodes|nr_blocks)=[0-9a-zA-Z%]+$/;
 
 /**
@@ -272,15 +372,27 @@ export const checkClaim = (object: Json, policy: Policy): PolicyViolation[] => {
       if (annotations[`${PODMAN_VOLUME}type`] === 'tmpfs' && value === 'tmpfs') continue;
       violations.push(...checkHostPath({ path: value }, at, policy).map((violation) => ({ ...violation, path: at })));
     } else if (option === 'driver') {
-      if (value !== 'local') violations.push({ path: at, message: `volume driver ${JSON.stringify(value)} is not accepted: only the local driver` });
+      if (value !== 'local')
+        violations.push({
+          path: at,
+          message: `volume driver ${JSON.stringify(value)} is not accepted: only the local driver`,
+        });
     } else if (option === 'type') {
-      if (!VOLUME_TYPES.has(String(value))) violations.push({ path: at, message: `volume type ${JSON.stringify(value)} is not accepted: only tmpfs, or none with a device (a bind mount, judged as a hostPath)` });
+      if (!VOLUME_TYPES.has(String(value)))
+        violations.push({
+          path: at,
+          message: `volume type ${JSON.stringify(value)} is not accepted: only tmpfs, or none with a device (a bind mount, judged as a hostPath)`,
+        });
     } else if (option === 'mount-options') {
       const refused = String(value)
         .split(',')
         .map((item) => item.trim())
         .filter((item) => item !== '' && !MOUNT_FLAGS.has(item) && !MOUNT_SETTING.test(item));
-      if (refused.length > 0) violations.push({ path: at, message: `mount options ${refused.join(', ')} are not accepted: only flags such as ro, nosuid, nodev, noexec and size=, mode=, uid=, gid= (no option may name a host path)` });
+      if (refused.length > 0)
+        violations.push({
+          path: at,
+          message: `mount options ${refused.join(', ')} are not accepted: only flags such as ro, nosuid, nodev, noexec and size=, mode=, uid=, gid= (no option may name a host path)`,
+        });
     } else if (!HARMLESS_VOLUME_OPTIONS.has(option)) {
       violations.push({ path: at, message: `podman volume option "${option}" is not accepted by the runner` });
     }
@@ -314,7 +426,8 @@ const INTERPRETED_ANNOTATIONS = [
 
 /** Refuses annotations podman or the runtime would act on, on a Pod, a Deployment and its template. */
 export const checkAnnotations = (kind: string, object: Json): PolicyViolation[] => {
-  const places: (string | number)[][] = kind === 'Deployment' ? [['metadata'], ['spec', 'template', 'metadata']] : [['metadata']];
+  const places: (string | number)[][] =
+    kind === 'Deployment' ? [['metadata'], ['spec', 'template', 'metadata']] : [['metadata']];
   const violations: PolicyViolation[] = [];
   for (const place of places) {
     let meta: unknown = object;
@@ -324,7 +437,10 @@ export const checkAnnotations = (kind: string, object: Json): PolicyViolation[] 
     for (const key of Object.keys(annotations)) {
       const prefix = INTERPRETED_ANNOTATIONS.find((candidate) => key.toLowerCase().startsWith(candidate));
       if (prefix === undefined) continue;
-      violations.push({ path: [...place, 'annotations', key], message: `annotations under ${prefix} are read by podman or the OCI runtime and are not accepted: use the pod's fields (securityContext, volumes), which the policy checks` });
+      violations.push({
+        path: [...place, 'annotations', key],
+        message: `annotations under ${prefix} are read by podman or the OCI runtime and are not accepted: use the pod's fields (securityContext, volumes), which the policy checks`,
+      });
     }
   }
   return violations;

@@ -53,7 +53,21 @@ export interface Policy {
 }
 
 /** The capabilities the baseline level lets a container add (the runtimes' default set). */
-export const BASELINE_CAPABILITIES = ['AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'MKNOD', 'NET_BIND_SERVICE', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_CHROOT'];
+export const BASELINE_CAPABILITIES = [
+  'AUDIT_WRITE',
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'FOWNER',
+  'FSETID',
+  'KILL',
+  'MKNOD',
+  'NET_BIND_SERVICE',
+  'SETFCAP',
+  'SETGID',
+  'SETPCAP',
+  'SETUID',
+  'SYS_CHROOT',
+];
 
 /** The baseline level's safe sysctls: namespaced, and isolated from the host and other pods. */
 export const SAFE_SYSCTLS = [
@@ -90,7 +104,13 @@ export const READ_ONLY_HOST_PATHS = [
  * kube-controller-manager mounts read-write (no kubelet runs plugins from it
  * on a runner host).
  */
-export const HOST_PATHS = ['/etc/haproxy', '/etc/keepalived', '/etc/kubernetes', '/var/lib/etcd', '/usr/libexec/kubernetes/kubelet-plugins/volume/exec'];
+export const HOST_PATHS = [
+  '/etc/haproxy',
+  '/etc/keepalived',
+  '/etc/kubernetes',
+  '/var/lib/etcd',
+  '/usr/libexec/kubernetes/kubelet-plugins/volume/exec',
+];
 
 export const DEFAULT_POLICY: Policy = {
   level: 'baseline',
@@ -140,7 +160,11 @@ export const RESTRICTED_POLICY: Policy = {
 };
 
 /** Where each level starts, before the config's own keys. */
-export const LEVEL_POLICIES: Record<PolicyLevel, Policy> = { privileged: PERMISSIVE_POLICY, baseline: DEFAULT_POLICY, restricted: RESTRICTED_POLICY };
+export const LEVEL_POLICIES: Record<PolicyLevel, Policy> = {
+  privileged: PERMISSIVE_POLICY,
+  baseline: DEFAULT_POLICY,
+  restricted: RESTRICTED_POLICY,
+};
 
 /** `cap_net_admin`, `CAP_NET_ADMIN` and `NET_ADMIN` are the same capability to podman. */
 export const normalizeCapability = (name: string): string => name.trim().toUpperCase().replace(/^CAP_/, '');

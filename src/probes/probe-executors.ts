@@ -53,7 +53,13 @@ export const createProbeExecutors = (podman: Podman): ProbeExecutors => ({
   tcp: tcpProbe,
 });
 
-const execProbe = async (podman: Podman, containerId: string, command: readonly string[], timeoutMs: number, signal: AbortSignal): Promise<ProbeResult> => {
+const execProbe = async (
+  podman: Podman,
+  containerId: string,
+  command: readonly string[],
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<ProbeResult> => {
   try {
     const result = await podman.execInContainer(containerId, command, timeoutMs, { signal });
     if (result.exitCode === 0) return { ok: true, message: '' };
@@ -68,7 +74,8 @@ const execProbe = async (podman: Podman, containerId: string, command: readonly 
 };
 
 /** `host:port`, with IPv6 addresses bracketed, as Go prints them. */
-export const hostPort = (host: string, port: number): string => (net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`);
+export const hostPort = (host: string, port: number): string =>
+  net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
 
 /** Kubernetes joins the path to the URL as written; one without a leading "/" gets one. */
 const requestPath = (path: string): string => (path.startsWith('/') ? path : `/${path}`);
@@ -83,16 +90,27 @@ const httpProbe = (request: HttpProbeRequest, signal: AbortSignal): Promise<Prob
   return settleOnce(request.timeoutMs, signal, `Get "${url}"`, (finish) => {
     const headers: Record<string, string> = { 'User-Agent': USER_AGENT, Accept: '*/*', Connection: 'close' };
     for (const header of request.headers) headers[header.name] = header.value;
-    const options = { host: request.host, port: request.port, path: requestPath(request.path), method: 'GET', headers, agent: false } as const;
-    const req = request.scheme === 'HTTPS' ? https.request({ ...options, rejectUnauthorized: false }) : http.request(options);
+    const options = {
+      host: request.host,
+      port: request.port,
+      path: requestPath(request.path),
+      method: 'GET',
+      headers,
+      agent: false,
+    } as const;
+    const req =
+      request.scheme === 'HTTPS' ? https.request({ ...options, rejectUnauthorized: false }) : http.request(options);
     req.on('response', (response) => {
       const status = response.statusCode ?? 0;
       // The body is not needed; drain it so the socket can close.
       response.resume();
-      if (status >= 200 && status < 400) finish({ ok: true, message: status >= 300 ? `HTTP probe got redirect ${status} (not followed)` : '' });
+      if (status >= 200 && status < 400)
+        finish({ ok: true, message: status >= 300 ? `HTTP probe got redirect ${status} (not followed)` : '' });
       else finish({ ok: false, message: `HTTP probe failed with statuscode: ${status}` });
     });
-    req.on('error', (error) => finish({ ok: false, message: `Get "${url}": ${dialError(request.host, request.port, error)}` }));
+    req.on('error', (error) =>
+      finish({ ok: false, message: `Get "${url}": ${dialError(request.host, request.port, error)}` }),
+    );
     req.end();
     return () => req.destroy();
   });

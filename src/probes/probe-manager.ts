@@ -4,7 +4,14 @@ import type { Clock } from '../shared/clock.ts';
 import { describeError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { createProbeExecutors, type ProbeExecutors } from './probe-executors.ts';
-import { normalizeProbe, PROBE_FIELDS, PROBE_KINDS, type ContainerPortRef, type ProbeKind, type ProbeSpec } from '../manifest/probe-schema.ts';
+import {
+  normalizeProbe,
+  PROBE_FIELDS,
+  PROBE_KINDS,
+  type ContainerPortRef,
+  type ProbeKind,
+  type ProbeSpec,
+} from '../manifest/probe-schema.ts';
 import type { ContainerProbeStatus } from './probe-state.ts';
 import { ProbeWorker, type ProbeWorkerEvent } from './probe-worker.ts';
 
@@ -82,7 +89,11 @@ export class ProbeManager {
   private readonly stopping = new Set<Promise<void>>();
   /** For pod IP look-ups shared by several workers: not tied to any one of them. */
   private readonly controller = new AbortController();
-  private readonly counts: ProbeCounts = { liveness: { success: 0, failure: 0 }, readiness: { success: 0, failure: 0 }, startup: { success: 0, failure: 0 } };
+  private readonly counts: ProbeCounts = {
+    liveness: { success: 0, failure: 0 },
+    readiness: { success: 0, failure: 0 },
+    startup: { success: 0, failure: 0 },
+  };
 
   constructor(options: ProbeManagerOptions) {
     this.options = options;
@@ -174,14 +185,23 @@ export class ProbeManager {
         this.counts[event.kind][event.ok ? 'success' : 'failure'] += 1;
         return;
       case 'failing':
-        this.logger.warn(`${KIND_NAMES[event.kind]} probe of ${target.podName}/${target.containerName} failed: ${event.message}`, { ...fields, probe: event.kind });
+        this.logger.warn(
+          `${KIND_NAMES[event.kind]} probe of ${target.podName}/${target.containerName} failed: ${event.message}`,
+          { ...fields, probe: event.kind },
+        );
         return;
       case 'livenessFailed':
-        this.logger.warn(`Liveness probe of ${target.podName}/${target.containerName} failed too often; the container will be restarted: ${event.message}`, { ...fields, probe: 'liveness' });
+        this.logger.warn(
+          `Liveness probe of ${target.podName}/${target.containerName} failed too often; the container will be restarted: ${event.message}`,
+          { ...fields, probe: 'liveness' },
+        );
         this.safely(() => this.options.onLivenessFailure(target, event.message), fields);
         return;
       case 'startupFailed':
-        this.logger.warn(`Startup probe of ${target.podName}/${target.containerName} failed too often; the container will be restarted: ${event.message}`, { ...fields, probe: 'startup' });
+        this.logger.warn(
+          `Startup probe of ${target.podName}/${target.containerName} failed too often; the container will be restarted: ${event.message}`,
+          { ...fields, probe: 'startup' },
+        );
         this.safely(() => this.options.onStartupFailure(target, event.message), fields);
         return;
       case 'changed':

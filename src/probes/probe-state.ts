@@ -28,7 +28,11 @@ export interface Thresholds {
   failureThreshold: number;
 }
 
-export const initialProbeState = (): ProbeState => ({ result: 'unknown', consecutiveFailures: 0, consecutiveSuccesses: 0 });
+export const initialProbeState = (): ProbeState => ({
+  result: 'unknown',
+  consecutiveFailures: 0,
+  consecutiveSuccesses: 0,
+});
 
 export interface Recorded {
   state: ProbeState;
@@ -39,7 +43,12 @@ export interface Recorded {
 }
 
 /** Applies one probe result to a state (pure). */
-export const recordProbeResult = (state: ProbeState, outcome: ProbeResult, at: number, thresholds: Thresholds): Recorded => {
+export const recordProbeResult = (
+  state: ProbeState,
+  outcome: ProbeResult,
+  at: number,
+  thresholds: Thresholds,
+): Recorded => {
   const consecutiveSuccesses = outcome.ok ? state.consecutiveSuccesses + 1 : 0;
   const consecutiveFailures = outcome.ok ? 0 : state.consecutiveFailures + 1;
   let result = state.result;
@@ -53,7 +62,10 @@ export const recordProbeResult = (state: ProbeState, outcome: ProbeResult, at: n
 };
 
 /** `started` and `ready` from the probe states; a probe the container does not have is absent. */
-export const containerStatus = (states: Partial<Record<ProbeKind, ProbeState>>, startupSucceeded: boolean): ContainerProbeStatus => {
+export const containerStatus = (
+  states: Partial<Record<ProbeKind, ProbeState>>,
+  startupSucceeded: boolean,
+): ContainerProbeStatus => {
   const started = startupSucceeded;
   const ready = started && (states.readiness === undefined || states.readiness.result === 'success');
   return {

@@ -2,7 +2,13 @@ import type { Clock } from '../shared/clock.ts';
 import { describeError } from '../shared/errors.ts';
 import { timeoutMessage, type ProbeExecutors, type ProbeResult } from './probe-executors.ts';
 import type { ProbeHandler, ProbeKind, ProbeSpec } from '../manifest/probe-schema.ts';
-import { containerStatus, initialProbeState, recordProbeResult, type ContainerProbeStatus, type ProbeState } from './probe-state.ts';
+import {
+  containerStatus,
+  initialProbeState,
+  recordProbeResult,
+  type ContainerProbeStatus,
+  type ProbeState,
+} from './probe-state.ts';
 import { untilAborted } from '../shared/until-aborted.ts';
 
 /**
@@ -122,7 +128,12 @@ export class ProbeWorker {
   private record(kind: ProbeKind, spec: ProbeSpec, result: ProbeResult): void {
     const { onEvent } = this.options;
     const before = this.status();
-    const recorded = recordProbeResult(this.states[kind] ?? initialProbeState(), result, this.options.clock.now(), spec);
+    const recorded = recordProbeResult(
+      this.states[kind] ?? initialProbeState(),
+      result,
+      this.options.clock.now(),
+      spec,
+    );
     this.states[kind] = recorded.state;
     onEvent({ type: 'result', kind, ok: result.ok });
     if (recorded.streakStarted) onEvent({ type: 'failing', kind, message: result.message });
@@ -133,7 +144,12 @@ export class ProbeWorker {
     if (recorded.thresholdReached && kind === 'liveness') onEvent({ type: 'livenessFailed', message: result.message });
     if (recorded.thresholdReached && kind === 'startup') onEvent({ type: 'startupFailed', message: result.message });
     const after = this.status();
-    if (before.started !== after.started || before.ready !== after.ready || before[kind]?.result !== after[kind]?.result) onEvent({ type: 'changed' });
+    if (
+      before.started !== after.started ||
+      before.ready !== after.ready ||
+      before[kind]?.result !== after[kind]?.result
+    )
+      onEvent({ type: 'changed' });
   }
 
   /**
@@ -141,7 +157,11 @@ export class ProbeWorker {
    * is known, plus `settled`, which resolves when the call has really ended
    * (after a timeout the executor is aborted and may take a moment).
    */
-  private async probeOnce(handler: ResolvedHandler, timeoutSeconds: number, signal: AbortSignal): Promise<{ result: ProbeResult; settled: Promise<unknown> }> {
+  private async probeOnce(
+    handler: ResolvedHandler,
+    timeoutSeconds: number,
+    signal: AbortSignal,
+  ): Promise<{ result: ProbeResult; settled: Promise<unknown> }> {
     const overheadMs = handler.type === 'exec' ? (this.options.execOverheadMs ?? 0) : 0;
     const timeoutMs = timeoutSeconds * 1000 + overheadMs;
     const run = new AbortController();
@@ -156,7 +176,10 @@ export class ProbeWorker {
     // Ends the timer, or the call that timed out.
     run.abort(new Error('probe call ended'));
     signal.removeEventListener('abort', onAbort);
-    const result = first === TIMED_OUT ? { ok: false, message: timeoutMessage(timeoutSeconds * 1000, overheadMs) } : (first ?? { ok: false, message: 'aborted' });
+    const result =
+      first === TIMED_OUT
+        ? { ok: false, message: timeoutMessage(timeoutSeconds * 1000, overheadMs) }
+        : (first ?? { ok: false, message: 'aborted' });
     return { result, settled: call };
   }
 
@@ -164,7 +187,10 @@ export class ProbeWorker {
    * Where a network probe goes: its own `host`, else the pod IP. Never
    * rejects; a failed look-up is `ok: false`.
    */
-  private async resolve(handler: ProbeHandler, signal: AbortSignal): Promise<{ ok: true; handler: ResolvedHandler } | { ok: false; message: string }> {
+  private async resolve(
+    handler: ProbeHandler,
+    signal: AbortSignal,
+  ): Promise<{ ok: true; handler: ResolvedHandler } | { ok: false; message: string }> {
     if (handler.type === 'exec') return { ok: true, handler };
     if (handler.host !== undefined) return { ok: true, handler: { ...handler, host: handler.host } };
     try {
@@ -202,7 +228,17 @@ export class ProbeWorker {
         case 'exec':
           return await executors.exec(this.options.containerId, handler.command, timeoutMs, signal);
         case 'httpGet':
-          return await executors.http({ scheme: handler.scheme, host: handler.host, port: handler.port, path: handler.path, headers: handler.headers, timeoutMs }, signal);
+          return await executors.http(
+            {
+              scheme: handler.scheme,
+              host: handler.host,
+              port: handler.port,
+              path: handler.path,
+              headers: handler.headers,
+              timeoutMs,
+            },
+            signal,
+          );
         case 'tcpSocket':
           return await executors.tcp(handler.host, handler.port, timeoutMs, signal);
       }

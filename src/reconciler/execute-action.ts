@@ -36,7 +36,11 @@ export const executeAction = async (action: Action, deps: ExecuteDeps, signal: A
       await play(action.unit, deps, signal);
       const again = action.recovers ? ` again (${action.reason})` : '';
       logger.info(`started pod ${action.unit.name}${again} from ${action.unit.file}`, fields(action.unit));
-      deps.events.record({ type: 'Applied', ...fields(action.unit), message: `started pod ${action.unit.name}${again}` });
+      deps.events.record({
+        type: 'Applied',
+        ...fields(action.unit),
+        message: `started pod ${action.unit.name}${again}`,
+      });
       return;
     }
     case 'replace': {
@@ -50,17 +54,30 @@ export const executeAction = async (action: Action, deps: ExecuteDeps, signal: A
       // (measured: a container ignoring SIGTERM, 2 s of grace, took over
       // 10 s to go); removePod gives the grace the old spec asked for.
       const previous = store.get(action.key);
-      for (const id of action.podIds) await podman.removePod(id, previous?.stopTimeoutSeconds ?? action.unit.stopTimeoutSeconds, { signal });
+      for (const id of action.podIds)
+        await podman.removePod(id, previous?.stopTimeoutSeconds ?? action.unit.stopTimeoutSeconds, { signal });
       await play(action.unit, deps, signal);
       logger.info(`replaced pod ${action.unit.name} (${action.reason})`, fields(action.unit));
-      deps.events.record({ type: 'Replaced', ...fields(action.unit), message: `replaced pod ${action.unit.name} (${action.reason})` });
+      deps.events.record({
+        type: 'Replaced',
+        ...fields(action.unit),
+        message: `replaced pod ${action.unit.name} (${action.reason})`,
+      });
       return;
     }
     case 'remove':
       for (const id of action.podIds) await podman.removePod(id, action.stopTimeoutSeconds, { signal });
       if (action.reason !== 'duplicate pod') await store.delete(action.key);
-      logger.info(`removed pod ${action.podNames.join(', ')} (${action.reason})`, { pod: action.podNames.join(','), key: action.key });
-      deps.events.record({ type: 'Removed', pod: action.podNames.join(','), file: sourceOf(action.key), message: `removed pod ${action.podNames.join(', ')} (${action.reason})` });
+      logger.info(`removed pod ${action.podNames.join(', ')} (${action.reason})`, {
+        pod: action.podNames.join(','),
+        key: action.key,
+      });
+      deps.events.record({
+        type: 'Removed',
+        pod: action.podNames.join(','),
+        file: sourceOf(action.key),
+        message: `removed pod ${action.podNames.join(', ')} (${action.reason})`,
+      });
       return;
     case 'blocked':
       return;
@@ -75,7 +92,9 @@ export const executeAction = async (action: Action, deps: ExecuteDeps, signal: A
 const requireOwnSecrets = async (unit: DesiredUnit, deps: ExecuteDeps, signal: AbortSignal): Promise<void> => {
   if (unit.secrets.length === 0) return;
   const present = await deps.podman.listSecrets({ signal });
-  const foreign = unit.secrets.filter((name) => present.some((secret) => secret.name === name && !deps.secrets.owns(name, secret.id)));
+  const foreign = unit.secrets.filter((name) =>
+    present.some((secret) => secret.name === name && !deps.secrets.owns(name, secret.id)),
+  );
   if (foreign.length === 0) return;
   const names = foreign.map((name) => `"${name}"`).join(', ');
   const [it, them] = foreign.length === 1 ? ['secret', 'it'] : ['secrets', 'them'];
@@ -122,10 +141,15 @@ const pinSecrets = async (unit: DesiredUnit, deps: ExecuteDeps, signal: AbortSig
 /** A failed play leaves its pod in Created/Exited; take down every pod labelled with this unit. */
 const removeLeftovers = async (unit: DesiredUnit, deps: ExecuteDeps, signal: AbortSignal): Promise<void> => {
   try {
-    const pods = observePods(await deps.podman.listPods({ signal }), path.dirname(unit.file)).filter((pod) => pod.key === unit.key);
+    const pods = observePods(await deps.podman.listPods({ signal }), path.dirname(unit.file)).filter(
+      (pod) => pod.key === unit.key,
+    );
     for (const pod of pods) await deps.podman.removePod(pod.id, 0, { signal });
   } catch (error) {
-    deps.logger.warn(`could not clean up after a failed play of ${unit.name}; the next pass will: ${(error as Error).message}`, fields(unit));
+    deps.logger.warn(
+      `could not clean up after a failed play of ${unit.name}; the next pass will: ${(error as Error).message}`,
+      fields(unit),
+    );
   }
 };
 

@@ -19,7 +19,12 @@ export const observePods = (pods: readonly PodmanPod[], manifestDir: string): Ob
   pods.map((pod) => {
     const owner = ownerIn(pod.labels, manifestDir);
     if (owner === undefined) return pod;
-    return { ...pod, key: owner.key, hash: owner.hash, containers: pod.containers.filter((container) => !isKeeper(container.name)) };
+    return {
+      ...pod,
+      key: owner.key,
+      hash: owner.hash,
+      containers: pod.containers.filter((container) => !isKeeper(container.name)),
+    };
   });
 
 /** Which file each unit (`Kind/name`) runs from now, for name-clash decisions. */

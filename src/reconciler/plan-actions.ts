@@ -54,9 +54,7 @@ export const planActions = ({ desired, observed, heldFiles, stopTimeoutFor, seen
   const byKey = new Map<string, ObservedPod[]>();
   for (const pod of observed) if (pod.key) byKey.set(pod.key, [...(byKey.get(pod.key) ?? []), pod]);
   const desiredKeys = new Set(desired.map((unit) => unit.key));
-  const orphanKeys = new Set(
-    [...byKey.keys()].filter((key) => !desiredKeys.has(key) && !heldFiles.has(sourceOf(key))),
-  );
+  const orphanKeys = new Set([...byKey.keys()].filter((key) => !desiredKeys.has(key) && !heldFiles.has(sourceOf(key))));
 
   for (const unit of desired) {
     const pods = byKey.get(unit.key) ?? [];
@@ -65,16 +63,38 @@ export const planActions = ({ desired, observed, heldFiles, stopTimeoutFor, seen
       if (!squatter) {
         // Seen with this spec and now gone: removed by hand (`podman pod rm`).
         const removed = seenHash?.(unit.key) === unit.hash;
-        actions.push({ type: 'create', key: unit.key, unit, reason: removed ? 'pod was removed' : 'no pod', ...(removed ? { recovers: 'removed' as const } : {}) });
-      }
-      else if (squatter.key === undefined)
-        actions.push({ type: 'blocked', key: unit.key, unit, reason: `a pod named "${squatter.name}" exists that the runner does not manage; it is left alone` });
+        actions.push({
+          type: 'create',
+          key: unit.key,
+          unit,
+          reason: removed ? 'pod was removed' : 'no pod',
+          ...(removed ? { recovers: 'removed' as const } : {}),
+        });
+      } else if (squatter.key === undefined)
+        actions.push({
+          type: 'blocked',
+          key: unit.key,
+          unit,
+          reason: `a pod named "${squatter.name}" exists that the runner does not manage; it is left alone`,
+        });
       else if (orphanKeys.has(squatter.key)) {
         // The pod moved to another file (or kind): take the old one down first.
         orphanKeys.delete(squatter.key);
         const moved = byKey.get(squatter.key) ?? [];
-        actions.push({ type: 'replace', key: unit.key, unit, podIds: moved.map((pod) => pod.id), reason: `moved from ${sourceOf(squatter.key)}` });
-      } else actions.push({ type: 'blocked', key: unit.key, unit, reason: `pod "${squatter.name}" belongs to ${sourceOf(squatter.key)}` });
+        actions.push({
+          type: 'replace',
+          key: unit.key,
+          unit,
+          podIds: moved.map((pod) => pod.id),
+          reason: `moved from ${sourceOf(squatter.key)}`,
+        });
+      } else
+        actions.push({
+          type: 'blocked',
+          key: unit.key,
+          unit,
+          reason: `pod "${squatter.name}" belongs to ${sourceOf(squatter.key)}`,
+        });
       continue;
     }
     if (pods.some((pod) => pod.hash !== unit.hash)) {
@@ -85,18 +105,41 @@ export const planActions = ({ desired, observed, heldFiles, stopTimeoutFor, seen
       // Duplicates (a runner killed mid-apply, say): keep the oldest running one.
       const keep = [...pods].sort((a, b) => rank(a) - rank(b) || a.created.localeCompare(b.created))[0]!;
       const extra = pods.filter((pod) => pod !== keep);
-      actions.push({ type: 'remove', key: unit.key, podIds: extra.map((pod) => pod.id), podNames: extra.map((pod) => pod.name), stopTimeoutSeconds: unit.stopTimeoutSeconds, reason: 'duplicate pod' });
+      actions.push({
+        type: 'remove',
+        key: unit.key,
+        podIds: extra.map((pod) => pod.id),
+        podNames: extra.map((pod) => pod.name),
+        stopTimeoutSeconds: unit.stopTimeoutSeconds,
+        reason: 'duplicate pod',
+      });
       continue;
     }
     const pod = pods[0]!;
     if (HALF_CREATED.has(pod.status)) {
-      actions.push({ type: 'replace', key: unit.key, unit, podIds: [pod.id], reason: `pod is ${pod.status}: it never got going, or podman lost its state (a power cut)`, recovers: 'lost' });
+      actions.push({
+        type: 'replace',
+        key: unit.key,
+        unit,
+        podIds: [pod.id],
+        reason: `pod is ${pod.status}: it never got going, or podman lost its state (a power cut)`,
+        recovers: 'lost',
+      });
       continue;
     }
     // A container removed by hand (`podman rm -f`) cannot be started again: re-create the pod.
-    const missing = unit.containers.filter((container) => !pod.containers.some((item) => item.name.endsWith(`-${container.name}`)));
+    const missing = unit.containers.filter(
+      (container) => !pod.containers.some((item) => item.name.endsWith(`-${container.name}`)),
+    );
     if (missing.length > 0) {
-      actions.push({ type: 'replace', key: unit.key, unit, podIds: [pod.id], reason: `container ${missing.map((c) => c.name).join(', ')} was removed`, recovers: 'removed' });
+      actions.push({
+        type: 'replace',
+        key: unit.key,
+        unit,
+        podIds: [pod.id],
+        reason: `container ${missing.map((c) => c.name).join(', ')} was removed`,
+        recovers: 'removed',
+      });
     }
     // Stopped or exited containers are the supervisor's: it restarts them
     // as restartPolicy says, with backoff.
@@ -104,10 +147,16 @@ export const planActions = ({ desired, observed, heldFiles, stopTimeoutFor, seen
 
   for (const key of orphanKeys) {
     const pods = byKey.get(key) ?? [];
-    actions.push({ type: 'remove', key, podIds: pods.map((pod) => pod.id), podNames: pods.map((pod) => pod.name), stopTimeoutSeconds: stopTimeoutFor(key), reason: 'manifest removed' });
+    actions.push({
+      type: 'remove',
+      key,
+      podIds: pods.map((pod) => pod.id),
+      podNames: pods.map((pod) => pod.name),
+      stopTimeoutSeconds: stopTimeoutFor(key),
+      reason: 'manifest removed',
+    });
   }
   return actions;
 };
 
 const rank = (pod: ObservedPod): number => (pod.status === 'Running' ? 0 : 1);
-

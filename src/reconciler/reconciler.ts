@@ -177,7 +177,8 @@ export class Reconciler {
       // host: issue 13). The list is no older than `mark`, so whatever the
       // runner did since is accounted for, as in any pass.
       snapshot = this.snapshot;
-      if (!asked.pending && this.triggers - asked.triggers === this.snapshotTriggers - asked.snapshots) this.loop.answered(); // only snapshots asked since: planned here
+      if (!asked.pending && this.triggers - asked.triggers === this.snapshotTriggers - asked.snapshots)
+        this.loop.answered(); // only snapshots asked since: planned here
       observed = observePods(pods, snapshot.dir);
       if (this.podmanError) logger.info('podman answers again');
       this.podmanError = undefined;
@@ -213,8 +214,19 @@ export class Reconciler {
     for (const action of actions) {
       if (action.type === 'blocked') {
         blocked.set(action.key, action.reason);
-        if (this.reportOnce(action.key, `cannot start pod ${action.unit.name} from ${action.unit.file}: ${action.reason}`, 'error')) {
-          this.events.record({ type: 'Conflict', pod: action.unit.name, file: action.unit.file, message: action.reason });
+        if (
+          this.reportOnce(
+            action.key,
+            `cannot start pod ${action.unit.name} from ${action.unit.file}: ${action.reason}`,
+            'error',
+          )
+        ) {
+          this.events.record({
+            type: 'Conflict',
+            pod: action.unit.name,
+            file: action.unit.file,
+            message: action.reason,
+          });
         }
         continue;
       }
@@ -237,36 +249,45 @@ export class Reconciler {
 
   private dispatch(action: Action, signal: AbortSignal): void {
     const { logger, clock } = this.options;
-    const work = (): Promise<void> => this.limit(() => executeAction(action, { ...this.options, events: this.events }, signal))
-      .then(() => {
-        this.failures.delete(action.key);
-        if (action.type === 'create' || action.type === 'replace') {
-          this.seen.set(action.key, action.unit.hash); // it runs: played just now
-          if (action.recovers) this.options.onRecovered?.(action.unit, action.recovers);
-        }
-      })
-      .catch(async (error: unknown) => {
-        const previous = this.failures.get(action.key);
-        const hash = 'unit' in action ? action.unit.hash : undefined;
-        const count = previous && previous.hash === hash ? previous.count + 1 : 1;
-        const policy = this.options.backoff ?? DEFAULT_APPLY_BACKOFF;
-        const missing =
-          action.type === 'create' || action.type === 'replace' ? await this.options.explainMissingImages?.(action.unit, signal).catch(() => undefined) : undefined;
-        // Without its image a unit cannot start however often it is tried:
-        // wait for imagesArrived(), with a slow retry in case the image comes
-        // some other way (a `podman load` by hand, a registry back online).
-        const delay = missing ? policy.maxMs : retryDelayMs(count, policy);
-        const message = missing ? `ImageMissing: ${missing}` : describeError(error);
-        const imageMissing = missing !== undefined || podmanErrorKind(error) === 'image-missing';
-        this.failures.set(action.key, { count, hash, nextAt: clock.now() + delay, message, imageMissing });
-        const what = 'unit' in action ? `pod ${action.unit.name} from ${action.unit.file}` : `pod ${action.podNames.join(', ')}`;
-        logger.error(`${action.type} of ${what} failed (attempt ${count}, next try in ${Math.round(delay / 1000)}s): ${message}`, 'unit' in action ? fields(action.unit) : { key: action.key });
-        this.events.record({
-          type: 'ApplyFailed',
-          ...('unit' in action ? { pod: action.unit.name, file: action.unit.file } : { pod: action.podNames.join(',') }),
-          message: `${action.type} failed (attempt ${count}): ${message}`,
+    const work = (): Promise<void> =>
+      this.limit(() => executeAction(action, { ...this.options, events: this.events }, signal))
+        .then(() => {
+          this.failures.delete(action.key);
+          if (action.type === 'create' || action.type === 'replace') {
+            this.seen.set(action.key, action.unit.hash); // it runs: played just now
+            if (action.recovers) this.options.onRecovered?.(action.unit, action.recovers);
+          }
+        })
+        .catch(async (error: unknown) => {
+          const previous = this.failures.get(action.key);
+          const hash = 'unit' in action ? action.unit.hash : undefined;
+          const count = previous && previous.hash === hash ? previous.count + 1 : 1;
+          const policy = this.options.backoff ?? DEFAULT_APPLY_BACKOFF;
+          const missing =
+            action.type === 'create' || action.type === 'replace'
+              ? await this.options.explainMissingImages?.(action.unit, signal).catch(() => undefined)
+              : undefined;
+          // Without its image a unit cannot start however often it is tried:
+          // wait for imagesArrived(), with a slow retry in case the image comes
+          // some other way (a `podman load` by hand, a registry back online).
+          const delay = missing ? policy.maxMs : retryDelayMs(count, policy);
+          const message = missing ? `ImageMissing: ${missing}` : describeError(error);
+          const imageMissing = missing !== undefined || podmanErrorKind(error) === 'image-missing';
+          this.failures.set(action.key, { count, hash, nextAt: clock.now() + delay, message, imageMissing });
+          const what =
+            'unit' in action ? `pod ${action.unit.name} from ${action.unit.file}` : `pod ${action.podNames.join(', ')}`;
+          logger.error(
+            `${action.type} of ${what} failed (attempt ${count}, next try in ${Math.round(delay / 1000)}s): ${message}`,
+            'unit' in action ? fields(action.unit) : { key: action.key },
+          );
+          this.events.record({
+            type: 'ApplyFailed',
+            ...('unit' in action
+              ? { pod: action.unit.name, file: action.unit.file }
+              : { pod: action.podNames.join(',') }),
+            message: `${action.type} failed (attempt ${count}): ${message}`,
+          });
         });
-      });
     void this.activity.run(action.key, work, {
       label: action.type,
       onEnd: () => {
@@ -300,7 +321,12 @@ export class Reconciler {
    * desired hash but was never recorded (the runner was killed between play
    * and write), and forget units that neither exist nor are wanted.
    */
-  private async syncStore(desired: readonly { key: string; hash: string }[], observed: readonly ObservedPod[], heldFiles: ReadonlySet<string>, mark: number): Promise<void> {
+  private async syncStore(
+    desired: readonly { key: string; hash: string }[],
+    observed: readonly ObservedPod[],
+    heldFiles: ReadonlySet<string>,
+    mark: number,
+  ): Promise<void> {
     const { store } = this.options;
     const running = new Set(observed.map((pod) => pod.key));
     try {
@@ -313,7 +339,12 @@ export class Reconciler {
       }
       const wanted = new Set(desired.map((unit) => unit.key));
       for (const record of store.all()) {
-        if (!wanted.has(record.key) && !running.has(record.key) && !heldFiles.has(record.file) && !this.activity.isBusy(record.key, mark)) {
+        if (
+          !wanted.has(record.key) &&
+          !running.has(record.key) &&
+          !heldFiles.has(record.file) &&
+          !this.activity.isBusy(record.key, mark)
+        ) {
           await store.delete(record.key);
         }
       }
@@ -328,10 +359,16 @@ export class Reconciler {
       const text = problems.map(formatProblem).join('\n');
       if (this.reported.get(`file:${file}`) === text) continue;
       this.reported.set(`file:${file}`, text);
-      const keeping = this.options.store.all().some((record) => record.file === file) ? '; its last applied spec keeps running' : '';
+      const keeping = this.options.store.all().some((record) => record.file === file)
+        ? '; its last applied spec keeps running'
+        : '';
       for (const problem of problems) logger.error(formatProblem(problem), { file });
       logger.warn(`not applying ${file}: ${problems.length} problem(s)${keeping}`, { file });
-      this.events.record({ type: 'InvalidManifest', file, message: `${formatProblem(problems[0]!)}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}${keeping}` });
+      this.events.record({
+        type: 'InvalidManifest',
+        file,
+        message: `${formatProblem(problems[0]!)}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}${keeping}`,
+      });
     }
     for (const key of [...this.reported.keys()]) {
       if (!key.startsWith('file:')) continue;

@@ -29,5 +29,4 @@ export class RunnerError extends Error {
 export const isRunnerError = (error: unknown): error is RunnerError => error instanceof RunnerError;
 
 /** A short, single-line description of any thrown value, for logs. */
-export const describeError = (error: unknown): string =>
-  error instanceof Error ? error.message : String(error);
+export const describeError = (error: unknown): string => (error instanceof Error ? error.message : String(error));

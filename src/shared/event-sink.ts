@@ -4,7 +4,22 @@ import * as v from 'valibot';
 export const runnerEventSchema = v.object({
   /** Unix ms. */
   time: v.number(),
-  type: v.picklist(['Applied', 'Replaced', 'Removed', 'Restarted', 'Exited', 'ProbeFailed', 'InvalidManifest', 'ManifestValid', 'ApplyFailed', 'ImageLoaded', 'ImageRejected', 'Conflict', 'DaemonStarted', 'DaemonStopped']),
+  type: v.picklist([
+    'Applied',
+    'Replaced',
+    'Removed',
+    'Restarted',
+    'Exited',
+    'ProbeFailed',
+    'InvalidManifest',
+    'ManifestValid',
+    'ApplyFailed',
+    'ImageLoaded',
+    'ImageRejected',
+    'Conflict',
+    'DaemonStarted',
+    'DaemonStopped',
+  ]),
   /** Pod name, when the event is about one. */
   pod: v.optional(v.string()),
   container: v.optional(v.string()),

@@ -47,11 +47,19 @@ const levelName = (log: LogObject): string => (log.type === 'log' || log.type ==
 const jsonReporter = (write: (line: string) => void): ConsolaReporter => ({
   log: (log) => {
     const { message, fields } = splitArgs(log.args);
-    write(`${JSON.stringify({ time: log.date.toISOString(), level: levelName(log), ...(log.tag ? { component: log.tag } : {}), msg: message, ...fields })}\n`);
+    write(
+      `${JSON.stringify({ time: log.date.toISOString(), level: levelName(log), ...(log.tag ? { component: log.tag } : {}), msg: message, ...fields })}\n`,
+    );
   },
 });
 
-const COLORS: Record<string, string> = { error: '\x1b[31m', fatal: '\x1b[31m', warn: '\x1b[33m', debug: '\x1b[90m', trace: '\x1b[90m' };
+const COLORS: Record<string, string> = {
+  error: '\x1b[31m',
+  fatal: '\x1b[31m',
+  warn: '\x1b[33m',
+  debug: '\x1b[90m',
+  trace: '\x1b[90m',
+};
 
 /**
  * One line per message for people: time, level, component, message. The

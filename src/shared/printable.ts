@@ -41,7 +41,8 @@ export const printableJson = (json: string): string =>
  * a string inside them changed, so a clean report (the usual case) comes back
  * as it is: copying all of a 100-pod report was a tenth of `runner status`.
  */
-export const printableData = <T>(value: T): T => (typeof value === 'object' && value !== null && isPrintableJson(JSON.stringify(value)) ? value : escapeData(value));
+export const printableData = <T>(value: T): T =>
+  typeof value === 'object' && value !== null && isPrintableJson(JSON.stringify(value)) ? value : escapeData(value);
 
 /**
  * Whether data whose JSON is `json` needs no escaping: JSON.stringify writes
@@ -51,7 +52,8 @@ export const printableData = <T>(value: T): T => (typeof value === 'object' && v
  * One pass in C++ instead of a walk of every field: a 100-pod report is
  * almost always clean.
  */
-const isPrintableJson = (json: string | undefined): boolean => json !== undefined && !/\\[bfnrtu]/.test(json) && !RAW_IN_JSON_ANY.test(json);
+const isPrintableJson = (json: string | undefined): boolean =>
+  json !== undefined && !/\\[bfnrtu]/.test(json) && !RAW_IN_JSON_ANY.test(json);
 const RAW_IN_JSON_ANY = new RegExp(RAW_IN_JSON.source);
 
 const escapeData = <T>(value: T): T => {

@@ -62,10 +62,20 @@ export const takeNotifyEnv = (env: NodeJS.ProcessEnv, pid: number): NotifyTarget
 /** The real spawner: `systemd-notify` from PATH, with a timeout. */
 export const spawnSystemdNotify: NotifySpawner = (args, env) =>
   new Promise((resolve, reject) => {
-    execFile('systemd-notify', [...args], { env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...env }, timeout: SPAWN_TIMEOUT_MS, windowsHide: true }, (error, _stdout, stderr) => {
-      if (error) reject(new Error(`systemd-notify ${args.join(' ')}: ${stderr.trim() || error.message}`, { cause: error }));
-      else resolve();
-    });
+    execFile(
+      'systemd-notify',
+      [...args],
+      {
+        env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...env },
+        timeout: SPAWN_TIMEOUT_MS,
+        windowsHide: true,
+      },
+      (error, _stdout, stderr) => {
+        if (error)
+          reject(new Error(`systemd-notify ${args.join(' ')}: ${stderr.trim() || error.message}`, { cause: error }));
+        else resolve();
+      },
+    );
   });
 
 export interface SdNotifyOptions {

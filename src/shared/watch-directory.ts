@@ -28,7 +28,11 @@ export const watchDirectory = async (dir: string, options: WatchDirectoryOptions
     ignored: (entry, stats) => entry !== dir && stats?.isDirectory() !== true && !options.wanted(entry),
   });
   watcher.on('all', () => options.onChange());
-  watcher.on('error', (error) => options.logger.warn(`watching ${dir} failed: ${describeError(error)}; relying on the ${options.resyncMs / 1000}s resync`));
+  watcher.on('error', (error) =>
+    options.logger.warn(
+      `watching ${dir} failed: ${describeError(error)}; relying on the ${options.resyncMs / 1000}s resync`,
+    ),
+  );
   await new Promise<void>((resolve) => watcher.once('ready', resolve));
   return watcher;
 };

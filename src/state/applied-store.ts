@@ -59,7 +59,9 @@ export class AppliedStore {
   /** Loads every record; unreadable or malformed ones are skipped and reported. */
   async load(): Promise<{ skipped: string[] }> {
     await mkdir(this.dir, { recursive: true, mode: 0o750 }).catch((error: unknown) => {
-      throw new RunnerError('STATE_IO', `cannot create state directory ${this.dir}: ${(error as Error).message}`, { cause: error });
+      throw new RunnerError('STATE_IO', `cannot create state directory ${this.dir}: ${(error as Error).message}`, {
+        cause: error,
+      });
     });
     const skipped: string[] = [];
     for (const name of (await readdir(this.dir)).filter((entry) => entry.endsWith('.json') && !entry.startsWith('.'))) {

@@ -46,7 +46,13 @@ export const removeStaleTemps = async (dir: string, of?: readonly string[]): Pro
   const removed: string[] = [];
   for (const name of stale) {
     const file = path.join(dir, name);
-    if (await unlink(file).then(() => true, () => false)) removed.push(file);
+    if (
+      await unlink(file).then(
+        () => true,
+        () => false,
+      )
+    )
+      removed.push(file);
   }
   return removed;
 };

@@ -35,7 +35,9 @@ export class OwnedSecrets {
   /** Loads the file; when there is none, or it cannot be read, the secrets of `applied` units are adopted. Returns the names adopted. */
   async load(applied: readonly { secrets: readonly string[] }[]): Promise<{ adopted: string[] }> {
     try {
-      this.secrets = new Map(Object.entries(v.parse(fileSchema, JSON.parse(await readFile(this.file, 'utf8'))).secrets));
+      this.secrets = new Map(
+        Object.entries(v.parse(fileSchema, JSON.parse(await readFile(this.file, 'utf8'))).secrets),
+      );
       return { adopted: [] };
     } catch {
       const adopted = [...new Set(applied.flatMap((unit) => unit.secrets))];
@@ -68,6 +70,9 @@ export class OwnedSecrets {
   }
 
   private save(): Promise<void> {
-    return writeFileAtomic(this.file, `${JSON.stringify({ version: 1, secrets: Object.fromEntries(this.secrets) }, null, 2)}\n`);
+    return writeFileAtomic(
+      this.file,
+      `${JSON.stringify({ version: 1, secrets: Object.fromEntries(this.secrets) }, null, 2)}\n`,
+    );
   }
 }

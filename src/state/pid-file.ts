@@ -18,13 +18,22 @@ export const claimPidFile = async (stateDir: string): Promise<{ release: () => P
   const file = path.join(stateDir, 'runner.pid');
   const bootId = currentBootId();
   const holder = parsePidFile(await readFile(file, 'utf8').catch(() => ''));
-  if (holder !== undefined && holder.pid !== process.pid && isPidAlive(holder.pid) && (holder.bootId === undefined || holder.bootId === bootId)) {
-    throw new RunnerError('ALREADY_RUNNING', `another runner (pid ${holder.pid}) is already using state directory ${stateDir}`);
+  if (
+    holder !== undefined &&
+    holder.pid !== process.pid &&
+    isPidAlive(holder.pid) &&
+    (holder.bootId === undefined || holder.bootId === bootId)
+  ) {
+    throw new RunnerError(
+      'ALREADY_RUNNING',
+      `another runner (pid ${holder.pid}) is already using state directory ${stateDir}`,
+    );
   }
   await writeFileAtomic(file, bootId === undefined ? `${process.pid}\n` : `${process.pid}\n${bootId}\n`, 0o644);
   return {
     release: async () => {
-      if (parsePidFile(await readFile(file, 'utf8').catch(() => ''))?.pid === process.pid) await unlink(file).catch(() => undefined);
+      if (parsePidFile(await readFile(file, 'utf8').catch(() => ''))?.pid === process.pid)
+        await unlink(file).catch(() => undefined);
     },
   };
 };

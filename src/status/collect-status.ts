@@ -2,7 +2,14 @@ import { formatProblem, type ManifestProblem } from '../manifest/manifest-proble
 import type { DesiredUnit } from '../desired/desired-unit.ts';
 import type { ReconcilerView } from '../reconciler/reconciler.ts';
 import type { ContainerView } from '../supervisor/supervisor.ts';
-import { STATUS_API_VERSION, type ContainerStatus, type PodStatus, type PodStatusName, type ProbeStateView, type StatusDocument } from './status-schema.ts';
+import {
+  STATUS_API_VERSION,
+  type ContainerStatus,
+  type PodStatus,
+  type PodStatusName,
+  type ProbeStateView,
+  type StatusDocument,
+} from './status-schema.ts';
 import { compareText } from '../shared/compare-text.ts';
 
 /** What the probe manager knows about one container, keyed `<unitKey>/<container>`. */
@@ -41,7 +48,9 @@ export const collectStatus = (inputs: StatusInputs): StatusDocument => {
     daemon: inputs.daemon,
     manifestDir: inputs.manifestDir,
     pods: pods.sort((a, b) => compareText(a.name, b.name) || compareText(a.source, b.source)),
-    invalidManifests: [...heldFiles.entries()].map(([file, problems]) => ({ file, problems: problems.map(formatProblem) })).sort((a, b) => compareText(a.file, b.file)),
+    invalidManifests: [...heldFiles.entries()]
+      .map(([file, problems]) => ({ file, problems: problems.map(formatProblem) }))
+      .sort((a, b) => compareText(a.file, b.file)),
     counters: { probeFailures: { ...inputs.probeFailures } },
   };
 };
@@ -67,7 +76,9 @@ const podStatus = (unit: DesiredUnit, inputs: StatusInputs, manifestProblems: st
       ...(view?.history.lastReason ? { lastReason: view.history.lastReason } : {}),
       ...(view?.history.lastExitCode !== undefined ? { lastExitCode: view.history.lastExitCode } : {}),
       ...(view?.history.lastRestartAt !== undefined ? { lastRestartAt: view.history.lastRestartAt } : {}),
-      ...(view?.history.nextRestartAt !== undefined && view.history.nextRestartAt > now - 1000 ? { nextRestartAt: view.history.nextRestartAt } : {}),
+      ...(view?.history.nextRestartAt !== undefined && view.history.nextRestartAt > now - 1000
+        ? { nextRestartAt: view.history.nextRestartAt }
+        : {}),
       recentRestarts: view ? view.history.recent.map((event) => ({ ...event })) : [],
       probes: {
         ...(probe?.liveness ? { liveness: probe.liveness } : {}),
@@ -98,28 +109,44 @@ const podStatus = (unit: DesiredUnit, inputs: StatusInputs, manifestProblems: st
   };
 };
 
-const decide = (unit: DesiredUnit, inputs: StatusInputs, podmanStatus: string | undefined, containers: ContainerStatus[]): { status: PodStatusName; message?: string } => {
+const decide = (
+  unit: DesiredUnit,
+  inputs: StatusInputs,
+  podmanStatus: string | undefined,
+  containers: ContainerStatus[],
+): { status: PodStatusName; message?: string } => {
   const { reconciler } = inputs;
   const blocked = reconciler.blocked.get(unit.key);
   if (blocked) return { status: 'Conflict', message: blocked };
   const action = reconciler.inFlight.get(unit.key);
   if (action === 'remove') return { status: 'Terminating' };
-  if (action === 'create' || action === 'replace') return { status: 'ContainerCreating', message: action === 'replace' ? 'replacing the pod with the new spec' : undefined };
+  if (action === 'create' || action === 'replace')
+    return {
+      status: 'ContainerCreating',
+      message: action === 'replace' ? 'replacing the pod with the new spec' : undefined,
+    };
   const failure = reconciler.failures.get(unit.key);
   if (!podmanStatus) {
     const missing = inputs.imageMissing?.(unit);
     if (missing) return { status: 'ImageMissing', message: missing };
     if (failure && failure.hash === unit.hash) {
-      return failure.imageMissing ? { status: 'ImageMissing', message: failure.message.replace(/^ImageMissing: /, '') } : { status: 'Error', message: failure.message };
+      return failure.imageMissing
+        ? { status: 'ImageMissing', message: failure.message.replace(/^ImageMissing: /, '') }
+        : { status: 'Error', message: failure.message };
     }
     return { status: 'Pending', message: 'waiting to be created' };
   }
   if (podmanStatus === 'Created') return { status: 'ContainerCreating' };
-  const backingOff = containers.find((container) => container.nextRestartAt !== undefined && container.state !== 'running');
+  const backingOff = containers.find(
+    (container) => container.nextRestartAt !== undefined && container.state !== 'running',
+  );
   if (backingOff) {
     // No countdown here: the document may be read seconds after it was
     // written; readers compute "next restart in …" from nextRestartAt.
-    return { status: 'CrashLoopBackOff', message: `back-off restarting failed container ${backingOff.name} (exit code ${backingOff.lastExitCode ?? backingOff.exitCode ?? '?'}, ${backingOff.lastReason ?? 'Exited'})` };
+    return {
+      status: 'CrashLoopBackOff',
+      message: `back-off restarting failed container ${backingOff.name} (exit code ${backingOff.lastExitCode ?? backingOff.exitCode ?? '?'}, ${backingOff.lastReason ?? 'Exited'})`,
+    };
   }
   if (containers.every((container) => container.state === 'running')) return { status: 'Running' };
   const exited = containers.filter((container) => container.state !== 'running');
@@ -127,9 +154,18 @@ const decide = (unit: DesiredUnit, inputs: StatusInputs, podmanStatus: string | 
   // its code: Always and OnFailure run the container again (the supervisor),
   // Never leaves it down, Failed (README, "Reboots and power cuts").
   const byReboot = (container: ContainerStatus): boolean => container.lastReason === 'HostRebooted';
-  const done = exited.every((container) => container.state === 'exited' && !(unit.restartPolicy === 'Always' || (unit.restartPolicy === 'OnFailure' && (container.exitCode !== 0 || byReboot(container)))));
+  const done = exited.every(
+    (container) =>
+      container.state === 'exited' &&
+      !(
+        unit.restartPolicy === 'Always' ||
+        (unit.restartPolicy === 'OnFailure' && (container.exitCode !== 0 || byReboot(container)))
+      ),
+  );
   if (done && containers.every((container) => container.state === 'exited')) {
-    return containers.every((container) => container.exitCode === 0 && !byReboot(container)) ? { status: 'Completed' } : { status: 'Failed', message: exitSummary(exited) };
+    return containers.every((container) => container.exitCode === 0 && !byReboot(container))
+      ? { status: 'Completed' }
+      : { status: 'Failed', message: exitSummary(exited) };
   }
   if (done) return { status: 'Running', message: exitSummary(exited) };
   return { status: 'Error', message: exitSummary(exited) };
@@ -137,7 +173,10 @@ const decide = (unit: DesiredUnit, inputs: StatusInputs, podmanStatus: string | 
 
 const exitSummary = (containers: ContainerStatus[]): string =>
   containers
-    .map((container) => `container ${container.name} ${container.state}${container.lastReason === 'HostRebooted' ? ' when the host went down (HostRebooted)' : container.exitCode !== undefined ? ` with code ${container.exitCode}` : ''}`)
+    .map(
+      (container) =>
+        `container ${container.name} ${container.state}${container.lastReason === 'HostRebooted' ? ' when the host went down (HostRebooted)' : container.exitCode !== undefined ? ` with code ${container.exitCode}` : ''}`,
+    )
     .join('; ');
 
 /**
@@ -145,7 +184,9 @@ const exitSummary = (containers: ContainerStatus[]): string =>
  * `12/12 pods ready`, plus invalid manifests and podman trouble when there are.
  */
 export const statusSummary = (doc: StatusDocument): string => {
-  const ready = doc.pods.filter((pod) => pod.status === 'Completed' || (pod.status === 'Running' && pod.readyContainers === pod.totalContainers)).length;
+  const ready = doc.pods.filter(
+    (pod) => pod.status === 'Completed' || (pod.status === 'Running' && pod.readyContainers === pod.totalContainers),
+  ).length;
   const parts = [`${ready}/${doc.pods.length} pods ready`];
   if (doc.invalidManifests.length > 0) parts.push(`${doc.invalidManifests.length} invalid manifest(s)`);
   if (doc.daemon.podmanError !== undefined) parts.push('podman not answering');

@@ -38,13 +38,21 @@ export const startMetricsServer = async (options: MetricsServerOptions): Promise
     try {
       body = options.render();
     } catch (error) {
-      response.writeHead(500, { 'content-type': 'text/plain' }).end(`cannot render metrics: ${(error as Error).message}\n`);
+      response
+        .writeHead(500, { 'content-type': 'text/plain' })
+        .end(`cannot render metrics: ${(error as Error).message}\n`);
       return;
     }
-    response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(request.method === 'HEAD' ? undefined : body);
+    response
+      .writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })
+      .end(request.method === 'HEAD' ? undefined : body);
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error) => reject(new RunnerError('USAGE', `cannot listen for metrics on ${options.listen}: ${error.message}`, { cause: error })));
+    server.once('error', (error) =>
+      reject(
+        new RunnerError('USAGE', `cannot listen for metrics on ${options.listen}: ${error.message}`, { cause: error }),
+      ),
+    );
     server.listen({ host, port }, resolve);
   });
   const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));

@@ -38,7 +38,10 @@ export const offlineStatus = (
   const invalidManifests = [...(desired?.heldFiles ?? new Map<string, ManifestProblem[]>())]
     .map(([file, problems]) => ({ file, problems: problems.map(formatProblem) }))
     .sort((a, b) => compareText(a.file, b.file));
-  return { pods: pods.sort((a, b) => compareText(a.name, b.name) || compareText(a.source, b.source)), invalidManifests };
+  return {
+    pods: pods.sort((a, b) => compareText(a.name, b.name) || compareText(a.source, b.source)),
+    invalidManifests,
+  };
 };
 
 const pendingRow = (unit: DesiredUnit): PodStatus => ({
@@ -53,7 +56,15 @@ const pendingRow = (unit: DesiredUnit): PodStatus => ({
   totalContainers: unit.containers.length,
   restarts: 0,
   manifestProblems: [],
-  containers: unit.containers.map((container) => ({ name: container.name, image: container.image, state: 'missing', ready: false, restartCount: 0, recentRestarts: [], probes: {} })),
+  containers: unit.containers.map((container) => ({
+    name: container.name,
+    image: container.image,
+    state: 'missing',
+    ready: false,
+    restartCount: 0,
+    recentRestarts: [],
+    probes: {},
+  })),
 });
 
 const POD_STATUS_FROM_PODMAN: Record<string, PodStatusName> = { Running: 'Running', Created: 'ContainerCreating' };
@@ -83,7 +94,9 @@ export const podFromPodman = (pod: PodmanPod): PodStatus => {
     source: pod.labels[SOURCE_LABEL] ?? '',
     ...(pod.labels[HASH_LABEL] ? { hash: pod.labels[HASH_LABEL] } : {}),
     status,
-    ...(status === 'Unknown' ? { message: `podman reports the pod ${pod.status} (${running} of ${containers.length} containers running)` } : {}),
+    ...(status === 'Unknown'
+      ? { message: `podman reports the pod ${pod.status} (${running} of ${containers.length} containers running)` }
+      : {}),
     podId: pod.id,
     podName: pod.name,
     podmanStatus: pod.status,

@@ -32,7 +32,11 @@ export interface ReadStatusOptions {
  * slow the daemon down. The daemon replaces the file by rename, so one read
  * sees a whole document, old or new.
  */
-export const readStatus = async (stateDir: string, now: number, options: ReadStatusOptions = {}): Promise<StatusReading> => {
+export const readStatus = async (
+  stateDir: string,
+  now: number,
+  options: ReadStatusOptions = {},
+): Promise<StatusReading> => {
   const file = path.join(stateDir, STATUS_FILE);
   let text: string;
   try {
@@ -40,7 +44,11 @@ export const readStatus = async (stateDir: string, now: number, options: ReadSta
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { kind: 'absent', reason: `no status file at ${file}` };
-    if (code === 'EACCES') return { kind: 'absent', reason: `cannot read ${file}: permission denied (run as root or as a member of the status group)` };
+    if (code === 'EACCES')
+      return {
+        kind: 'absent',
+        reason: `cannot read ${file}: permission denied (run as root or as a member of the status group)`,
+      };
     return { kind: 'absent', reason: `cannot read ${file}: ${(error as Error).message}` };
   }
   let raw: unknown;
@@ -53,7 +61,10 @@ export const readStatus = async (stateDir: string, now: number, options: ReadSta
   if (!parsed.success) {
     const issue = parsed.issues[0];
     const where = formatFieldPath((issue.path ?? []).map((item) => item.key as string | number)) || '(top level)';
-    return { kind: 'absent', reason: `${file} is not a status document this runner can read: ${where}: ${issue.message}` };
+    return {
+      kind: 'absent',
+      reason: `${file} is not a status document this runner can read: ${where}: ${issue.message}`,
+    };
   }
   const doc = parsed.output;
   const reason = staleReason(doc, now, options);
@@ -65,7 +76,8 @@ export const staleReason = (doc: StatusDocument, now: number, options: ReadStatu
   const { daemon } = doc;
   const age = formatAge(now - daemon.updatedAt);
   const bootId = options.bootId ?? currentBootId();
-  if (bootId !== undefined && daemon.bootId !== bootId) return `status file from pid ${daemon.pid} is ${age} old and was written before the last reboot`;
+  if (bootId !== undefined && daemon.bootId !== bootId)
+    return `status file from pid ${daemon.pid} is ${age} old and was written before the last reboot`;
   const alive = options.isAlive ?? isPidAlive;
   if (!alive(daemon.pid)) return `status file from pid ${daemon.pid} is ${age} old and that process is gone`;
   if (now - daemon.updatedAt > STALE_HEARTBEATS * daemon.heartbeatSeconds * 1000) {

@@ -24,7 +24,11 @@ export const REQUEST_MAX_AGE_MS = 5 * 60 * 1000;
 export const ANSWER_TIMEOUT_MS = 30_000;
 const POLL_MS = 100;
 
-const requestSchema = v.object({ action: v.literal('restart'), pod: v.pipe(v.string(), v.nonEmpty()), requestedAt: v.number() });
+const requestSchema = v.object({
+  action: v.literal('restart'),
+  pod: v.pipe(v.string(), v.nonEmpty()),
+  requestedAt: v.number(),
+});
 const answerSchema = v.object({ ok: v.boolean(), message: v.string() });
 
 export interface RestartRequest {
@@ -46,12 +50,21 @@ const answerFile = (stateDir: string, id: string): string => path.join(requestsD
 export const writeRestartRequest = async (stateDir: string, pod: string, now: number): Promise<string> => {
   const id = randomBytes(8).toString('hex');
   await mkdir(requestsDir(stateDir), { recursive: true, mode: 0o750 });
-  await writeFileAtomic(requestFile(stateDir, id), `${JSON.stringify({ action: 'restart', pod, requestedAt: now })}\n`, 0o640);
+  await writeFileAtomic(
+    requestFile(stateDir, id),
+    `${JSON.stringify({ action: 'restart', pod, requestedAt: now })}\n`,
+    0o640,
+  );
   return id;
 };
 
 /** Polls for the daemon's answer; undefined after `timeoutMs` (or when aborted). */
-export const waitForRestartAnswer = async (stateDir: string, id: string, clock: Clock, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<RestartAnswer | undefined> => {
+export const waitForRestartAnswer = async (
+  stateDir: string,
+  id: string,
+  clock: Clock,
+  options: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<RestartAnswer | undefined> => {
   const deadline = clock.now() + (options.timeoutMs ?? ANSWER_TIMEOUT_MS);
   for (;;) {
     const answer = await readAnswer(stateDir, id);
@@ -67,7 +80,9 @@ export const waitForRestartAnswer = async (stateDir: string, id: string, clock: 
 
 /** Removes the request and its answer; missing files are fine. */
 export const removeRestartRequest = async (stateDir: string, id: string): Promise<void> => {
-  await Promise.all([requestFile(stateDir, id), answerFile(stateDir, id)].map((file) => unlink(file).catch(() => undefined)));
+  await Promise.all(
+    [requestFile(stateDir, id), answerFile(stateDir, id)].map((file) => unlink(file).catch(() => undefined)),
+  );
 };
 
 const readAnswer = async (stateDir: string, id: string): Promise<RestartAnswer | undefined> => {
@@ -75,7 +90,9 @@ const readAnswer = async (stateDir: string, id: string): Promise<RestartAnswer |
   if (text === undefined) return undefined;
   try {
     const parsed = v.safeParse(answerSchema, JSON.parse(text));
-    return parsed.success ? parsed.output : { ok: false, message: 'the daemon answered with something this runner cannot read' };
+    return parsed.success
+      ? parsed.output
+      : { ok: false, message: 'the daemon answered with something this runner cannot read' };
   } catch {
     return undefined;
   }
@@ -92,7 +109,9 @@ const readAnswer = async (stateDir: string, id: string): Promise<RestartAnswer |
  */
 export const listRestartRequests = async (stateDir: string, now: number): Promise<RestartRequest[]> => {
   const names = await readdir(requestsDir(stateDir)).catch(() => [] as string[]);
-  const answered = new Set(names.filter((name) => name.endsWith('.done.json')).map((name) => name.slice(0, -'.done.json'.length)));
+  const answered = new Set(
+    names.filter((name) => name.endsWith('.done.json')).map((name) => name.slice(0, -'.done.json'.length)),
+  );
   const requests: RestartRequest[] = [];
   for (const name of names) {
     if (name.startsWith('.')) continue;
@@ -129,6 +148,11 @@ export const listRestartRequests = async (stateDir: string, now: number): Promis
 };
 
 /** Answers a request (atomically); the CLI prints `message` and exits 0 when `ok`. Errors writing are the caller's to log. */
-export const answerRestartRequest = async (stateDir: string, id: string, ok: boolean, message: string): Promise<void> => {
+export const answerRestartRequest = async (
+  stateDir: string,
+  id: string,
+  ok: boolean,
+  message: string,
+): Promise<void> => {
   await writeFileAtomic(answerFile(stateDir, id), `${JSON.stringify({ ok, message })}\n`, 0o640);
 };

@@ -54,9 +54,14 @@ export const serveRestartRequests = async (options: RestartRequestsOptions, sign
     await loop.run(signal, async () => {
       try {
         for (const request of await listRestartRequests(stateDir, clock.now())) {
-          const answer = await restart(request.pod).catch((error: unknown) => ({ ok: false, message: describeError(error) }));
+          const answer = await restart(request.pod).catch((error: unknown) => ({
+            ok: false,
+            message: describeError(error),
+          }));
           await answerRestartRequest(stateDir, request.id, answer.ok, answer.message);
-          logger.info(`restart of pod ${request.pod} requested by an operator: ${answer.message}`, { pod: request.pod });
+          logger.info(`restart of pod ${request.pod} requested by an operator: ${answer.message}`, {
+            pod: request.pod,
+          });
         }
       } catch (error) {
         logger.debug(`cannot read restart requests: ${describeError(error)}`);

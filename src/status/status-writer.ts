@@ -40,7 +40,12 @@ export class StatusWriter {
 
   constructor(private readonly options: StatusWriterOptions) {
     // The first write goes out at once (after the debounce): readers see a live daemon.
-    this.loop = new Loop({ clock: options.clock, idleMs: () => options.heartbeatMs, debounce: { delayMs: DEBOUNCE_MS }, pending: true });
+    this.loop = new Loop({
+      clock: options.clock,
+      idleMs: () => options.heartbeatMs,
+      debounce: { delayMs: DEBOUNCE_MS },
+      pending: true,
+    });
     this.file = path.join(options.stateDir, 'status.json');
   }
 
@@ -68,7 +73,8 @@ export class StatusWriter {
       this.lastError = undefined;
     } catch (error) {
       const message = `cannot write ${this.file}: ${describeError(error)}`;
-      if (message !== this.lastError) this.options.logger.warn(`${message}; supervision goes on, runner status will show stale data`);
+      if (message !== this.lastError)
+        this.options.logger.warn(`${message}; supervision goes on, runner status will show stale data`);
       this.lastError = message;
     }
   }

@@ -85,7 +85,8 @@ export class EventWatcher {
         if (!stream.signal.aborted) logger.warn('the podman events stream ended; reopening it');
       } catch (error) {
         if (signal.aborted) return;
-        if (!stream.signal.aborted) logger.warn(`the podman events stream failed: ${describeError(error)}; reopening it`);
+        if (!stream.signal.aborted)
+          logger.warn(`the podman events stream failed: ${describeError(error)}; reopening it`);
       }
       this.open = false;
       this.restarts += 1;

@@ -8,9 +8,7 @@ import type { Logger } from '../shared/logger.ts';
 import { shouldRestart, type RestartPolicy } from './restart-backoff.ts';
 
 export type KeeperAction =
-  | { type: 'create'; image: string }
-  | { type: 'start'; id: string }
-  | { type: 'stop'; id: string };
+  { type: 'create'; image: string } | { type: 'start'; id: string } | { type: 'stop'; id: string };
 
 /**
  * What one pod's infra keeper (src/shared/infra-keeper.ts) needs, from a
@@ -31,8 +29,11 @@ export const keeperAction = (
   keeper: PodmanContainer | undefined,
 ): KeeperAction | undefined => {
   if (restartPolicy === 'Never') return undefined;
-  const finished = (container: PodmanContainer): boolean => (container.state === 'exited' || container.state === 'stopped') && !shouldRestart(restartPolicy, container.exitCode);
-  if (app.length > 0 && app.every(finished)) return keeper?.state === 'running' ? { type: 'stop', id: keeper.id } : undefined;
+  const finished = (container: PodmanContainer): boolean =>
+    (container.state === 'exited' || container.state === 'stopped') &&
+    !shouldRestart(restartPolicy, container.exitCode);
+  if (app.length > 0 && app.every(finished))
+    return keeper?.state === 'running' ? { type: 'stop', id: keeper.id } : undefined;
   if (!keeper) return infra?.imageId ? { type: 'create', image: infra.imageId } : undefined;
   return keeper.state === 'running' ? undefined : { type: 'start', id: keeper.id };
 };
@@ -68,23 +69,44 @@ export class InfraKeepers {
   constructor(private readonly options: InfraKeepersOptions) {}
 
   /** The action the pod's keeper needs now, unless it failed lately. */
-  plan(podId: string, restartPolicy: RestartPolicy, app: readonly PodmanContainer[], infra: PodmanContainer | undefined, keeper: PodmanContainer | undefined): KeeperAction | undefined {
+  plan(
+    podId: string,
+    restartPolicy: RestartPolicy,
+    app: readonly PodmanContainer[],
+    infra: PodmanContainer | undefined,
+    keeper: PodmanContainer | undefined,
+  ): KeeperAction | undefined {
     if ((this.retryAt.get(podId) ?? 0) > this.options.clock.now()) return undefined;
     return keeperAction(restartPolicy, app, infra, keeper);
   }
 
-  async apply(action: KeeperAction, unit: DesiredUnit, pod: { id: string; name: string }, signal: AbortSignal): Promise<void> {
+  async apply(
+    action: KeeperAction,
+    unit: DesiredUnit,
+    pod: { id: string; name: string },
+    signal: AbortSignal,
+  ): Promise<void> {
     const { podman, clock, logger, retryMs = KEEPER_RETRY_MS } = this.options;
     try {
       await this.limit(async () => {
-        if (action.type === 'create') await podman.runPauseContainer(pod.id, keeperName(pod.name), action.image, { [KEEPER_LABEL]: 'true' }, { signal });
+        if (action.type === 'create')
+          await podman.runPauseContainer(
+            pod.id,
+            keeperName(pod.name),
+            action.image,
+            { [KEEPER_LABEL]: 'true' },
+            { signal },
+          );
         else if (action.type === 'start') await podman.startContainer(action.id, { signal });
         else await podman.stopContainer(action.id, 1, { signal });
       });
       this.retryAt.delete(pod.id);
     } catch (error) {
       this.retryAt.set(pod.id, clock.now() + retryMs);
-      logger.warn(`cannot ${action.type} the infra keeper of pod ${pod.name}: ${describeError(error)}; until it runs, a restart waits for podman to bring the pod's infra back`, { pod: unit.name, file: unit.file });
+      logger.warn(
+        `cannot ${action.type} the infra keeper of pod ${pod.name}: ${describeError(error)}; until it runs, a restart waits for podman to bring the pod's infra back`,
+        { pod: unit.name, file: unit.file },
+      );
     }
   }
 

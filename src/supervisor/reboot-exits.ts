@@ -60,7 +60,8 @@ export const lostWithMachine = (container: ListedExit, runnerStartedAt: number):
   (container.exitedAt === undefined || container.exitedAt < container.startedAt);
 
 /** The identity of a listed exit in the history: its time, or for a lost run (no exit time) its start. */
-export const exitMark = (container: ListedExit, lost: boolean): number | undefined => (lost ? container.startedAt : container.exitedAt);
+export const exitMark = (container: ListedExit, lost: boolean): number | undefined =>
+  lost ? container.startedAt : container.exitedAt;
 
 /**
  * Whether the history's last recorded exit is this one: the same time, give
@@ -74,12 +75,19 @@ export const isRecordedExit = (entry: ContainerHistory, mark: number | undefined
 };
 
 /** Whether the reboot or power cut ended this run (see the top of this file); `lost` from lostWithMachine. */
-export const endedByReboot = (container: ListedExit, lost: boolean, entry: ContainerHistory, reboot: RebootFacts | undefined): boolean => {
+export const endedByReboot = (
+  container: ListedExit,
+  lost: boolean,
+  entry: ContainerHistory,
+  reboot: RebootFacts | undefined,
+): boolean => {
   if (lost) return true;
   if (!reboot || container.exitedAt === undefined || container.exitedAt >= reboot.cutoff) return false;
   if (!isRecordedExit(entry, container.exitedAt) || entry.lastReason === 'HostRebooted') return true;
   // The last runner saw this exit: its own doing only if well before that runner's end.
-  return reboot.previousRunnerSeenAt === undefined ? false : container.exitedAt >= reboot.previousRunnerSeenAt - SHUTDOWN_WINDOW_MS;
+  return reboot.previousRunnerSeenAt === undefined
+    ? false
+    : container.exitedAt >= reboot.previousRunnerSeenAt - SHUTDOWN_WINDOW_MS;
 };
 
 /**

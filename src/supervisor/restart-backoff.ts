@@ -44,6 +44,9 @@ export const restartDue = (
   exit: { step: number; exitedAt: number; startedAt: number | undefined; lastRestartAt: number | undefined },
   policy: CrashLoopPolicy,
 ): { step: number; due: number } => {
-  const step = exit.step > 0 && exit.startedAt !== undefined && exit.exitedAt - exit.startedAt >= policy.resetAfterMs ? 0 : exit.step;
+  const step =
+    exit.step > 0 && exit.startedAt !== undefined && exit.exitedAt - exit.startedAt >= policy.resetAfterMs
+      ? 0
+      : exit.step;
   return { step, due: Math.max(exit.exitedAt, exit.lastRestartAt ?? 0) + restartDelayMs(step, policy) };
 };

@@ -4,7 +4,18 @@ import * as v from 'valibot';
 import { writeFileAtomic } from '../state/atomic-write.ts';
 
 /** Why a container was restarted (or stopped running), as status reports it. */
-export const RESTART_REASONS = ['Exited', 'Completed', 'OOMKilled', 'LivenessFailed', 'StartupFailed', 'InfraDied', 'StoppedExternally', 'RemovedExternally', 'HostRebooted', 'Manual'] as const;
+export const RESTART_REASONS = [
+  'Exited',
+  'Completed',
+  'OOMKilled',
+  'LivenessFailed',
+  'StartupFailed',
+  'InfraDied',
+  'StoppedExternally',
+  'RemovedExternally',
+  'HostRebooted',
+  'Manual',
+] as const;
 export type RestartReason = (typeof RESTART_REASONS)[number];
 
 const eventSchema = v.object({

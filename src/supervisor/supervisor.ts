@@ -56,7 +56,14 @@ import { InFlight } from '../shared/in-flight.ts';
 import { Loop } from '../shared/loop.ts';
 import { InfraKeepers } from './infra-keepers.ts';
 import { restartDue, restartsAfter, shouldRestart, type CrashLoopPolicy } from './restart-backoff.ts';
-import { endedByReboot, exitMark, firstStartAfterReboot, isRecordedExit, lostWithMachine, type RebootFacts } from './reboot-exits.ts';
+import {
+  endedByReboot,
+  exitMark,
+  firstStartAfterReboot,
+  isRecordedExit,
+  lostWithMachine,
+  type RebootFacts,
+} from './reboot-exits.ts';
 import type { ContainerHistory, RestartHistory, RestartReason } from './restart-history.ts';
 
 /**
@@ -209,8 +216,10 @@ export class Supervisor {
       // death just before it is `podman pod stop` from outside (the runner
       // never stops a pod it keeps).
       const died = this.recentDeaths.get(event.id);
-      if (event.status === 'stop' && (died === undefined || now - died > EXIT_POLICY_WINDOW_MS)) this.externallyStopped.add(event.id);
-      if (event.status === 'remove' || event.status === 'stop' || event.status === 'kill') this.options.onPodChanged?.();
+      if (event.status === 'stop' && (died === undefined || now - died > EXIT_POLICY_WINDOW_MS))
+        this.externallyStopped.add(event.id);
+      if (event.status === 'remove' || event.status === 'stop' || event.status === 'kill')
+        this.options.onPodChanged?.();
       this.trigger();
     }
   }
@@ -229,15 +238,25 @@ export class Supervisor {
   private restartOnDeath(container: PodmanContainer, event: PodmanEvent, now: number): boolean {
     const signal = this.actionSignal;
     const unit = this.unitOf(container);
-    const name = unit && !container.isInfra && container.labels[HASH_LABEL] === unit.hash ? containerNameIn(unit, container.name) : undefined;
+    const name =
+      unit && !container.isInfra && container.labels[HASH_LABEL] === unit.hash
+        ? containerNameIn(unit, container.name)
+        : undefined;
     if (!signal || !unit || !name) return false;
     if (this.inFlight.has(container.id)) return true; // its end triggers a look
     if ((this.startRequestedAt.get(container.id) ?? Number.NEGATIVE_INFINITY) > event.time) {
       this.diedSeen.delete(container.id); // the runner started it after this death: already handled
       return true;
     }
-    const keeperUp = this.lastContainers.some((item) => item.podId === container.podId && isKeeper(item.name) && item.state === 'running');
-    if (!keeperUp || this.externallyStopped.has(container.podId) || this.options.activity.isBusy(unit.key, this.options.activity.mark())) return false;
+    const keeperUp = this.lastContainers.some(
+      (item) => item.podId === container.podId && isKeeper(item.name) && item.state === 'running',
+    );
+    if (
+      !keeperUp ||
+      this.externallyStopped.has(container.podId) ||
+      this.options.activity.isBusy(unit.key, this.options.activity.mark())
+    )
+      return false;
     // A death from before this runner started, after a reboot: the listing tells whether the shutdown caused it.
     if (this.options.rebootCutoff !== undefined && event.time < this.options.rebootCutoff) return false;
     const exitCode = event.exitCode ?? 0;
@@ -245,7 +264,10 @@ export class Supervisor {
     const { history, policy } = this.options;
     const entry = history.get(unit.key, unit.hash, name);
     const startedAt = Math.max(container.startedAt ?? 0, this.startRequestedAt.get(container.id) ?? 0) || undefined;
-    const { step, due } = restartDue({ step: entry.backoffStep, exitedAt: event.time, startedAt, lastRestartAt: entry.lastRestartAt }, policy);
+    const { step, due } = restartDue(
+      { step: entry.backoffStep, exitedAt: event.time, startedAt, lastRestartAt: entry.lastRestartAt },
+      policy,
+    );
     if (due > now) return false; // backing off: the listing path sets nextRestartAt and wakes at it
     const killed = (this.killedAt.get(container.id) ?? Number.NEGATIVE_INFINITY) >= event.time - KILL_WINDOW_MS;
     this.killedAt.delete(container.id);
@@ -254,7 +276,9 @@ export class Supervisor {
       let oomKilled = false;
       // Only a SIGKILL can be the OOM killer's; podman's event does not say, its state does.
       if (exitCode === 137 && !killed && !this.pendingReason.has(container.id)) {
-        oomKilled = (await this.options.podman.inspectContainer(container.id, { signal }).catch(() => undefined))?.oomKilled ?? false;
+        oomKilled =
+          (await this.options.podman.inspectContainer(container.id, { signal }).catch(() => undefined))?.oomKilled ??
+          false;
       }
       if (entry.backoffStep !== step) entry.backoffStep = step;
       const reason = this.pendingReason.get(container.id) ?? this.exitReason(container.podId, exitCode, oomKilled);
@@ -266,12 +290,26 @@ export class Supervisor {
   }
 
   /** A probe said the container must be restarted. */
-  async probeFailed(containerId: string, reason: 'LivenessFailed' | 'StartupFailed', message: string, signal: AbortSignal): Promise<void> {
+  async probeFailed(
+    containerId: string,
+    reason: 'LivenessFailed' | 'StartupFailed',
+    message: string,
+    signal: AbortSignal,
+  ): Promise<void> {
     const container = this.lastContainers.find((item) => item.id === containerId);
     const unit = container ? this.unitOf(container) : undefined;
     if (!container || !unit || container.state !== 'running') return;
-    this.options.logger.warn(`${reason === 'LivenessFailed' ? 'liveness' : 'startup'} probe of ${container.name} failed: ${message}; restarting it`, { pod: unit.name, container: container.name, file: unit.file });
-    this.events.record({ type: 'ProbeFailed', pod: unit.name, container: containerNameIn(unit, container.name) ?? container.name, file: unit.file, message: `${reason === 'LivenessFailed' ? 'liveness' : 'startup'} probe failed: ${message}; restarting the container` });
+    this.options.logger.warn(
+      `${reason === 'LivenessFailed' ? 'liveness' : 'startup'} probe of ${container.name} failed: ${message}; restarting it`,
+      { pod: unit.name, container: container.name, file: unit.file },
+    );
+    this.events.record({
+      type: 'ProbeFailed',
+      pod: unit.name,
+      container: containerNameIn(unit, container.name) ?? container.name,
+      file: unit.file,
+      message: `${reason === 'LivenessFailed' ? 'liveness' : 'startup'} probe failed: ${message}; restarting the container`,
+    });
     this.pendingReason.set(containerId, reason);
     await this.stopInSlot(container, unit, signal);
   }
@@ -287,7 +325,12 @@ export class Supervisor {
    * crash.
    */
   recordRecovery(unit: DesiredUnit, recovery: 'removed' | 'lost'): void {
-    const reason: RestartReason | undefined = recovery === 'removed' ? 'RemovedExternally' : this.options.rebootCutoff !== undefined ? 'HostRebooted' : undefined;
+    const reason: RestartReason | undefined =
+      recovery === 'removed'
+        ? 'RemovedExternally'
+        : this.options.rebootCutoff !== undefined
+          ? 'HostRebooted'
+          : undefined;
     if (!reason) return;
     const { history, clock, logger } = this.options;
     const at = clock.now();
@@ -296,8 +339,17 @@ export class Supervisor {
       entry.lastReason = reason;
       delete entry.lastExitCode; // it did not exit: it was removed, or lost with the power
       history.recordRestart(entry, { at, reason });
-      logger.info(`container ${name} of pod ${unit.name} runs again in a re-created pod (${reason}; restart ${entry.restartCount})`, { pod: unit.name, container: name, file: unit.file });
-      this.events.record({ type: 'Restarted', pod: unit.name, container: name, file: unit.file, message: `restart ${entry.restartCount}: ${reason}, the pod was re-created` });
+      logger.info(
+        `container ${name} of pod ${unit.name} runs again in a re-created pod (${reason}; restart ${entry.restartCount})`,
+        { pod: unit.name, container: name, file: unit.file },
+      );
+      this.events.record({
+        type: 'Restarted',
+        pod: unit.name,
+        container: name,
+        file: unit.file,
+        message: `restart ${entry.restartCount}: ${reason}, the pod was re-created`,
+      });
     }
     void history.save();
     this.options.onChange?.();
@@ -307,12 +359,15 @@ export class Supervisor {
   async restartPod(key: string, signal: AbortSignal): Promise<boolean> {
     const unit = this.units.get(key);
     if (!unit) return false;
-    const containers = this.lastContainers.filter((container) => this.unitOf(container)?.key === key && container.state === 'running');
+    const containers = this.lastContainers.filter(
+      (container) => this.unitOf(container)?.key === key && container.state === 'running',
+    );
     for (const container of containers) {
       this.pendingReason.set(container.id, 'Manual');
       await this.stopInSlot(container, unit, signal);
     }
-    for (const name of unit.containers.map((container) => container.name)) this.options.history.get(key, unit.hash, name).backoffStep = 0;
+    for (const name of unit.containers.map((container) => container.name))
+      this.options.history.get(key, unit.hash, name).backoffStep = 0;
     this.trigger();
     return true;
   }
@@ -399,7 +454,9 @@ export class Supervisor {
     signal: AbortSignal,
   ): Promise<ProbeTarget[] | undefined> {
     if (this.options.activity.isBusy(unit.key, marks.reconciler)) return undefined;
-    const app = this.containersOf(unit.key).filter((container) => !container.isInfra && !isKeeper(container.name) && container.labels[HASH_LABEL] === unit.hash);
+    const app = this.containersOf(unit.key).filter(
+      (container) => !container.isInfra && !isKeeper(container.name) && container.labels[HASH_LABEL] === unit.hash,
+    );
     const podIds = new Set(app.map((container) => container.podId));
     if (app.length === 0 || podIds.size > 1) return []; // missing or duplicated: the reconciler's job
     const podId = app[0]!.podId;
@@ -424,17 +481,32 @@ export class Supervisor {
   }
 
   /** A running container: its exit forgotten, its backoff reset once it has run long enough, and its probe target. */
-  private onRunning(container: PodmanContainer, unit: DesiredUnit, name: string, entry: ContainerHistory, infraDown: boolean, now: number, signal: AbortSignal): ProbeTarget | undefined {
+  private onRunning(
+    container: PodmanContainer,
+    unit: DesiredUnit,
+    name: string,
+    entry: ContainerHistory,
+    infraDown: boolean,
+    now: number,
+    signal: AbortSignal,
+  ): ProbeTarget | undefined {
     const { history, policy, logger } = this.options;
     this.handledExit.delete(container.id);
     this.exitRecorded.delete(container.id);
     if (infraDown) {
-      logger.warn(`the infra container of pod ${unit.name} is not running; restarting ${container.name}`, { pod: unit.name, file: unit.file });
+      logger.warn(`the infra container of pod ${unit.name} is not running; restarting ${container.name}`, {
+        pod: unit.name,
+        file: unit.file,
+      });
       this.pendingReason.set(container.id, 'InfraDied');
       this.dispatch(container.id, () => this.stop(container, unit, signal));
       return undefined;
     }
-    if (entry.backoffStep > 0 && container.startedAt !== undefined && now - container.startedAt >= policy.resetAfterMs) {
+    if (
+      entry.backoffStep > 0 &&
+      container.startedAt !== undefined &&
+      now - container.startedAt >= policy.resetAfterMs
+    ) {
       entry.backoffStep = 0;
       history.touch();
     }
@@ -446,7 +518,12 @@ export class Supervisor {
   }
 
   /** What the probe manager needs to probe a running container; undefined when it has no probe. */
-  private probeTarget(container: PodmanContainer, unit: DesiredUnit, name: string, now: number): ProbeTarget | undefined {
+  private probeTarget(
+    container: PodmanContainer,
+    unit: DesiredUnit,
+    name: string,
+    now: number,
+  ): ProbeTarget | undefined {
     const desired = unit.containers.find((item) => item.name === name);
     if (!desired || (!desired.livenessProbe && !desired.readinessProbe && !desired.startupProbe)) return undefined;
     if (!this.firstSeenRunning.has(container.id)) this.firstSeenRunning.set(container.id, now);
@@ -467,7 +544,14 @@ export class Supervisor {
   }
 
   /** A container that is not running: its exit noted, then a restart now, a restart scheduled by the backoff, or none (restartPolicy). */
-  private async onExited(container: PodmanContainer, unit: DesiredUnit, name: string, entry: ContainerHistory, now: number, signal: AbortSignal): Promise<void> {
+  private async onExited(
+    container: PodmanContainer,
+    unit: DesiredUnit,
+    name: string,
+    entry: ContainerHistory,
+    now: number,
+    signal: AbortSignal,
+  ): Promise<void> {
     const { history, policy, logger } = this.options;
     const lost = lostWithMachine(container, this.startedAt);
     const rebooted = endedByReboot(container, lost, entry, this.reboot);
@@ -475,15 +559,22 @@ export class Supervisor {
     if (!restartsAfter(unit.restartPolicy, container.exitCode, rebooted)) return;
     const exitedAt = entry.lastExitAt ?? container.exitedAt ?? now;
     // The first start after a reboot is due at once, whatever the step; a failed one backs off.
-    const { step, due } = rebooted && firstStartAfterReboot(container, lost, entry)
-      ? { step: entry.backoffStep, due: now }
-      : restartDue({ step: entry.backoffStep, exitedAt, startedAt: container.startedAt, lastRestartAt: entry.lastRestartAt }, policy);
+    const { step, due } =
+      rebooted && firstStartAfterReboot(container, lost, entry)
+        ? { step: entry.backoffStep, due: now }
+        : restartDue(
+            { step: entry.backoffStep, exitedAt, startedAt: container.startedAt, lastRestartAt: entry.lastRestartAt },
+            policy,
+          );
     if (step !== entry.backoffStep) entry.backoffStep = step; // it had run cleanly long enough before this exit
     if (due > now) {
       if (entry.nextRestartAt !== due) {
         entry.nextRestartAt = due;
         history.touch();
-        logger.info(`container ${container.name} is crash-looping: restart in ${Math.ceil((due - now) / 1000)}s (restart ${entry.restartCount + 1})`, { pod: unit.name, container: name, file: unit.file });
+        logger.info(
+          `container ${container.name} is crash-looping: restart in ${Math.ceil((due - now) / 1000)}s (restart ${entry.restartCount + 1})`,
+          { pod: unit.name, container: name, file: unit.file },
+        );
       }
       return;
     }
@@ -493,9 +584,12 @@ export class Supervisor {
   /** Forgets what it kept about containers podman no longer lists. */
   private forgetGone(containers: readonly PodmanContainer[], containerMark: number): void {
     const ids = new Set(containers.map((container) => container.id));
-    const running = new Set(containers.filter((container) => container.state === 'running').map((container) => container.id));
+    const running = new Set(
+      containers.filter((container) => container.state === 'running').map((container) => container.id),
+    );
     for (const id of [...this.handledExit.keys()]) if (!ids.has(id)) this.handledExit.delete(id);
-    for (const map of [this.startRequestedAt, this.killedAt]) for (const id of [...map.keys()]) if (!ids.has(id)) map.delete(id);
+    for (const map of [this.startRequestedAt, this.killedAt])
+      for (const id of [...map.keys()]) if (!ids.has(id)) map.delete(id);
     for (const id of [...this.exitRecorded]) if (!ids.has(id)) this.exitRecorded.delete(id);
     this.inFlight.forget(ids, containerMark);
     this.keepers.retain(new Set(containers.map((container) => container.podId)));
@@ -510,7 +604,9 @@ export class Supervisor {
   /** The reboot this runner started after, if any. */
   private get reboot(): RebootFacts | undefined {
     const { rebootCutoff, previousRunnerSeenAt } = this.options;
-    return rebootCutoff === undefined ? undefined : { cutoff: rebootCutoff, ...(previousRunnerSeenAt !== undefined ? { previousRunnerSeenAt } : {}) };
+    return rebootCutoff === undefined
+      ? undefined
+      : { cutoff: rebootCutoff, ...(previousRunnerSeenAt !== undefined ? { previousRunnerSeenAt } : {}) };
   }
 
   /**
@@ -520,7 +616,14 @@ export class Supervisor {
    * last runner recorded as its own that turns out to be the reboot's is
    * recorded again, as HostRebooted.
    */
-  private async noteExit(container: PodmanContainer, unit: DesiredUnit, entry: ContainerHistory, lost: boolean, rebooted: boolean, signal: AbortSignal): Promise<void> {
+  private async noteExit(
+    container: PodmanContainer,
+    unit: DesiredUnit,
+    entry: ContainerHistory,
+    lost: boolean,
+    rebooted: boolean,
+    signal: AbortSignal,
+  ): Promise<void> {
     if (container.state === 'created' && container.exitedAt === undefined && !lost) return; // never ran: nothing to record
     if (this.exitRecorded.has(container.id)) return; // recorded from its `died` event
     if (this.handledExit.has(container.id) && this.handledExit.get(container.id) === exitMark(container, lost)) return;
@@ -539,27 +642,64 @@ export class Supervisor {
     const mark = lost ? container.startedAt : finishedAt;
     // Recorded before a runner restart (and, after a reboot, with the reboot's reason).
     if (isRecordedExit(entry, mark) && (!rebooted || entry.lastReason === 'HostRebooted')) return;
-    if (!rebooted && !this.diedSeen.delete(container.id) && finishedAt !== undefined && this.options.clock.now() - finishedAt > EVENTS_LAG_MS && this.options.clock.now() - finishedAt < this.options.resyncMs * 3) {
-      this.options.logger.warn(`the death of ${container.name} was not reported by podman's events; reopening the events stream`);
+    if (
+      !rebooted &&
+      !this.diedSeen.delete(container.id) &&
+      finishedAt !== undefined &&
+      this.options.clock.now() - finishedAt > EVENTS_LAG_MS &&
+      this.options.clock.now() - finishedAt < this.options.resyncMs * 3
+    ) {
+      this.options.logger.warn(
+        `the death of ${container.name} was not reported by podman's events; reopening the events stream`,
+      );
       this.options.onEventsMissed?.();
     }
-    const reason = rebooted ? 'HostRebooted' : this.pendingReason.get(container.id) ?? this.exitReason(container.podId, container.exitCode, oomKilled);
+    const reason = rebooted
+      ? 'HostRebooted'
+      : (this.pendingReason.get(container.id) ?? this.exitReason(container.podId, container.exitCode, oomKilled));
     // A lost run has no exit code of its own: podman's is an older exit's, or 0.
-    this.recordExit(container, unit, entry, { at: mark ?? this.options.clock.now(), exitCode: lost ? undefined : container.exitCode, reason }, rebooted);
+    this.recordExit(
+      container,
+      unit,
+      entry,
+      { at: mark ?? this.options.clock.now(), exitCode: lost ? undefined : container.exitCode, reason },
+      rebooted,
+    );
   }
 
   /** Writes one exit into the history, the log and the event log. */
-  private recordExit(container: PodmanContainer, unit: DesiredUnit, entry: ContainerHistory, exit: { at: number; exitCode: number | undefined; reason: RestartReason }, rebooted = false): void {
+  private recordExit(
+    container: PodmanContainer,
+    unit: DesiredUnit,
+    entry: ContainerHistory,
+    exit: { at: number; exitCode: number | undefined; reason: RestartReason },
+    rebooted = false,
+  ): void {
     this.pendingReason.delete(container.id);
     entry.lastExitAt = exit.at;
     if (exit.exitCode === undefined) delete entry.lastExitCode;
     else entry.lastExitCode = exit.exitCode;
     entry.lastReason = exit.reason;
     this.options.history.touch();
-    const then = restartsAfter(unit.restartPolicy, exit.exitCode ?? 0, rebooted) ? 'will restart' : `restartPolicy ${unit.restartPolicy}: left exited`;
-    const what = exit.exitCode === undefined ? 'was lost when the host went down, with no exit recorded' : `exited with code ${exit.exitCode}`;
-    this.options.logger.info(`container ${container.name} ${what} (${exit.reason}); ${then}`, { pod: unit.name, container: container.name, file: unit.file });
-    this.events.record({ type: 'Exited', pod: unit.name, container: containerNameIn(unit, container.name) ?? container.name, file: unit.file, message: `${what} (${exit.reason}); ${then}` });
+    const then = restartsAfter(unit.restartPolicy, exit.exitCode ?? 0, rebooted)
+      ? 'will restart'
+      : `restartPolicy ${unit.restartPolicy}: left exited`;
+    const what =
+      exit.exitCode === undefined
+        ? 'was lost when the host went down, with no exit recorded'
+        : `exited with code ${exit.exitCode}`;
+    this.options.logger.info(`container ${container.name} ${what} (${exit.reason}); ${then}`, {
+      pod: unit.name,
+      container: container.name,
+      file: unit.file,
+    });
+    this.events.record({
+      type: 'Exited',
+      pod: unit.name,
+      container: containerNameIn(unit, container.name) ?? container.name,
+      file: unit.file,
+      message: `${what} (${exit.reason}); ${then}`,
+    });
   }
 
   /** Why a container stopped, when the runner did not stop it itself and no reboot did. */
@@ -569,7 +709,12 @@ export class Supervisor {
     return exitCode === 0 ? 'Completed' : 'Exited';
   }
 
-  private async restart(container: PodmanContainer, unit: DesiredUnit, entry: ContainerHistory, signal: AbortSignal): Promise<void> {
+  private async restart(
+    container: PodmanContainer,
+    unit: DesiredUnit,
+    entry: ContainerHistory,
+    signal: AbortSignal,
+  ): Promise<void> {
     const { podman, clock, history, logger } = this.options;
     const name = containerNameIn(unit, container.name)!;
     const at = clock.now();
@@ -579,16 +724,33 @@ export class Supervisor {
     try {
       await podman.startContainer(container.id, { signal });
       backoffFree = entry.lastReason === 'HostRebooted';
-      history.recordRestart(entry, { at, reason: entry.lastReason ?? 'Exited', ...(entry.lastExitCode !== undefined ? { exitCode: entry.lastExitCode } : {}) });
+      history.recordRestart(entry, {
+        at,
+        reason: entry.lastReason ?? 'Exited',
+        ...(entry.lastExitCode !== undefined ? { exitCode: entry.lastExitCode } : {}),
+      });
       this.handledExit.delete(container.id);
       this.exitRecorded.delete(container.id);
       this.externallyStopped.delete(container.podId);
       this.recentDeaths.delete(container.podId);
-      logger.info(`restarted container ${container.name} (${entry.lastReason ?? 'Exited'}, exit code ${entry.lastExitCode ?? '?'}; restart ${entry.restartCount})`, { pod: unit.name, container: name, file: unit.file });
-      this.events.record({ type: 'Restarted', pod: unit.name, container: name, file: unit.file, message: `restart ${entry.restartCount}: ${entry.lastReason ?? 'Exited'}, last exit code ${entry.lastExitCode ?? '?'}` });
+      logger.info(
+        `restarted container ${container.name} (${entry.lastReason ?? 'Exited'}, exit code ${entry.lastExitCode ?? '?'}; restart ${entry.restartCount})`,
+        { pod: unit.name, container: name, file: unit.file },
+      );
+      this.events.record({
+        type: 'Restarted',
+        pod: unit.name,
+        container: name,
+        file: unit.file,
+        message: `restart ${entry.restartCount}: ${entry.lastReason ?? 'Exited'}, last exit code ${entry.lastExitCode ?? '?'}`,
+      });
     } catch (error) {
       entry.lastRestartAt = at;
-      logger.error(`cannot restart container ${container.name}: ${describeError(error)}`, { pod: unit.name, container: name, file: unit.file });
+      logger.error(`cannot restart container ${container.name}: ${describeError(error)}`, {
+        pod: unit.name,
+        container: name,
+        file: unit.file,
+      });
       this.options.onPodChanged?.();
     } finally {
       if (!backoffFree) entry.backoffStep += 1;
@@ -597,7 +759,15 @@ export class Supervisor {
   }
 
   /** Sees to the pod's infra keeper (infra-keepers.ts), after the pod's own containers. */
-  private keepInfra(unit: DesiredUnit, podId: string, app: PodmanContainer[], infra: PodmanContainer | undefined, containers: readonly PodmanContainer[], mark: number, signal: AbortSignal): void {
+  private keepInfra(
+    unit: DesiredUnit,
+    podId: string,
+    app: PodmanContainer[],
+    infra: PodmanContainer | undefined,
+    containers: readonly PodmanContainer[],
+    mark: number,
+    signal: AbortSignal,
+  ): void {
     const keeper = containers.find((container) => container.podId === podId && isKeeper(container.name));
     const slot = keeperSlot(podId, keeper);
     if (this.inFlight.isBusy(slot, mark)) return;
@@ -631,7 +801,10 @@ export class Supervisor {
     try {
       await this.options.podman.stopContainer(container.id, unit.stopTimeoutSeconds, { signal });
     } catch (error) {
-      this.options.logger.error(`cannot stop container ${container.name}: ${describeError(error)}`, { pod: unit.name, file: unit.file });
+      this.options.logger.error(`cannot stop container ${container.name}: ${describeError(error)}`, {
+        pod: unit.name,
+        file: unit.file,
+      });
     }
   }
 
@@ -650,7 +823,10 @@ export class Supervisor {
   private keeperInFlight(podId: string, containers: readonly PodmanContainer[]): boolean {
     const keeper = containers.find((container) => container.podId === podId && isKeeper(container.name));
     // A keeper being made is in the slot of its pod until a listing shows it.
-    return this.inFlight.has(keeperSlot(podId, undefined)) || (keeper !== undefined && this.inFlight.has(keeperSlot(podId, keeper)));
+    return (
+      this.inFlight.has(keeperSlot(podId, undefined)) ||
+      (keeper !== undefined && this.inFlight.has(keeperSlot(podId, keeper)))
+    );
   }
 
   /**
@@ -697,14 +873,22 @@ export class Supervisor {
    * (a pod that keeps its infra up by design, a keeper killed alone) the
    * supervisor acts as on any other listing.
    */
-  private podBeingStopped(unit: DesiredUnit, infra: PodmanContainer | undefined, containers: readonly PodmanContainer[], now: number): boolean {
+  private podBeingStopped(
+    unit: DesiredUnit,
+    infra: PodmanContainer | undefined,
+    containers: readonly PodmanContainer[],
+    now: number,
+  ): boolean {
     if (infra === undefined) return false;
     const members = containers.filter((container) => container.podId === infra.podId && !container.isInfra);
-    const running = (container: PodmanContainer): boolean => container.state === 'running' || container.state === 'stopping';
+    const running = (container: PodmanContainer): boolean =>
+      container.state === 'running' || container.state === 'stopping';
     const keeper = members.find((container) => isKeeper(container.name));
     let since: number | undefined;
-    if (running(infra) && members.length > 0 && !members.some(running)) since = Math.max(...members.map((container) => container.exitedAt ?? 0));
-    else if (!running(infra) && keeper !== undefined && !running(keeper) && members.some(running)) since = keeper.exitedAt ?? 0;
+    if (running(infra) && members.length > 0 && !members.some(running))
+      since = Math.max(...members.map((container) => container.exitedAt ?? 0));
+    else if (!running(infra) && keeper !== undefined && !running(keeper) && members.some(running))
+      since = keeper.exitedAt ?? 0;
     if (since === undefined) return false;
     if (since > 0 && now - since > unit.stopTimeoutSeconds * 1000 + POD_STOP_MARGIN_MS) return false;
     this.recheckAt = Math.min(this.recheckAt ?? Number.POSITIVE_INFINITY, now + POD_STOP_RECHECK_MS);

@@ -27,7 +27,10 @@ afterEach(() => removeTempDir(dir));
  */
 const pipeline = async (args: string[], reader: string): Promise<{ code: number; stderr: string; stdout: string }> => {
   const script = ['"$NODE" --import tsx "$MAIN" "$@" |', reader, '; echo "exit ${PIPESTATUS[0]}" >&2'].join(' ');
-  const child = spawn('bash', ['-c', script, 'bash', ...args], { cwd: REPO, env: { ...process.env, NODE: process.execPath, MAIN: path.join(REPO, 'src/cli/main.ts') } });
+  const child = spawn('bash', ['-c', script, 'bash', ...args], {
+    cwd: REPO,
+    env: { ...process.env, NODE: process.execPath, MAIN: path.join(REPO, 'src/cli/main.ts') },
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -41,7 +44,11 @@ describe('a reader that closes stdout early', () => {
   it('runner validate DIR | head -1: the first line, then a quiet exit 141, no stack trace', async () => {
     // About 200 KiB of output, far more than a pipe holds (64 KiB), so the
     // runner is still writing when head goes. Empty files are valid and cost no parsing.
-    await Promise.all(Array.from({ length: 800 }, (_, index) => writeFile(path.join(dir, `${String(index).padStart(4, '0')}-${'n'.repeat(230)}.yaml`), '')));
+    await Promise.all(
+      Array.from({ length: 800 }, (_, index) =>
+        writeFile(path.join(dir, `${String(index).padStart(4, '0')}-${'n'.repeat(230)}.yaml`), ''),
+      ),
+    );
     const { code, stderr, stdout } = await pipeline(['validate', dir], 'head -1');
     assert.match(stdout, /^\/.*\/0000-n+\.yaml: ok \(empty\)\n$/);
     assert.deepEqual({ code, stderr }, { code: CLOSED_PIPE_EXIT, stderr: '' });
@@ -55,7 +62,9 @@ describe('a reader that closes stdout early', () => {
   it('only EPIPE is quiet: any other stream error is still thrown', () => {
     const exits: number[] = [];
     const listeners: ((error: NodeJS.ErrnoException) => void)[] = [];
-    const stream = { on: (_event: string, listener: (error: NodeJS.ErrnoException) => void) => listeners.push(listener) } as unknown as NodeJS.WriteStream;
+    const stream = {
+      on: (_event: string, listener: (error: NodeJS.ErrnoException) => void) => listeners.push(listener),
+    } as unknown as NodeJS.WriteStream;
     exitQuietlyWhenPipeCloses(stream, (code) => exits.push(code));
     listeners[0]!(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
     assert.throws(() => listeners[0]!(Object.assign(new Error('write EIO'), { code: 'EIO' })), /EIO/);

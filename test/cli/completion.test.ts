@@ -19,9 +19,16 @@ before(async () => {
   stateDir = path.join(dir, 'state');
   await mkdir(stateDir);
   // What the completion reads of a status file: the pods' names, live daemon or not; an odd name is left out.
-  await writeFile(path.join(stateDir, 'status.json'), JSON.stringify({ pods: [{ name: 'web' }, { name: 'worker' }, { name: 'api' }, { name: 'x; rm -rf /' }] }));
+  await writeFile(
+    path.join(stateDir, 'status.json'),
+    JSON.stringify({ pods: [{ name: 'web' }, { name: 'worker' }, { name: 'api' }, { name: 'x; rm -rf /' }] }),
+  );
   // The scripts call `runner completion pods` through the command word: here, the CLI from source.
-  await writeFile(path.join(dir, 'runner'), `#!/bin/sh\nexec "${process.execPath}" --import "${import.meta.resolve('tsx')}" "${REPO}/src/cli/main.ts" "$@"\n`, { mode: 0o755 });
+  await writeFile(
+    path.join(dir, 'runner'),
+    `#!/bin/sh\nexec "${process.execPath}" --import "${import.meta.resolve('tsx')}" "${REPO}/src/cli/main.ts" "$@"\n`,
+    { mode: 0o755 },
+  );
   bashScript = path.join(dir, 'runner.bash');
   zshScript = path.join(dir, '_runner');
   await writeFile(bashScript, renderBashCompletion(COMMANDS));
@@ -34,16 +41,41 @@ after(async () => {
 /** What bash offers for a command line whose last word is being completed, as `runner <TAB>` would. */
 const bashComplete = (words: string[]): string[] => {
   const script = `source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$((\${#COMP_WORDS[@]} - 1)); _runner; printf '%s\\n' "\${COMPREPLY[@]}"`;
-  const out = execFileSync('bash', ['--norc', '--noprofile', '-c', script, 'bash', bashScript, path.join(dir, 'runner'), ...words], { cwd: dir, encoding: 'utf8' });
+  const out = execFileSync(
+    'bash',
+    ['--norc', '--noprofile', '-c', script, 'bash', bashScript, path.join(dir, 'runner'), ...words],
+    { cwd: dir, encoding: 'utf8' },
+  );
   return out.split('\n').filter((line) => line !== '');
 };
 
 describe('bash completion generated from the command table', () => {
   it('completes commands, flags, flag values and files', () => {
     assert.deepEqual(bashComplete(['st']), ['status']);
-    assert.deepEqual(bashComplete(['']), ['run', 'validate', 'images', 'status', 'events', 'logs', 'restart', 'doctor', '--help', '--version']);
+    assert.deepEqual(bashComplete(['']), [
+      'run',
+      'validate',
+      'images',
+      'status',
+      'events',
+      'logs',
+      'restart',
+      'doctor',
+      '--help',
+      '--version',
+    ]);
     assert.deepEqual(bashComplete(['status', '--j']), ['--json']);
-    assert.deepEqual(bashComplete(['logs', '-']), ['--config', '--manifest-dir', '-c', '--container', '-f', '--follow', '--tail', '-h', '--help']);
+    assert.deepEqual(bashComplete(['logs', '-']), [
+      '--config',
+      '--manifest-dir',
+      '-c',
+      '--container',
+      '-f',
+      '--follow',
+      '--tail',
+      '-h',
+      '--help',
+    ]);
     assert.deepEqual(bashComplete(['run', '--pull', 'm']), ['missing']);
     assert.deepEqual(bashComplete(['run', '--log-level', 't']), ['trace']);
     assert.deepEqual(bashComplete(['logs', '--tail', '']), [], 'a number: nothing to offer');
@@ -54,7 +86,11 @@ describe('bash completion generated from the command table', () => {
   it('completes pod names from the status file of the state directory on the command line, once', () => {
     assert.deepEqual(bashComplete(['status', '--state-dir', stateDir, '']), ['api', 'web', 'worker']);
     assert.deepEqual(bashComplete(['restart', '--state-dir', stateDir, 'w']), ['web', 'worker']);
-    assert.deepEqual(bashComplete(['status', '--state-dir=', stateDir, '-w', 'a']).length, 0, 'bash splits at "=": --state-dir = DIR');
+    assert.deepEqual(
+      bashComplete(['status', '--state-dir=', stateDir, '-w', 'a']).length,
+      0,
+      'bash splits at "=": --state-dir = DIR',
+    );
     assert.deepEqual(bashComplete(['events', '--state-dir', '=', stateDir, 'a']), ['api']);
     assert.deepEqual(bashComplete(['status', '--state-dir', stateDir, 'web', '']), [], 'status takes one POD');
   });
@@ -71,7 +107,10 @@ const zshCalls = (words: string[]): string => {
     _call_program() { shift; eval "$*"; }
     words=("$@"); CURRENT=$#
     source "${zshScript}"`;
-  return execFileSync('zsh', ['-f', '-c', script, 'zsh', path.join(dir, 'runner'), ...words], { cwd: dir, encoding: 'utf8' });
+  return execFileSync('zsh', ['-f', '-c', script, 'zsh', path.join(dir, 'runner'), ...words], {
+    cwd: dir,
+    encoding: 'utf8',
+  });
 };
 
 describe('zsh completion generated from the command table', () => {
@@ -79,13 +118,16 @@ describe('zsh completion generated from the command table', () => {
     execFileSync('zsh', ['-n', zshScript]);
   });
 
-  it('describes the commands, then each command\'s flags and arguments', () => {
+  it("describes the commands, then each command's flags and arguments", () => {
     assert.match(zshCalls(['st']), /^describe -t commands runner command commands$/m);
     const status = zshCalls(['status', '--j']);
     assert.match(status, /^--json\[the same data as a versioned JSON document\]$/m);
     assert.match(status, /^--state-dir=\[the daemon's state directory\]:dir:_files -\/$/m);
     assert.match(status, /^1::pod:_runner_pods$/m);
-    assert.match(zshCalls(['run', '--log-level', '']), /^--log-level=\[silent, error, warn, info, debug or trace\]:level:\(silent error warn info debug trace\)$/m);
+    assert.match(
+      zshCalls(['run', '--log-level', '']),
+      /^--log-level=\[silent, error, warn, info, debug or trace\]:level:\(silent error warn info debug trace\)$/m,
+    );
   });
 
   it('completes pod names through runner completion pods', () => {
@@ -93,7 +135,10 @@ describe('zsh completion generated from the command table', () => {
     const pods = (words: string[]): string[] => {
       const script = `_describe() { print -rl -- $pods; }; _arguments() { :; }; _call_program() { shift; eval "$*"; }
         words=("$@"); CURRENT=$#; source "${zshScript}"; _runner_command=$1; _runner_pods`;
-      const out = execFileSync('zsh', ['-f', '-c', script, 'zsh', path.join(dir, 'runner'), ...words], { cwd: dir, encoding: 'utf8' });
+      const out = execFileSync('zsh', ['-f', '-c', script, 'zsh', path.join(dir, 'runner'), ...words], {
+        cwd: dir,
+        encoding: 'utf8',
+      });
       return out.split('\n').filter((line) => line !== '');
     };
     assert.deepEqual(pods(['status', '--state-dir', stateDir, '']), ['api', 'web', 'worker']);

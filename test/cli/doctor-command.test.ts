@@ -23,13 +23,19 @@ describe('runner doctor', () => {
         '',
       ].join('\n'),
     );
-    assert.match(renderFindings([{ check: 'podman', severity: 'ok', message: 'm' }]), /nothing found that would stop pods from running/);
+    assert.match(
+      renderFindings([{ check: 'podman', severity: 'ok', message: 'm' }]),
+      /nothing found that would stop pods from running/,
+    );
   });
 
   it('--help prints the exit codes; an unknown flag is a usage error', async () => {
     let out = '';
     assert.equal(await doctorCommand(['--help'], (text) => (out += text)), 0);
-    assert.match(out, /Exit status: 0 nothing found, 1 an error \(pods will not run\), 2 usage error,\n3 warnings only/);
+    assert.match(
+      out,
+      /Exit status: 0 nothing found, 1 an error \(pods will not run\), 2 usage error,\n3 warnings only/,
+    );
     assert.equal(await runMain(['doctor', '--no-such-flag']), 2);
   });
 });

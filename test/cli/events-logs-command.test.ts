@@ -17,7 +17,8 @@ afterEach(async () => {
   await removeTempDir(stateDir);
 });
 
-const event = (message: string, pod = 'web'): string => `${JSON.stringify({ time: Date.UTC(2026, 10, 28, 5, 0, 0), type: 'Applied', pod, message })}\n`;
+const event = (message: string, pod = 'web'): string =>
+  `${JSON.stringify({ time: Date.UTC(2026, 10, 28, 5, 0, 0), type: 'Applied', pod, message })}\n`;
 
 describe('runner events', () => {
   it('human lines oldest first, malformed lines skipped; --json as stored; POD filters', async () => {
@@ -26,11 +27,20 @@ describe('runner events', () => {
     assert.equal(await eventsCommand(['--state-dir', stateDir], (text) => (out += text), { timeZone: 'UTC' }), 0);
     const lines = out.trimEnd().split('\n');
     assert.equal(lines.length, 7);
-    assert.equal(lines[2], '2026-11-28 04:40:00  Restarted        pod/worker  container main exited with code 3; restarted');
-    assert.equal(lines[5], '2026-11-28 04:54:00  InvalidManifest  file/broken.yaml  broken.yaml:3:1: metadata.name: must be a DNS-1123 label');
+    assert.equal(
+      lines[2],
+      '2026-11-28 04:40:00  Restarted        pod/worker  container main exited with code 3; restarted',
+    );
+    assert.equal(
+      lines[5],
+      '2026-11-28 04:54:00  InvalidManifest  file/broken.yaml  broken.yaml:3:1: metadata.name: must be a DNS-1123 label',
+    );
     out = '';
     await eventsCommand(['--state-dir', stateDir, '--json', 'worker'], (text) => (out += text));
-    const json = out.trimEnd().split('\n').map((line) => JSON.parse(line) as { pod: string });
+    const json = out
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { pod: string });
     assert.equal(json.length, 4);
     assert.ok(json.every((item) => item.pod === 'worker'));
   });
@@ -40,7 +50,17 @@ describe('runner events', () => {
     await writeFile(file, event('one'));
     const seen: string[] = [];
     const controller = new AbortController();
-    const following = eventsCommand(['--state-dir', stateDir, '-f', '--json'], (text) => seen.push(...text.trimEnd().split('\n').map((line) => (JSON.parse(line) as { message: string }).message)), { signal: controller.signal });
+    const following = eventsCommand(
+      ['--state-dir', stateDir, '-f', '--json'],
+      (text) =>
+        seen.push(
+          ...text
+            .trimEnd()
+            .split('\n')
+            .map((line) => (JSON.parse(line) as { message: string }).message),
+        ),
+      { signal: controller.signal },
+    );
     const waitFor = async (count: number): Promise<void> => {
       for (let i = 0; i < 60 && seen.length < count; i += 1) await systemClock.sleep(100);
     };
@@ -74,7 +94,10 @@ spec:
     const podman = new FakePodman();
     await podman.playKube(managed('web', '{ name: main, image: x }'));
     podman.containerLogs.set('web-main', 'a\nb\nc\n');
-    assert.equal(await logsCommand(['--manifest-dir', '/m', '--tail', '2', '-f', 'web'], () => undefined, { podman }), 0);
+    assert.equal(
+      await logsCommand(['--manifest-dir', '/m', '--tail', '2', '-f', 'web'], () => undefined, { podman }),
+      0,
+    );
     assert.deepEqual(podman.calls.find((call) => call.method === 'logs')!.args, ['web-main', true, 2]);
   });
 
@@ -84,7 +107,11 @@ spec:
     assert.equal(await logsCommand(['--manifest-dir', '/m', 'api'], () => undefined, { podman }), 1);
     assert.equal(await logsCommand(['--manifest-dir', '/m', '-c', 'nope', 'api'], () => undefined, { podman }), 1);
     assert.equal(await logsCommand(['--manifest-dir', '/m', 'ghost'], () => undefined, { podman }), 1);
-    assert.equal(await logsCommand(['--manifest-dir', '/other', 'api'], () => undefined, { podman }), 1, 'pods of another manifest dir are not ours');
+    assert.equal(
+      await logsCommand(['--manifest-dir', '/other', 'api'], () => undefined, { podman }),
+      1,
+      'pods of another manifest dir are not ours',
+    );
     podman.containerLogs.set('api-side', 'x\n');
     assert.equal(await logsCommand(['--manifest-dir', '/m', '-c', 'side', 'api'], () => undefined, { podman }), 0);
   });

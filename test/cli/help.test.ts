@@ -10,22 +10,24 @@ import { COMMANDS } from '../../src/cli/commands.ts';
  * fixtures are the help texts as they were written by hand before the table
  * (test/fixtures/cli/help-*.txt): the generated text must stay the same.
  */
-const fixture = (name: string): string => readFileSync(path.join(import.meta.dirname, '../fixtures/cli', `help-${name}.txt`), 'utf8');
+const fixture = (name: string): string =>
+  readFileSync(path.join(import.meta.dirname, '../fixtures/cli', `help-${name}.txt`), 'utf8');
 
 const stdoutOf = async (argv: string[]): Promise<{ code: number; stdout: string }> => {
   const out: string[] = [];
-  const real = process.stdout.write;
-  process.stdout.write = function (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]): boolean {
+  const original: unknown = Reflect.get(process.stdout, 'write');
+  const real = process.stdout.write.bind(process.stdout) as (...args: unknown[]) => boolean;
+  process.stdout.write = (chunk: unknown, ...rest: unknown[]): boolean => {
     if (typeof chunk === 'string') {
       out.push(chunk);
       return true;
     }
-    return (real as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
-  } as typeof process.stdout.write;
+    return real(chunk, ...rest);
+  };
   try {
     return { code: await runMain(argv), stdout: out.join('') };
   } finally {
-    process.stdout.write = real;
+    Reflect.set(process.stdout, 'write', original);
   }
 };
 
@@ -43,6 +45,7 @@ describe('help generated from the command table', () => {
 
   it('every visible command of the table is in runner --help, the hidden completion command is not', async () => {
     const { stdout } = await stdoutOf(['--help']);
-    for (const command of COMMANDS) assert.equal(stdout.includes(`  runner ${command.name}`), !command.hidden, command.name);
+    for (const command of COMMANDS)
+      assert.equal(stdout.includes(`  runner ${command.name}`), !command.hidden, command.name);
   });
 });

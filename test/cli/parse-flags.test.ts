@@ -23,7 +23,7 @@ describe('parsing by the command table (strict node parseArgs)', () => {
     assert.equal(parseCommandLine(STATUS, ['-h']).help, true);
   });
 
-  it('unknown flags, missing values, values given to a boolean and stray positionals are usage errors with node\'s message', () => {
+  it("unknown flags, missing values, values given to a boolean and stray positionals are usage errors with node's message", () => {
     const cases: [string[], string][] = [
       [['--frobnicate'], "Unknown option '--frobnicate'"],
       [['-wz'], "Unknown option '-z'"],
@@ -31,17 +31,46 @@ describe('parsing by the command table (strict node parseArgs)', () => {
       [['--no-json'], "Unknown option '--no-json'"],
       [['--stateDir', '/x'], "Unknown option '--stateDir'"],
     ];
-    for (const [argv, message] of cases) assert.equal(usageError(() => parseCommandLine(STATUS, argv)), message, argv.join(' '));
-    assert.equal(usageError(() => parseCommandLine(STATUS, ['--config'])), "Option '--config <value>' argument missing");
-    assert.match(usageError(() => parseCommandLine(STATUS, ['--config', '--json'])) ?? '', /^Option '--config' argument is ambiguous/);
-    assert.equal(usageError(() => parseCommandLine(IMAGES, ['x'])), "Unexpected argument 'x'. This command does not take positional arguments");
+    for (const [argv, message] of cases)
+      assert.equal(
+        usageError(() => parseCommandLine(STATUS, argv)),
+        message,
+        argv.join(' '),
+      );
+    assert.equal(
+      usageError(() => parseCommandLine(STATUS, ['--config'])),
+      "Option '--config <value>' argument missing",
+    );
+    assert.match(
+      usageError(() => parseCommandLine(STATUS, ['--config', '--json'])) ?? '',
+      /^Option '--config' argument is ambiguous/,
+    );
+    assert.equal(
+      usageError(() => parseCommandLine(IMAGES, ['x'])),
+      "Unexpected argument 'x'. This command does not take positional arguments",
+    );
   });
 
   it('the number of positionals, said as each command said it', () => {
-    assert.equal(usageError(() => checkPositionals('status', STATUS.positionals, ['a', 'b'])), 'runner status takes at most one POD');
-    assert.equal(usageError(() => checkPositionals('logs', LOGS.positionals, [])), 'runner logs needs exactly one POD');
-    assert.equal(usageError(() => checkPositionals('logs', LOGS.positionals, ['a', 'b'])), 'runner logs needs exactly one POD');
-    assert.equal(usageError(() => checkPositionals('validate', VALIDATE.positionals, [])), 'runner validate needs at least one FILE or DIR');
-    assert.equal(usageError(() => checkPositionals('validate', VALIDATE.positionals, ['a', 'b', 'c'])), undefined);
+    assert.equal(
+      usageError(() => checkPositionals('status', STATUS.positionals, ['a', 'b'])),
+      'runner status takes at most one POD',
+    );
+    assert.equal(
+      usageError(() => checkPositionals('logs', LOGS.positionals, [])),
+      'runner logs needs exactly one POD',
+    );
+    assert.equal(
+      usageError(() => checkPositionals('logs', LOGS.positionals, ['a', 'b'])),
+      'runner logs needs exactly one POD',
+    );
+    assert.equal(
+      usageError(() => checkPositionals('validate', VALIDATE.positionals, [])),
+      'runner validate needs at least one FILE or DIR',
+    );
+    assert.equal(
+      usageError(() => checkPositionals('validate', VALIDATE.positionals, ['a', 'b', 'c'])),
+      undefined,
+    );
   });
 });

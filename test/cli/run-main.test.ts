@@ -51,7 +51,10 @@ afterEach(async () => {
 describe('runner validate', () => {
   it('a directory of valid manifests: exit 0, one ok line each, ignored files listed', async () => {
     await writeFile(path.join(dir, 'web.yaml'), readManifestFixture('pod.yaml'));
-    await writeFile(path.join(dir, 'both.yaml'), readManifestFixture('configmap-and-pod.yaml').replace('name: web\nspec', 'name: both\nspec'));
+    await writeFile(
+      path.join(dir, 'both.yaml'),
+      readManifestFixture('configmap-and-pod.yaml').replace('name: web\nspec', 'name: both\nspec'),
+    );
     await writeFile(path.join(dir, 'web.yaml~'), 'junk');
     await writeFile(path.join(dir, '.web.yaml.swp'), 'junk');
     const { code, stdout } = await cli(['validate', dir]);
@@ -70,7 +73,12 @@ describe('runner validate', () => {
     const { code, stdout } = await cli(['validate', file]);
     assert.equal(code, 1);
     const out = lines(stdout);
-    assert.ok(out.includes(`${file}:4:9: metadata.name: must be a DNS-1123 label: lower-case letters, digits and "-", starting and ending with a letter or digit`), stdout);
+    assert.ok(
+      out.includes(
+        `${file}:4:9: metadata.name: must be a DNS-1123 label: lower-case letters, digits and "-", starting and ending with a letter or digit`,
+      ),
+      stdout,
+    );
     assert.ok(out.includes(`${file}:7:7: spec.containers[0].image: is required`), stdout);
     assert.equal(out.at(-1), '1 file(s) checked: 0 valid, 1 invalid');
   });
@@ -80,7 +88,12 @@ describe('runner validate', () => {
     await writeFile(path.join(dir, 'b.yaml'), readManifestFixture('pod.yaml'));
     const { code, stdout } = await cli(['validate', dir]);
     assert.equal(code, 1);
-    assert.ok(lines(stdout).some((line) => line.startsWith(`${dir}/b.yaml: metadata.name: Pod/web is already defined in ${dir}/a.yaml`)), stdout);
+    assert.ok(
+      lines(stdout).some((line) =>
+        line.startsWith(`${dir}/b.yaml: metadata.name: Pod/web is already defined in ${dir}/a.yaml`),
+      ),
+      stdout,
+    );
     assert.equal(lines(stdout).at(-1), '2 file(s) checked: 1 valid, 1 invalid');
   });
 
@@ -99,13 +112,23 @@ describe('runner validate', () => {
 
   it('a value holding control characters cannot forge an ok line or reach the terminal', async () => {
     const forged = `Pod\r${dir}/evil.yaml: ok (Pod/web)\n\u001b]0;owned\u0007\u001b[2J`;
-    await writeFile(path.join(dir, 'evil.yaml'), `apiVersion: v1\nkind: ${JSON.stringify(forged)}\nmetadata:\n  name: web\n`);
+    await writeFile(
+      path.join(dir, 'evil.yaml'),
+      `apiVersion: v1\nkind: ${JSON.stringify(forged)}\nmetadata:\n  name: web\n`,
+    );
     await writeFile(path.join(dir, 'bad\nname.yaml~'), 'junk');
     const { code, stdout } = await cli(['validate', dir]);
     assert.equal(code, 1);
     assert.doesNotMatch(stdout, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
-    assert.deepEqual(lines(stdout).filter((line) => line.includes(': ok')).length, 1, 'the only "ok" is inside the escaped problem line');
-    assert.ok(stdout.includes(`kind "Pod\\r${dir}/evil.yaml: ok (Pod/web)\\n\\x1b]0;owned\\x07\\x1b[2J" is not supported`), stdout);
+    assert.deepEqual(
+      lines(stdout).filter((line) => line.includes(': ok')).length,
+      1,
+      'the only "ok" is inside the escaped problem line',
+    );
+    assert.ok(
+      stdout.includes(`kind "Pod\\r${dir}/evil.yaml: ok (Pod/web)\\n\\x1b]0;owned\\x07\\x1b[2J" is not supported`),
+      stdout,
+    );
     assert.ok(stdout.includes(`${dir}/bad\\nname.yaml~: ignored (editor backup)`), stdout);
     assert.match(lines(stdout).at(-1) ?? '', /^1 file\(s\) checked: 0 valid, 1 invalid$/);
   });
@@ -155,7 +178,17 @@ describe('runner (main)', () => {
     await mkdir(state);
     const config = path.join(dir, 'config.yaml');
     await writeFile(config, 'podman:\n  path: /nonexistent/podman\n');
-    const { code, stdout, stderr } = await cli(['run', '--config', config, '--manifest-dir', manifests, '--state-dir', state, '--log-level', 'silent']);
+    const { code, stdout, stderr } = await cli([
+      'run',
+      '--config',
+      config,
+      '--manifest-dir',
+      manifests,
+      '--state-dir',
+      state,
+      '--log-level',
+      'silent',
+    ]);
     assert.equal(code, 1);
     assert.equal(stdout, '');
     assert.match(stderr, new RegExp(`manifest directory ${manifests} does not exist or is not a directory`));

@@ -11,7 +11,14 @@ import { CLEAR_SCREEN, shouldColour } from '../../src/cli/render-colour.ts';
 import type { StatusDocument } from '../../src/status/status-schema.ts';
 import { FakePodman } from '../podman/fake-podman.ts';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.ts';
-import { asLive, eventsFixture, FIXTURE_NOW, IMPOSSIBLE_PID, loadStatusFixture, writeStatus } from '../status/status-fixtures.ts';
+import {
+  asLive,
+  eventsFixture,
+  FIXTURE_NOW,
+  IMPOSSIBLE_PID,
+  loadStatusFixture,
+  writeStatus,
+} from '../status/status-fixtures.ts';
 
 /**
  * Golden outputs live in test/fixtures/status/golden.json; after a deliberate
@@ -40,9 +47,13 @@ afterEach(async () => {
 
 const run = async (args: string[], deps: StatusDeps = {}): Promise<{ code: number; out: string }> => {
   let out = '';
-  const code = await statusCommand(['--state-dir', stateDir, '--manifest-dir', '/etc/runner/manifests', ...args], (text) => {
-    out += text;
-  }, { now: () => FIXTURE_NOW, colour: false, timeZone: 'UTC', podman, ...deps });
+  const code = await statusCommand(
+    ['--state-dir', stateDir, '--manifest-dir', '/etc/runner/manifests', ...args],
+    (text) => {
+      out += text;
+    },
+    { now: () => FIXTURE_NOW, colour: false, timeZone: 'UTC', podman, ...deps },
+  );
   return { code, out };
 };
 
@@ -55,7 +66,10 @@ describe('runner status: table and detail (golden, fixed clock)', () => {
     assertGolden('table', out);
     assert.equal(code, 1);
     assert.equal(podman.calls.length, 0, 'a live daemon means the file is enough');
-    assert.ok(out.split('\n').every((line) => line.length <= 120 || line.startsWith('  ')), 'table lines fit 120 columns');
+    assert.ok(
+      out.split('\n').every((line) => line.length <= 120 || line.startsWith('  ')),
+      'table lines fit 120 columns',
+    );
   });
 
   for (const pod of ['worker', 'api', 'proxy', 'broken', 'migrate', 'web', 'metrics']) {
@@ -68,7 +82,14 @@ describe('runner status: table and detail (golden, fixed clock)', () => {
 
   it('a warning line when podman does not answer or the state cannot be written', async () => {
     const doc = asLive(loadStatusFixture('healthy'));
-    await writeStatus(stateDir, { ...doc, daemon: { ...doc.daemon, podmanError: 'podman pod ps did not answer within 120s', stateError: 'cannot write /var/lib/runner/status.json: ENOSPC' } });
+    await writeStatus(stateDir, {
+      ...doc,
+      daemon: {
+        ...doc.daemon,
+        podmanError: 'podman pod ps did not answer within 120s',
+        stateError: 'cannot write /var/lib/runner/status.json: ENOSPC',
+      },
+    });
     const { code, out } = await run([]);
     assertGolden('table-warnings', out);
     assert.equal(code, 1);
@@ -88,7 +109,18 @@ describe('runner status: table and detail (golden, fixed clock)', () => {
   it('durations as kubectl prints them', () => {
     const s = 1000;
     assert.deepEqual(
-      [59 * s, 119 * s, 200 * s, 600 * s, 3 * 3600 * s + 5 * 60 * s, 5 * 3600 * s, 30 * 3600 * s, 52 * 3600 * s, 400 * 86400 * s, 800 * 86400 * s].map(humanDuration),
+      [
+        59 * s,
+        119 * s,
+        200 * s,
+        600 * s,
+        3 * 3600 * s + 5 * 60 * s,
+        5 * 3600 * s,
+        30 * 3600 * s,
+        52 * 3600 * s,
+        400 * 86400 * s,
+        800 * 86400 * s,
+      ].map(humanDuration),
       ['59s', '119s', '3m20s', '10m', '3h5m', '5h', '30h', '2d4h', '400d', '2y70d'],
     );
   });
@@ -106,7 +138,14 @@ describe('runner status --json', () => {
     assert.equal(report.observedBy, 'daemon');
     assert.equal(report.pods.length, 6);
     assert.deepEqual(
-      { pods: report.summary.pods, ready: report.summary.ready, running: report.summary.byStatus.Running, crash: report.summary.byStatus.CrashLoopBackOff, invalid: report.summary.invalidManifests, exit: report.summary.exitCode },
+      {
+        pods: report.summary.pods,
+        ready: report.summary.ready,
+        running: report.summary.byStatus.Running,
+        crash: report.summary.byStatus.CrashLoopBackOff,
+        invalid: report.summary.invalidManifests,
+        exit: report.summary.exitCode,
+      },
       { pods: 6, ready: 3, running: 3, crash: 1, invalid: 2, exit: 1 },
     );
     assert.equal(code, 1);
@@ -115,7 +154,10 @@ describe('runner status --json', () => {
   it('for one pod, and without a daemon (podman view), still schema-valid', async () => {
     await liveMixed();
     const one = v.parse(statusReportSchema, JSON.parse((await run(['--json', 'web'])).out));
-    assert.deepEqual(one.pods.map((pod) => pod.name), ['web']);
+    assert.deepEqual(
+      one.pods.map((pod) => pod.name),
+      ['web'],
+    );
     assert.equal(one.summary.exitCode, 0);
     await removeTempDir(stateDir);
     const absent = await run(['--json']);
@@ -129,13 +171,47 @@ describe('runner status --json', () => {
 describe('runner status: exit codes', () => {
   const variants: [string, (doc: StatusDocument) => StatusDocument, number][] = [
     ['healthy', (doc) => doc, 0],
-    ['a pod not ready', (doc) => ({ ...doc, pods: doc.pods.map((pod) => (pod.name === 'web' ? { ...pod, readyContainers: 0 } : pod)) }), 1],
-    ['a crash loop', (doc) => ({ ...doc, pods: [...doc.pods, loadStatusFixture('mixed').pods.find((pod) => pod.name === 'worker')!] }), 1],
-    ['an ImageMissing pod', (doc) => ({ ...doc, pods: [...doc.pods, loadStatusFixture('mixed').pods.find((pod) => pod.name === 'metrics')!] }), 1],
-    ['an invalid manifest', (doc) => ({ ...doc, invalidManifests: loadStatusFixture('mixed').invalidManifests.slice(0, 1) }), 1],
-    ['a Conflict', (doc) => ({ ...doc, pods: doc.pods.map((pod) => (pod.name === 'web' ? { ...pod, status: 'Conflict' as const, message: 'Pod/web is already defined by a.yaml' } : pod)) }), 1],
+    [
+      'a pod not ready',
+      (doc) => ({ ...doc, pods: doc.pods.map((pod) => (pod.name === 'web' ? { ...pod, readyContainers: 0 } : pod)) }),
+      1,
+    ],
+    [
+      'a crash loop',
+      (doc) => ({ ...doc, pods: [...doc.pods, loadStatusFixture('mixed').pods.find((pod) => pod.name === 'worker')!] }),
+      1,
+    ],
+    [
+      'an ImageMissing pod',
+      (doc) => ({
+        ...doc,
+        pods: [...doc.pods, loadStatusFixture('mixed').pods.find((pod) => pod.name === 'metrics')!],
+      }),
+      1,
+    ],
+    [
+      'an invalid manifest',
+      (doc) => ({ ...doc, invalidManifests: loadStatusFixture('mixed').invalidManifests.slice(0, 1) }),
+      1,
+    ],
+    [
+      'a Conflict',
+      (doc) => ({
+        ...doc,
+        pods: doc.pods.map((pod) =>
+          pod.name === 'web'
+            ? { ...pod, status: 'Conflict' as const, message: 'Pod/web is already defined by a.yaml' }
+            : pod,
+        ),
+      }),
+      1,
+    ],
     ['podman not answering', (doc) => ({ ...doc, daemon: { ...doc.daemon, podmanError: 'timed out' } }), 1],
-    ['stale: 5 minutes without a heartbeat', (doc) => ({ ...doc, daemon: { ...doc.daemon, updatedAt: FIXTURE_NOW - 5 * 60_000 } }), 3],
+    [
+      'stale: 5 minutes without a heartbeat',
+      (doc) => ({ ...doc, daemon: { ...doc.daemon, updatedAt: FIXTURE_NOW - 5 * 60_000 } }),
+      3,
+    ],
     ['stale: written before a reboot', (doc) => ({ ...doc, daemon: { ...doc.daemon, bootId: 'another-boot' } }), 3],
     ['stale: the daemon pid is dead', (doc) => ({ ...doc, daemon: { ...doc.daemon, pid: IMPOSSIBLE_PID } }), 3],
   ];
@@ -159,14 +235,22 @@ metadata:
 spec:
   containers: [{ name: main, image: busybox }, { name: side, image: busybox }]
 `);
-    await podman.playKube('apiVersion: v1\nkind: Pod\nmetadata:\n  name: other\nspec:\n  containers: [{ name: main, image: busybox }]\n');
+    await podman.playKube(
+      'apiVersion: v1\nkind: Pod\nmetadata:\n  name: other\nspec:\n  containers: [{ name: main, image: busybox }]\n',
+    );
     for (const pod of podman.pods.values()) pod.status = 'Running';
     [...podman.pods.values()][0]!.containers[1]!.status = 'exited';
     const { code, out } = await run([]);
     assert.equal(code, 3);
     const lines = out.split('\n');
-    assert.equal(lines[0], `runner is not running (no status file at ${stateDir}/status.json); showing what podman reports`);
-    assert.deepEqual(lines.slice(1, 3), ['NAME   READY   STATUS    RESTARTS   AGE    SOURCE', 'web    1/2     Running   0          331d   web.yaml']);
+    assert.equal(
+      lines[0],
+      `runner is not running (no status file at ${stateDir}/status.json); showing what podman reports`,
+    );
+    assert.deepEqual(lines.slice(1, 3), [
+      'NAME   READY   STATUS    RESTARTS   AGE    SOURCE',
+      'web    1/2     Running   0          331d   web.yaml',
+    ]);
     assert.equal(lines.at(-2), '1 pod: 1 running (1 not ready)');
     assert.ok(!out.includes('other'), 'pods without the runner labels are not shown');
   });
@@ -177,7 +261,10 @@ spec:
     podman.failNext('listPods', new Error('cannot connect to podman'));
     const { code, out } = await run([]);
     assert.equal(code, 3);
-    assert.match(out.split('\n')[0]!, /^runner is not running \(status file from pid 4194305 is 2s old and that process is gone\)/);
+    assert.match(
+      out.split('\n')[0]!,
+      /^runner is not running \(status file from pid 4194305 is 2s old and that process is gone\)/,
+    );
     assert.match(out, /warning: podman is not answering: cannot connect to podman/);
   });
 
@@ -190,7 +277,7 @@ spec:
 });
 
 describe('runner status --watch', () => {
-  it('redraws from a cleared screen as the status changes, and returns the last frame\'s exit code', async () => {
+  it("redraws from a cleared screen as the status changes, and returns the last frame's exit code", async () => {
     await writeStatus(stateDir, asLive(loadStatusFixture('mixed')));
     const frames: string[] = [];
     const controller = new AbortController();
@@ -203,19 +290,33 @@ describe('runner status --watch', () => {
     // Frames drawn since the healthy status was on disk; -1 until then (a loaded machine may draw many frames first).
     let afterWrite = -1;
     try {
-      const code = await statusCommand(['--state-dir', stateDir, '--manifest-dir', '/etc/runner/manifests', '--watch'], (text) => {
-        frames.push(text);
-        if (afterWrite >= 0) afterWrite += 1;
-        if (frames.length === 3 && !flipped) {
-          flipped = true;
-          // The daemon writes a healthy status between two frames.
-          void writeStatus(stateDir, asLive(loadStatusFixture('healthy'))).then(() => {
-            afterWrite = 0;
-          });
-        }
-        if (frames.length >= 40 && afterWrite >= 2) controller.abort();
-      }, { now: () => FIXTURE_NOW, colour: false, timeZone: 'UTC', podman, signal: controller.signal, watchIntervalMs: 1 });
-      assert.ok(frames.every((frame) => frame.startsWith(CLEAR_SCREEN)), 'every frame starts on a cleared screen');
+      const code = await statusCommand(
+        ['--state-dir', stateDir, '--manifest-dir', '/etc/runner/manifests', '--watch'],
+        (text) => {
+          frames.push(text);
+          if (afterWrite >= 0) afterWrite += 1;
+          if (frames.length === 3 && !flipped) {
+            flipped = true;
+            // The daemon writes a healthy status between two frames.
+            void writeStatus(stateDir, asLive(loadStatusFixture('healthy'))).then(() => {
+              afterWrite = 0;
+            });
+          }
+          if (frames.length >= 40 && afterWrite >= 2) controller.abort();
+        },
+        {
+          now: () => FIXTURE_NOW,
+          colour: false,
+          timeZone: 'UTC',
+          podman,
+          signal: controller.signal,
+          watchIntervalMs: 1,
+        },
+      );
+      assert.ok(
+        frames.every((frame) => frame.startsWith(CLEAR_SCREEN)),
+        'every frame starts on a cleared screen',
+      );
       assert.match(frames[0]!, /CrashLoopBackOff/);
       assert.doesNotMatch(frames.at(-1)!, /CrashLoopBackOff/, 'the last frame shows the new status');
       assert.equal(code, 0, 'the healthy status was the last one drawn');
@@ -247,7 +348,20 @@ describe('runner status and events print what containers and manifests wrote ine
             ...web,
             readyContainers: 0,
             message: `probe says ${HOSTILE}`,
-            containers: [{ ...main, ready: false, probes: { readiness: { result: 'failure' as const, consecutiveFailures: 3, consecutiveSuccesses: 0, lastMessage: `exec: exit code 1: ${HOSTILE}` } } }],
+            containers: [
+              {
+                ...main,
+                ready: false,
+                probes: {
+                  readiness: {
+                    result: 'failure' as const,
+                    consecutiveFailures: 3,
+                    consecutiveSuccesses: 0,
+                    lastMessage: `exec: exit code 1: ${HOSTILE}`,
+                  },
+                },
+              },
+            ],
           },
     );
     return { ...doc, pods };
@@ -255,7 +369,12 @@ describe('runner status and events print what containers and manifests wrote ine
   const unsafe = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
   it('table and detail: control characters are escaped, no line is forged; --json escapes them and keeps the exact value', async () => {
-    const event = { time: FIXTURE_NOW - 1000, type: 'ProbeFailed', pod: 'web', message: `readiness probe failed: ${HOSTILE}` };
+    const event = {
+      time: FIXTURE_NOW - 1000,
+      type: 'ProbeFailed',
+      pod: 'web',
+      message: `readiness probe failed: ${HOSTILE}`,
+    };
     await writeStatus(stateDir, hostileStatus(), `${JSON.stringify(event)}\n`);
     for (const args of [[], ['web']]) {
       const { out } = await run(args);
@@ -271,7 +390,10 @@ describe('runner status and events print what containers and manifests wrote ine
 
   it('runner events: one escaped line per event; --json the same JSON, escaped', async () => {
     const { eventsCommand } = await import('../../src/cli/events-command.ts');
-    await writeFile(path.join(stateDir, 'events.jsonl'), `${JSON.stringify({ time: FIXTURE_NOW, type: 'Applied', pod: 'web', message: HOSTILE })}\n`);
+    await writeFile(
+      path.join(stateDir, 'events.jsonl'),
+      `${JSON.stringify({ time: FIXTURE_NOW, type: 'Applied', pod: 'web', message: HOSTILE })}\n`,
+    );
     let out = '';
     await eventsCommand(['--state-dir', stateDir], (text) => (out += text), { timeZone: 'UTC' });
     assert.equal(out, `2026-11-28 05:00:00  Applied          pod/web  ${ESCAPED}\n`);
@@ -282,16 +404,32 @@ describe('runner status and events print what containers and manifests wrote ine
   });
 });
 
-describe('runner status: the daemon\'s event-loop delay', () => {
+describe("runner status: the daemon's event-loop delay", () => {
   const withLoop = (maxDelayMs: number): StatusDocument => {
     const doc = asLive(loadStatusFixture('healthy'));
-    return { ...doc, daemon: { ...doc.daemon, eventLoop: { windowSeconds: 75.2, maxDelayMs, p99DelayMs: 3.5, maxDelaySinceStartMs: Math.max(maxDelayMs, 1200) } } };
+    return {
+      ...doc,
+      daemon: {
+        ...doc.daemon,
+        eventLoop: {
+          windowSeconds: 75.2,
+          maxDelayMs,
+          p99DelayMs: 3.5,
+          maxDelaySinceStartMs: Math.max(maxDelayMs, 1200),
+        },
+      },
+    };
   };
 
   it('--json carries daemon.eventLoop as the daemon wrote it', async () => {
     await writeStatus(stateDir, withLoop(40));
     const report = v.parse(statusReportSchema, JSON.parse((await run(['--json'])).out));
-    assert.deepEqual(report.daemon.eventLoop, { windowSeconds: 75.2, maxDelayMs: 40, p99DelayMs: 3.5, maxDelaySinceStartMs: 1200 });
+    assert.deepEqual(report.daemon.eventLoop, {
+      windowSeconds: 75.2,
+      maxDelayMs: 40,
+      p99DelayMs: 3.5,
+      maxDelaySinceStartMs: 1200,
+    });
   });
 
   it('a status file of an older runner, without eventLoop, still reads', async () => {
@@ -309,8 +447,15 @@ describe('runner status: the daemon\'s event-loop delay', () => {
     await writeStatus(stateDir, withLoop(2350));
     const { code, out } = await run([]);
     assert.equal(code, 0, 'a slow loop alone does not make the pods unhealthy');
-    assert.match(out, /^warning: the runner's event loop was blocked for up to 2\.4 s in the last 75 s \(99th percentile 4 ms; worst since start 2\.4 s\); probes and restarts wait that long$/m);
+    assert.match(
+      out,
+      /^warning: the runner's event loop was blocked for up to 2\.4 s in the last 75 s \(99th percentile 4 ms; worst since start 2\.4 s\); probes and restarts wait that long$/m,
+    );
     const pod = loadStatusFixture('healthy').pods[0]!.name;
-    assert.match((await run([pod])).out, /^warning: the runner's event loop was blocked for up to 2\.4 s/m, 'runner status POD shows it too');
+    assert.match(
+      (await run([pod])).out,
+      /^warning: the runner's event loop was blocked for up to 2\.4 s/m,
+      'runner status POD shows it too',
+    );
   });
 });

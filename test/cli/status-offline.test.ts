@@ -11,7 +11,10 @@ import { FakePodman } from '../podman/fake-podman.ts';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.ts';
 
 const pod = (name: string, command = 'sleep 1000'): string =>
-  `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\nspec:\n  containers:\n    - name: main\n      image: localhost/busybox:1\n      command: [${command.split(' ').map((word) => JSON.stringify(word)).join(', ')}]\n`;
+  `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\nspec:\n  containers:\n    - name: main\n      image: localhost/busybox:1\n      command: [${command
+    .split(' ')
+    .map((word) => JSON.stringify(word))
+    .join(', ')}]\n`;
 
 let root: string;
 let manifestDir: string;
@@ -31,25 +34,38 @@ afterEach(async () => {
 
 /** Plays every file in the directory as the daemon would have, then leaves the pods running. */
 const playAll = async (): Promise<void> => {
-  const desired = buildDesiredState({ snapshot: await readManifestDir(manifestDir), currentOwners: new Map(), lastApplied: [], defaultStopTimeoutSeconds: 10 });
+  const desired = buildDesiredState({
+    snapshot: await readManifestDir(manifestDir),
+    currentOwners: new Map(),
+    lastApplied: [],
+    defaultStopTimeoutSeconds: 10,
+  });
   for (const unit of desired.units) await podman.playKube(unit.yaml);
   for (const item of podman.pods.values()) item.status = 'Running';
 };
 
 const status = async (args: string[] = []): Promise<{ code: number; out: string }> => {
   let out = '';
-  const code = await statusCommand(['--state-dir', stateDir, '--manifest-dir', manifestDir, ...args], (text) => (out += text), { colour: false, podman, timeZone: 'UTC' });
+  const code = await statusCommand(
+    ['--state-dir', stateDir, '--manifest-dir', manifestDir, ...args],
+    (text) => (out += text),
+    { colour: false, podman, timeZone: 'UTC' },
+  );
   return { code, out };
 };
 
 describe('runner status with no daemon: podman set against the manifests', () => {
   it('shows pods with no pod yet, pods whose file changed or went away, and invalid files', async () => {
-    for (const name of ['same', 'edited', 'removed']) await writeFile(path.join(manifestDir, `${name}.yaml`), pod(name));
+    for (const name of ['same', 'edited', 'removed'])
+      await writeFile(path.join(manifestDir, `${name}.yaml`), pod(name));
     await playAll();
     await writeFile(path.join(manifestDir, 'edited.yaml'), pod('edited', 'sleep 2000'));
     await rm(path.join(manifestDir, 'removed.yaml'));
     await writeFile(path.join(manifestDir, 'new.yaml'), pod('new'));
-    await writeFile(path.join(manifestDir, 'broken.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: broken\nspec:\n  containers: nope\n');
+    await writeFile(
+      path.join(manifestDir, 'broken.yaml'),
+      'apiVersion: v1\nkind: Pod\nmetadata:\n  name: broken\nspec:\n  containers: nope\n',
+    );
 
     const { code, out } = await status(['--json']);
     assert.equal(code, 3, 'no daemon: exit 3 whatever the pods do');
@@ -63,8 +79,14 @@ describe('runner status with no daemon: podman set against the manifests', () =>
     const pending = byName.get('new');
     assert.equal(pending?.status, 'Pending');
     assert.equal(pending?.source, path.join(manifestDir, 'new.yaml'));
-    assert.deepEqual(pending?.containers.map((container) => [container.name, container.image, container.state]), [['main', 'localhost/busybox:1', 'missing']]);
-    assert.deepEqual(report.invalidManifests.map((item) => item.file), [path.join(manifestDir, 'broken.yaml')]);
+    assert.deepEqual(
+      pending?.containers.map((container) => [container.name, container.image, container.state]),
+      [['main', 'localhost/busybox:1', 'missing']],
+    );
+    assert.deepEqual(
+      report.invalidManifests.map((item) => item.file),
+      [path.join(manifestDir, 'broken.yaml')],
+    );
     assert.match(report.invalidManifests[0]!.problems[0]!, /broken\.yaml:6:\d+: spec\.containers/);
 
     const table = await status();
@@ -73,19 +95,23 @@ describe('runner status with no daemon: podman set against the manifests', () =>
     assert.match(table.out, /1 manifest invalid/);
   });
 
-  it('a held file keeps its running pod, with the file\'s problems on the row', async () => {
+  it("a held file keeps its running pod, with the file's problems on the row", async () => {
     await writeFile(path.join(manifestDir, 'web.yaml'), pod('web'));
     await playAll();
     await writeFile(path.join(manifestDir, 'web.yaml'), 'kind: Pod\n  : : broken\n');
     const report: StatusReport = JSON.parse((await status(['--json'])).out);
     assert.equal(report.pods.length, 1);
     assert.equal(report.pods[0]?.status, 'Running');
-    assert.equal(report.pods[0]?.message, undefined, 'not "changed": the daemon keeps the last applied spec of a held file');
+    assert.equal(
+      report.pods[0]?.message,
+      undefined,
+      'not "changed": the daemon keeps the last applied spec of a held file',
+    );
     assert.ok(report.pods[0].manifestProblems.length > 0);
     assert.equal(report.invalidManifests.length, 1);
   });
 
-  it('podman failing: the manifests\' problems still show, but no pod is called Pending on no evidence', async () => {
+  it("podman failing: the manifests' problems still show, but no pod is called Pending on no evidence", async () => {
     await writeFile(path.join(manifestDir, 'web.yaml'), pod('web'));
     await writeFile(path.join(manifestDir, 'bad.yaml'), 'kind: Pod\n');
     podman.failNext('listPods', new Error('cannot connect to podman'));
@@ -95,13 +121,16 @@ describe('runner status with no daemon: podman set against the manifests', () =>
     assert.equal(report.daemon.podmanError, 'cannot connect to podman');
   });
 
-  it('a missing manifest directory: podman\'s view alone, and no error', async () => {
+  it("a missing manifest directory: podman's view alone, and no error", async () => {
     await writeFile(path.join(manifestDir, 'web.yaml'), pod('web'));
     await playAll();
     await rm(manifestDir, { recursive: true });
     const { code, out } = await status(['--json']);
     assert.equal(code, 3);
     const report: StatusReport = JSON.parse(out);
-    assert.deepEqual(report.pods.map((row) => [row.name, row.status, row.message]), [['web', 'Running', undefined]]);
+    assert.deepEqual(
+      report.pods.map((row) => [row.name, row.status, row.message]),
+      [['web', 'Running', undefined]],
+    );
   });
 });

@@ -85,7 +85,11 @@ describe('loadConfigFile', () => {
     ['parallelism as a string', 'parallelism: "4"\n', /:1: parallelism: must be a number/],
     ['parallelism 0', 'parallelism: 0\n', /:1: parallelism: parallelism must be at least 1/],
     ['parallelism 1.5', 'parallelism: 1.5\n', /:1: parallelism: must be a whole number/],
-    ['a negative stop timeout', 'stopTimeoutSeconds: -1\n', /:1: stopTimeoutSeconds: stopTimeoutSeconds must not be negative/],
+    [
+      'a negative stop timeout',
+      'stopTimeoutSeconds: -1\n',
+      /:1: stopTimeoutSeconds: stopTimeoutSeconds must not be negative/,
+    ],
     ['a bad log level', 'logLevel: loud\n', /:1: logLevel: must be one of silent, error, warn, info, debug, trace/],
     ['stopPodsOnExit as a string', 'stopPodsOnExit: "yes"\n', /:1: stopPodsOnExit: must be true or false/],
     ['an empty manifestDir', 'manifestDir: ""\n', /:1: manifestDir: must not be empty/],
@@ -130,7 +134,13 @@ describe('resolveConfig', () => {
 
   it('defaults < file < flags', () => {
     const config = resolveConfig(
-      { manifestDir: '/file/manifests', stateDir: '/file/state', logLevel: 'warn', parallelism: 2, podman: { timeoutSeconds: 30 } },
+      {
+        manifestDir: '/file/manifests',
+        stateDir: '/file/state',
+        logLevel: 'warn',
+        parallelism: 2,
+        podman: { timeoutSeconds: 30 },
+      },
       { manifestDir: '/flag/manifests', logLevel: 'debug' },
     );
     assert.equal(config.manifestDir, '/flag/manifests');
@@ -138,7 +148,11 @@ describe('resolveConfig', () => {
     assert.equal(config.stateDir, '/file/state');
     assert.equal(config.parallelism, 2);
     assert.equal(config.resyncIntervalSeconds, DEFAULT_CONFIG.resyncIntervalSeconds);
-    assert.deepEqual(config.podman, { path: DEFAULT_CONFIG.podman.path, timeoutSeconds: 30, execOverheadSeconds: DEFAULT_CONFIG.podman.execOverheadSeconds });
+    assert.deepEqual(config.podman, {
+      path: DEFAULT_CONFIG.podman.path,
+      timeoutSeconds: 30,
+      execOverheadSeconds: DEFAULT_CONFIG.podman.execOverheadSeconds,
+    });
   });
 
   it('an undefined flag does not override the file', () => {

@@ -54,7 +54,8 @@ describe('packaging/config.yaml', () => {
 
   it('documents every key the config schema accepts', async () => {
     const parsed = (await loadConfigFile(file, true)) as Record<string, unknown>;
-    for (const key of Object.keys(configFileSchema.entries)) assert.ok(key in parsed, `packaging/config.yaml does not document "${key}"`);
+    for (const key of Object.keys(configFileSchema.entries))
+      assert.ok(key in parsed, `packaging/config.yaml does not document "${key}"`);
   });
 
   it('is entirely commented out as shipped, so the defaults in code apply', async () => {

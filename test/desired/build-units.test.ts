@@ -23,7 +23,10 @@ describe('buildUnits: the hash', () => {
       'flow style, quotes and comments',
       '# the web pod\n{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"}, # trailing\n "spec": {"containers": [{"name": \'main\', "image": "busybox", "command": [sleep, "60"]}]}}\n',
     ],
-    ['block lists and extra blank lines', 'apiVersion: v1\n\nkind: Pod\nmetadata:\n  name: web\n\nspec:\n  containers:\n  - name: main\n    image: busybox\n    command:\n    - sleep\n    - "60"\n'],
+    [
+      'block lists and extra blank lines',
+      'apiVersion: v1\n\nkind: Pod\nmetadata:\n  name: web\n\nspec:\n  containers:\n  - name: main\n    image: busybox\n    command:\n    - sleep\n    - "60"\n',
+    ],
   ];
   for (const [what, text] of same) {
     it(`is stable under ${what}`, () => {
@@ -34,7 +37,10 @@ describe('buildUnits: the hash', () => {
   const different: [string, string][] = [
     ['the command changes', podYaml('web', { command: ['sleep', '61'] })],
     ['the image changes', podYaml('web', { image: 'busybox:1.36', command: ['sleep', '60'] })],
-    ['a label is added', podYaml('web', { command: ['sleep', '60'] }).replace('  name: web\n', '  name: web\n  labels:\n    a: b\n')],
+    [
+      'a label is added',
+      podYaml('web', { command: ['sleep', '60'] }).replace('  name: web\n', '  name: web\n  labels:\n    a: b\n'),
+    ],
     ['restartPolicy is set', podYaml('web', { command: ['sleep', '60'], restartPolicy: 'Never' })],
   ];
   for (const [what, text] of different) {
@@ -87,13 +93,19 @@ describe('buildUnits: the unit', () => {
     assert.equal(unit.unit, 'Deployment/api');
     assert.equal(unit.podName, undefined, 'podman names the pod, not the manifest');
     const [deployment] = docs(unit.yaml);
-    const expected = { [MANAGED_LABEL]: 'true', [SOURCE_LABEL]: FILE, [UNIT_LABEL]: 'Deployment/api', [HASH_LABEL]: unit.hash };
+    const expected = {
+      [MANAGED_LABEL]: 'true',
+      [SOURCE_LABEL]: FILE,
+      [UNIT_LABEL]: 'Deployment/api',
+      [HASH_LABEL]: unit.hash,
+    };
     assert.deepEqual(deployment?.spec.template.metadata.labels, { app: 'api', ...expected });
     assert.deepEqual(deployment?.metadata.labels, expected);
   });
 
   it('a Deployment template without metadata gets labels too', () => {
-    const text = 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  template:\n    spec:\n      containers:\n        - name: main\n          image: busybox\n';
+    const text =
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  template:\n    spec:\n      containers:\n        - name: main\n          image: busybox\n';
     const unit = unitOf(FILE, text);
     assert.equal(docs(unit.yaml)[0]?.spec.template.metadata.labels[UNIT_LABEL], 'Deployment/api');
   });
@@ -107,10 +119,13 @@ describe('buildUnits: the unit', () => {
   it('includes the supporting ConfigMap in the YAML, before the pod', () => {
     const unit = unitOf(FILE, readManifestFixture('configmap-and-pod.yaml'));
     const played = docs(unit.yaml);
-    assert.deepEqual(played.map((doc) => [doc.kind, doc.metadata.name]), [
-      ['ConfigMap', 'web-config'],
-      ['Pod', 'web'],
-    ]);
+    assert.deepEqual(
+      played.map((doc) => [doc.kind, doc.metadata.name]),
+      [
+        ['ConfigMap', 'web-config'],
+        ['Pod', 'web'],
+      ],
+    );
     assert.deepEqual(played[0]?.data, { greeting: 'hello' });
     assert.equal(played[0]?.metadata.labels, undefined, 'supporting documents are not labelled as pods');
   });
@@ -118,7 +133,10 @@ describe('buildUnits: the unit', () => {
   it('gives every workload of a file its own unit, each with all supporting documents', () => {
     const text = `apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n---\n${podYaml('a')}---\n${podYaml('b')}---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\n`;
     const units = unitsOf(FILE, text);
-    assert.deepEqual(units.map((unit) => unit.unit), ['Pod/a', 'Pod/b']);
+    assert.deepEqual(
+      units.map((unit) => unit.unit),
+      ['Pod/a', 'Pod/b'],
+    );
     for (const unit of units) {
       assert.deepEqual(unit.secrets, ['creds']);
       assert.deepEqual(unit.volumes, ['data']);
@@ -147,7 +165,10 @@ describe('buildUnits: the unit', () => {
     const unit = unitOf(FILE, readManifestFixture('kubeadm-etcd.yaml').replace('/etc/runner', ''));
     const [pod] = docs(unit.yaml);
     assert.equal(pod?.spec.hostNetwork, true);
-    assert.equal(pod?.metadata.annotations['kubeadm.kubernetes.io/etcd.advertise-client-urls'], 'https://10.0.0.10:2379');
+    assert.equal(
+      pod?.metadata.annotations['kubeadm.kubernetes.io/etcd.advertise-client-urls'],
+      'https://10.0.0.10:2379',
+    );
     assert.deepEqual(pod?.spec.volumes[0].hostPath, { path: '/var/lib/etcd', type: 'DirectoryOrCreate' });
   });
 });
@@ -157,7 +178,10 @@ describe('buildUnits: rendered once per parse', () => {
   const manifest = parseManifest(FILE, podYaml('web'));
 
   it('the same parse and options give the very same units', () => {
-    assert.equal(buildUnits(manifest, { defaultStopTimeoutSeconds: 10 }), buildUnits(manifest, { defaultStopTimeoutSeconds: 10 }));
+    assert.equal(
+      buildUnits(manifest, { defaultStopTimeoutSeconds: 10 }),
+      buildUnits(manifest, { defaultStopTimeoutSeconds: 10 }),
+    );
   });
 
   it('other options render again', () => {
@@ -168,6 +192,9 @@ describe('buildUnits: rendered once per parse', () => {
 
   it('an equal parse of the same text is rendered on its own', () => {
     const again = parseManifest(FILE, podYaml('web'));
-    assert.notEqual(buildUnits(again, { defaultStopTimeoutSeconds: 10 }), buildUnits(manifest, { defaultStopTimeoutSeconds: 10 }));
+    assert.notEqual(
+      buildUnits(again, { defaultStopTimeoutSeconds: 10 }),
+      buildUnits(manifest, { defaultStopTimeoutSeconds: 10 }),
+    );
   });
 });

@@ -4,7 +4,11 @@ import { canonicalJson, sha256 } from '../../src/desired/canonical-hash.ts';
 
 describe('canonicalJson', () => {
   const cases: [string, unknown, string][] = [
-    ['sorts keys at every level', { b: 1, a: { d: [{ z: 1, y: 2 }], c: null } }, '{"a":{"c":null,"d":[{"y":2,"z":1}]},"b":1}'],
+    [
+      'sorts keys at every level',
+      { b: 1, a: { d: [{ z: 1, y: 2 }], c: null } },
+      '{"a":{"c":null,"d":[{"y":2,"z":1}]},"b":1}',
+    ],
     ['keeps array order', [3, 1, 2], '[3,1,2]'],
     ['drops undefined fields', { a: undefined, b: 1 }, '{"b":1}'],
     ['keeps null', { a: null }, '{"a":null}'],

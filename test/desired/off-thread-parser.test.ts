@@ -40,7 +40,10 @@ const newParser = (startWorker: () => Worker = startParseWorker): OffThreadParse
 
 /** A worker that loads, then dies on its first request, as one that runs out of memory does. */
 const dyingWorker = (): Worker =>
-  new Worker("const { parentPort } = require('node:worker_threads'); parentPort.postMessage({ ready: true }); parentPort.on('message', () => process.exit(7));", { eval: true });
+  new Worker(
+    "const { parentPort } = require('node:worker_threads'); parentPort.postMessage({ ready: true }); parentPort.on('message', () => process.exit(7));",
+    { eval: true },
+  );
 
 beforeEach(() => {
   clock = new FakeClock();
@@ -75,13 +78,25 @@ describe('OffThreadParser', () => {
     const parsed = await newParser().parse(FILE, bytesOf(readManifestFixture('configmap-and-pod.yaml')), PARSE);
     const units = buildUnits(parsed, BUILD);
     assert.equal(units.length, 1);
-    for (const doc of parsed.documents) assert.equal(typeof Object.getOwnPropertyDescriptor(doc, 'object')?.get, 'function');
+    for (const doc of parsed.documents)
+      assert.equal(typeof Object.getOwnPropertyDescriptor(doc, 'object')?.get, 'function');
   });
 
   it('answers concurrent parses, each with its own file, on one worker', async () => {
     const names = ['a', 'b', 'c', 'd'];
-    const results = await Promise.all(names.map((name) => newParserOnce().parse(`/m/${name}.yaml`, bytesOf(readManifestFixture('pod.yaml').replace('name: web\n  labels', `name: ${name}\n  labels`)), PARSE)));
-    assert.deepEqual(results.map((result) => [result.file, result.documents[0]?.name]), names.map((name) => [`/m/${name}.yaml`, name]));
+    const results = await Promise.all(
+      names.map((name) =>
+        newParserOnce().parse(
+          `/m/${name}.yaml`,
+          bytesOf(readManifestFixture('pod.yaml').replace('name: web\n  labels', `name: ${name}\n  labels`)),
+          PARSE,
+        ),
+      ),
+    );
+    assert.deepEqual(
+      results.map((result) => [result.file, result.documents[0]?.name]),
+      names.map((name) => [`/m/${name}.yaml`, name]),
+    );
     assert.equal(started, 1);
   });
 
@@ -109,7 +124,10 @@ describe('OffThreadParser', () => {
     const off = newParser(() => (count++ === 0 ? dyingWorker() : startParseWorker()));
     const failed = await off.parse(FILE, bytesOf(readManifestFixture('pod.yaml')), PARSE);
     assert.deepEqual(failed.documents, []);
-    assert.match(failed.problems[0]?.message ?? '', /could not be parsed: the parser failed on it \(the parse worker exited with code 7\)/);
+    assert.match(
+      failed.problems[0]?.message ?? '',
+      /could not be parsed: the parser failed on it \(the parse worker exited with code 7\)/,
+    );
     const next = await off.parse(FILE, bytesOf(readManifestFixture('pod.yaml')), PARSE);
     assert.deepEqual(next.problems, []);
     assert.equal(started, 2);

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { effectivePullPolicy, kubernetesDefaultPolicy, type PullPolicy, type PullSetting } from '../../src/desired/pull-policy.ts';
+import {
+  effectivePullPolicy,
+  kubernetesDefaultPolicy,
+  type PullPolicy,
+  type PullSetting,
+} from '../../src/desired/pull-policy.ts';
 
 describe('kubernetesDefaultPolicy', () => {
   const table: [string, PullPolicy][] = [
@@ -12,7 +17,8 @@ describe('kubernetesDefaultPolicy', () => {
     ['registry.local:5000/team/app:latest', 'Always'],
     ['app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', 'IfNotPresent'],
   ];
-  for (const [image, expected] of table) it(`${image} → ${expected}`, () => assert.equal(kubernetesDefaultPolicy(image), expected));
+  for (const [image, expected] of table)
+    it(`${image} → ${expected}`, () => assert.equal(kubernetesDefaultPolicy(image), expected));
 });
 
 describe('effectivePullPolicy: the Kubernetes policy clamped by the pull setting', () => {
@@ -36,6 +42,7 @@ describe('effectivePullPolicy: the Kubernetes policy clamped by the pull setting
     ['app:latest', 'IfNotPresent', 'always', 'IfNotPresent'],
   ];
   for (const [image, declared, setting, expected] of table) {
-    it(`${image} declared ${declared ?? '(unset)'} with pull ${setting} → ${expected}`, () => assert.equal(effectivePullPolicy(image, declared, setting), expected));
+    it(`${image} declared ${declared ?? '(unset)'} with pull ${setting} → ${expected}`, () =>
+      assert.equal(effectivePullPolicy(image, declared, setting), expected));
   }
 });

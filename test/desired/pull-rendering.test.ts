@@ -37,14 +37,46 @@ const render = (text: string, pull?: PullSetting): Obj => {
   return docs.at(-1)!;
 };
 const policies = (pod: Obj): Record<string, string> =>
-  Object.fromEntries([...(pod.spec.initContainers ?? []), ...pod.spec.containers].map((c: Obj) => [c.name, c.imagePullPolicy]));
+  Object.fromEntries(
+    [...(pod.spec.initContainers ?? []), ...pod.spec.containers].map((c: Obj) => [c.name, c.imagePullPolicy]),
+  );
 
 describe('buildUnits: every container gets an explicit imagePullPolicy', () => {
   const table: [PullSetting | undefined, Record<string, string>][] = [
-    [undefined, { init: 'IfNotPresent', latest: 'IfNotPresent', untagged: 'IfNotPresent', pinned: 'IfNotPresent', always: 'IfNotPresent', never: 'Never' }],
-    ['missing', { init: 'IfNotPresent', latest: 'IfNotPresent', untagged: 'IfNotPresent', pinned: 'IfNotPresent', always: 'IfNotPresent', never: 'Never' }],
+    [
+      undefined,
+      {
+        init: 'IfNotPresent',
+        latest: 'IfNotPresent',
+        untagged: 'IfNotPresent',
+        pinned: 'IfNotPresent',
+        always: 'IfNotPresent',
+        never: 'Never',
+      },
+    ],
+    [
+      'missing',
+      {
+        init: 'IfNotPresent',
+        latest: 'IfNotPresent',
+        untagged: 'IfNotPresent',
+        pinned: 'IfNotPresent',
+        always: 'IfNotPresent',
+        never: 'Never',
+      },
+    ],
     ['never', { init: 'Never', latest: 'Never', untagged: 'Never', pinned: 'Never', always: 'Never', never: 'Never' }],
-    ['always', { init: 'IfNotPresent', latest: 'Always', untagged: 'Always', pinned: 'IfNotPresent', always: 'Always', never: 'Never' }],
+    [
+      'always',
+      {
+        init: 'IfNotPresent',
+        latest: 'Always',
+        untagged: 'Always',
+        pinned: 'IfNotPresent',
+        always: 'Always',
+        never: 'Never',
+      },
+    ],
   ];
   for (const [pull, expected] of table) {
     it(`pull ${pull ?? '(default)'}`, () => assert.deepEqual(policies(render(POD, pull)), expected));
@@ -55,7 +87,9 @@ describe('buildUnits: every container gets an explicit imagePullPolicy', () => {
   });
 
   it('the hash covers the manifest as written: changing pull replaces no pod', () => {
-    const hashes = (['never', 'missing', 'always'] as const).map((pull) => buildUnits(parseManifest(FILE, POD), { defaultStopTimeoutSeconds: 10, pull })[0]!.hash);
+    const hashes = (['never', 'missing', 'always'] as const).map(
+      (pull) => buildUnits(parseManifest(FILE, POD), { defaultStopTimeoutSeconds: 10, pull })[0]!.hash,
+    );
     assert.equal(new Set(hashes).size, 1);
   });
 

@@ -18,7 +18,10 @@ describe('gatherSnapshot on a real temp directory', () => {
     await chmod(path.join(dir, 'manifests'), 0o755);
     await mkdir(path.join(dir, 'state'));
     await writeFile(path.join(dir, 'state', 'status.json'), JSON.stringify({ daemon: { updatedAt: NOW + 120_000 } }));
-    await writeFile(path.join(dir, 'state', 'events.jsonl'), `${JSON.stringify({ time: NOW - 5 })}\n${JSON.stringify({ time: NOW + 600_000 })}\n{"time": 1`);
+    await writeFile(
+      path.join(dir, 'state', 'events.jsonl'),
+      `${JSON.stringify({ time: NOW - 5 })}\n${JSON.stringify({ time: NOW + 600_000 })}\n{"time": 1`,
+    );
     await writeFile(path.join(dir, 'containers.conf'), '[containers]\npids_limit = 0\n');
   });
   after(() => removeTempDir(dir));
@@ -32,17 +35,30 @@ describe('gatherSnapshot on a real temp directory', () => {
     env: { PATH: '/usr/bin:/bin', CONTAINERS_CONF: path.join(dir, 'containers.conf') },
   });
 
-  it('records podman\'s answers, the containers.conf settings, the latest record and the storage', async () => {
+  it("records podman's answers, the containers.conf settings, the latest record and the storage", async () => {
     const podman: DoctorPodman = {
       version: async () => '5.4.2',
-      hostInfo: async () => ({ version: '5.4.2', cgroupVersion: 'v2', cgroupManager: 'systemd', cgroupControllers: [], ociRuntime: { name: 'crun', path: '/usr/bin/crun' }, networkBackend: 'netavark', graphRoot: path.join(dir, 'storage', 'not-yet'), rootless: false }),
+      hostInfo: async () => ({
+        version: '5.4.2',
+        cgroupVersion: 'v2',
+        cgroupManager: 'systemd',
+        cgroupControllers: [],
+        ociRuntime: { name: 'crun', path: '/usr/bin/crun' },
+        networkBackend: 'netavark',
+        graphRoot: path.join(dir, 'storage', 'not-yet'),
+        rootless: false,
+      }),
     };
     const snapshot = await gatherSnapshot(deps(podman));
     assert.deepEqual(snapshot.podman, { ok: true, version: '5.4.2' });
     assert.equal(snapshot.containersConf.pidsLimit, 0);
     // A torn last line is skipped; the event before it is later than status.json's heartbeat.
     assert.deepEqual(snapshot.clock.lastRecorded, { at: NOW + 600_000, file: path.join(dir, 'state', 'events.jsonl') });
-    assert.deepEqual(snapshot.storage, { path: path.join(dir, 'storage', 'not-yet'), writable: true }, 'a storage root not created yet is judged by its nearest existing parent');
+    assert.deepEqual(
+      snapshot.storage,
+      { path: path.join(dir, 'storage', 'not-yet'), writable: true },
+      'a storage root not created yet is judged by its nearest existing parent',
+    );
     assert.deepEqual(snapshot.manifestDir, { path: path.join(dir, 'manifests'), exists: true });
   });
 
@@ -50,7 +66,13 @@ describe('gatherSnapshot on a real temp directory', () => {
     let asked = false;
     const podman: DoctorPodman = {
       version: async () => {
-        throw new PodmanError({ args: ['version'], stderr: '', timedOut: false, kind: 'podman-missing', message: 'podman not found at "podman"' });
+        throw new PodmanError({
+          args: ['version'],
+          stderr: '',
+          timedOut: false,
+          kind: 'podman-missing',
+          message: 'podman not found at "podman"',
+        });
       },
       hostInfo: async () => {
         asked = true;

@@ -14,10 +14,13 @@ describe('logHostFindings', () => {
       ],
       logger,
     );
-    assert.deepEqual(lines.map((line) => [line.level, line.msg]), [
-      ['warn', 'host check network: netavark needs iptables; fix: install iptables (runner doctor)'],
-      ['warn', 'host check boot id: cannot read boot_id (runner doctor)'],
-    ]);
+    assert.deepEqual(
+      lines.map((line) => [line.level, line.msg]),
+      [
+        ['warn', 'host check network: netavark needs iptables; fix: install iptables (runner doctor)'],
+        ['warn', 'host check boot id: cannot read boot_id (runner doctor)'],
+      ],
+    );
   });
 
   it('a check that throws is one warning; after a shutdown nothing is logged', async () => {
@@ -25,10 +28,17 @@ describe('logHostFindings', () => {
     await logHostFindings(async () => {
       throw new Error('boom');
     }, logger);
-    assert.deepEqual(lines.map((line) => line.msg), ['host checks not run: boom']);
+    assert.deepEqual(
+      lines.map((line) => line.msg),
+      ['host checks not run: boom'],
+    );
     const controller = new AbortController();
     controller.abort();
-    await logHostFindings(async () => [{ check: 'podman', severity: 'error', message: 'aborted' }], logger, controller.signal);
+    await logHostFindings(
+      async () => [{ check: 'podman', severity: 'error', message: 'aborted' }],
+      logger,
+      controller.signal,
+    );
     assert.equal(lines.length, 1);
   });
 });

@@ -5,7 +5,10 @@ import type { ManifestSnapshot } from '../../src/manifest/read-manifest-dir.ts';
 import { parseManifest, type ParsedManifest } from '../../src/manifest/parse-manifest.ts';
 
 /** A minimal valid Pod manifest. */
-export const podYaml = (name: string, options: { image?: string; command?: string[]; restartPolicy?: string; grace?: number } = {}): string =>
+export const podYaml = (
+  name: string,
+  options: { image?: string; command?: string[]; restartPolicy?: string; grace?: number } = {},
+): string =>
   [
     'apiVersion: v1',
     'kind: Pod',
@@ -37,7 +40,8 @@ export const snapshotOf = (dir: string, files: Record<string, string>): Manifest
 /** The units of one valid file. */
 export const unitsOf = (file: string, text: string, defaultStopTimeoutSeconds = 10): DesiredUnit[] => {
   const manifest = parseManifest(file, text);
-  if (manifest.problems.length > 0) throw new Error(`test manifest ${file} is invalid: ${JSON.stringify(manifest.problems)}`);
+  if (manifest.problems.length > 0)
+    throw new Error(`test manifest ${file} is invalid: ${JSON.stringify(manifest.problems)}`);
   return buildUnits(manifest, { defaultStopTimeoutSeconds });
 };
 

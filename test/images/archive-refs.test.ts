@@ -21,8 +21,15 @@ describe('readArchiveRefs and readArchiveFormat on hand-made archives', () => {
 
   it('docker-archive: RepoTags of manifest.json', async () => {
     const file = await write('d.tar', dockerArchive(['localhost/app:1', 'localhost/app:latest']));
-    assert.deepEqual(await readArchiveRefs(file), { ok: true, format: 'docker-archive', refs: ['localhost/app:1', 'localhost/app:latest'] });
-    assert.deepEqual(await readArchiveFormat(file), { compression: 'none', uncompressedBytes: dockerArchive(['localhost/app:1', 'localhost/app:latest']).length });
+    assert.deepEqual(await readArchiveRefs(file), {
+      ok: true,
+      format: 'docker-archive',
+      refs: ['localhost/app:1', 'localhost/app:latest'],
+    });
+    assert.deepEqual(await readArchiveFormat(file), {
+      compression: 'none',
+      uncompressedBytes: dockerArchive(['localhost/app:1', 'localhost/app:latest']).length,
+    });
   });
 
   it('oci-archive: ref.name annotations of index.json', async () => {

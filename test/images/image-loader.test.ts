@@ -22,7 +22,9 @@ describe('ImageLoader with a fake podman, on a real temp directory', () => {
   let loaders: ImageLoader[];
   const controller = new AbortController();
 
-  const loader = (options: { freeBytes?: number | (() => number); stableMs?: number; clock?: Clock } = {}): ImageLoader => {
+  const loader = (
+    options: { freeBytes?: number | (() => number); stableMs?: number; clock?: Clock } = {},
+  ): ImageLoader => {
     const created = new ImageLoader({
       podman,
       clock: options.clock ?? systemClock,
@@ -31,7 +33,8 @@ describe('ImageLoader with a fake podman, on a real temp directory', () => {
       stateDir,
       stableMs: options.stableMs ?? 1_000,
       debounceMs: 20,
-      freeBytes: async () => (typeof options.freeBytes === 'function' ? options.freeBytes() : (options.freeBytes ?? 100 * 1024 ** 3)),
+      freeBytes: async () =>
+        typeof options.freeBytes === 'function' ? options.freeBytes() : (options.freeBytes ?? 100 * 1024 ** 3),
     });
     loaders.push(created);
     return created;
@@ -71,9 +74,10 @@ describe('ImageLoader with a fake podman, on a real temp directory', () => {
     assert.deepEqual(loads(), ['app.tar']);
     assert.deepEqual(events, [{ archive: file, refs: ['localhost/app:1'] }]);
     const info = await stat(file);
-    assert.deepEqual(first.status().loaded.map(({ path: p, size, mtimeMs, sha256, refs }) => ({ p, size, mtimeMs, sha256, refs })), [
-      { p: file, size: info.size, mtimeMs: info.mtimeMs, sha256: sha(data), refs: ['localhost/app:1'] },
-    ]);
+    assert.deepEqual(
+      first.status().loaded.map(({ path: p, size, mtimeMs, sha256, refs }) => ({ p, size, mtimeMs, sha256, refs })),
+      [{ p: file, size: info.size, mtimeMs: info.mtimeMs, sha256: sha(data), refs: ['localhost/app:1'] }],
+    );
     await first.scan();
     const second = loader();
     await second.store.load();
@@ -84,7 +88,10 @@ describe('ImageLoader with a fake podman, on a real temp directory', () => {
   it('a gzip archive is streamed through gzip (podman 4.3.1 cannot read a gzipped docker-archive by path)', async () => {
     await archive('app.tar.gz', gzip(dockerArchive(['localhost/app:1'])));
     await loader().scan();
-    assert.deepEqual(podman.callsOf('loadImage').map((call) => call.args[1]), [true]);
+    assert.deepEqual(
+      podman.callsOf('loadImage').map((call) => call.args[1]),
+      [true],
+    );
   });
 
   it('a bad checksum is refused, naming both files; the archive is untouched and other archives still load', async () => {
@@ -109,7 +116,7 @@ describe('ImageLoader with a fake podman, on a real temp directory', () => {
     assert.deepEqual(loads(), ['good.tar', 'bad.tar']);
   });
 
-  it('refuses to load when podman\'s storage lacks the space (archive size plus margin)', async () => {
+  it("refuses to load when podman's storage lacks the space (archive size plus margin)", async () => {
     await archive('big.tar', dockerArchive(['localhost/big:1']));
     const subject = loader({ freeBytes: 1024 });
     await subject.scan();
@@ -149,9 +156,16 @@ describe('ImageLoader with a fake podman, on a real temp directory', () => {
     assert.deepEqual(await at(1), ['flaky.tar', 'flaky.tar'], 'retried after 1 min, and failed again');
     assert.deepEqual(await at(119), ['flaky.tar', 'flaky.tar'], 'the next wait is 2 min');
     assert.deepEqual(await at(1), ['flaky.tar', 'flaky.tar', 'flaky.tar'], 'loaded at the third try');
-    assert.deepEqual(subject.status().refused.map((item) => [path.basename(item.archive), item.code]), [['bad.tar', 'ARCHIVE_CHECKSUM']]);
+    assert.deepEqual(
+      subject.status().refused.map((item) => [path.basename(item.archive), item.code]),
+      [['bad.tar', 'ARCHIVE_CHECKSUM']],
+    );
     assert.equal(subject.status().loaded.length, 1);
-    assert.deepEqual(await at(3600), ['flaky.tar', 'flaky.tar', 'flaky.tar'], 'a checksum mismatch waits for a change, however long');
+    assert.deepEqual(
+      await at(3600),
+      ['flaky.tar', 'flaky.tar', 'flaky.tar'],
+      'a checksum mismatch waits for a change, however long',
+    );
   });
 
   it('no space: loaded once space is free, without touching the archive', async () => {

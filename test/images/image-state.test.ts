@@ -5,7 +5,14 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ImageStateStore } from '../../src/images/image-state.ts';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.ts';
 
-const record = (name: string) => ({ path: `/images/${name}`, size: 10, mtimeMs: 1700000000000.5, sha256: 'c'.repeat(64), refs: [`localhost/${name}:1`], loadedAt: '2026-01-01T00:00:00.000Z' });
+const record = (name: string) => ({
+  path: `/images/${name}`,
+  size: 10,
+  mtimeMs: 1700000000000.5,
+  sha256: 'c'.repeat(64),
+  refs: [`localhost/${name}:1`],
+  loadedAt: '2026-01-01T00:00:00.000Z',
+});
 
 describe('ImageStateStore (images.json)', () => {
   let dir: string;
@@ -37,7 +44,10 @@ describe('ImageStateStore (images.json)', () => {
   });
 
   it('a record with a bad digest makes the file unreadable, not half-read', async () => {
-    await writeFile(path.join(dir, 'images.json'), JSON.stringify({ version: 1, archives: [{ ...record('a'), sha256: 'xyz' }] }));
+    await writeFile(
+      path.join(dir, 'images.json'),
+      JSON.stringify({ version: 1, archives: [{ ...record('a'), sha256: 'xyz' }] }),
+    );
     const store = new ImageStateStore(dir);
     assert.ok(await store.load());
     assert.deepEqual(store.all(), []);

@@ -7,12 +7,18 @@ const HEX = 'a'.repeat(64);
 const OTHER = 'b'.repeat(64);
 
 describe('parseSha256File', () => {
-  it('reads sha256sum text mode', () => assert.deepEqual(parseSha256File(`${HEX}  app.tar\n`, 'app.tar'), { ok: true, digest: HEX }));
-  it('reads sha256sum binary mode', () => assert.deepEqual(parseSha256File(`${HEX} *app.tar\n`, 'app.tar'), { ok: true, digest: HEX }));
-  it('reads a bare digest, upper case too', () => assert.deepEqual(parseSha256File(`${HEX.toUpperCase()}\n`, 'app.tar'), { ok: true, digest: HEX }));
-  it('matches the name by its base name (paths as written by sha256sum dir/x)', () => assert.deepEqual(parseSha256File(`${HEX}  /srv/out/app.tar`, 'app.tar'), { ok: true, digest: HEX }));
-  it('picks the line naming the archive among several', () => assert.deepEqual(parseSha256File(`${OTHER}  db.tar\n${HEX}  app.tar\n`, 'app.tar'), { ok: true, digest: HEX }));
-  it('refuses a file naming another archive', () => assert.equal(parseSha256File(`${HEX}  db.tar`, 'app.tar').ok, false));
+  it('reads sha256sum text mode', () =>
+    assert.deepEqual(parseSha256File(`${HEX}  app.tar\n`, 'app.tar'), { ok: true, digest: HEX }));
+  it('reads sha256sum binary mode', () =>
+    assert.deepEqual(parseSha256File(`${HEX} *app.tar\n`, 'app.tar'), { ok: true, digest: HEX }));
+  it('reads a bare digest, upper case too', () =>
+    assert.deepEqual(parseSha256File(`${HEX.toUpperCase()}\n`, 'app.tar'), { ok: true, digest: HEX }));
+  it('matches the name by its base name (paths as written by sha256sum dir/x)', () =>
+    assert.deepEqual(parseSha256File(`${HEX}  /srv/out/app.tar`, 'app.tar'), { ok: true, digest: HEX }));
+  it('picks the line naming the archive among several', () =>
+    assert.deepEqual(parseSha256File(`${OTHER}  db.tar\n${HEX}  app.tar\n`, 'app.tar'), { ok: true, digest: HEX }));
+  it('refuses a file naming another archive', () =>
+    assert.equal(parseSha256File(`${HEX}  db.tar`, 'app.tar').ok, false));
   it('refuses an empty file', () => assert.equal(parseSha256File('\n', 'app.tar').ok, false));
   it('refuses a short digest', () => assert.equal(parseSha256File('abc123  app.tar', 'app.tar').ok, false));
   it('refuses garbage', () => assert.equal(parseSha256File('hello world', 'app.tar').ok, false));

@@ -29,14 +29,26 @@ export const dockerArchive = (tags: string[]): Buffer =>
   makeTar([
     { name: 'abc/layer.tar', content: Buffer.alloc(3000, 1) },
     { name: 'config.json', content: '{}' },
-    { name: 'manifest.json', content: JSON.stringify([{ Config: 'config.json', RepoTags: tags, Layers: ['abc/layer.tar'] }]) },
+    {
+      name: 'manifest.json',
+      content: JSON.stringify([{ Config: 'config.json', RepoTags: tags, Layers: ['abc/layer.tar'] }]),
+    },
   ]);
 
 export const ociArchive = (refs: string[]): Buffer =>
   makeTar([
     { name: 'oci-layout', content: '{"imageLayoutVersion":"1.0.0"}' },
     { name: 'blobs/sha256/aa', content: Buffer.alloc(700, 2) },
-    { name: 'index.json', content: JSON.stringify({ schemaVersion: 2, manifests: refs.map((ref) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', annotations: { 'org.opencontainers.image.ref.name': ref } })) }) },
+    {
+      name: 'index.json',
+      content: JSON.stringify({
+        schemaVersion: 2,
+        manifests: refs.map((ref) => ({
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          annotations: { 'org.opencontainers.image.ref.name': ref },
+        })),
+      }),
+    },
   ]);
 
 export const gzip = (data: Buffer): Buffer => gzipSync(data);

@@ -19,7 +19,18 @@ import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { CONTAINERS_CONF, createWorkspace, podYaml, REPO, requirePodman, startRunner, uniquePrefix, waitFor, type RunnerProcess, type Workspace } from './harness.ts';
+import {
+  CONTAINERS_CONF,
+  createWorkspace,
+  podYaml,
+  REPO,
+  requirePodman,
+  startRunner,
+  uniquePrefix,
+  waitFor,
+  type RunnerProcess,
+  type Workspace,
+} from './harness.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -27,9 +38,20 @@ const execFileAsync = promisify(execFile);
 const NETWORK_CAUSE = /iptables|nft|netavark/;
 
 const runStatus = async (ws: Workspace, ...args: string[]): Promise<{ code: number; stdout: string }> => {
-  const cli = [path.join(REPO, 'src/cli/main.ts'), 'status', '--state-dir', ws.stateDir, '--manifest-dir', ws.manifestDir, ...args];
+  const cli = [
+    path.join(REPO, 'src/cli/main.ts'),
+    'status',
+    '--state-dir',
+    ws.stateDir,
+    '--manifest-dir',
+    ws.manifestDir,
+    ...args,
+  ];
   try {
-    const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', ...cli], { env: { ...process.env, CONTAINERS_CONF, NO_COLOR: '1' }, cwd: REPO });
+    const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', ...cli], {
+      env: { ...process.env, CONTAINERS_CONF, NO_COLOR: '1' },
+      cwd: REPO,
+    });
     return { code: 0, stdout };
   } catch (error) {
     const failed = error as { code: number; stdout: string };
@@ -37,7 +59,7 @@ const runStatus = async (ws: Workspace, ...args: string[]): Promise<{ code: numb
   }
 };
 
-describe('a play that fails for a host reason: podman\'s cause is shown', () => {
+describe("a play that fails for a host reason: podman's cause is shown", () => {
   let ws: Workspace;
   let runner: RunnerProcess;
   const name = `${uniquePrefix('err')}-net`;
@@ -49,7 +71,10 @@ describe('a play that fails for a host reason: podman\'s cause is shown', () => 
     const wrapper = path.join(ws.dir, 'podman-no-firewall.sh');
     await writeFile(wrapper, `#!/bin/sh\nPATH=/usr/bin:/bin:${ws.dir}/hidden/usr/sbin exec ${podmanPath} "$@"\n`);
     await chmod(wrapper, 0o755);
-    await writeFile(ws.configFile, `resyncIntervalSeconds: 1\nstopTimeoutSeconds: 1\npodman: {path: ${wrapper}}\nrestartBackoff: {initialSeconds: 1, maxSeconds: 2}\n`);
+    await writeFile(
+      ws.configFile,
+      `resyncIntervalSeconds: 1\nstopTimeoutSeconds: 1\npodman: {path: ${wrapper}}\nrestartBackoff: {initialSeconds: 1, maxSeconds: 2}\n`,
+    );
     runner = await startRunner(ws);
     await writeFile(path.join(ws.manifestDir, 'net.yaml'), podYaml(name));
   });
@@ -58,36 +83,60 @@ describe('a play that fails for a host reason: podman\'s cause is shown', () => 
     await ws?.cleanup();
   });
 
-  it('status (--json, table, detail), the events and the log name the network cause', { timeout: 240_000 }, async () => {
-    const report = await waitFor(
-      'the failed play in status',
-      async () => {
-        const { code, stdout } = await runStatus(ws, '--json');
-        const pod = (JSON.parse(stdout) as { pods: { name: string; status: string; message?: string }[] }).pods.find((item) => item.name === name);
-        return pod?.status === 'Error' ? { code, pod } : undefined;
-      },
-      // The first play comes 40 s after the start on this 2-core machine under its usual load.
-      180_000,
-    );
-    assert.equal(report.code, 1, 'a pod in Error makes status exit 1');
-    // A pod the runner restarts is started by `pod start` after its keeper (src/podman/play-kept.ts), which prints no summary.
-    assert.match(report.pod.message!, /failed to start \d+ containers|pod start exited with 125/, 'podman\'s summary or the call that failed is kept');
-    assert.match(report.pod.message!, NETWORK_CAUSE, 'and the cause beside it');
-    assert.doesNotMatch(report.pod.message!, /a dependency of container/, 'not the pod mates\' echoes');
+  it(
+    'status (--json, table, detail), the events and the log name the network cause',
+    { timeout: 240_000 },
+    async () => {
+      const report = await waitFor(
+        'the failed play in status',
+        async () => {
+          const { code, stdout } = await runStatus(ws, '--json');
+          const pod = (JSON.parse(stdout) as { pods: { name: string; status: string; message?: string }[] }).pods.find(
+            (item) => item.name === name,
+          );
+          return pod?.status === 'Error' ? { code, pod } : undefined;
+        },
+        // The first play comes 40 s after the start on this 2-core machine under its usual load.
+        180_000,
+      );
+      assert.equal(report.code, 1, 'a pod in Error makes status exit 1');
+      // A pod the runner restarts is started by `pod start` after its keeper (src/podman/play-kept.ts), which prints no summary.
+      assert.match(
+        report.pod.message!,
+        /failed to start \d+ containers|pod start exited with 125/,
+        "podman's summary or the call that failed is kept",
+      );
+      assert.match(report.pod.message!, NETWORK_CAUSE, 'and the cause beside it');
+      assert.doesNotMatch(report.pod.message!, /a dependency of container/, "not the pod mates' echoes");
 
-    // Read while the pod is in Error, not during a retry (ContainerCreating while the play is under way: on
-    // podman 5 in the tier machine the retry's play, keeper and start took 2-4 s of every few seconds).
-    await waitFor('the table and the detail to name the cause', async () => {
-      const table = await runStatus(ws);
-      const detail = await runStatus(ws, name);
-      return new RegExp(`${name}: .*(${NETWORK_CAUSE.source})`).test(table.stdout) && NETWORK_CAUSE.test(detail.stdout);
-    }, 60_000);
+      // Read while the pod is in Error, not during a retry (ContainerCreating while the play is under way: on
+      // podman 5 in the tier machine the retry's play, keeper and start took 2-4 s of every few seconds).
+      await waitFor(
+        'the table and the detail to name the cause',
+        async () => {
+          const table = await runStatus(ws);
+          const detail = await runStatus(ws, name);
+          return (
+            new RegExp(`${name}: .*(${NETWORK_CAUSE.source})`).test(table.stdout) && NETWORK_CAUSE.test(detail.stdout)
+          );
+        },
+        60_000,
+      );
 
-    const events = (await readFile(path.join(ws.stateDir, 'events.jsonl'), 'utf8')).split('\n').filter(Boolean).map((line) => JSON.parse(line) as { type: string; pod?: string; message: string });
-    assert.ok(
-      events.some((event) => event.type === 'ApplyFailed' && event.pod === name && NETWORK_CAUSE.test(event.message)),
-      `an ApplyFailed event names the cause: ${JSON.stringify(events.slice(-5))}`,
-    );
-    assert.ok(runner.logs.some((log) => log.level === 'error' && NETWORK_CAUSE.test(String(log.msg)) && String(log.msg).includes(name)), 'the error log names the cause');
-  });
+      const events = (await readFile(path.join(ws.stateDir, 'events.jsonl'), 'utf8'))
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { type: string; pod?: string; message: string });
+      assert.ok(
+        events.some((event) => event.type === 'ApplyFailed' && event.pod === name && NETWORK_CAUSE.test(event.message)),
+        `an ApplyFailed event names the cause: ${JSON.stringify(events.slice(-5))}`,
+      );
+      assert.ok(
+        runner.logs.some(
+          (log) => log.level === 'error' && NETWORK_CAUSE.test(String(log.msg)) && String(log.msg).includes(name),
+        ),
+        'the error log names the cause',
+      );
+    },
+  );
 });

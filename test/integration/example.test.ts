@@ -22,20 +22,32 @@ describe('the README example (scripts/example.sh)', () => {
 
   it('runs hello and ticker, hello answers on localhost:8080, and Ctrl-C leaves them running', async () => {
     const { CONTAINERS_CONF: _ignored, ...env } = process.env;
-    const child = spawn('bash', ['scripts/example.sh', '--log-format', 'json'], { cwd: REPO, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('bash', ['scripts/example.sh', '--log-format', 'json'], {
+      cwd: REPO,
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let output = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output = (output + chunk).slice(-8_000)));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
-      await waitFor('hello and ticker to run', async () => {
-        if (child.exitCode !== null) return true; // failed: said below
-        return (await podByName('hello'))?.status === 'Running' && (await podByName('ticker'))?.status === 'Running';
-      }, 120_000);
+      await waitFor(
+        'hello and ticker to run',
+        async () => {
+          if (child.exitCode !== null) return true; // failed: said below
+          return (await podByName('hello'))?.status === 'Running' && (await podByName('ticker'))?.status === 'Running';
+        },
+        120_000,
+      );
       assert.equal(child.exitCode, null, `example.sh exited before its pods ran:\n${output}`);
-      const page = await waitFor('hello to answer on localhost:8080', async () => {
-        const response = await fetch('http://127.0.0.1:8080/');
-        return response.ok ? response.text() : undefined;
-      }, 30_000);
+      const page = await waitFor(
+        'hello to answer on localhost:8080',
+        async () => {
+          const response = await fetch('http://127.0.0.1:8080/');
+          return response.ok ? response.text() : undefined;
+        },
+        30_000,
+      );
       assert.match(page, /Hello from a static pod/);
       const ids = [(await podByName('hello'))!.id, (await podByName('ticker'))!.id];
       child.kill('SIGINT');

@@ -74,7 +74,10 @@ describe('faults: podman hangs, fails and lies', () => {
     // Short enough for the hang test, long enough for a `kube play` on a loaded
     // CI machine: at 2 s, plays timed out there, and a pod that came up was
     // taken down again as the leftover of a failed play.
-    await writeFile(ws.configFile, `resyncIntervalSeconds: 1\nstopTimeoutSeconds: 1\npodman: {path: ${wrapper}, timeoutSeconds: ${PODMAN_TIMEOUT_SECONDS}}\nrestartBackoff: {initialSeconds: 1, maxSeconds: 2}\n`);
+    await writeFile(
+      ws.configFile,
+      `resyncIntervalSeconds: 1\nstopTimeoutSeconds: 1\npodman: {path: ${wrapper}, timeoutSeconds: ${PODMAN_TIMEOUT_SECONDS}}\nrestartBackoff: {initialSeconds: 1, maxSeconds: 2}\n`,
+    );
     runner = await startRunner(ws);
     await writeFile(path.join(ws.manifestDir, 'web.yaml'), podYaml(name));
     await waitFor('the pod', async () => (await podByName(name))?.status === 'Running');
@@ -88,20 +91,32 @@ describe('faults: podman hangs, fails and lies', () => {
   it('a hanging podman: calls time out, status says so and keeps being written, and the runner recovers', async () => {
     const id = (await podByName(name))!.id;
     await writeFile(path.join(ws.dir, 'hang'), '');
-    const hung = await waitFor('status to report podman', async () => {
-      const status = await readStatus(ws);
-      return status?.daemon.podmanError ? status : undefined;
-    }, 30_000);
+    const hung = await waitFor(
+      'status to report podman',
+      async () => {
+        const status = await readStatus(ws);
+        return status?.daemon.podmanError ? status : undefined;
+      },
+      30_000,
+    );
     assert.match(hung.daemon.podmanError!, new RegExp(`did not answer within ${PODMAN_TIMEOUT_SECONDS}s`));
     // Responsive: the heartbeat goes on while every podman call hangs.
-    const later = await waitFor('a newer status', async () => {
-      const status = await readStatus(ws);
-      return status && status.daemon.updatedAt > hung.daemon.updatedAt ? status : undefined;
-    }, 15_000);
+    const later = await waitFor(
+      'a newer status',
+      async () => {
+        const status = await readStatus(ws);
+        return status && status.daemon.updatedAt > hung.daemon.updatedAt ? status : undefined;
+      },
+      15_000,
+    );
     assert.ok(later.daemon.podmanError);
 
     await rm(path.join(ws.dir, 'hang'));
-    await waitFor('podman to be reported healthy again', async () => (await readStatus(ws))?.daemon.podmanError === undefined, 30_000);
+    await waitFor(
+      'podman to be reported healthy again',
+      async () => (await readStatus(ws))?.daemon.podmanError === undefined,
+      30_000,
+    );
     assert.equal((await podByName(name))?.id, id, 'nothing was replaced because of the hang');
   });
 
@@ -117,10 +132,16 @@ describe('faults: podman hangs, fails and lies', () => {
     await waitFor('the second pod', async () => (await podByName(other))?.status === 'Running', 30_000);
     const pods = (await listPods()).filter((pod) => pod.name === other || pod.name === name);
     assert.equal(pods.length, 2, `exactly one pod each: ${pods.map((pod) => pod.name).join(', ')}`);
-    const status = await waitFor('status to settle', async () => {
-      const current = await readStatus(ws);
-      return current && !current.daemon.podmanError && current.pods.every((pod) => pod.status === 'Running') ? current : undefined;
-    }, 20_000);
+    const status = await waitFor(
+      'status to settle',
+      async () => {
+        const current = await readStatus(ws);
+        return current && !current.daemon.podmanError && current.pods.every((pod) => pod.status === 'Running')
+          ? current
+          : undefined;
+      },
+      20_000,
+    );
     assert.equal(status.pods.length, 2);
   });
 
@@ -129,14 +150,23 @@ describe('faults: podman hangs, fails and lies', () => {
     const file = path.join(ws.manifestDir, 'storm.yaml');
     await writeFile(path.join(ws.dir, 'calls.log'), '');
     for (let i = 0; i < 2000; i += 1) {
-      await writeFile(file, podYaml(storm, { command: ['sh', '-c', `trap 'exit 0' TERM; echo ${i}; while true; do sleep 1; done`] }));
+      await writeFile(
+        file,
+        podYaml(storm, { command: ['sh', '-c', `trap 'exit 0' TERM; echo ${i}; while true; do sleep 1; done`] }),
+      );
     }
-    await waitFor('the final spec', async () => {
-      const pod = await podByName(storm);
-      if (pod?.status !== 'Running') return false;
-      return /echo 1999/.test(await podman('inspect', '--format', '{{json .Config.Entrypoint}}', `${storm}-main`));
-    }, 60_000);
-    const plays = (await readFile(path.join(ws.dir, 'calls.log'), 'utf8')).split('\n').filter((line) => line.startsWith('kube play')).length;
+    await waitFor(
+      'the final spec',
+      async () => {
+        const pod = await podByName(storm);
+        if (pod?.status !== 'Running') return false;
+        return /echo 1999/.test(await podman('inspect', '--format', '{{json .Config.Entrypoint}}', `${storm}-main`));
+      },
+      60_000,
+    );
+    const plays = (await readFile(path.join(ws.dir, 'calls.log'), 'utf8'))
+      .split('\n')
+      .filter((line) => line.startsWith('kube play')).length;
     assert.ok(plays <= 20, `2000 writes made ${plays} plays`);
   });
 
@@ -148,13 +178,24 @@ describe('faults: podman hangs, fails and lies', () => {
       const old = (await podByName(name))!.id;
       await writeFile(path.join(ws.dir, 'calls.log'), '');
       await podman('rm', '-f', '-t', '0', `${name}-main`);
-      const replaced = await waitFor('a new, complete pod', async () => {
-        const pod = await podByName(name);
-        return pod && pod.id !== old && pod.status === 'Running' && pod.containers.some((c) => c.name === `${name}-main`) ? pod.id : undefined;
-      }, 30_000);
+      const replaced = await waitFor(
+        'a new, complete pod',
+        async () => {
+          const pod = await podByName(name);
+          return pod &&
+            pod.id !== old &&
+            pod.status === 'Running' &&
+            pod.containers.some((c) => c.name === `${name}-main`)
+            ? pod.id
+            : undefined;
+        },
+        30_000,
+      );
       await sleep(8_000); // several slow passes
       assert.equal((await podByName(name))?.id, replaced, 'the new pod is left alone');
-      const plays = (await readFile(path.join(ws.dir, 'calls.log'), 'utf8')).split('\n').filter((line) => line.startsWith('kube play'));
+      const plays = (await readFile(path.join(ws.dir, 'calls.log'), 'utf8'))
+        .split('\n')
+        .filter((line) => line.startsWith('kube play'));
       assert.equal(plays.length, 1, 'one play: the replace');
     } finally {
       await rm(path.join(ws.dir, 'slow-list'), { force: true });
@@ -169,7 +210,9 @@ describe('faults: a read-only state directory', () => {
 
   before(async () => {
     await requirePodman();
-    ws = await createWorkspace('resyncIntervalSeconds: 1\nstopTimeoutSeconds: 1\nrestartBackoff: {initialSeconds: 1, maxSeconds: 2}\n');
+    ws = await createWorkspace(
+      'resyncIntervalSeconds: 1\nstopTimeoutSeconds: 1\nrestartBackoff: {initialSeconds: 1, maxSeconds: 2}\n',
+    );
     runner = await startRunner(ws);
   });
   after(async () => {
@@ -185,23 +228,34 @@ describe('faults: a read-only state directory', () => {
       // The runner may write the file again in between (its Applied event follows the pod's start): until the directory is made.
       for (;;) {
         await rm(path.join(ws.stateDir, file), { force: true });
-        const made = await mkdir(path.join(ws.stateDir, file)).then(() => true, (error: NodeJS.ErrnoException) => {
-          if (error.code !== 'EEXIST') throw error;
-          return false;
-        });
+        const made = await mkdir(path.join(ws.stateDir, file)).then(
+          () => true,
+          (error: NodeJS.ErrnoException) => {
+            if (error.code !== 'EEXIST') throw error;
+            return false;
+          },
+        );
         if (made) break;
       }
     }
     const before = await podman('inspect', '--format', '{{.State.StartedAt}}', `${name}-main`);
     await podman('kill', `${name}-main`);
-    await waitFor('the container to be restarted anyway', async () => {
-      const started = await podman('inspect', '--format', '{{.State.Status}} {{.State.StartedAt}}', `${name}-main`);
-      return started.startsWith('running') && !started.endsWith(before);
-    }, 20_000);
-    const status = await waitFor('status to say why', async () => {
-      const current = await readStatus(ws);
-      return current?.daemon.stateError ? current : undefined;
-    }, 15_000);
+    await waitFor(
+      'the container to be restarted anyway',
+      async () => {
+        const started = await podman('inspect', '--format', '{{.State.Status}} {{.State.StartedAt}}', `${name}-main`);
+        return started.startsWith('running') && !started.endsWith(before);
+      },
+      20_000,
+    );
+    const status = await waitFor(
+      'status to say why',
+      async () => {
+        const current = await readStatus(ws);
+        return current?.daemon.stateError ? current : undefined;
+      },
+      15_000,
+    );
     assert.match(status.daemon.stateError!, /restarts\.json|events\.jsonl/);
   });
 });

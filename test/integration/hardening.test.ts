@@ -12,7 +12,18 @@ import { chmod, mkdir, open, readFile, rm, symlink, truncate, writeFile } from '
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createWorkspace, podByName, podYaml, requirePodman, sleep, startRunner, uniquePrefix, waitFor, type RunnerProcess, type Workspace } from './harness.ts';
+import {
+  createWorkspace,
+  podByName,
+  podYaml,
+  requirePodman,
+  sleep,
+  startRunner,
+  uniquePrefix,
+  waitFor,
+  type RunnerProcess,
+  type Workspace,
+} from './harness.ts';
 
 const running = (name: string) => async () => {
   const pod = await podByName(name);
@@ -71,10 +82,16 @@ describe('hardening: hostile files in the manifest directory', () => {
       for (let i = 0; lines.length < 360_000; i += 1) lines.push(`  key-${i}: "value ${i}"`);
       return writeFile(file, `${lines.join('\n')}\n`);
     });
-    await bad('garbage.yaml', (file) => writeFile(file, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 256))));
-    await bad('latin1.yaml', (file) => writeFile(file, Buffer.from('apiVersion: v1\nkind: Pod\nmetadata:\n  name: caf\xe9\n', 'latin1')));
+    await bad('garbage.yaml', (file) =>
+      writeFile(file, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 256))),
+    );
+    await bad('latin1.yaml', (file) =>
+      writeFile(file, Buffer.from('apiVersion: v1\nkind: Pod\nmetadata:\n  name: caf\xe9\n', 'latin1')),
+    );
     await bad('fifo.yaml', async (file) => execFileSync('mkfifo', [file]));
-    await bad('dev.yaml', async (file) => (process.geteuid?.() === 0 ? execFileSync('mknod', [file, 'c', '1', '3']) : symlink('/dev/null', file)));
+    await bad('dev.yaml', async (file) =>
+      process.geteuid?.() === 0 ? execFileSync('mknod', [file, 'c', '1', '3']) : symlink('/dev/null', file),
+    );
     await bad('sock.yaml', async (file) => {
       server = net.createServer();
       await new Promise<void>((resolve) => server!.listen(file, resolve));
@@ -91,26 +108,56 @@ describe('hardening: hostile files in the manifest directory', () => {
     await bad('upper.yaml', (file) => writeFile(file, withName('Web')));
     await bad('long.yaml', (file) => writeFile(file, withName('a'.repeat(300))));
     await bad('flag.yaml', (file) => writeFile(file, withName('--privileged')));
-    await bad('dup.yaml', (file) => writeFile(file, podYaml(`${prefix}-dup`).replace(/( {4}- name: main\n(.*\n)*)/, '$1$1')));
-    await bad('ports.yaml', (file) => writeFile(file, podYaml(`${prefix}-ports`, { extraSpec: '' }).concat('      ports:\n        - containerPort: 70000\n')));
-    await bad('privileged.yaml', (file) => writeFile(file, podYaml(`${prefix}-priv`).concat('      securityContext:\n        privileged: true\n')));
+    await bad('dup.yaml', (file) =>
+      writeFile(file, podYaml(`${prefix}-dup`).replace(/( {4}- name: main\n(.*\n)*)/, '$1$1')),
+    );
+    await bad('ports.yaml', (file) =>
+      writeFile(
+        file,
+        podYaml(`${prefix}-ports`, { extraSpec: '' }).concat('      ports:\n        - containerPort: 70000\n'),
+      ),
+    );
+    await bad('privileged.yaml', (file) =>
+      writeFile(file, podYaml(`${prefix}-priv`).concat('      securityContext:\n        privileged: true\n')),
+    );
     await bad('hostpath.yaml', (file) =>
-      writeFile(file, podYaml(`${prefix}-hp`, { extraSpec: '  volumes:\n    - name: v\n      hostPath:\n        path: /etc/haproxy/../shadow' })),
+      writeFile(
+        file,
+        podYaml(`${prefix}-hp`, {
+          extraSpec: '  volumes:\n    - name: v\n      hostPath:\n        path: /etc/haproxy/../shadow',
+        }),
+      ),
     );
     // Issue 11's three ways past the policy: a merge key, a key in another case, a claim on a host device.
-    await bad('merge.yaml', (file) => writeFile(file, podYaml(`${prefix}-merge`).concat('      securityContext:\n        <<: { privileged: true }\n')));
-    await bad('case.yaml', (file) => writeFile(file, podYaml(`${prefix}-case`).concat('      securityContext:\n        Capabilities: { Add: [SYS_ADMIN] }\n')));
+    await bad('merge.yaml', (file) =>
+      writeFile(file, podYaml(`${prefix}-merge`).concat('      securityContext:\n        <<: { privileged: true }\n')),
+    );
+    await bad('case.yaml', (file) =>
+      writeFile(
+        file,
+        podYaml(`${prefix}-case`).concat('      securityContext:\n        Capabilities: { Add: [SYS_ADMIN] }\n'),
+      ),
+    );
     await bad('claim.yaml', (file) =>
       writeFile(
         file,
         'apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: root\n  annotations:\n    volume.podman.io/device: /\n    volume.podman.io/type: none\n    volume.podman.io/mount-options: bind\n---\n'.concat(
-          podYaml(`${prefix}-claim`, { extraSpec: '  volumes:\n    - name: r\n      persistentVolumeClaim: { claimName: root }' }),
+          podYaml(`${prefix}-claim`, {
+            extraSpec: '  volumes:\n    - name: r\n      persistentVolumeClaim: { claimName: root }',
+          }),
         ),
       ),
     );
-    await bad('unconfined.yaml', (file) => writeFile(file, podYaml(`${prefix}-unconfined`, { extraSpec: '  securityContext:\n    seccompProfile: { type: Unconfined }' })));
+    await bad('unconfined.yaml', (file) =>
+      writeFile(
+        file,
+        podYaml(`${prefix}-unconfined`, { extraSpec: '  securityContext:\n    seccompProfile: { type: Unconfined }' }),
+      ),
+    );
     // A good file edited into one of them: the pod keeps running its last good spec.
-    await bad('good-before.yaml', (file) => writeFile(file, podYaml(before1).concat('      securityContext:\n        <<: { privileged: true }\n')));
+    await bad('good-before.yaml', (file) =>
+      writeFile(file, podYaml(before1).concat('      securityContext:\n        <<: { privileged: true }\n')),
+    );
     await bad('writable.yaml', async (file) => {
       await writeFile(file, podYaml(`${prefix}-writable`));
       await chmod(file, 0o666);
@@ -124,8 +171,13 @@ describe('hardening: hostile files in the manifest directory', () => {
     await writeFile(at('good-after.yaml'), podYaml(after1));
     const second = await waitFor('the second good pod', running(after1), 30_000);
 
-    const errorsFor = (file: string) => runner.logs.filter((log) => log.level === 'error' && JSON.stringify(log).includes(file));
-    await waitFor('an error naming every bad file', async () => badFiles.every((file) => errorsFor(file).length > 0), 15_000).catch(() => {
+    const errorsFor = (file: string) =>
+      runner.logs.filter((log) => log.level === 'error' && JSON.stringify(log).includes(file));
+    await waitFor(
+      'an error naming every bad file',
+      async () => badFiles.every((file) => errorsFor(file).length > 0),
+      15_000,
+    ).catch(() => {
       assert.fail(`no error logged for: ${badFiles.filter((file) => errorsFor(file).length === 0).join(', ')}`);
     });
     const expected: Record<string, RegExp> = {
@@ -148,17 +200,24 @@ describe('hardening: hostile files in the manifest directory', () => {
       'dup.yaml': /container names must be unique/,
       'ports.yaml': /containerPort: must be between 1 and 65535/,
       'privileged.yaml': /spec\.containers\[0\]\.securityContext\.privileged: denied by policy\.privileged/,
-      'hostpath.yaml': /\/etc\/shadow \(written \/etc\/haproxy\/\.\.\/shadow\) is outside policy\.hostPath\.pathPrefixes/,
+      'hostpath.yaml':
+        /\/etc\/shadow \(written \/etc\/haproxy\/\.\.\/shadow\) is outside policy\.hostPath\.pathPrefixes/,
       'writable.yaml': /writable by group and others/,
       'merge.yaml': /:\d+:\d+: spec\.containers\[0\]\.securityContext\.<<: YAML merge keys \(<<\) are not accepted/,
-      'case.yaml': /:\d+:\d+: spec\.containers\[0\]\.securityContext\.Capabilities: field names are case-sensitive; did you mean `capabilities`\?/,
-      'claim.yaml': /:\d+:\d+: metadata\.annotations\["volume\.podman\.io\/device"\]: \/ is outside policy\.hostPath\.pathPrefixes/,
-      'unconfined.yaml': /:\d+:\d+: spec\.securityContext\.seccompProfile\.type: Unconfined is denied by policy\.seccompUnconfined/,
+      'case.yaml':
+        /:\d+:\d+: spec\.containers\[0\]\.securityContext\.Capabilities: field names are case-sensitive; did you mean `capabilities`\?/,
+      'claim.yaml':
+        /:\d+:\d+: metadata\.annotations\["volume\.podman\.io\/device"\]: \/ is outside policy\.hostPath\.pathPrefixes/,
+      'unconfined.yaml':
+        /:\d+:\d+: spec\.securityContext\.seccompProfile\.type: Unconfined is denied by policy\.seccompUnconfined/,
       'good-before.yaml': /YAML merge keys/,
     };
     for (const [name, pattern] of Object.entries(expected)) {
       const messages = errorsFor(at(name)).map((log) => String(log.msg));
-      assert.ok(messages.some((message) => pattern.test(message)), `${name}: ${messages.join(' | ')}`);
+      assert.ok(
+        messages.some((message) => pattern.test(message)),
+        `${name}: ${messages.join(' | ')}`,
+      );
     }
 
     await sleep(4_000); // two resyncs with every bad file in place
@@ -166,7 +225,20 @@ describe('hardening: hostile files in the manifest directory', () => {
     assert.equal((await podByName(before1))?.id, first.id);
     assert.equal((await podByName(before1))?.status, 'Running');
     assert.equal((await podByName(after1))?.id, second.id);
-    for (const name of ['outside', 'dup', 'ports', 'priv', 'hp', 'writable', 'flap', 'merge', 'case', 'claim', 'unconfined']) assert.equal(await podByName(`${prefix}-${name}`), undefined, name);
+    for (const name of [
+      'outside',
+      'dup',
+      'ports',
+      'priv',
+      'hp',
+      'writable',
+      'flap',
+      'merge',
+      'case',
+      'claim',
+      'unconfined',
+    ])
+      assert.equal(await podByName(`${prefix}-${name}`), undefined, name);
 
     const status = await readFile(path.join(ws.stateDir, 'status.json'), 'utf8').catch(() => undefined);
     if (status !== undefined) {

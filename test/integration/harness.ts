@@ -31,7 +31,9 @@ export const requirePodman = async (): Promise<void> => {
   try {
     await podman('--version');
   } catch {
-    throw new Error('integration tests need podman: apt-get install -y podman runc catatonit busybox-static (or run "npm run test:unit" to leave this tier out)');
+    throw new Error(
+      'integration tests need podman: apt-get install -y podman runc catatonit busybox-static (or run "npm run test:unit" to leave this tier out)',
+    );
   }
   await execFileAsync(path.join(REPO, 'scripts/build-busybox-image.sh'), [TEST_IMAGE], { env });
 };
@@ -61,10 +63,15 @@ export const listPods = async (): Promise<PodState[]> => {
   }));
 };
 
-export const podByName = async (name: string): Promise<PodState | undefined> => (await listPods()).find((pod) => pod.name === name);
+export const podByName = async (name: string): Promise<PodState | undefined> =>
+  (await listPods()).find((pod) => pod.name === name);
 
 /** Polls `probe` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
-export const waitFor = async <T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> => {
+export const waitFor = async <T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 20_000,
+): Promise<T> => {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -76,7 +83,9 @@ export const waitFor = async <T>(what: string, probe: () => Promise<T | undefine
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${last instanceof Error ? String(last) : JSON.stringify(last)})` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${last instanceof Error ? String(last) : JSON.stringify(last)})` : ''}`,
+  );
 };
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -85,9 +94,14 @@ export const sleep = (ms: number): Promise<void> => new Promise((resolve) => set
 export const uniquePrefix = (tag: string): string => `it${Math.random().toString(36).slice(2, 7)}-${tag}`;
 
 /** A Pod manifest with the test image; `command` defaults to a process that exits promptly on SIGTERM. */
-export const podYaml = (name: string, options: { command?: string[]; labels?: Record<string, string>; extraSpec?: string } = {}): string => {
+export const podYaml = (
+  name: string,
+  options: { command?: string[]; labels?: Record<string, string>; extraSpec?: string } = {},
+): string => {
   const command = options.command ?? ['sh', '-c', "trap 'exit 0' TERM; while true; do sleep 1; done"];
-  const labels = Object.entries(options.labels ?? {}).map(([key, value]) => `\n    ${key}: "${value}"`).join('');
+  const labels = Object.entries(options.labels ?? {})
+    .map(([key, value]) => `\n    ${key}: "${value}"`)
+    .join('');
   return `apiVersion: v1
 kind: Pod
 metadata:
@@ -113,7 +127,9 @@ export interface Workspace {
 }
 
 /** A temp manifest dir, state dir and config (fast resync) for one test file. */
-export const createWorkspace = async (config = 'resyncIntervalSeconds: 2\nstopTimeoutSeconds: 1\n'): Promise<Workspace> => {
+export const createWorkspace = async (
+  config = 'resyncIntervalSeconds: 2\nstopTimeoutSeconds: 1\n',
+): Promise<Workspace> => {
   const dir = await mkdtemp(path.join(tmpdir(), 'runner-it-'));
   const manifestDir = path.join(dir, 'manifests');
   const stateDir = path.join(dir, 'state');
@@ -137,7 +153,8 @@ export const createWorkspace = async (config = 'resyncIntervalSeconds: 2\nstopTi
 /** Removes every pod whose source label points into `manifestDir` (test cleanup). */
 export const removePodsFrom = async (manifestDir: string): Promise<void> => {
   for (const pod of await listPods()) {
-    if (pod.labels[SOURCE_LABEL]?.startsWith(`${manifestDir}/`)) await podman('pod', 'rm', '-f', '-t', '0', pod.id).catch(() => undefined);
+    if (pod.labels[SOURCE_LABEL]?.startsWith(`${manifestDir}/`))
+      await podman('pod', 'rm', '-f', '-t', '0', pod.id).catch(() => undefined);
   }
 };
 
@@ -153,10 +170,32 @@ export interface RunnerProcess {
  * Starts `runner run` as a real process (the CLI, through tsx) on the workspace.
  * `options.env` adds to the environment of the runner and so of its podman calls.
  */
-export const startRunner = async (ws: Workspace, extraArgs: string[] = [], options: { env?: Record<string, string> } = {}): Promise<RunnerProcess> => {
+export const startRunner = async (
+  ws: Workspace,
+  extraArgs: string[] = [],
+  options: { env?: Record<string, string> } = {},
+): Promise<RunnerProcess> => {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), 'run', '--config', ws.configFile, '--manifest-dir', ws.manifestDir, '--state-dir', ws.stateDir, '--images-dir', ws.imagesDir, '--log-format', 'json', '--log-level', 'trace', ...extraArgs],
+    [
+      '--import',
+      'tsx',
+      path.join(REPO, 'src/cli/main.ts'),
+      'run',
+      '--config',
+      ws.configFile,
+      '--manifest-dir',
+      ws.manifestDir,
+      '--state-dir',
+      ws.stateDir,
+      '--images-dir',
+      ws.imagesDir,
+      '--log-format',
+      'json',
+      '--log-level',
+      'trace',
+      ...extraArgs,
+    ],
     { env: { ...env, ...options.env }, cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const logs: Record<string, unknown>[] = [];
@@ -180,11 +219,17 @@ export const startRunner = async (ws: Workspace, extraArgs: string[] = [], optio
   runners.push(record);
   void exited.then(() => (record.exitedAt = Date.now()));
   try {
-    await waitFor('the runner to start', async () => logs.some((log) => log.msg === 'runner ready') || child.exitCode !== null, 30_000);
+    await waitFor(
+      'the runner to start',
+      async () => logs.some((log) => log.msg === 'runner ready') || child.exitCode !== null,
+      30_000,
+    );
   } catch (error) {
     // A runner left running would keep this test file's process alive forever.
     child.kill('SIGKILL');
-    throw new Error(`${(error as Error).message}; its log: ${JSON.stringify(logs.slice(-FAILURE_LOG_LINES))}`, { cause: error });
+    throw new Error(`${(error as Error).message}; its log: ${JSON.stringify(logs.slice(-FAILURE_LOG_LINES))}`, {
+      cause: error,
+    });
   }
   if (child.exitCode !== null) throw new Error(`runner exited at start (${child.exitCode}): ${JSON.stringify(logs)}`);
   return {
@@ -217,11 +262,15 @@ afterEach((t) => {
   if ((t as { passed?: boolean }).passed !== false || !('diagnostic' in t)) return;
   for (const runner of runners) {
     if (runner.exitedAt !== undefined && runner.exitedAt < testStartedAt) continue;
-    t.diagnostic(`runner ${runner.pid}${runner.exitedAt === undefined ? '' : ' (exited)'}, its last ${FAILURE_LOG_LINES} log lines:`);
+    t.diagnostic(
+      `runner ${runner.pid}${runner.exitedAt === undefined ? '' : ' (exited)'}, its last ${FAILURE_LOG_LINES} log lines:`,
+    );
     for (const log of runner.logs.slice(-FAILURE_LOG_LINES)) {
       const { time, level, msg, ...fields } = log;
       const rest = Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : '';
-      t.diagnostic(`  ${[time ?? '', level, msg].map((part) => (typeof part === 'string' ? part : (JSON.stringify(part) ?? 'undefined'))).join(' ')}${rest}`);
+      t.diagnostic(
+        `  ${[time ?? '', level, msg].map((part) => (typeof part === 'string' ? part : (JSON.stringify(part) ?? 'undefined'))).join(' ')}${rest}`,
+      );
     }
   }
 });
@@ -257,7 +306,9 @@ export const readProcess = async (pid: number): Promise<ProcessEntry | undefined
 /** The live children of `ppid`, from /proc. */
 export const childProcesses = async (ppid: number): Promise<ProcessEntry[]> => {
   const pids = (await readdir('/proc')).filter((name) => /^\d+$/.test(name)).map(Number);
-  const children = (await Promise.all(pids.map(async (pid) => ((await readStat(pid))?.ppid === ppid ? pid : undefined)))).filter((pid) => pid !== undefined);
+  const children = (
+    await Promise.all(pids.map(async (pid) => ((await readStat(pid))?.ppid === ppid ? pid : undefined)))
+  ).filter((pid) => pid !== undefined);
   const entries = await Promise.all(children.map(readProcess));
   return entries.filter((entry): entry is ProcessEntry => entry?.ppid === ppid);
 };

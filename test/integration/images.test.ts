@@ -35,7 +35,11 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const tag = uniquePrefix('img');
 const IMAGE = `localhost/runner-it-${tag}:1`;
-const exists = async (ref: string): Promise<boolean> => podman('image', 'exists', ref).then(() => true, () => false);
+const exists = async (ref: string): Promise<boolean> =>
+  podman('image', 'exists', ref).then(
+    () => true,
+    () => false,
+  );
 const removeImage = (ref: string) => podman('rmi', '-f', ref).catch(() => '');
 
 /** CliPodman that counts loads: "not loaded again" is asserted on calls, not on logs. */
@@ -58,7 +62,15 @@ describe('images: archives loaded into the real podman', () => {
   const controller = new AbortController();
 
   const newLoader = (podmanImpl: Podman): ImageLoader => {
-    const loader = new ImageLoader({ podman: podmanImpl, clock: systemClock, logger: memoryLogger().logger, imagesDir, stateDir: ws.stateDir, stableMs: 300, debounceMs: 50 });
+    const loader = new ImageLoader({
+      podman: podmanImpl,
+      clock: systemClock,
+      logger: memoryLogger().logger,
+      imagesDir,
+      stateDir: ws.stateDir,
+      stableMs: 300,
+      debounceMs: 50,
+    });
     loaders.push(loader);
     return loader;
   };
@@ -116,7 +128,14 @@ describe('images: archives loaded into the real podman', () => {
       const dir = path.join(ws.dir, `only-${name}`);
       await mkdir(dir);
       await copyFile(path.join(archives, name), path.join(dir, name));
-      const loader = new ImageLoader({ podman: countingPodman().podman, clock: systemClock, logger: memoryLogger().logger, imagesDir: dir, stateDir: path.join(dir, 'state'), stableMs: 0 });
+      const loader = new ImageLoader({
+        podman: countingPodman().podman,
+        clock: systemClock,
+        logger: memoryLogger().logger,
+        imagesDir: dir,
+        stateDir: path.join(dir, 'state'),
+        stableMs: 0,
+      });
       await mkdir(path.join(dir, 'state'));
       await loader.scan();
       assert.equal(await exists(IMAGE), true);
@@ -134,7 +153,14 @@ describe('images: archives loaded into the real podman', () => {
     await writeFile(path.join(dir, 'checked.tar.sha256'), `${'0'.repeat(64)}  checked.tar\n`);
     await copyFile(path.join(archives, 'app-oci.tar'), path.join(dir, 'good.tar'));
     const { podman: counted, loads } = countingPodman();
-    const loader = new ImageLoader({ podman: counted, clock: systemClock, logger: memoryLogger().logger, imagesDir: dir, stateDir: path.join(dir, 'state'), stableMs: 0 });
+    const loader = new ImageLoader({
+      podman: counted,
+      clock: systemClock,
+      logger: memoryLogger().logger,
+      imagesDir: dir,
+      stateDir: path.join(dir, 'state'),
+      stableMs: 0,
+    });
     await loader.scan();
     const refused = Object.fromEntries(loader.status().refused.map((item) => [path.basename(item.archive), item.code]));
     assert.deepEqual(refused, { 'checked.tar': 'ARCHIVE_CHECKSUM', 'corrupt.tar': 'ARCHIVE_LOAD' });
@@ -155,11 +181,19 @@ describe('images: archives loaded into the real podman', () => {
     );
     const runner = await startRunner(ws, ['--images-dir', runnerImages, '--pull', 'never']);
     try {
-      await waitFor('ImageMissing to be reported', async () => runner.logs.some((log) => JSON.stringify(log).includes('ImageMissing')), 15_000);
+      await waitFor(
+        'ImageMissing to be reported',
+        async () => runner.logs.some((log) => JSON.stringify(log).includes('ImageMissing')),
+        15_000,
+      );
       assert.notEqual((await podByName(name))?.status, 'Running');
       await copyFile(path.join(archives, 'app.tar'), path.join(runnerImages, 'app.tar'));
       const started = Date.now();
-      await waitFor('the pod to run once its archive is loaded', async () => (await podByName(name))?.status === 'Running', 30_000);
+      await waitFor(
+        'the pod to run once its archive is loaded',
+        async () => (await podByName(name))?.status === 'Running',
+        30_000,
+      );
       // Started by the load, not by the next resync tick of a retry loop.
       assert.ok(Date.now() - started < 15_000);
       assert.equal(await exists(IMAGE), true);
@@ -239,18 +273,27 @@ describe('images: a runner killed while podman loads an archive', () => {
     let copied = 0;
     try {
       // Kill while podman copies the layer towards its storage (its temporary copy of the blob exists).
-      load = await waitFor('the runner\'s `podman load` to be copying the layer', async () => {
-        const child = (await childProcesses(runnerPid)).find((entry) => entry.argv[1] === 'load' && entry.argv.includes(`--input=${archive}`));
-        copied = await tempBlobBytes(podmanTmp);
-        return child && copied > 0 ? child : undefined;
-      }, 30_000);
+      load = await waitFor(
+        "the runner's `podman load` to be copying the layer",
+        async () => {
+          const child = (await childProcesses(runnerPid)).find(
+            (entry) => entry.argv[1] === 'load' && entry.argv.includes(`--input=${archive}`),
+          );
+          copied = await tempBlobBytes(podmanTmp);
+          return child && copied > 0 ? child : undefined;
+        },
+        30_000,
+      );
     } finally {
       await first.stop('SIGKILL');
     }
     orphans.push(load.pid);
     // Proof that the kill hit mid-load: the runner is gone and its load is still running, orphaned.
     const orphan = await readProcess(load.pid);
-    assert.ok(orphan, `podman load (pid ${load.pid}, ${copied} of ${size} bytes copied) had already ended when the runner was killed`);
+    assert.ok(
+      orphan,
+      `podman load (pid ${load.pid}, ${copied} of ${size} bytes copied) had already ended when the runner was killed`,
+    );
     assert.deepEqual(orphan.argv, load.argv);
     assert.notEqual(orphan.ppid, runnerPid);
     assert.equal(await recordedArchive(ws.stateDir, archive), undefined, 'not recorded as loaded');
@@ -261,13 +304,21 @@ describe('images: a runner killed while podman loads an archive', () => {
     // left an archive-sized temporary copy behind (podman 4.3.1).
     const second = await startRunner(ws, args, { env });
     try {
-      await waitFor('the pod to run on the reloaded image', async () => (await podByName(name))?.status === 'Running', 45_000);
-      const record = await waitFor('images.json to record the archive', async () => recordedArchive(ws.stateDir, archive), 15_000);
+      await waitFor(
+        'the pod to run on the reloaded image',
+        async () => (await podByName(name))?.status === 'Running',
+        45_000,
+      );
+      const record = await waitFor(
+        'images.json to record the archive',
+        async () => recordedArchive(ws.stateDir, archive),
+        15_000,
+      );
       assert.deepEqual(record.refs, [SLOW_IMAGE]);
       assert.equal(record.size, size);
       assert.equal(record.sha256, await sha256Hex(archive));
       await waitFor('the orphaned podman load to end', async () => (await readProcess(load.pid)) === undefined, 30_000);
-      assert.deepEqual((await readdir(podmanTmp)).filter(isTempCopy), [], 'no temporary copy left in podman\'s tmp dir');
+      assert.deepEqual((await readdir(podmanTmp)).filter(isTempCopy), [], "no temporary copy left in podman's tmp dir");
       // Once in podman's storage: one image with the name, one layer with the random content.
       const images = JSON.parse(await podman('images', '--all', '--format', 'json')) as { Names?: string[] | null }[];
       assert.equal(images.filter((image) => image.Names?.includes(SLOW_IMAGE)).length, 1, 'one image');
@@ -287,13 +338,18 @@ describe('images: a runner killed while podman loads an archive', () => {
  */
 const assertStateIntact = async (stateDir: string): Promise<void> => {
   const entries = await readdir(stateDir, { recursive: true });
-  assert.deepEqual(entries.filter((entry) => path.basename(entry).endsWith('.tmp')), [], 'no temp file left');
+  assert.deepEqual(
+    entries.filter((entry) => path.basename(entry).endsWith('.tmp')),
+    [],
+    'no temp file left',
+  );
   for (const entry of entries.filter((item) => item.endsWith('.json') && !path.basename(item).startsWith('.'))) {
     const text = await readFile(path.join(stateDir, entry), 'utf8');
     assert.doesNotThrow(() => JSON.parse(text), `${entry} is whole JSON: ${text.slice(0, 200)}`);
   }
   const events = await readFile(path.join(stateDir, 'events.jsonl'), 'utf8');
-  for (const line of events.split('\n').filter(Boolean)) assert.doesNotThrow(() => JSON.parse(line), `events.jsonl line is whole: ${line}`);
+  for (const line of events.split('\n').filter(Boolean))
+    assert.doesNotThrow(() => JSON.parse(line), `events.jsonl line is whole: ${line}`);
 };
 
 /** The images.json record of `archive`; images.json must be valid JSON when it exists. */
@@ -319,13 +375,15 @@ const recordedArchive = async (stateDir: string, archive: string): Promise<Loade
  * on podman 5.x (5.4 on Debian 13). Either counts, so the mid-load kill and
  * the leftover check below hold on both.
  */
-const isTempCopy = (entry: string): boolean => entry.startsWith('storage') || entry.startsWith('container_images_storage');
+const isTempCopy = (entry: string): boolean =>
+  entry.startsWith('storage') || entry.startsWith('container_images_storage');
 
 /** Bytes in podman's temporary blob copies (see isTempCopy) under its image_copy_tmp_dir. */
 const tempBlobBytes = async (tmp: string): Promise<number> => {
   let total = 0;
   for (const dir of (await readdir(tmp)).filter(isTempCopy)) {
-    for (const file of await readdir(path.join(tmp, dir)).catch(() => [])) total += (await stat(path.join(tmp, dir, file)).catch(() => undefined))?.size ?? 0;
+    for (const file of await readdir(path.join(tmp, dir)).catch(() => []))
+      total += (await stat(path.join(tmp, dir, file)).catch(() => undefined))?.size ?? 0;
   }
   return total;
 };
@@ -334,7 +392,11 @@ const sha256Hex = async (file: string): Promise<string> => (await run('sha256sum
 
 /** How many layers in podman's storage have this diff ID (read from c/storage's layer index). */
 const layersWithDiff = async (diffId: string): Promise<number> => {
-  const [driver, root] = (await podman('info', '--format', '{{.Store.GraphDriverName}} {{.Store.GraphRoot}}')).split(' ');
-  const layers = JSON.parse(await readFile(path.join(root!, `${driver}-layers`, 'layers.json'), 'utf8')) as { 'diff-digest'?: string }[];
+  const [driver, root] = (await podman('info', '--format', '{{.Store.GraphDriverName}} {{.Store.GraphRoot}}')).split(
+    ' ',
+  );
+  const layers = JSON.parse(await readFile(path.join(root!, `${driver}-layers`, 'layers.json'), 'utf8')) as {
+    'diff-digest'?: string;
+  }[];
   return layers.filter((layer) => layer['diff-digest'] === `sha256:${diffId}`).length;
 };

@@ -50,7 +50,11 @@ export interface PodInspect {
   Id: string;
   Name: string;
   InfraContainerID?: string;
-  InfraConfig?: { HostNetwork?: boolean; pid_ns?: string; PortBindings?: Record<string, { HostIp?: string; HostPort: string }[] | null> | null };
+  InfraConfig?: {
+    HostNetwork?: boolean;
+    pid_ns?: string;
+    PortBindings?: Record<string, { HostIp?: string; HostPort: string }[] | null> | null;
+  };
   Containers?: { Id: string; Name: string }[] | null;
 }
 
@@ -119,7 +123,9 @@ export const isUnder = (target: string, prefixes: readonly string[]): boolean =>
 
 /** Whether a host path may be mounted, read-only or not. podman hands over cleaned paths; `..` is refused outright. */
 const hostPathAllowed = (source: string, readOnly: boolean, limits: Limits): boolean =>
-  source.startsWith('/') && !source.split('/').includes('..') && (isUnder(source, limits.hostPaths) || (readOnly && isUnder(source, limits.readOnlyHostPaths)));
+  source.startsWith('/') &&
+  !source.split('/').includes('..') &&
+  (isUnder(source, limits.hostPaths) || (readOnly && isUnder(source, limits.readOnlyHostPaths)));
 
 /** Capabilities beyond podman's defaults and policy.capabilities.allowed. */
 export const excessCapabilities = (caps: Iterable<string>, limits: Limits, baseline: Baseline): string[] => {
@@ -136,7 +142,12 @@ export const confinementOptOuts = (securityOpt: readonly string[], limits: Limit
     if (key === 'apparmor') return value === 'unconfined' && !limits.appArmorUnconfined;
     if (key === 'label') {
       if (limits.seLinuxOptions || value.startsWith('level:')) return false;
-      return value === 'disable' || value.startsWith('user:') || value.startsWith('role:') || (value.startsWith('type:') && !SAFE_SELINUX_TYPES.has(value.slice('type:'.length)));
+      return (
+        value === 'disable' ||
+        value.startsWith('user:') ||
+        value.startsWith('role:') ||
+        (value.startsWith('type:') && !SAFE_SELINUX_TYPES.has(value.slice('type:'.length)))
+      );
     }
     return (key === 'unmask' || key === 'systempaths' || key === 'proc-opts') && !limits.procMountUnmasked;
   });
@@ -158,17 +169,26 @@ const containerFindings = (ctr: ContainerInspect, limits: Limits, baseline: Base
   const host = ctr.HostConfig;
   const found: string[] = [];
   if (host.Privileged === true && !limits.privileged) found.push('privileged');
-  const caps = excessCapabilities([...(ctr.EffectiveCaps ?? []), ...(ctr.BoundingCaps ?? []), ...(host.CapAdd ?? [])], limits, baseline);
-  if (caps.length > 0) found.push(`capabilities beyond the default set and policy.capabilities.allowed: ${caps.join(', ')}`);
+  const caps = excessCapabilities(
+    [...(ctr.EffectiveCaps ?? []), ...(ctr.BoundingCaps ?? []), ...(host.CapAdd ?? [])],
+    limits,
+    baseline,
+  );
+  if (caps.length > 0)
+    found.push(`capabilities beyond the default set and policy.capabilities.allowed: ${caps.join(', ')}`);
   if (host.PidMode === 'host' && !limits.hostPID) found.push('host PID namespace');
   if (host.IpcMode === 'host' && !limits.hostIPC) found.push('host IPC namespace');
   if (host.NetworkMode === 'host' && !limits.hostNetwork) found.push('host network');
   for (const option of confinementOptOuts(host.SecurityOpt ?? [], limits)) found.push(`security option ${option}`);
   for (const mount of ctr.Mounts ?? []) {
-    if (mount.Type === 'bind' && !hostPathAllowed(mount.Source, mount.RW === false, limits)) found.push(`bind mount of ${mount.Source} (at ${mount.Destination}${mount.RW === false ? ', read-only' : ''}) outside policy.hostPath`);
+    if (mount.Type === 'bind' && !hostPathAllowed(mount.Source, mount.RW === false, limits))
+      found.push(
+        `bind mount of ${mount.Source} (at ${mount.Destination}${mount.RW === false ? ', read-only' : ''}) outside policy.hostPath`,
+      );
   }
   for (const device of host.Devices ?? []) {
-    if (!hostPathAllowed(device.PathOnHost, false, limits)) found.push(`host device ${device.PathOnHost} outside policy.hostPath`);
+    if (!hostPathAllowed(device.PathOnHost, false, limits))
+      found.push(`host device ${device.PathOnHost} outside policy.hostPath`);
   }
   if ((host.VolumesFrom ?? []).length > 0) found.push(`volumes of other containers: ${host.VolumesFrom!.join(', ')}`);
   return found;
@@ -177,12 +197,22 @@ const containerFindings = (ctr: ContainerInspect, limits: Limits, baseline: Base
 /** What the runtime is told, from config.json. `infraPid`: the pod's namespaces are its infra container's. */
 const specFindings = (spec: OciSpec, infraPid: number | undefined, limits: Limits, baseline: Baseline): string[] => {
   const found: string[] = [];
-  const caps = excessCapabilities(Object.values(spec.process?.capabilities ?? {}).flatMap((list) => list ?? []), limits, baseline);
-  if (caps.length > 0) found.push(`OCI capabilities beyond the default set and policy.capabilities.allowed: ${caps.join(', ')}`);
+  const caps = excessCapabilities(
+    Object.values(spec.process?.capabilities ?? {}).flatMap((list) => list ?? []),
+    limits,
+    baseline,
+  );
+  if (caps.length > 0)
+    found.push(`OCI capabilities beyond the default set and policy.capabilities.allowed: ${caps.join(', ')}`);
   if (spec.linux?.seccomp === undefined && !limits.seccompUnconfined) found.push('no seccomp filter (unconfined)');
   if (spec.process?.apparmorProfile === 'unconfined' && !limits.appArmorUnconfined) found.push('AppArmor unconfined');
   const [user, role, type] = (spec.process?.selinuxLabel ?? '').split(':');
-  if (spec.process?.selinuxLabel && !limits.seLinuxOptions && !(user === 'system_u' && role === 'system_r' && SAFE_SELINUX_TYPES.has(type ?? ''))) found.push(`SELinux process label ${spec.process.selinuxLabel}`);
+  if (
+    spec.process?.selinuxLabel &&
+    !limits.seLinuxOptions &&
+    !(user === 'system_u' && role === 'system_r' && SAFE_SELINUX_TYPES.has(type ?? ''))
+  )
+    found.push(`SELinux process label ${spec.process.selinuxLabel}`);
   if (!limits.procMountUnmasked) {
     const masked = new Set(spec.linux?.maskedPaths ?? []);
     const unmasked = baseline.maskedPaths.filter((path) => !masked.has(path));
@@ -192,11 +222,16 @@ const specFindings = (spec: OciSpec, infraPid: number | undefined, limits: Limit
     if (writable.length > 0) found.push(`not read-only: ${writable.join(', ')}`);
   }
   for (const key of Object.keys(spec.linux?.sysctl ?? {})) {
-    if (limits.sysctls !== 'any' && !limits.sysctls.has(key)) found.push(`sysctl ${key}=${spec.linux!.sysctl![key]} outside policy.sysctls`);
+    if (limits.sysctls !== 'any' && !limits.sysctls.has(key))
+      found.push(`sysctl ${key}=${spec.linux!.sysctl![key]} outside policy.sysctls`);
   }
-  if ((spec.linux?.devices ?? []).length > 0 && !limits.privileged) found.push(`${spec.linux!.devices!.length} host devices`);
+  if ((spec.linux?.devices ?? []).length > 0 && !limits.privileged)
+    found.push(`${spec.linux!.devices!.length} host devices`);
   const namespaces = new Map((spec.linux?.namespaces ?? []).map((ns) => [ns.type, ns.path]));
-  const own = (type: string): boolean => namespaces.has(type) && (namespaces.get(type) === undefined || namespaces.get(type) === `/proc/${infraPid}/ns/${type === 'network' ? 'net' : type}`);
+  const own = (type: string): boolean =>
+    namespaces.has(type) &&
+    (namespaces.get(type) === undefined ||
+      namespaces.get(type) === `/proc/${infraPid}/ns/${type === 'network' ? 'net' : type}`);
   if (!own('mount')) found.push('host mount namespace');
   if (!own('pid') && !limits.hostPID) found.push('OCI: host PID namespace');
   if (!own('ipc') && !limits.hostIPC) found.push('OCI: host IPC namespace');
@@ -205,12 +240,18 @@ const specFindings = (spec: OciSpec, infraPid: number | undefined, limits: Limit
     const options = mount.options ?? [];
     if (mount.type === 'sysfs' && !options.includes('ro') && !limits.privileged) found.push('sysfs mounted read-write');
     if (mount.type !== 'bind' || mount.source === undefined) continue;
-    if (options.some((option) => option === 'shared' || option === 'rshared') && !limits.privileged) found.push(`bind mount of ${mount.source} with shared propagation (mounts reach the host)`);
+    if (options.some((option) => option === 'shared' || option === 'rshared') && !limits.privileged)
+      found.push(`bind mount of ${mount.source} with shared propagation (mounts reach the host)`);
     if (isUnder(mount.source, baseline.storageRoots)) continue;
-    if (!hostPathAllowed(mount.source, options.includes('ro'), limits)) found.push(`OCI bind mount of ${mount.source} (at ${mount.destination}) outside policy.hostPath`);
+    if (!hostPathAllowed(mount.source, options.includes('ro'), limits))
+      found.push(`OCI bind mount of ${mount.source} (at ${mount.destination}) outside policy.hostPath`);
   }
   for (const key of Object.keys(spec.annotations ?? {})) {
-    if (RUNTIME_ANNOTATIONS.some((prefix) => key.startsWith(prefix)) && !isPodmanOwnStopAnnotation(key, spec.annotations![key]!)) found.push(`annotation the runtime acts on: ${key}=${spec.annotations![key]}`);
+    if (
+      RUNTIME_ANNOTATIONS.some((prefix) => key.startsWith(prefix)) &&
+      !isPodmanOwnStopAnnotation(key, spec.annotations![key]!)
+    )
+      found.push(`annotation the runtime acts on: ${key}=${spec.annotations![key]}`);
   }
   const hooks = Object.values(spec.hooks ?? {}).reduce((sum, list) => sum + (list?.length ?? 0), 0);
   if (hooks > 0) found.push(`${hooks} OCI hooks`);
@@ -233,19 +274,26 @@ export const findingsBeyondPolicy = (observed: Observed, policy: Policy, baselin
     if (pod.InfraConfig?.pid_ns === 'host' && !limits.hostPID) found.push(`pod ${pod.Name}: host PID namespace`);
     const ports = Object.values(pod.InfraConfig?.PortBindings ?? {}).flatMap((bindings) => bindings ?? []);
     for (const binding of ports) {
-      if (limits.hostPorts !== 'any' && !limits.hostPorts(Number(binding.HostPort))) found.push(`pod ${pod.Name}: host port ${binding.HostPort} outside policy.hostPorts`);
+      if (limits.hostPorts !== 'any' && !limits.hostPorts(Number(binding.HostPort)))
+        found.push(`pod ${pod.Name}: host port ${binding.HostPort} outside policy.hostPorts`);
     }
   }
   for (const ctr of observed.containers) {
     found.push(...containerFindings(ctr, limits, baseline).map((finding) => `${ctr.Name}: ${finding}`));
     const spec = observed.specs.get(ctr.Id);
-    if (spec) found.push(...specFindings(spec, infraPid.get(ctr.Id), limits, baseline).map((finding) => `${ctr.Name}: ${finding}`));
+    if (spec)
+      found.push(
+        ...specFindings(spec, infraPid.get(ctr.Id), limits, baseline).map((finding) => `${ctr.Name}: ${finding}`),
+      );
   }
   for (const volume of observed.volumes) {
     if (volume.Driver !== 'local') found.push(`volume ${volume.Name}: driver ${volume.Driver}`);
     const readOnly = (volume.Options?.o ?? '').split(',').includes('ro');
     for (const path of volumeHostPaths(volume)) {
-      if (!hostPathAllowed(path, readOnly, limits)) found.push(`volume ${volume.Name}: host path ${path} outside policy.hostPath (options ${JSON.stringify(volume.Options)})`);
+      if (!hostPathAllowed(path, readOnly, limits))
+        found.push(
+          `volume ${volume.Name}: host path ${path} outside policy.hostPath (options ${JSON.stringify(volume.Options)})`,
+        );
     }
   }
   for (const file of observed.escaped) found.push(`podman wrote ${file} on the host, outside every volume`);

@@ -51,7 +51,11 @@ const allowed = (toggle: unknown): boolean => toggle === 'allow';
 
 export const limitsOf = (policy: Policy): Limits => {
   const raw = policy as unknown as Loose;
-  const hostPath = (raw.hostPath ?? {}) as { allow?: boolean; pathPrefixes?: string[]; readOnlyPathPrefixes?: string[] };
+  const hostPath = (raw.hostPath ?? {}) as {
+    allow?: boolean;
+    pathPrefixes?: string[];
+    readOnlyPathPrefixes?: string[];
+  };
   const listed = (value: unknown, fallback: readonly string[]): readonly string[] | 'any' => {
     const list = (value as { allowed?: unknown } | undefined)?.allowed;
     return list === 'any' ? 'any' : Array.isArray(list) ? (list as string[]) : fallback;

@@ -8,7 +8,20 @@
  */
 import fc from 'fast-check';
 import { stringify } from 'yaml';
-import { ANNOTATIONS, claim, CLAIMS, container, DANGERS, seedDocs, SEEDS, type CaseContext, type Danger, type DangerSpec, type Json, type SeedName } from './oracle-seeds.ts';
+import {
+  ANNOTATIONS,
+  claim,
+  CLAIMS,
+  container,
+  DANGERS,
+  seedDocs,
+  SEEDS,
+  type CaseContext,
+  type Danger,
+  type DangerSpec,
+  type Json,
+  type SeedName,
+} from './oracle-seeds.ts';
 
 /**
  * Keys worth renaming or merging by name (the rest are picked by position),
@@ -53,21 +66,70 @@ export interface Case {
 }
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ op: fc.constant('inject' as const), danger: fc.constantFrom(...(Object.keys(DANGERS) as Danger[])), at: fc.constantFrom('container' as const, 'init' as const, 'pod' as const) }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('annotate' as const), key: fc.constantFrom(...Object.keys(ANNOTATIONS)), merged: fc.boolean() }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('claim' as const), variant: fc.constantFrom(...Object.keys(CLAIMS)) }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('config-map' as const), escape: fc.constantFrom('none' as const, 'key' as const, 'item' as const) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      op: fc.constant('inject' as const),
+      danger: fc.constantFrom(...(Object.keys(DANGERS) as Danger[])),
+      at: fc.constantFrom('container' as const, 'init' as const, 'pod' as const),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('annotate' as const),
+      key: fc.constantFrom(...Object.keys(ANNOTATIONS)),
+      merged: fc.boolean(),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ op: fc.constant('claim' as const), variant: fc.constantFrom(...Object.keys(CLAIMS)) }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant('config-map' as const),
+      escape: fc.constantFrom('none' as const, 'key' as const, 'item' as const),
+    }),
+  },
   {
     weight: 1,
     arbitrary: fc.record({
       op: fc.constant('wrong-type' as const),
-      field: fc.constantFrom('privileged' as const, 'hostNetwork' as const, 'hostPID' as const, 'add' as const, 'path' as const),
+      field: fc.constantFrom(
+        'privileged' as const,
+        'hostNetwork' as const,
+        'hostPID' as const,
+        'add' as const,
+        'path' as const,
+      ),
       value: fc.constantFrom<unknown>('true', 'yes', 'on', 1, 'SYS_ADMIN', ['/']),
     }),
   },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('recase' as const), key: fc.oneof(fc.constantFrom(...SECURITY_KEYS), fc.nat(200)), style: fc.constantFrom('capital' as const, 'upper' as const, 'kelvin' as const, 'long-s' as const) }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('merge' as const), key: fc.oneof(fc.constantFrom(...SECURITY_KEYS), fc.nat(200)), alias: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('move-context' as const), to: fc.constantFrom('pod' as const, 'container' as const) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('recase' as const),
+      key: fc.oneof(fc.constantFrom(...SECURITY_KEYS), fc.nat(200)),
+      style: fc.constantFrom('capital' as const, 'upper' as const, 'kelvin' as const, 'long-s' as const),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('merge' as const),
+      key: fc.oneof(fc.constantFrom(...SECURITY_KEYS), fc.nat(200)),
+      alias: fc.boolean(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant('move-context' as const),
+      to: fc.constantFrom('pod' as const, 'container' as const),
+    }),
+  },
   { weight: 1, arbitrary: fc.constant({ op: 'share-context' as const }) },
 );
 
@@ -79,13 +141,22 @@ export const caseArbitrary: fc.Arbitrary<Case> = fc.record({
 
 // ---- applying mutations ----
 
-const isObject = (value: unknown): value is Json => value !== null && typeof value === 'object' && !Array.isArray(value);
-const objectAt = (parent: Json, key: string): Json => (isObject(parent[key]) ? (parent[key]) : (parent[key] = {}));
-const listAt = (parent: Json, key: string): unknown[] => (Array.isArray(parent[key]) ? (parent[key] as unknown[]) : (parent[key] = []));
+const isObject = (value: unknown): value is Json =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+const objectAt = (parent: Json, key: string): Json => (isObject(parent[key]) ? parent[key] : (parent[key] = {}));
+const listAt = (parent: Json, key: string): unknown[] =>
+  Array.isArray(parent[key]) ? (parent[key] as unknown[]) : (parent[key] = []);
 
-const workloadOf = (docs: Json[]): Json => docs.find((doc) => doc.kind === 'Pod' || doc.kind === 'Deployment') ?? docs[0]!;
-const podSpecOf = (workload: Json): Json => (workload.kind === 'Deployment' ? objectAt(objectAt(objectAt(workload, 'spec'), 'template'), 'spec') : objectAt(workload, 'spec'));
-const podMetaOf = (workload: Json): Json => (workload.kind === 'Deployment' ? objectAt(objectAt(objectAt(workload, 'spec'), 'template'), 'metadata') : objectAt(workload, 'metadata'));
+const workloadOf = (docs: Json[]): Json =>
+  docs.find((doc) => doc.kind === 'Pod' || doc.kind === 'Deployment') ?? docs[0]!;
+const podSpecOf = (workload: Json): Json =>
+  workload.kind === 'Deployment'
+    ? objectAt(objectAt(objectAt(workload, 'spec'), 'template'), 'spec')
+    : objectAt(workload, 'spec');
+const podMetaOf = (workload: Json): Json =>
+  workload.kind === 'Deployment'
+    ? objectAt(objectAt(objectAt(workload, 'spec'), 'template'), 'metadata')
+    : objectAt(workload, 'metadata');
 /** The first container; a manifest whose containers a mutation renamed or merged away gets a new one (it is refused for the rename anyway). */
 const mainContainer = (spec: Json): Json => {
   const list = listAt(spec, 'containers');
@@ -102,7 +173,8 @@ const initContainer = (spec: Json): Json => {
 const mergeInto = (target: Json, source: Json): void => {
   for (const [key, value] of Object.entries(source)) {
     if (isObject(value) && isObject(target[key])) mergeInto(target[key], value);
-    else if (Array.isArray(value) && Array.isArray(target[key])) (target[key] as unknown[]).push(...structuredClone(value));
+    else if (Array.isArray(value) && Array.isArray(target[key]))
+      (target[key] as unknown[]).push(...structuredClone(value));
     else target[key] = structuredClone(value);
   }
 };
@@ -150,8 +222,10 @@ const renameKey = (parent: Json, from: string, to: string): void => {
 const RECASE = {
   capital: (key: string) => key.charAt(0).toUpperCase() + key.slice(1),
   upper: (key: string) => key.toUpperCase(),
-  kelvin: (key: string) => (key.includes('k') ? key.replace('k', '\u212a') : key.charAt(0).toUpperCase() + key.slice(1)),
-  'long-s': (key: string) => (key.includes('s') ? key.replace('s', '\u017f') : key.charAt(0).toUpperCase() + key.slice(1)),
+  kelvin: (key: string) =>
+    key.includes('k') ? key.replace('k', '\u212a') : key.charAt(0).toUpperCase() + key.slice(1),
+  'long-s': (key: string) =>
+    key.includes('s') ? key.replace('s', '\u017f') : key.charAt(0).toUpperCase() + key.slice(1),
 };
 
 const applyMutation = (docs: Json[], m: Mutation, ctx: CaseContext): Json[] => {
@@ -161,12 +235,24 @@ const applyMutation = (docs: Json[], m: Mutation, ctx: CaseContext): Json[] => {
   switch (m.op) {
     case 'inject': {
       const danger: DangerSpec = DANGERS[m.danger];
-      if (danger.sc) mergeInto(objectAt(m.at === 'pod' ? spec : m.at === 'init' ? initContainer(spec) : mainContainer(spec), 'securityContext'), danger.sc);
+      if (danger.sc)
+        mergeInto(
+          objectAt(
+            m.at === 'pod' ? spec : m.at === 'init' ? initContainer(spec) : mainContainer(spec),
+            'securityContext',
+          ),
+          danger.sc,
+        );
       if (danger.podSc) mergeInto(objectAt(spec, 'securityContext'), danger.podSc);
       if (danger.spec) mergeInto(spec, danger.spec);
       if (danger.hostPath) {
         const index = listAt(spec, 'volumes').length;
-        mountVolume(spec, { name: `${ctx.prefix}h${index}`, hostPath: { path: hostPaths(danger.hostPath) } }, `/host${index}`, { ...(danger.writable ? {} : { readOnly: true }), ...danger.mount });
+        mountVolume(
+          spec,
+          { name: `${ctx.prefix}h${index}`, hostPath: { path: hostPaths(danger.hostPath) } },
+          `/host${index}`,
+          { ...(danger.writable ? {} : { readOnly: true }), ...danger.mount },
+        );
       }
       return docs;
     }
@@ -178,20 +264,32 @@ const applyMutation = (docs: Json[], m: Mutation, ctx: CaseContext): Json[] => {
     }
     case 'claim': {
       const name = `${ctx.prefix}v${listAt(spec, 'volumes').length}`;
-      const annotations = CLAIMS[m.variant] && Object.fromEntries(Object.entries(CLAIMS[m.variant]!).map(([key, value]) => [key, hostPaths(value)]));
-      mountVolume(spec, { name, persistentVolumeClaim: { claimName: name } }, `/claim/${name}`, m.variant === 'bind-etc' ? { readOnly: true } : {});
+      const annotations =
+        CLAIMS[m.variant] &&
+        Object.fromEntries(Object.entries(CLAIMS[m.variant]!).map(([key, value]) => [key, hostPaths(value)]));
+      mountVolume(
+        spec,
+        { name, persistentVolumeClaim: { claimName: name } },
+        `/claim/${name}`,
+        m.variant === 'bind-etc' ? { readOnly: true } : {},
+      );
       return [...docs, claim(name, annotations)];
     }
     case 'config-map': {
       const name = `${ctx.prefix}m${listAt(spec, 'volumes').length}`;
       const climb = `${'../'.repeat(12)}${ctx.escapeDir.slice(1)}/${name}`;
       const data: Json = { 'app.conf': 'x\n', ...(m.escape === 'key' ? { [climb]: 'written by podman' } : {}) };
-      mountVolume(spec, { name, configMap: { name, ...(m.escape === 'item' ? { items: [{ key: 'app.conf', path: climb }] } : {}) } }, `/cm/${name}`);
+      mountVolume(
+        spec,
+        { name, configMap: { name, ...(m.escape === 'item' ? { items: [{ key: 'app.conf', path: climb }] } : {}) } },
+        `/cm/${name}`,
+      );
       return [...docs, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data }];
     }
     case 'wrong-type': {
       if (m.field === 'privileged') objectAt(mainContainer(spec), 'securityContext').privileged = m.value;
-      else if (m.field === 'add') objectAt(objectAt(mainContainer(spec), 'securityContext'), 'capabilities').add = m.value;
+      else if (m.field === 'add')
+        objectAt(objectAt(mainContainer(spec), 'securityContext'), 'capabilities').add = m.value;
       else if (m.field === 'path') mountVolume(spec, { name: `${ctx.prefix}t`, hostPath: { path: m.value } }, '/typed');
       else spec[m.field] = m.value;
       return docs;
@@ -252,15 +350,27 @@ export const render = (docs: Json[], format: Format): string => {
  * reports first): at least one problem must match one of these.
  */
 export const expectedRefusal = (c: Case): { field: RegExp; message: RegExp }[] => {
-  if (c.mutations.some((m) => m.op === 'recase' || m.op === 'merge' || m.op === 'wrong-type' || (m.op === 'annotate' && m.merged))) return [];
+  if (
+    c.mutations.some(
+      (m) => m.op === 'recase' || m.op === 'merge' || m.op === 'wrong-type' || (m.op === 'annotate' && m.merged),
+    )
+  )
+    return [];
   return c.mutations.flatMap((m) => {
     if (m.op === 'inject') {
       const danger: DangerSpec = DANGERS[m.danger];
       if (danger.field === undefined) return [];
-      return [{ field: new RegExp(danger.field), message: danger.key ? new RegExp(`policy\\.${danger.key}\\b`) : (danger.reason ?? /policy\.[A-Za-z]/) }];
+      return [
+        {
+          field: new RegExp(danger.field),
+          message: danger.key ? new RegExp(`policy\\.${danger.key}\\b`) : (danger.reason ?? /policy\.[A-Za-z]/),
+        },
+      ];
     }
-    if (m.op === 'claim' && ['bind-root', 'bind-etc'].includes(m.variant)) return [{ field: /volume\.podman\.io\/device/, message: /policy\.hostPath/ }];
-    if (m.op === 'annotate' && m.key !== 'example.com/owner') return [{ field: /annotations/, message: /podman|runtime/ }];
+    if (m.op === 'claim' && ['bind-root', 'bind-etc'].includes(m.variant))
+      return [{ field: /volume\.podman\.io\/device/, message: /policy\.hostPath/ }];
+    if (m.op === 'annotate' && m.key !== 'example.com/owner')
+      return [{ field: /annotations/, message: /podman|runtime/ }];
     return [];
   });
 };

@@ -33,10 +33,14 @@ export const playWithoutStarting = async (yamls: readonly string[], dir: string,
 };
 
 const podsNamed = async (prefix: string): Promise<{ Id: string; Name: string }[]> =>
-  ((await json<{ Id: string; Name: string }[] | null>('pod', 'ps', '--format', 'json')) ?? []).filter((pod) => pod.Name.startsWith(prefix));
+  ((await json<{ Id: string; Name: string }[] | null>('pod', 'ps', '--format', 'json')) ?? []).filter((pod) =>
+    pod.Name.startsWith(prefix),
+  );
 
 const volumesNamed = async (prefix: string): Promise<string[]> =>
-  ((await json<{ Name: string }[] | null>('volume', 'ls', '--format', 'json')) ?? []).map((volume) => volume.Name).filter((name) => name.startsWith(prefix));
+  ((await json<{ Name: string }[] | null>('volume', 'ls', '--format', 'json')) ?? [])
+    .map((volume) => volume.Name)
+    .filter((name) => name.startsWith(prefix));
 
 /** podman 4.x prints one object for one pod, 5.x an array. */
 const inspectPod = async (id: string): Promise<PodInspect> => {
@@ -51,7 +55,9 @@ const readSpec = async (ctr: ContainerInspect): Promise<OciSpec | undefined> => 
   return text === undefined ? undefined : (JSON.parse(text) as OciSpec);
 };
 
-const inspectContainers = async (ids: readonly string[]): Promise<{ containers: ContainerInspect[]; specs: Map<string, OciSpec> }> => {
+const inspectContainers = async (
+  ids: readonly string[],
+): Promise<{ containers: ContainerInspect[]; specs: Map<string, OciSpec> }> => {
   const containers = ids.length > 0 ? await json<ContainerInspect[]>('container', 'inspect', ...ids) : [];
   const specs = new Map<string, OciSpec>();
   for (const ctr of containers) {
@@ -64,8 +70,14 @@ const inspectContainers = async (ids: readonly string[]): Promise<{ containers: 
 /** Everything podman holds for the pods named `prefix*`: pods, their containers, the volumes they mount, the OCI specs written so far. */
 export const observePods = async (prefix: string, escapeDir: string): Promise<Observed> => {
   const pods = await Promise.all((await podsNamed(prefix)).map((pod) => inspectPod(pod.Id)));
-  const { containers, specs } = await inspectContainers(pods.flatMap((pod) => (pod.Containers ?? []).map((ctr) => ctr.Id)));
-  const volumeNames = [...new Set(containers.flatMap((ctr) => (ctr.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name!)))];
+  const { containers, specs } = await inspectContainers(
+    pods.flatMap((pod) => (pod.Containers ?? []).map((ctr) => ctr.Id)),
+  );
+  const volumeNames = [
+    ...new Set(
+      containers.flatMap((ctr) => (ctr.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name!)),
+    ),
+  ];
   const volumes = volumeNames.length > 0 ? await json<VolumeInspect[]>('volume', 'inspect', ...volumeNames) : [];
   const escaped = (await readdir(escapeDir).catch(() => [] as string[])).map((name) => path.join(escapeDir, name));
   return { pods, containers, volumes, specs, escaped };
@@ -98,7 +110,8 @@ export const initContainers = async (observed: Observed): Promise<string | undef
  * a pod it then fails to create). `removeCase` sweeps up anything else.
  */
 export const removeObserved = async (observed: Observed, volumes: readonly string[]): Promise<void> => {
-  if (observed.pods.length > 0) await podman('pod', 'rm', '--force', '--time', '0', ...observed.pods.map((pod) => pod.Id)).catch(() => undefined);
+  if (observed.pods.length > 0)
+    await podman('pod', 'rm', '--force', '--time', '0', ...observed.pods.map((pod) => pod.Id)).catch(() => undefined);
   const names = [...new Set([...observed.volumes.map((volume) => volume.Name), ...volumes])];
   if (names.length > 0) await podman('volume', 'rm', '--force', ...names).catch(() => undefined);
 };
@@ -110,7 +123,8 @@ export const removeObserved = async (observed: Observed, volumes: readonly strin
  */
 export const removeCase = async (prefix: string): Promise<void> => {
   const pods = await podsNamed(prefix);
-  if (pods.length > 0) await podman('pod', 'rm', '--force', '--time', '0', ...pods.map((pod) => pod.Id)).catch(() => undefined);
+  if (pods.length > 0)
+    await podman('pod', 'rm', '--force', '--time', '0', ...pods.map((pod) => pod.Id)).catch(() => undefined);
   const volumes = await volumesNamed(prefix);
   if (volumes.length > 0) await podman('volume', 'rm', '--force', ...volumes).catch(() => undefined);
 };

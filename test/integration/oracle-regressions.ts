@@ -19,7 +19,10 @@ export interface FixedCase {
   refusal?: Expectation;
 }
 
-const pod = (ctx: CaseContext, options: { meta?: string; container?: string; spec?: string } = {}): string => `apiVersion: v1
+const pod = (
+  ctx: CaseContext,
+  options: { meta?: string; container?: string; spec?: string } = {},
+): string => `apiVersion: v1
 kind: Pod
 metadata:
   name: ${ctx.prefix}web
@@ -56,7 +59,11 @@ export const ISSUE_11: FixedCase[] = [
   },
   {
     name: '(a) a volume {name: r, <<: {hostPath: {path: /}}}',
-    text: (ctx) => pod(ctx, { container: '      volumeMounts: [{name: r, mountPath: /host}]\n', spec: '  volumes:\n    - {name: r, <<: {hostPath: {path: /}}}\n' }),
+    text: (ctx) =>
+      pod(ctx, {
+        container: '      volumeMounts: [{name: r, mountPath: /host}]\n',
+        spec: '  volumes:\n    - {name: r, <<: {hostPath: {path: /}}}\n',
+      }),
     refusal: { field: /volumes\[0\]\.<</, message: /merge key/ },
   },
   {
@@ -71,13 +78,21 @@ export const ISSUE_11: FixedCase[] = [
   },
   {
     name: '(b) a volume {name: r, HostPath: {path: /etc}}',
-    text: (ctx) => pod(ctx, { container: '      volumeMounts: [{name: r, mountPath: /host}]\n', spec: '  volumes:\n    - {name: r, HostPath: {path: /etc}}\n' }),
+    text: (ctx) =>
+      pod(ctx, {
+        container: '      volumeMounts: [{name: r, mountPath: /host}]\n',
+        spec: '  volumes:\n    - {name: r, HostPath: {path: /etc}}\n',
+      }),
     refusal: { field: /HostPath/, message: /case-sensitive/ },
   },
   {
-    name: '(c) a PersistentVolumeClaim binding the host\'s / (device /, type none, mount-options bind) used by a pod',
+    name: "(c) a PersistentVolumeClaim binding the host's / (device /, type none, mount-options bind) used by a pod",
     text: (ctx) =>
-      claim(`${ctx.prefix}root`, { 'volume.podman.io/device': '/', 'volume.podman.io/type': 'none', 'volume.podman.io/mount-options': 'bind' }) + pod(ctx, mountClaim(`${ctx.prefix}root`)),
+      claim(`${ctx.prefix}root`, {
+        'volume.podman.io/device': '/',
+        'volume.podman.io/type': 'none',
+        'volume.podman.io/mount-options': 'bind',
+      }) + pod(ctx, mountClaim(`${ctx.prefix}root`)),
     refusal: { field: /volume\.podman\.io\/device/, message: /policy\.hostPath/ },
   },
 ];
@@ -106,7 +121,9 @@ export const HOLES: FixedCase[] = [
   {
     // podman 4.3 writes each item to filepath.Join(volume, item.path), as root, when it plays.
     name: 'a ConfigMap volume item path climbs out of the volume: podman writes a host file',
-    text: (ctx) => configMap(ctx, '{app.conf: x}') + pod(ctx, mountConfigMap(ctx, `name: ${ctx.prefix}conf, items: [{key: app.conf, path: "${climb(ctx)}"}]`)),
+    text: (ctx) =>
+      configMap(ctx, '{app.conf: x}') +
+      pod(ctx, mountConfigMap(ctx, `name: ${ctx.prefix}conf, items: [{key: app.conf, path: "${climb(ctx)}"}]`)),
   },
   {
     name: 'a ConfigMap data key climbs out of the volume: podman writes a host file',
@@ -115,7 +132,8 @@ export const HOLES: FixedCase[] = [
   {
     // annotations are a free-form map, so `<<` in them is not refused; the YAML podman gets keeps it, and go-yaml merges it.
     name: 'a merge key inside annotations carries seccomp.security.alpha.kubernetes.io/pod: unconfined',
-    text: (ctx) => pod(ctx, { meta: '  annotations:\n    <<: {seccomp.security.alpha.kubernetes.io/pod: unconfined}\n' }),
+    text: (ctx) =>
+      pod(ctx, { meta: '  annotations:\n    <<: {seccomp.security.alpha.kubernetes.io/pod: unconfined}\n' }),
   },
   {
     name: 'an overlay PersistentVolumeClaim: device under /etc/haproxy, lowerdir=/etc in mount-options',

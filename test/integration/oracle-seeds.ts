@@ -21,8 +21,18 @@ export interface CaseContext {
 export const SEEDS = ['host-network', 'net-admin', 'haproxy-config', 'claim', 'deployment', 'config-map'] as const;
 export type SeedName = (typeof SEEDS)[number];
 
-export const container = (name = 'main'): Json => ({ name, image: TEST_IMAGE, imagePullPolicy: 'Never', command: ['sleep', '3600'] });
-const pod = (ctx: CaseContext, spec: Json): Json => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `${ctx.prefix}web`, labels: { app: 'web' } }, spec });
+export const container = (name = 'main'): Json => ({
+  name,
+  image: TEST_IMAGE,
+  imagePullPolicy: 'Never',
+  command: ['sleep', '3600'],
+});
+const pod = (ctx: CaseContext, spec: Json): Json => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: `${ctx.prefix}web`, labels: { app: 'web' } },
+  spec,
+});
 export const claim = (name: string, annotations?: Record<string, string>): Json => ({
   apiVersion: 'v1',
   kind: 'PersistentVolumeClaim',
@@ -36,12 +46,23 @@ export const seedDocs = (seed: SeedName, ctx: CaseContext): Json[] => {
     case 'host-network':
       return [pod(ctx, { hostNetwork: true, containers: [container()] })];
     case 'net-admin':
-      return [pod(ctx, { containers: [{ ...container(), securityContext: { capabilities: { add: ['NET_ADMIN', 'NET_RAW'], drop: ['MKNOD'] } } }] })];
+      return [
+        pod(ctx, {
+          containers: [
+            { ...container(), securityContext: { capabilities: { add: ['NET_ADMIN', 'NET_RAW'], drop: ['MKNOD'] } } },
+          ],
+        }),
+      ];
     case 'haproxy-config':
       return [
         pod(ctx, {
           hostNetwork: true,
-          containers: [{ ...container(), volumeMounts: [{ name: `${ctx.prefix}cfg`, mountPath: '/usr/local/etc/haproxy', readOnly: true }] }],
+          containers: [
+            {
+              ...container(),
+              volumeMounts: [{ name: `${ctx.prefix}cfg`, mountPath: '/usr/local/etc/haproxy', readOnly: true }],
+            },
+          ],
           volumes: [{ name: `${ctx.prefix}cfg`, hostPath: { path: ctx.hostDir, type: 'Directory' } }],
         }),
       ];
@@ -62,13 +83,24 @@ export const seedDocs = (seed: SeedName, ctx: CaseContext): Json[] => {
           spec: {
             replicas: 1,
             selector: { matchLabels: { app: 'lb' } },
-            template: { metadata: { labels: { app: 'lb' } }, spec: { hostNetwork: true, containers: [{ ...container(), securityContext: { capabilities: { add: ['NET_BIND_SERVICE'] } } }] } },
+            template: {
+              metadata: { labels: { app: 'lb' } },
+              spec: {
+                hostNetwork: true,
+                containers: [{ ...container(), securityContext: { capabilities: { add: ['NET_BIND_SERVICE'] } } }],
+              },
+            },
           },
         },
       ];
     case 'config-map':
       return [
-        { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${ctx.prefix}conf` }, data: { 'app.conf': 'listen 80\n' } },
+        {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: `${ctx.prefix}conf` },
+          data: { 'app.conf': 'listen 80\n' },
+        },
         pod(ctx, {
           initContainers: [{ ...container('prep'), command: ['true'] }],
           containers: [{ ...container(), volumeMounts: [{ name: `${ctx.prefix}conf`, mountPath: '/etc/app' }] }],
@@ -120,11 +152,31 @@ export const DANGERS = {
   'selinux-spc': { sc: { seLinuxOptions: { type: 'spc_t' } }, field: 'seLinuxOptions' },
   'selinux-user': { sc: { seLinuxOptions: { user: 'system_u', role: 'system_r' } }, field: 'seLinuxOptions' },
   // With the host's network or IPC, a namespaced sysctl is the host's own: refused whatever the policy says.
-  'sysctl-kernel': { podSc: { sysctls: [{ name: 'kernel.msgmax', value: '65536' }] }, field: 'sysctls', reason: /policy\.sysctls|host's own/ },
-  'sysctl-net': { podSc: { sysctls: [{ name: 'net.ipv4.ip_forward', value: '1' }] }, field: 'sysctls', reason: /policy\.sysctls|host's own/ },
+  'sysctl-kernel': {
+    podSc: { sysctls: [{ name: 'kernel.msgmax', value: '65536' }] },
+    field: 'sysctls',
+    reason: /policy\.sysctls|host's own/,
+  },
+  'sysctl-net': {
+    podSc: { sysctls: [{ name: 'net.ipv4.ip_forward', value: '1' }] },
+    field: 'sysctls',
+    reason: /policy\.sysctls|host's own/,
+  },
   'certs-writable': { hostPath: '/etc/ssl/certs', writable: true, field: 'hostPath', key: 'hostPath' },
-  'propagation-bidirectional': { hostPath: 'HOSTDIR', writable: true, mount: { mountPropagation: 'Bidirectional' }, field: 'mountPropagation', key: 'privileged' },
-  'mount-path-options': { hostPath: 'HOSTDIR', writable: true, mount: { mountPath: '/shared:rshared' }, field: 'mountPath', reason: /mount options|":"/ },
+  'propagation-bidirectional': {
+    hostPath: 'HOSTDIR',
+    writable: true,
+    mount: { mountPropagation: 'Bidirectional' },
+    field: 'mountPropagation',
+    key: 'privileged',
+  },
+  'mount-path-options': {
+    hostPath: 'HOSTDIR',
+    writable: true,
+    mount: { mountPath: '/shared:rshared' },
+    field: 'mountPath',
+    reason: /mount options|":"/,
+  },
   // Allowed by the default policy: accepted, and podman must keep them within it.
   'cap-net-admin': { sc: { capabilities: { add: ['NET_ADMIN'] } } },
   'cap-lower-case': { sc: { capabilities: { add: ['cap_net_raw'] } } },
@@ -156,10 +208,29 @@ export const ANNOTATIONS: Record<string, string> = {
 /** PersistentVolumeClaim annotations: podman turns them into the options of the claim's volume. */
 export const CLAIMS: Record<string, Record<string, string> | undefined> = {
   plain: undefined,
-  'bind-allowed': { 'volume.podman.io/device': 'HOSTDIR', 'volume.podman.io/type': 'none', 'volume.podman.io/mount-options': 'bind' },
-  'bind-root': { 'volume.podman.io/device': '/', 'volume.podman.io/type': 'none', 'volume.podman.io/mount-options': 'bind' },
-  'bind-etc': { 'volume.podman.io/device': '/etc', 'volume.podman.io/type': 'none', 'volume.podman.io/mount-options': 'rbind,ro' },
-  'overlay-lower': { 'volume.podman.io/device': 'HOSTDIR', 'volume.podman.io/type': 'overlay', 'volume.podman.io/mount-options': 'lowerdir=/etc,upperdir=HOSTDIR/u,workdir=HOSTDIR/w' },
-  tmpfs: { 'volume.podman.io/device': 'tmpfs', 'volume.podman.io/type': 'tmpfs', 'volume.podman.io/mount-options': 'size=1m' },
+  'bind-allowed': {
+    'volume.podman.io/device': 'HOSTDIR',
+    'volume.podman.io/type': 'none',
+    'volume.podman.io/mount-options': 'bind',
+  },
+  'bind-root': {
+    'volume.podman.io/device': '/',
+    'volume.podman.io/type': 'none',
+    'volume.podman.io/mount-options': 'bind',
+  },
+  'bind-etc': {
+    'volume.podman.io/device': '/etc',
+    'volume.podman.io/type': 'none',
+    'volume.podman.io/mount-options': 'rbind,ro',
+  },
+  'overlay-lower': {
+    'volume.podman.io/device': 'HOSTDIR',
+    'volume.podman.io/type': 'overlay',
+    'volume.podman.io/mount-options': 'lowerdir=/etc,upperdir=HOSTDIR/u,workdir=HOSTDIR/w',
+  },
+  tmpfs: {
+    'volume.podman.io/device': 'tmpfs',
+    'volume.podman.io/type': 'tmpfs',
+    'volume.podman.io/mount-options': 'size=1m',
+  },
 };
-

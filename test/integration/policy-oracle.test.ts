@@ -31,7 +31,14 @@ import { parseManifest } from '../../src/manifest/parse-manifest.ts';
 import { podman, requirePodman, TEST_IMAGE, uniquePrefix } from './harness.ts';
 import { findingsBeyondPolicy, isUnder, volumeHostPaths, type Baseline, type Observed } from './oracle-facts.ts';
 import { caseArbitrary, expectedRefusal, materialize, render, type Case } from './oracle-mutations.ts';
-import { initContainers, observePods, playWithoutStarting, refreshContainers, removeCase, removeObserved } from './oracle-observe.ts';
+import {
+  initContainers,
+  observePods,
+  playWithoutStarting,
+  refreshContainers,
+  removeCase,
+  removeObserved,
+} from './oracle-observe.ts';
 import { calibration, HOLES, ISSUE_11, type Expectation } from './oracle-regressions.ts';
 import { seedDocs, SEEDS, type CaseContext } from './oracle-seeds.ts';
 
@@ -45,7 +52,14 @@ interface Verdict {
   text: string;
   problems: ManifestProblem[];
   /** Set when the runner accepted the file. */
-  played?: { yaml: string; playErrors: string[]; initError?: string; findings: string[]; containers: number; specs: number };
+  played?: {
+    yaml: string;
+    playErrors: string[];
+    initError?: string;
+    findings: string[];
+    containers: number;
+    specs: number;
+  };
 }
 
 const describeVerdict = (verdict: Verdict): string => {
@@ -53,7 +67,14 @@ const describeVerdict = (verdict: Verdict): string => {
   if (!verdict.played) return [...lines, '--- refused:', ...verdict.problems.map(formatProblem)].join('\n');
   const { yaml, playErrors, initError, findings, containers, specs } = verdict.played;
   const errors = [...playErrors.map((error) => `play: ${error}`), ...(initError ? [`init: ${initError}`] : [])];
-  return [...lines, '--- YAML the runner gave podman:', yaml, `--- podman created ${containers} containers, ${specs} OCI specs read${errors.length ? `; ${errors.join('; ')}` : ''}`, '--- beyond the policy:', ...findings].join('\n');
+  return [
+    ...lines,
+    '--- YAML the runner gave podman:',
+    yaml,
+    `--- podman created ${containers} containers, ${specs} OCI specs read${errors.length ? `; ${errors.join('; ')}` : ''}`,
+    '--- beyond the policy:',
+    ...findings,
+  ].join('\n');
 };
 
 /** A refusal names the file; its main problem a line, a column and a field; with `expected`, one problem names the field and the reason. */
@@ -68,13 +89,23 @@ const assertLocated = (verdict: Verdict, expected: Expectation[] = []): void => 
     `no problem with file:line:column and a field path\n${shown}`,
   );
   if (expected.length === 0) return;
-  const named = verdict.problems.some((problem) => expected.some(({ field, message }) => field.test(problem.field ?? '') && message.test(problem.message)));
-  assert.ok(named, `no problem names ${expected.map(({ field, message }) => `${field} with ${message}`).join(' or ')}\n${shown}`);
+  const named = verdict.problems.some((problem) =>
+    expected.some(({ field, message }) => field.test(problem.field ?? '') && message.test(problem.message)),
+  );
+  assert.ok(
+    named,
+    `no problem names ${expected.map(({ field, message }) => `${field} with ${message}`).join(' or ')}\n${shown}`,
+  );
 };
 
 /** The property: refused with a location, or played within the policy. */
 const assertRefusedOrContained = (verdict: Verdict, expected: Expectation[] = []): void => {
-  if (verdict.played) assert.deepEqual(verdict.played.findings, [], `the runner accepted this and podman went beyond the policy\n${describeVerdict(verdict)}`);
+  if (verdict.played)
+    assert.deepEqual(
+      verdict.played.findings,
+      [],
+      `the runner accepted this and podman went beyond the policy\n${describeVerdict(verdict)}`,
+    );
   else assertLocated(verdict, expected);
 };
 
@@ -95,7 +126,8 @@ describe('policy oracle: podman runs what the runner accepts within the default 
   };
 
   /** `podman init` mounts a volume's device on the host; only devices inside the test's own directory are mounted. */
-  const safeToInit = (observed: Observed): boolean => observed.volumes.every((volume) => volumeHostPaths(volume).every((p) => isUnder(p, [hostDir])));
+  const safeToInit = (observed: Observed): boolean =>
+    observed.volumes.every((volume) => volumeHostPaths(volume).every((p) => isUnder(p, [hostDir])));
 
   /**
    * The runner's verdict on `text` and, for an accepted file, what podman made
@@ -108,7 +140,9 @@ describe('policy oracle: podman runs what the runner accepts within the default 
     const parsed = parseManifest(file, text, { policy: POLICY });
     if (parsed.problems.length > 0) return { file, text, problems: parsed.problems };
     const yamls = buildUnits(parsed, BUILD).map((unit) => unit.yaml);
-    const supporting = parsed.documents.filter((doc) => doc.kind === 'PersistentVolumeClaim' || doc.kind === 'ConfigMap').map((doc) => doc.name);
+    const supporting = parsed.documents
+      .filter((doc) => doc.kind === 'PersistentVolumeClaim' || doc.kind === 'ConfigMap')
+      .map((doc) => doc.name);
     let observed: Observed | undefined;
     try {
       const playErrors = await playWithoutStarting(yamls, dir, ctx.prefix);
@@ -120,7 +154,19 @@ describe('policy oracle: podman runs what the runner accepts within the default 
         observed = await refreshContainers(observed);
         findings = findingsBeyondPolicy(observed, POLICY, baseline);
       }
-      return { file, text, problems: [], played: { yaml: yamls.join('---\n'), playErrors, initError, findings, containers: observed.containers.length, specs: observed.specs.size } };
+      return {
+        file,
+        text,
+        problems: [],
+        played: {
+          yaml: yamls.join('---\n'),
+          playErrors,
+          initError,
+          findings,
+          containers: observed.containers.length,
+          specs: observed.specs.size,
+        },
+      };
     } finally {
       await rm(ctx.escapeDir, { recursive: true, force: true });
       const created = observed;
@@ -143,25 +189,51 @@ describe('policy oracle: podman runs what the runner accepts within the default 
 
     // The baseline: what a plain pod gets from this podman, played the same way.
     const ctx = await nextContext();
-    const plain = render([{ apiVersion: 'v1', kind: 'Pod', metadata: { name: `${ctx.prefix}plain` }, spec: { containers: [{ name: 'main', image: TEST_IMAGE, command: ['sleep', '3600'] }] } }], 'yaml');
+    const plain = render(
+      [
+        {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: `${ctx.prefix}plain` },
+          spec: { containers: [{ name: 'main', image: TEST_IMAGE, command: ['sleep', '3600'] }] },
+        },
+      ],
+      'yaml',
+    );
     const parsed = parseManifest(path.join(dir, 'plain.yaml'), plain, { policy: POLICY });
     assert.deepEqual(parsed.problems, []);
     try {
-      assert.deepEqual(await playWithoutStarting(buildUnits(parsed, BUILD).map((unit) => unit.yaml), dir, 'plain'), []);
+      assert.deepEqual(
+        await playWithoutStarting(
+          buildUnits(parsed, BUILD).map((unit) => unit.yaml),
+          dir,
+          'plain',
+        ),
+        [],
+      );
       const created = await observePods(ctx.prefix, ctx.escapeDir);
       assert.equal(await initContainers(created), undefined);
       const observed = await refreshContainers(created);
       const main = observed.containers.find((ctr) => !ctr.IsInfra)!;
       const spec = observed.specs.get(main.Id);
       assert.ok(spec, 'podman init wrote the OCI spec');
-      const info = JSON.parse(await podman('info', '--format', 'json')) as { store: { graphRoot: string; runRoot: string } };
+      const info = JSON.parse(await podman('info', '--format', 'json')) as {
+        store: { graphRoot: string; runRoot: string };
+      };
       baseline = {
-        capabilities: new Set([...(main.EffectiveCaps ?? []), ...(main.BoundingCaps ?? []), ...Object.values(spec.process?.capabilities ?? {}).flatMap((caps) => caps ?? [])]),
+        capabilities: new Set([
+          ...(main.EffectiveCaps ?? []),
+          ...(main.BoundingCaps ?? []),
+          ...Object.values(spec.process?.capabilities ?? {}).flatMap((caps) => caps ?? []),
+        ]),
         maskedPaths: spec.linux?.maskedPaths ?? [],
         readonlyPaths: spec.linux?.readonlyPaths ?? [],
         storageRoots: [info.store.graphRoot, info.store.runRoot],
       };
-      assert.ok(baseline.maskedPaths.includes('/proc/kcore') && !baseline.capabilities.has('CAP_SYS_ADMIN'), `a plain container is confined: ${JSON.stringify([...baseline.capabilities])}`);
+      assert.ok(
+        baseline.maskedPaths.includes('/proc/kcore') && !baseline.capabilities.has('CAP_SYS_ADMIN'),
+        `a plain container is confined: ${JSON.stringify([...baseline.capabilities])}`,
+      );
       assert.deepEqual(findingsBeyondPolicy(observed, POLICY, baseline), [], 'a plain pod is within the policy');
     } finally {
       removals = removals.then(() => removeCase(ctx.prefix));
@@ -183,7 +255,13 @@ describe('policy oracle: podman runs what the runner accepts within the default 
       assert.deepEqual(await playWithoutStarting([created, initialised], dir, ctx.prefix), []);
       const observed = await observePods(ctx.prefix, ctx.escapeDir);
       const before = findingsBeyondPolicy(observed, POLICY, baseline).join('\n');
-      for (const expected of [/raw-priv: privileged/, /raw-admin: capabilities .*CAP_SYS_ADMIN/, /raw-etc: bind mount of \/etc /, new RegExp(`volume ${ctx.prefix}root: host path / `)]) assert.match(before, expected);
+      for (const expected of [
+        /raw-priv: privileged/,
+        /raw-admin: capabilities .*CAP_SYS_ADMIN/,
+        /raw-etc: bind mount of \/etc /,
+        new RegExp(`volume ${ctx.prefix}root: host path / `),
+      ])
+        assert.match(before, expected);
       // Only the second pod is initialised: initialising the first would mount / on the host for its claim.
       const seccompPod = await observePods(`${ctx.prefix}seccomp`, ctx.escapeDir);
       assert.equal(await initContainers(seccompPod), undefined);
@@ -199,7 +277,11 @@ describe('policy oracle: podman runs what the runner accepts within the default 
     for (const seed of SEEDS) {
       const verdict = await judgeFresh((ctx) => render(seedDocs(seed, ctx), 'yaml'));
       assert.ok(verdict.played, `${seed} is accepted\n${describeVerdict(verdict)}`);
-      assert.deepEqual([verdict.played.playErrors, verdict.played.initError], [[], undefined], `${seed} plays and initialises\n${describeVerdict(verdict)}`);
+      assert.deepEqual(
+        [verdict.played.playErrors, verdict.played.initError],
+        [[], undefined],
+        `${seed} plays and initialises\n${describeVerdict(verdict)}`,
+      );
       assert.ok(verdict.played.specs > 0, `${seed}: the OCI specs were read\n${describeVerdict(verdict)}`);
       assert.deepEqual(verdict.played.findings, [], `${seed}\n${describeVerdict(verdict)}`);
     }
@@ -232,7 +314,9 @@ describe('policy oracle: podman runs what the runner accepts within the default 
       // includeErrorInReport: the report then carries the manifest and the findings, not only the case.
       { numRuns: NUM_RUNS, seed: SEED, includeErrorInReport: true },
     );
-    t.diagnostic(`${stats.refused} refused; ${stats.accepted} accepted, ${stats.created} created by podman, ${stats.initialised} initialised and read at the OCI level`);
+    t.diagnostic(
+      `${stats.refused} refused; ${stats.accepted} accepted, ${stats.created} created by podman, ${stats.initialised} initialised and read at the OCI level`,
+    );
     assert.ok(stats.initialised > 0, 'some accepted cases reached the OCI runtime');
   });
 });

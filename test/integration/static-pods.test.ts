@@ -22,7 +22,8 @@ import {
 } from './harness.ts';
 
 /** The container's command as podman runs it (kube play puts `command` in the entrypoint). */
-const commandOf = (container: string) => podman('inspect', '--format', '{{json .Config.Entrypoint}} {{json .Config.Cmd}}', container);
+const commandOf = (container: string) =>
+  podman('inspect', '--format', '{{json .Config.Entrypoint}} {{json .Config.Cmd}}', container);
 
 const running = (name: string) => async () => {
   const pod = await podByName(name);
@@ -47,8 +48,11 @@ describe('static pods: the lifecycle of one manifest', () => {
     await ws?.cleanup();
   });
 
-  it('2. a dropped-in manifest starts its pod, labelled as the runner\'s', async () => {
-    await writeFile(file, podYaml(name, { command: ['sh', '-c', "trap 'exit 0' TERM; echo v1; while true; do sleep 1; done"] }));
+  it("2. a dropped-in manifest starts its pod, labelled as the runner's", async () => {
+    await writeFile(
+      file,
+      podYaml(name, { command: ['sh', '-c', "trap 'exit 0' TERM; echo v1; while true; do sleep 1; done"] }),
+    );
     const pod = await waitFor('the pod to run', running(name));
     firstId = pod.id;
     assert.equal(pod.labels['static-pod-runner/managed'], 'true');
@@ -59,13 +63,19 @@ describe('static pods: the lifecycle of one manifest', () => {
   });
 
   it('3a. saving the file unchanged, or only reformatted, restarts nothing', async () => {
-    await writeFile(file, `# a comment\n${podYaml(name, { command: ['sh', '-c', "trap 'exit 0' TERM; echo v1; while true; do sleep 1; done"] })}\n\n`);
+    await writeFile(
+      file,
+      `# a comment\n${podYaml(name, { command: ['sh', '-c', "trap 'exit 0' TERM; echo v1; while true; do sleep 1; done"] })}\n\n`,
+    );
     await sleep(5_000); // two resync periods
     assert.equal((await podByName(name))?.id, firstId);
   });
 
   it('3b. editing the command replaces the pod with the new spec', async () => {
-    await writeFile(file, podYaml(name, { command: ['sh', '-c', "trap 'exit 0' TERM; echo v2; while true; do sleep 1; done"] }));
+    await writeFile(
+      file,
+      podYaml(name, { command: ['sh', '-c', "trap 'exit 0' TERM; echo v2; while true; do sleep 1; done"] }),
+    );
     const pod = await waitFor('the replaced pod', async () => {
       const current = await podByName(name);
       return current && current.id !== firstId && current.status === 'Running' ? current : undefined;
@@ -78,15 +88,28 @@ describe('static pods: the lifecycle of one manifest', () => {
   it('4. a broken file keeps the running pod (same ID) and logs file and line; fixing it applies the fix', async () => {
     await writeFile(file, `${podYaml(name)}    ports:\n      - containerPort: [\n`);
     await waitFor('the error to be logged', async () =>
-      runner.logs.some((log) => log.level === 'error' && log.file === file && new RegExp(`${file.replace(/[.]/g, '\\.')}:\\d+:\\d+`).test(String(log.msg))),
+      runner.logs.some(
+        (log) =>
+          log.level === 'error' &&
+          log.file === file &&
+          new RegExp(`${file.replace(/[.]/g, '\\.')}:\\d+:\\d+`).test(String(log.msg)),
+      ),
     );
-    await writeFile(file, podYaml(name, { command: ['sleep', '-1'] }).replace(`image: `, 'image: ""\n      x: ').replace('x: localhost', 'x2: localhost'));
+    await writeFile(
+      file,
+      podYaml(name, { command: ['sleep', '-1'] })
+        .replace(`image: `, 'image: ""\n      x: ')
+        .replace('x: localhost', 'x2: localhost'),
+    );
     await sleep(5_000);
     const pod = await podByName(name);
     assert.equal(pod?.id, firstId, 'the running pod was left alone');
     assert.equal(pod?.status, 'Running');
 
-    await writeFile(file, podYaml(name, { command: ['sh', '-c', "trap 'exit 0' TERM; echo v3; while true; do sleep 1; done"] }));
+    await writeFile(
+      file,
+      podYaml(name, { command: ['sh', '-c', "trap 'exit 0' TERM; echo v3; while true; do sleep 1; done"] }),
+    );
     const fixed = await waitFor('the fixed spec', async () => {
       const current = await podByName(name);
       return current && current.id !== firstId && current.status === 'Running' ? current : undefined;
@@ -95,20 +118,24 @@ describe('static pods: the lifecycle of one manifest', () => {
     firstId = fixed.id;
   });
 
-  it('5. a pod removed behind the runner\'s back comes back', async () => {
+  it("5. a pod removed behind the runner's back comes back", async () => {
     await podman('pod', 'rm', '-f', '-t', '0', name);
     // podman may still be tearing the old pod down when the runner first
     // plays the new one (a play that then fails is cleaned up and retried),
     // so wait for the new pod to stay put.
     let seen = '';
     let steady = 0;
-    const back = await waitFor('the pod to come back and stay', async () => {
-      const current = await podByName(name);
-      if (!current || current.id === firstId || current.status !== 'Running') return undefined;
-      steady = current.id === seen ? steady + 1 : 0;
-      seen = current.id;
-      return steady >= 8 ? current : undefined;
-    }, 30_000);
+    const back = await waitFor(
+      'the pod to come back and stay',
+      async () => {
+        const current = await podByName(name);
+        if (!current || current.id === firstId || current.status !== 'Running') return undefined;
+        steady = current.id === seen ? steady + 1 : 0;
+        seen = current.id;
+        return steady >= 8 ? current : undefined;
+      },
+      30_000,
+    );
     firstId = back.id;
   });
 
@@ -127,7 +154,11 @@ describe('static pods: the lifecycle of one manifest', () => {
 describe('static pods: across runner restarts', () => {
   let ws: Workspace;
   const prefix = uniquePrefix('rs');
-  const [keep, edit, drop] = ['keep', 'edit', 'drop'].map((suffix) => `${prefix}-${suffix}`) as [string, string, string];
+  const [keep, edit, drop] = ['keep', 'edit', 'drop'].map((suffix) => `${prefix}-${suffix}`) as [
+    string,
+    string,
+    string,
+  ];
 
   before(async () => {
     await requirePodman();
@@ -146,7 +177,10 @@ describe('static pods: across runner restarts', () => {
 
     // Pods keep running while the runner is down.
     assert.equal((await podByName(keep))?.status, 'Running');
-    await writeFile(file(edit), podYaml(edit, { command: ['sh', '-c', "trap 'exit 0' TERM; echo edited; while true; do sleep 1; done"] }));
+    await writeFile(
+      file(edit),
+      podYaml(edit, { command: ['sh', '-c', "trap 'exit 0' TERM; echo edited; while true; do sleep 1; done"] }),
+    );
     await rm(file(drop));
 
     runner = await startRunner(ws);
@@ -158,7 +192,11 @@ describe('static pods: across runner restarts', () => {
       assert.ok(edited);
       await waitFor('the dropped pod to go', async () => (await podByName(drop)) === undefined);
       assert.equal((await podByName(keep))?.id, before.get(keep), 'same pod ID');
-      assert.equal(await podman('inspect', '--format', '{{.State.StartedAt}}', `${keep}-main`), startedAt, 'container not restarted');
+      assert.equal(
+        await podman('inspect', '--format', '{{.State.StartedAt}}', `${keep}-main`),
+        startedAt,
+        'container not restarted',
+      );
     } finally {
       await runner.stop();
     }
@@ -188,7 +226,9 @@ describe('static pods: what the runner does not own', () => {
     const ids = [(await podByName(squatted))!.id, (await podByName(bystander))!.id];
     await writeFile(path.join(ws.manifestDir, 'taken.yaml'), podYaml(squatted));
     runner = await startRunner(ws);
-    await waitFor('the conflict to be reported', async () => runner.logs.some((log) => log.level === 'error' && String(log.msg).includes(squatted)));
+    await waitFor('the conflict to be reported', async () =>
+      runner.logs.some((log) => log.level === 'error' && String(log.msg).includes(squatted)),
+    );
     await sleep(4_000);
     assert.equal((await podByName(squatted))?.id, ids[0]);
     assert.equal((await podByName(squatted))?.labels.keep, 'me');
@@ -229,24 +269,35 @@ describe('static pods: files as editors and tools write them', () => {
   it('a burst of writes converges on the final content', async () => {
     const name = `${prefix}-burst`;
     const file = path.join(ws.manifestDir, 'burst.yaml');
-    for (let i = 0; i < 50; i += 1) await writeFile(file, podYaml(name, { command: ['sh', '-c', `trap 'exit 0' TERM; echo ${i}; while true; do sleep 1; done`] }));
-    await waitFor('the final spec', async () => {
-      const pod = await podByName(name);
-      if (pod?.status !== 'Running') return undefined;
-      return /echo 49/.test(await commandOf(`${name}-main`));
-    }, 30_000);
+    for (let i = 0; i < 50; i += 1)
+      await writeFile(
+        file,
+        podYaml(name, { command: ['sh', '-c', `trap 'exit 0' TERM; echo ${i}; while true; do sleep 1; done`] }),
+      );
+    await waitFor(
+      'the final spec',
+      async () => {
+        const pod = await podByName(name);
+        if (pod?.status !== 'Running') return undefined;
+        return /echo 49/.test(await commandOf(`${name}-main`));
+      },
+      30_000,
+    );
   });
 
   it('multi-document files: a ConfigMap reaches its pod; ignored files are ignored', async () => {
     const name = `${prefix}-multi`;
-    await writeFile(path.join(ws.manifestDir, 'multi.yml'), `apiVersion: v1
+    await writeFile(
+      path.join(ws.manifestDir, 'multi.yml'),
+      `apiVersion: v1
 kind: ConfigMap
 metadata:
   name: ${name}-cfg
 data:
   GREETING: hello-from-configmap
 ---
-${podYaml(name).replace('      command:', `      envFrom:\n        - configMapRef:\n            name: ${name}-cfg\n      command:`)}`);
+${podYaml(name).replace('      command:', `      envFrom:\n        - configMapRef:\n            name: ${name}-cfg\n      command:`)}`,
+    );
     await writeFile(path.join(ws.manifestDir, 'multi.yml~'), podYaml(`${name}-backup`));
     await writeFile(path.join(ws.manifestDir, '.multi.yml.swp'), podYaml(`${name}-swap`));
     await waitFor('the pod', running(name));

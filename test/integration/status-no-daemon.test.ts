@@ -4,7 +4,18 @@ import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { CONTAINERS_CONF, createWorkspace, podman, podYaml, REPO, requirePodman, uniquePrefix, waitFor, podByName, type Workspace } from './harness.ts';
+import {
+  CONTAINERS_CONF,
+  createWorkspace,
+  podman,
+  podYaml,
+  REPO,
+  requirePodman,
+  uniquePrefix,
+  waitFor,
+  podByName,
+  type Workspace,
+} from './harness.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -13,7 +24,19 @@ const status = async (ws: Workspace, ...args: string[]): Promise<{ code: number;
   try {
     const { stdout } = await execFileAsync(
       process.execPath,
-      ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), 'status', '--config', ws.configFile, '--manifest-dir', ws.manifestDir, '--state-dir', ws.stateDir, ...args],
+      [
+        '--import',
+        'tsx',
+        path.join(REPO, 'src/cli/main.ts'),
+        'status',
+        '--config',
+        ws.configFile,
+        '--manifest-dir',
+        ws.manifestDir,
+        '--state-dir',
+        ws.stateDir,
+        ...args,
+      ],
       { cwd: REPO, env: { ...process.env, CONTAINERS_CONF, NO_COLOR: '1' } },
     );
     return { code: 0, stdout };
@@ -49,7 +72,10 @@ describe('runner status without a daemon (real podman)', () => {
     const { code, stdout } = await status(ws);
     assert.equal(code, 3, stdout);
     const lines = stdout.split('\n');
-    assert.equal(lines[0], `runner is not running (no status file at ${ws.stateDir}/status.json); showing what podman reports`);
+    assert.equal(
+      lines[0],
+      `runner is not running (no status file at ${ws.stateDir}/status.json); showing what podman reports`,
+    );
     const row = lines.find((line) => line.startsWith(`${name} `));
     assert.ok(row, stdout);
     assert.match(row, new RegExp(`^${name}\\s+1/1\\s+Running\\s+0\\s+\\S+\\s+x\\.yaml$`));
@@ -58,13 +84,20 @@ describe('runner status without a daemon (real podman)', () => {
   it('--json: daemon absent, observed by podman, the pod with its podman id; POD detail too', async () => {
     const { code, stdout } = await status(ws, '--json');
     assert.equal(code, 3);
-    const report = JSON.parse(stdout) as { daemon: { state: string }; observedBy: string; pods: { name: string; podId: string; hash: string; containers: { name: string; state: string }[] }[] };
+    const report = JSON.parse(stdout) as {
+      daemon: { state: string };
+      observedBy: string;
+      pods: { name: string; podId: string; hash: string; containers: { name: string; state: string }[] }[];
+    };
     assert.equal(report.daemon.state, 'absent');
     assert.equal(report.observedBy, 'podman');
     const pod = report.pods.find((item) => item.name === name)!;
     assert.equal(pod.podId, (await podByName(name))!.id);
     assert.equal(pod.hash, 'abc');
-    assert.deepEqual(pod.containers.map((container) => [container.name, container.state]), [['main', 'running']]);
+    assert.deepEqual(
+      pod.containers.map((container) => [container.name, container.state]),
+      [['main', 'running']],
+    );
     const detail = await status(ws, name);
     assert.equal(detail.code, 3);
     assert.match(detail.stdout, new RegExp(`^Podman pod:\\s+${name} \\(`, 'm'));
@@ -77,12 +110,21 @@ describe('runner status without a daemon (real podman)', () => {
     try {
       const { code, stdout } = await status(ws, '--json');
       assert.equal(code, 3);
-      const report = JSON.parse(stdout) as { pods: { name: string; status: string; message?: string; source: string }[]; invalidManifests: { file: string; problems: string[] }[] };
+      const report = JSON.parse(stdout) as {
+        pods: { name: string; status: string; message?: string; source: string }[];
+        invalidManifests: { file: string; problems: string[] }[];
+      };
       const row = report.pods.find((item) => item.name === pending);
       assert.equal(row?.status, 'Pending', stdout);
       assert.equal(row?.source, path.join(ws.manifestDir, 'new.yaml'));
-      assert.equal(report.pods.find((item) => item.name === name)?.message, 'its manifest is gone: the runner removes this pod when it runs');
-      assert.deepEqual(report.invalidManifests.map((item) => item.file), [path.join(ws.manifestDir, 'bad.yaml')]);
+      assert.equal(
+        report.pods.find((item) => item.name === name)?.message,
+        'its manifest is gone: the runner removes this pod when it runs',
+      );
+      assert.deepEqual(
+        report.invalidManifests.map((item) => item.file),
+        [path.join(ws.manifestDir, 'bad.yaml')],
+      );
       assert.match(report.invalidManifests[0]!.problems.join('\n'), /bad\.yaml:4:\d+: metadata\.name/);
       const table = await status(ws);
       assert.match(table.stdout, new RegExp(`^${pending}\\s+0/1\\s+Pending`, 'm'));

@@ -9,7 +9,18 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { CONTAINERS_CONF, createWorkspace, podYaml, REPO, requirePodman, startRunner, uniquePrefix, waitFor, type RunnerProcess, type Workspace } from './harness.ts';
+import {
+  CONTAINERS_CONF,
+  createWorkspace,
+  podYaml,
+  REPO,
+  requirePodman,
+  startRunner,
+  uniquePrefix,
+  waitFor,
+  type RunnerProcess,
+  type Workspace,
+} from './harness.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -22,11 +33,22 @@ interface Report {
 
 /** Runs the CLI as a process; resolves with its exit code and parsed JSON. */
 const status = async (ws: Workspace, ...args: string[]): Promise<{ code: number; report: Report; stdout: string }> => {
-  const cli = [path.join(REPO, 'src/cli/main.ts'), 'status', '--state-dir', ws.stateDir, '--manifest-dir', ws.manifestDir, ...args];
+  const cli = [
+    path.join(REPO, 'src/cli/main.ts'),
+    'status',
+    '--state-dir',
+    ws.stateDir,
+    '--manifest-dir',
+    ws.manifestDir,
+    ...args,
+  ];
   let stdout: string;
   let code = 0;
   try {
-    ({ stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', ...cli, '--json'], { env: { ...process.env, CONTAINERS_CONF }, cwd: REPO }));
+    ({ stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', ...cli, '--json'], {
+      env: { ...process.env, CONTAINERS_CONF },
+      cwd: REPO,
+    }));
   } catch (error) {
     const failed = error as { code: number; stdout: string };
     code = failed.code;
@@ -44,8 +66,13 @@ describe('runner status with a real daemon', () => {
 
   before(async () => {
     await requirePodman();
-    ws = await createWorkspace('resyncIntervalSeconds: 2\nstopTimeoutSeconds: 1\nrestartBackoff: {initialSeconds: 5, maxSeconds: 20}\n');
-    await writeFile(ws.configFile, `resyncIntervalSeconds: 2\nstopTimeoutSeconds: 1\nrestartBackoff: {initialSeconds: 5, maxSeconds: 20}\nmetrics: {textfile: ${path.join(ws.dir, 'runner.prom')}}\n`);
+    ws = await createWorkspace(
+      'resyncIntervalSeconds: 2\nstopTimeoutSeconds: 1\nrestartBackoff: {initialSeconds: 5, maxSeconds: 20}\n',
+    );
+    await writeFile(
+      ws.configFile,
+      `resyncIntervalSeconds: 2\nstopTimeoutSeconds: 1\nrestartBackoff: {initialSeconds: 5, maxSeconds: 20}\nmetrics: {textfile: ${path.join(ws.dir, 'runner.prom')}}\n`,
+    );
     runner = await startRunner(ws);
   });
   after(async () => {
@@ -57,19 +84,33 @@ describe('runner status with a real daemon', () => {
     await writeFile(path.join(ws.manifestDir, 'good.yaml'), podYaml(good));
     const { report } = await waitFor('Running', async () => {
       const result = await status(ws);
-      return result.code === 0 && result.report.pods.some((pod) => pod.name === good && pod.status === 'Running') ? result : undefined;
+      return result.code === 0 && result.report.pods.some((pod) => pod.name === good && pod.status === 'Running')
+        ? result
+        : undefined;
     });
     assert.equal(report.apiVersion, 'static-pod-runner/v1');
     assert.equal(report.daemon.state, 'running');
   });
 
   it('a crash loop and an invalid manifest: reported as such, exit 1', async () => {
-    await writeFile(path.join(ws.manifestDir, 'crash.yaml'), podYaml(crash, { command: ['sh', '-c', 'sleep 0.2; exit 4'] }));
-    await writeFile(path.join(ws.manifestDir, 'broken.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: Broken_Name\nspec:\n  containers: []\n');
-    const { report, code } = await waitFor('CrashLoopBackOff', async () => {
-      const result = await status(ws);
-      return result.report.pods.some((pod) => pod.name === crash && pod.status === 'CrashLoopBackOff') ? result : undefined;
-    }, 30_000);
+    await writeFile(
+      path.join(ws.manifestDir, 'crash.yaml'),
+      podYaml(crash, { command: ['sh', '-c', 'sleep 0.2; exit 4'] }),
+    );
+    await writeFile(
+      path.join(ws.manifestDir, 'broken.yaml'),
+      'apiVersion: v1\nkind: Pod\nmetadata:\n  name: Broken_Name\nspec:\n  containers: []\n',
+    );
+    const { report, code } = await waitFor(
+      'CrashLoopBackOff',
+      async () => {
+        const result = await status(ws);
+        return result.report.pods.some((pod) => pod.name === crash && pod.status === 'CrashLoopBackOff')
+          ? result
+          : undefined;
+      },
+      30_000,
+    );
     assert.equal(code, 1);
     const looping = report.pods.find((pod) => pod.name === crash)!;
     assert.ok(looping.restarts >= 1);
@@ -87,9 +128,18 @@ describe('runner status with a real daemon', () => {
   });
 
   it('runner restart POD: the supervisor restarts it and records it as Manual', async () => {
-    const startedAt = async (): Promise<string> => (await execFileAsync('podman', ['inspect', '--format', '{{.State.StartedAt}}', `${good}-main`], { env: { ...process.env, CONTAINERS_CONF } })).stdout.trim();
+    const startedAt = async (): Promise<string> =>
+      (
+        await execFileAsync('podman', ['inspect', '--format', '{{.State.StartedAt}}', `${good}-main`], {
+          env: { ...process.env, CONTAINERS_CONF },
+        })
+      ).stdout.trim();
     const before = await startedAt();
-    const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), 'restart', '--state-dir', ws.stateDir, good], { env: { ...process.env, CONTAINERS_CONF }, cwd: REPO });
+    const { stdout } = await execFileAsync(
+      process.execPath,
+      ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), 'restart', '--state-dir', ws.stateDir, good],
+      { env: { ...process.env, CONTAINERS_CONF }, cwd: REPO },
+    );
     assert.match(stdout, /Manual/);
     await waitFor('the container to start again', async () => (await startedAt()) !== before, 20_000);
     assert.match(await readFile(path.join(ws.stateDir, 'restarts.json'), 'utf8'), /"Manual"/);
@@ -109,6 +159,9 @@ describe('runner status with a real daemon', () => {
     const { code, report } = await status(ws);
     assert.equal(code, 3);
     assert.notEqual(report.daemon.state, 'running');
-    assert.ok(report.pods.some((pod) => pod.name === good), 'the managed pod is shown from podman');
+    assert.ok(
+      report.pods.some((pod) => pod.name === good),
+      'the managed pod is shown from podman',
+    );
   });
 });

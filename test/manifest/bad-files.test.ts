@@ -37,7 +37,9 @@ describe('special files named like manifests', () => {
     await mkdir(path.join(dir, 'x.yaml'));
     await writeFile(path.join(dir, 'web.yaml'), POD);
     const snapshot = await readManifestDir(dir);
-    const problems = Object.fromEntries(snapshot.files.map((file) => [path.basename(file.file), file.problems.map((problem) => problem.message)]));
+    const problems = Object.fromEntries(
+      snapshot.files.map((file) => [path.basename(file.file), file.problems.map((problem) => problem.message)]),
+    );
     assert.deepEqual(problems, {
       'dev.yaml': ['not a regular file'],
       'fifo.yaml': ['not a regular file'],
@@ -54,7 +56,11 @@ describe('special files named like manifests', () => {
     assert.equal(listed.ok, true);
     await rm(file);
     assert.equal(await readAndParse(file), undefined);
-    assert.deepEqual(await resolveManifestEntry(file, dir, DEFAULT_TRUST), { ok: false, reason: 'file disappeared while being read', gone: true });
+    assert.deepEqual(await resolveManifestEntry(file, dir, DEFAULT_TRUST), {
+      ok: false,
+      reason: 'file disappeared while being read',
+      gone: true,
+    });
   });
 
   it('a directory where files appear and vanish while it is read never throws', async () => {

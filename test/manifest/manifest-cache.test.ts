@@ -5,7 +5,11 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ManifestCache } from '../../src/manifest/manifest-cache.ts';
 import { decodeManifest } from '../../src/manifest/read-manifest-file.ts';
 import { parseManifest, type ParsedManifest } from '../../src/manifest/parse-manifest.ts';
-import { readManifestDir, type ManifestSnapshot, type ReadManifestOptions } from '../../src/manifest/read-manifest-dir.ts';
+import {
+  readManifestDir,
+  type ManifestSnapshot,
+  type ReadManifestOptions,
+} from '../../src/manifest/read-manifest-dir.ts';
 import { DEFAULT_POLICY } from '../../src/policy/policy.ts';
 import { readManifestFixture } from '../helpers/fixtures.ts';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.ts';
@@ -44,7 +48,8 @@ const fileOf = (snapshot: ManifestSnapshot, name: string): ParsedManifest => {
   assert.ok(found, `${name} is in the snapshot`);
   return found;
 };
-const imageOf = (manifest: ParsedManifest): unknown => (manifest.documents[0]?.object as { spec: { containers: { image: string }[] } }).spec.containers[0]?.image;
+const imageOf = (manifest: ParsedManifest): unknown =>
+  (manifest.documents[0]?.object as { spec: { containers: { image: string }[] } }).spec.containers[0]?.image;
 
 describe('readManifestDir with a ManifestCache', () => {
   it('a second pass over an unchanged directory parses nothing and reads nothing', async () => {

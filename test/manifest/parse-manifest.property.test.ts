@@ -25,20 +25,33 @@ const TIME_LIMIT_MS = 1000;
 
 const ALNUM = 'abcdefghijklmnopqrstuvwxyz0123456789'.split('');
 const dnsLabel = fc
-  .tuple(fc.constantFrom(...ALNUM), fc.array(fc.constantFrom(...ALNUM, '-'), { maxLength: 40 }), fc.constantFrom(...ALNUM))
+  .tuple(
+    fc.constantFrom(...ALNUM),
+    fc.array(fc.constantFrom(...ALNUM, '-'), { maxLength: 40 }),
+    fc.constantFrom(...ALNUM),
+  )
   .map(([first, middle, last]) => `${first}${middle.join('')}${last}`.slice(0, 63))
   .filter((name) => !name.endsWith('-'));
 
 const envVar = fc.record({ name: fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,15}$/), value: fc.string({ maxLength: 30 }) });
 const port = fc.record(
-  { containerPort: fc.integer({ min: 1, max: 65535 }), hostPort: fc.integer({ min: 1, max: 65535 }), protocol: fc.constantFrom('TCP', 'UDP', 'SCTP') },
+  {
+    containerPort: fc.integer({ min: 1, max: 65535 }),
+    hostPort: fc.integer({ min: 1, max: 65535 }),
+    protocol: fc.constantFrom('TCP', 'UDP', 'SCTP'),
+  },
   { requiredKeys: ['containerPort'] },
 );
 const container = (name: string) =>
   fc.record(
     {
       name: fc.constant(name),
-      image: fc.constantFrom('busybox', 'docker.io/library/nginx:1.25', 'registry.k8s.io/etcd:3.5.9-0', 'localhost/x@sha256:' + 'a'.repeat(64)),
+      image: fc.constantFrom(
+        'busybox',
+        'docker.io/library/nginx:1.25',
+        'registry.k8s.io/etcd:3.5.9-0',
+        'localhost/x@sha256:' + 'a'.repeat(64),
+      ),
       command: fc.array(fc.string({ maxLength: 20 }), { maxLength: 4 }),
       args: fc.array(fc.string({ maxLength: 20 }), { maxLength: 4 }),
       ports: fc.array(port, { maxLength: 3 }),
@@ -47,7 +60,9 @@ const container = (name: string) =>
     },
     { requiredKeys: ['name', 'image'] },
   );
-const labelKey = fc.stringMatching(/^[a-z]([a-z0-9.-]{0,20}\/)?[a-z0-9]([a-z0-9_.-]{0,20}[a-z0-9])?$/).filter((key) => !key.startsWith('static-pod-runner/'));
+const labelKey = fc
+  .stringMatching(/^[a-z]([a-z0-9.-]{0,20}\/)?[a-z0-9]([a-z0-9_.-]{0,20}[a-z0-9])?$/)
+  .filter((key) => !key.startsWith('static-pod-runner/'));
 
 const validPod = fc
   .record({
@@ -120,8 +135,10 @@ const assertWellFormed = (file: string, parsed: ParsedManifest): void => {
     assert.equal(problem.file, file);
     assert.equal(typeof problem.message, 'string');
     assert.ok(problem.message.trim().length > 0, 'empty message');
-    if (problem.line !== undefined) assert.ok(Number.isInteger(problem.line) && problem.line >= 1, `line ${problem.line}`);
-    if (problem.column !== undefined) assert.ok(Number.isInteger(problem.column) && problem.column >= 1, `column ${problem.column}`);
+    if (problem.line !== undefined)
+      assert.ok(Number.isInteger(problem.line) && problem.line >= 1, `line ${problem.line}`);
+    if (problem.column !== undefined)
+      assert.ok(Number.isInteger(problem.column) && problem.column >= 1, `column ${problem.column}`);
     assert.ok(formatProblem(problem).startsWith(file));
   }
   if (parsed.problems.length === 0) {
@@ -131,14 +148,61 @@ const assertWellFormed = (file: string, parsed: ParsedManifest): void => {
 
 // ---- mutations ----
 
-const YAML_TOKENS = ['&a ', '*a', '<<: *a\n', '\n---\n', '? ', ': ', '- ', '!!binary ', '!!python/object ', '{', '}', '[', ']', '|', '>-', '%YAML 1.1\n', '!<tag:x> ', '"', "'", '#', '\t', '\0', '\uFEFF', '~', '.inf', '0x1F', '1e999', '\\u0000', '&b [*a,*a,*a,*a]'];
+const YAML_TOKENS = [
+  '&a ',
+  '*a',
+  '<<: *a\n',
+  '\n---\n',
+  '? ',
+  ': ',
+  '- ',
+  '!!binary ',
+  '!!python/object ',
+  '{',
+  '}',
+  '[',
+  ']',
+  '|',
+  '>-',
+  '%YAML 1.1\n',
+  '!<tag:x> ',
+  '"',
+  "'",
+  '#',
+  '\t',
+  '\0',
+  '\uFEFF',
+  '~',
+  '.inf',
+  '0x1F',
+  '1e999',
+  '\\u0000',
+  '&b [*a,*a,*a,*a]',
+];
 
 const FIELD_PATHS: (string | number)[][] = [
-  ['kind'], ['apiVersion'], ['metadata'], ['metadata', 'name'], ['metadata', 'labels'], ['spec'], ['spec', 'containers'],
-  ['spec', 'containers', 0], ['spec', 'containers', 0, 'name'], ['spec', 'containers', 0, 'image'], ['spec', 'containers', 0, 'ports'],
-  ['spec', 'containers', 0, 'ports', 0, 'containerPort'], ['spec', 'containers', 0, 'command'], ['spec', 'containers', 0, 'env'],
-  ['spec', 'containers', 0, 'livenessProbe'], ['spec', 'containers', 0, 'securityContext'], ['spec', 'containers', 0, 'securityContext', 'capabilities', 'add'],
-  ['spec', 'restartPolicy'], ['spec', 'hostNetwork'], ['spec', 'volumes'], ['spec', 'volumes', 0, 'hostPath'], ['spec', 'initContainers'],
+  ['kind'],
+  ['apiVersion'],
+  ['metadata'],
+  ['metadata', 'name'],
+  ['metadata', 'labels'],
+  ['spec'],
+  ['spec', 'containers'],
+  ['spec', 'containers', 0],
+  ['spec', 'containers', 0, 'name'],
+  ['spec', 'containers', 0, 'image'],
+  ['spec', 'containers', 0, 'ports'],
+  ['spec', 'containers', 0, 'ports', 0, 'containerPort'],
+  ['spec', 'containers', 0, 'command'],
+  ['spec', 'containers', 0, 'env'],
+  ['spec', 'containers', 0, 'livenessProbe'],
+  ['spec', 'containers', 0, 'securityContext'],
+  ['spec', 'containers', 0, 'securityContext', 'capabilities', 'add'],
+  ['spec', 'restartPolicy'],
+  ['spec', 'hostNetwork'],
+  ['spec', 'volumes'],
+  ['spec', 'volumes', 0, 'hostPath'],
+  ['spec', 'initContainers'],
   ['spec', 'terminationGracePeriodSeconds'],
 ];
 
@@ -157,24 +221,34 @@ const mutatedText = validPod.chain((pod) => {
   const text = stringify(pod);
   return fc.oneof(
     // random character flips
-    fc.array(fc.tuple(fc.nat({ max: text.length - 1 }), fc.integer({ min: 0, max: 0xffff })), { minLength: 1, maxLength: 8 }).map((flips) => {
-      const chars = [...text];
-      for (const [at, code] of flips) chars[at % chars.length] = String.fromCharCode(code);
-      return chars.join('');
-    }),
+    fc
+      .array(fc.tuple(fc.nat({ max: text.length - 1 }), fc.integer({ min: 0, max: 0xffff })), {
+        minLength: 1,
+        maxLength: 8,
+      })
+      .map((flips) => {
+        const chars = [...text];
+        for (const [at, code] of flips) chars[at % chars.length] = String.fromCharCode(code);
+        return chars.join('');
+      }),
     // truncation
     fc.nat({ max: text.length }).map((length) => text.slice(0, length)),
     // inserted YAML tokens
-    fc.array(fc.tuple(fc.nat({ max: text.length }), fc.constantFrom(...YAML_TOKENS)), { minLength: 1, maxLength: 5 }).map((inserts) => {
-      let out = text;
-      for (const [at, token] of inserts) out = out.slice(0, at % (out.length + 1)) + token + out.slice(at % (out.length + 1));
-      return out;
-    }),
+    fc
+      .array(fc.tuple(fc.nat({ max: text.length }), fc.constantFrom(...YAML_TOKENS)), { minLength: 1, maxLength: 5 })
+      .map((inserts) => {
+        let out = text;
+        for (const [at, token] of inserts)
+          out = out.slice(0, at % (out.length + 1)) + token + out.slice(at % (out.length + 1));
+        return out;
+      }),
     // a random JSON value in a field, written as YAML or JSON
-    fc.tuple(fc.constantFrom(...FIELD_PATHS), fc.jsonValue({ maxDepth: 3 }), fc.boolean()).map(([at, value, asJson]) => {
-      const mutated = setIn(pod, at, value);
-      return asJson ? JSON.stringify(mutated) : stringify(mutated);
-    }),
+    fc
+      .tuple(fc.constantFrom(...FIELD_PATHS), fc.jsonValue({ maxDepth: 3 }), fc.boolean())
+      .map(([at, value, asJson]) => {
+        const mutated = setIn(pod, at, value);
+        return asJson ? JSON.stringify(mutated) : stringify(mutated);
+      }),
     // anything at all
     fc.string({ unit: 'binary', maxLength: 400 }),
   );
@@ -210,7 +284,10 @@ describe('parseManifest: mutated manifests (fast-check)', () => {
   it('never throw or hang; every failure is a problem naming the file, line >= 1', () => {
     fc.assert(
       fc.property(mutatedText, (text) => {
-        assertWellFormed(FILE, timed(() => parseManifest(FILE, text)));
+        assertWellFormed(
+          FILE,
+          timed(() => parseManifest(FILE, text)),
+        );
       }),
       { numRuns: 500 },
     );
@@ -240,11 +317,15 @@ describe('readAndParse: random bytes on disk (fast-check)', () => {
       fc.asyncProperty(
         fc.oneof(
           fc.uint8Array({ maxLength: 2048 }),
-          validPod.chain((pod) => fc.tuple(fc.constant(Buffer.from(stringify(pod))), fc.nat(), fc.integer({ min: 0x80, max: 0xff })).map(([bytes, at, byte]) => {
-            const copy = Uint8Array.from(bytes);
-            copy[at % copy.length] = byte;
-            return copy;
-          })),
+          validPod.chain((pod) =>
+            fc
+              .tuple(fc.constant(Buffer.from(stringify(pod))), fc.nat(), fc.integer({ min: 0x80, max: 0xff }))
+              .map(([bytes, at, byte]) => {
+                const copy = Uint8Array.from(bytes);
+                copy[at % copy.length] = byte;
+                return copy;
+              }),
+          ),
         ),
         async (bytes) => {
           await writeFile(file(), bytes);

@@ -3,7 +3,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, open, symlink, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { decodeManifest, MAX_MANIFEST_BYTES, readManifestFile, type ReadResult } from '../../src/manifest/read-manifest-file.ts';
+import {
+  decodeManifest,
+  MAX_MANIFEST_BYTES,
+  readManifestFile,
+  type ReadResult,
+} from '../../src/manifest/read-manifest-file.ts';
 import { readManifestDir } from '../../src/manifest/read-manifest-dir.ts';
 import { isRunnerError } from '../../src/shared/errors.ts';
 import { readManifestFixture } from '../helpers/fixtures.ts';
@@ -11,7 +16,8 @@ import { makeTempDir, removeTempDir } from '../helpers/temp-dir.ts';
 
 const POD = readManifestFixture('pod.yaml');
 /** The text a read returned, or undefined when it refused the file or did not read it. */
-const textOf = (result: ReadResult): string | undefined => (result.ok && 'bytes' in result ? decodeManifest(result.bytes) : undefined);
+const textOf = (result: ReadResult): string | undefined =>
+  result.ok && 'bytes' in result ? decodeManifest(result.bytes) : undefined;
 const podNamed = (name: string): string => POD.replace('name: web\n  labels', `name: ${name}\n  labels`);
 
 let dir: string;
@@ -60,7 +66,10 @@ describe('readManifestFile', () => {
     await truncate(file, MAX_MANIFEST_BYTES + 1); // sparse: costs no disk
     const result = await readManifestFile(file);
     assert.equal(result.ok, false);
-    assert.match(!result.ok ? result.reason : '', new RegExp(`file is ${MAX_MANIFEST_BYTES + 1} bytes, larger than the ${MAX_MANIFEST_BYTES}-byte limit`));
+    assert.match(
+      !result.ok ? result.reason : '',
+      new RegExp(`file is ${MAX_MANIFEST_BYTES + 1} bytes, larger than the ${MAX_MANIFEST_BYTES}-byte limit`),
+    );
   });
 
   it('a file of exactly the cap is read', async () => {
@@ -107,7 +116,15 @@ describe('readManifestDir', () => {
   it('reads manifests sorted by name and never opens ignored names', async () => {
     await writeFile(path.join(dir, 'b.yaml'), podNamed('b'));
     await writeFile(path.join(dir, 'a.yml'), podNamed('a'));
-    await writeFile(path.join(dir, 'c.json'), JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'c' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } }));
+    await writeFile(
+      path.join(dir, 'c.json'),
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'c' },
+        spec: { containers: [{ name: 'c', image: 'busybox' }] },
+      }),
+    );
     // Ignored names that would hang or fail if they were opened:
     execFileSync('mkfifo', [path.join(dir, '.hidden.yaml')]);
     execFileSync('mkfifo', [path.join(dir, 'web.yaml~')]);
@@ -117,9 +134,18 @@ describe('readManifestDir', () => {
 
     const snapshot = await readManifestDir(dir);
     assert.equal(snapshot.dir, dir);
-    assert.deepEqual(snapshot.files.map((file) => path.basename(file.file)), ['a.yml', 'b.yaml', 'c.json']);
-    assert.deepEqual(snapshot.files.map((file) => file.problems), [[], [], []]);
-    assert.deepEqual(snapshot.files.map((file) => file.documents[0]?.name), ['a', 'b', 'c']);
+    assert.deepEqual(
+      snapshot.files.map((file) => path.basename(file.file)),
+      ['a.yml', 'b.yaml', 'c.json'],
+    );
+    assert.deepEqual(
+      snapshot.files.map((file) => file.problems),
+      [[], [], []],
+    );
+    assert.deepEqual(
+      snapshot.files.map((file) => file.documents[0]?.name),
+      ['a', 'b', 'c'],
+    );
   });
 
   it('reports special files as problems of their own file, and still reads the rest', async () => {
@@ -135,11 +161,18 @@ describe('readManifestDir', () => {
     const byName = new Map(snapshot.files.map((file) => [path.basename(file.file), file]));
     assert.deepEqual([...byName.keys()], ['big.yaml', 'd.yaml', 'fifo.yaml', 'web.yaml', 'zero.yaml']);
     for (const name of ['d.yaml', 'fifo.yaml']) {
-      assert.deepEqual(byName.get(name)?.problems, [{ file: path.join(dir, name), message: 'not a regular file' }], name);
+      assert.deepEqual(
+        byName.get(name)?.problems,
+        [{ file: path.join(dir, name), message: 'not a regular file' }],
+        name,
+      );
       assert.deepEqual(byName.get(name)?.documents, []);
     }
     // Refused before it is opened: it leaves the directory (src/manifest/trust.ts).
-    assert.match(byName.get('zero.yaml')?.problems[0]?.message ?? '', /is a symlink to \/dev\/zero, outside the manifest directory/);
+    assert.match(
+      byName.get('zero.yaml')?.problems[0]?.message ?? '',
+      /is a symlink to \/dev\/zero, outside the manifest directory/,
+    );
     assert.match(byName.get('big.yaml')?.problems[0]?.message ?? '', /larger than the 10485760-byte limit/);
     assert.deepEqual(byName.get('web.yaml')?.problems, []);
     assert.equal(byName.get('web.yaml')?.documents.length, 1);
@@ -162,6 +195,9 @@ describe('readManifestDir', () => {
   it('a file instead of a directory throws MANIFEST_DIR', async () => {
     const file = path.join(dir, 'file');
     await writeFile(file, '');
-    await assert.rejects(readManifestDir(file), (error: unknown) => isRunnerError(error) && error.code === 'MANIFEST_DIR');
+    await assert.rejects(
+      readManifestDir(file),
+      (error: unknown) => isRunnerError(error) && error.code === 'MANIFEST_DIR',
+    );
   });
 });

@@ -38,15 +38,27 @@ const problemsOf = async (name: string, options: Parameters<typeof readManifestD
 
 describe('untrustedReason', () => {
   const owners = trustedOwners(DEFAULT_TRUST, 1000);
-  it('accepts root or the runner\'s own uid with no group/other write bit', () => {
+  it("accepts root or the runner's own uid with no group/other write bit", () => {
     assert.equal(untrustedReason('file', '/x', { uid: 0, mode: 0o100644 }, owners), undefined);
     assert.equal(untrustedReason('file', '/x', { uid: 1000, mode: 0o100600 }, owners), undefined);
   });
   it('refuses other owners and group/other write, saying how to fix it', () => {
-    assert.match(untrustedReason('file', '/x', { uid: 1001, mode: 0o100644 }, owners) ?? '', /owned by uid 1001, not by root .*chown root \/x.*trust\.allowedOwners/);
-    assert.match(untrustedReason('file', '/x', { uid: 0, mode: 0o100664 }, owners) ?? '', /writable by group \(mode 0664\): run "chmod go-w \/x"/);
-    assert.match(untrustedReason('file', '/x', { uid: 0, mode: 0o100646 }, owners) ?? '', /writable by others \(mode 0646\)/);
-    assert.match(untrustedReason('directory', '/d', { uid: 0, mode: 0o40777 }, owners) ?? '', /writable by group and others \(mode 0777\)/);
+    assert.match(
+      untrustedReason('file', '/x', { uid: 1001, mode: 0o100644 }, owners) ?? '',
+      /owned by uid 1001, not by root .*chown root \/x.*trust\.allowedOwners/,
+    );
+    assert.match(
+      untrustedReason('file', '/x', { uid: 0, mode: 0o100664 }, owners) ?? '',
+      /writable by group \(mode 0664\): run "chmod go-w \/x"/,
+    );
+    assert.match(
+      untrustedReason('file', '/x', { uid: 0, mode: 0o100646 }, owners) ?? '',
+      /writable by others \(mode 0646\)/,
+    );
+    assert.match(
+      untrustedReason('directory', '/d', { uid: 0, mode: 0o40777 }, owners) ?? '',
+      /writable by group and others \(mode 0777\)/,
+    );
   });
   it('accepts a root-owned sticky ancestor such as /tmp, never a sticky manifest directory itself', () => {
     assert.equal(untrustedReason('parent directory', '/tmp', { uid: 0, mode: 0o41777 }, owners, true), undefined);
@@ -54,7 +66,15 @@ describe('untrustedReason', () => {
     assert.ok(untrustedReason('manifest directory', '/d', { uid: 0, mode: 0o41777 }, owners, false));
   });
   it('allowedOwners adds uids', () => {
-    assert.equal(untrustedReason('file', '/x', { uid: 42, mode: 0o100644 }, trustedOwners({ ...DEFAULT_TRUST, allowedOwners: [42] }, 0)), undefined);
+    assert.equal(
+      untrustedReason(
+        'file',
+        '/x',
+        { uid: 42, mode: 0o100644 },
+        trustedOwners({ ...DEFAULT_TRUST, allowedOwners: [42] }, 0),
+      ),
+      undefined,
+    );
   });
 });
 
@@ -68,7 +88,9 @@ describe('trust when reading the manifest directory', () => {
   it('a group-writable file is held with a problem; strict: false reads it', async () => {
     await writeFile(path.join(dir, 'web.yaml'), POD);
     await chmod(path.join(dir, 'web.yaml'), 0o664);
-    assert.deepEqual(await problemsOf('web.yaml'), [`file ${path.join(dir, 'web.yaml')} is writable by group (mode 0664): run "chmod go-w ${path.join(dir, 'web.yaml')}" (or set trust.strict: false)`]);
+    assert.deepEqual(await problemsOf('web.yaml'), [
+      `file ${path.join(dir, 'web.yaml')} is writable by group (mode 0664): run "chmod go-w ${path.join(dir, 'web.yaml')}" (or set trust.strict: false)`,
+    ]);
     assert.deepEqual(await problemsOf('web.yaml', { trust: { ...DEFAULT_TRUST, strict: false } }), []);
   });
 
@@ -87,16 +109,25 @@ describe('trust when reading the manifest directory', () => {
     assert.equal(snapshot.files.length, 2);
     for (const file of snapshot.files) {
       assert.deepEqual(file.documents, []);
-      assert.match(file.problems[0]?.message ?? '', new RegExp(`^refusing every manifest: manifest directory ${dir} is writable by group and others \\(mode 0777\\)`));
+      assert.match(
+        file.problems[0]?.message ?? '',
+        new RegExp(
+          `^refusing every manifest: manifest directory ${dir} is writable by group and others \\(mode 0777\\)`,
+        ),
+      );
       assert.equal(file.problems.length, 1);
     }
   });
 
-  it('a parent directory owned by another user makes the manifest directory untrusted', { skip: needsRoot }, async () => {
-    await chown(base, 4242, 4242);
-    await writeFile(path.join(dir, 'web.yaml'), POD);
-    assert.match((await problemsOf('web.yaml'))?.[0] ?? '', /parent directory .* is owned by uid 4242/);
-  });
+  it(
+    'a parent directory owned by another user makes the manifest directory untrusted',
+    { skip: needsRoot },
+    async () => {
+      await chown(base, 4242, 4242);
+      await writeFile(path.join(dir, 'web.yaml'), POD);
+      assert.match((await problemsOf('web.yaml'))?.[0] ?? '', /parent directory .* is owned by uid 4242/);
+    },
+  );
 
   it('a symlink inside the directory is followed; one out of it, or to /dev/zero, is refused', async () => {
     await mkdir(path.join(dir, 'sub'), { mode: 0o755 });
@@ -108,9 +139,18 @@ describe('trust when reading the manifest directory', () => {
     await symlink('/etc/passwd', path.join(dir, 'passwd.yaml'));
     await symlink('missing.txt', path.join(dir, 'dangling.yaml'));
     assert.deepEqual(await problemsOf('inside.yaml'), []);
-    assert.match((await problemsOf('outside.yaml'))?.[0] ?? '', /is a symlink to .*outside\.txt, outside the manifest directory: refusing it/);
-    assert.match((await problemsOf('zero.yaml'))?.[0] ?? '', /is a symlink to \/dev\/zero, outside the manifest directory/);
-    assert.match((await problemsOf('passwd.yaml'))?.[0] ?? '', /is a symlink to \/etc\/passwd, outside the manifest directory/);
+    assert.match(
+      (await problemsOf('outside.yaml'))?.[0] ?? '',
+      /is a symlink to .*outside\.txt, outside the manifest directory: refusing it/,
+    );
+    assert.match(
+      (await problemsOf('zero.yaml'))?.[0] ?? '',
+      /is a symlink to \/dev\/zero, outside the manifest directory/,
+    );
+    assert.match(
+      (await problemsOf('passwd.yaml'))?.[0] ?? '',
+      /is a symlink to \/etc\/passwd, outside the manifest directory/,
+    );
     assert.deepEqual(await problemsOf('dangling.yaml'), ['is a symlink to a file that does not exist']);
     const follow = { trust: { ...DEFAULT_TRUST, followSymlinksOutside: true } };
     assert.deepEqual(await problemsOf('outside.yaml', follow), []);
@@ -121,7 +161,10 @@ describe('trust when reading the manifest directory', () => {
     await writeFile(path.join(dir, 'web.yaml'), POD);
     await symlink(dir, path.join(base, 'link'));
     const snapshot = await readManifestDir(path.join(base, 'link'));
-    assert.deepEqual(snapshot.files.map((file) => file.problems), [[]]);
+    assert.deepEqual(
+      snapshot.files.map((file) => file.problems),
+      [[]],
+    );
   });
 
   it('warn mode (runner validate) reads untrusted files and reports the reasons as warnings', async () => {
@@ -131,7 +174,10 @@ describe('trust when reading the manifest directory', () => {
     await symlink(path.join(base, 'outside.txt'), path.join(dir, 'out.yaml'));
     await chmod(dir, 0o775);
     const snapshot = await readManifestDir(dir, { trustMode: 'warn' });
-    assert.deepEqual(snapshot.files.map((file) => file.problems), [[], []]);
+    assert.deepEqual(
+      snapshot.files.map((file) => file.problems),
+      [[], []],
+    );
     const warnings = (snapshot.warnings ?? []).map((warning) => warning.message);
     assert.equal(warnings.length, 3, warnings.join('\n'));
     assert.match(warnings[0] ?? '', /manifest directory .* is writable by group/);
@@ -150,53 +196,84 @@ describe('directoryTrustProblem walks the path as configured', () => {
   // uid 65534 (nobody) plays the other user who must not be able to repoint the runner.
   const OTHER = 65534;
 
-  it('a symlink to the directory, held in a directory another user owns, is refused though its target is trusted', { skip: needsRoot }, async () => {
-    const theirs = path.join(base, 'theirs');
-    await mkdir(theirs, { mode: 0o755 });
-    await chown(theirs, OTHER, OTHER);
-    await symlink(dir, path.join(theirs, 'manifests'));
-    await writeFile(path.join(dir, 'web.yaml'), POD);
-    assert.equal(await directoryTrustProblem(dir, DEFAULT_TRUST), undefined);
-    assert.match((await directoryTrustProblem(path.join(theirs, 'manifests'), DEFAULT_TRUST)) ?? '', new RegExp(`^parent directory ${theirs} is owned by uid ${OTHER}`));
-    const snapshot = await readManifestDir(path.join(theirs, 'manifests'));
-    assert.deepEqual(snapshot.files.map((file) => file.documents.length), [0]);
-    assert.match(snapshot.files[0]?.problems[0]?.message ?? '', /^refusing every manifest: parent directory .* is owned by uid 65534/);
-  });
+  it(
+    'a symlink to the directory, held in a directory another user owns, is refused though its target is trusted',
+    { skip: needsRoot },
+    async () => {
+      const theirs = path.join(base, 'theirs');
+      await mkdir(theirs, { mode: 0o755 });
+      await chown(theirs, OTHER, OTHER);
+      await symlink(dir, path.join(theirs, 'manifests'));
+      await writeFile(path.join(dir, 'web.yaml'), POD);
+      assert.equal(await directoryTrustProblem(dir, DEFAULT_TRUST), undefined);
+      assert.match(
+        (await directoryTrustProblem(path.join(theirs, 'manifests'), DEFAULT_TRUST)) ?? '',
+        new RegExp(`^parent directory ${theirs} is owned by uid ${OTHER}`),
+      );
+      const snapshot = await readManifestDir(path.join(theirs, 'manifests'));
+      assert.deepEqual(
+        snapshot.files.map((file) => file.documents.length),
+        [0],
+      );
+      assert.match(
+        snapshot.files[0]?.problems[0]?.message ?? '',
+        /^refusing every manifest: parent directory .* is owned by uid 65534/,
+      );
+    },
+  );
 
   it('a symlink in a group- or world-writable directory is refused', async () => {
     const shared = path.join(base, 'shared');
     await mkdir(shared);
     await chmod(shared, 0o777);
     await symlink(dir, path.join(shared, 'manifests'));
-    assert.match((await directoryTrustProblem(path.join(shared, 'manifests'), DEFAULT_TRUST)) ?? '', /^parent directory .*shared is writable by group and others \(mode 0777\)/);
-  });
-
-  it('a symlink owned by another user is refused, even in a root-owned sticky directory; one owned by root there is followed', { skip: needsRoot }, async () => {
-    const sticky = path.join(base, 'sticky');
-    await mkdir(sticky);
-    await chmod(sticky, 0o1777);
-    await symlink(dir, path.join(sticky, 'root-link'));
-    await symlink(dir, path.join(sticky, 'their-link'));
-    await lchown(path.join(sticky, 'their-link'), OTHER, OTHER);
-    assert.equal(await directoryTrustProblem(path.join(sticky, 'root-link'), DEFAULT_TRUST), undefined);
-    assert.equal(
-      await directoryTrustProblem(path.join(sticky, 'their-link'), DEFAULT_TRUST),
-      `symlink ${path.join(sticky, 'their-link')} on the path of the manifest directory is owned by uid ${OTHER}, who could repoint it: run "chown -h root ${path.join(sticky, 'their-link')}" (or add the uid to trust.allowedOwners)`,
+    assert.match(
+      (await directoryTrustProblem(path.join(shared, 'manifests'), DEFAULT_TRUST)) ?? '',
+      /^parent directory .*shared is writable by group and others \(mode 0777\)/,
     );
-    assert.equal(await directoryTrustProblem(path.join(sticky, 'their-link'), { ...DEFAULT_TRUST, allowedOwners: [OTHER] }), undefined);
   });
 
-  it('the walk goes on through the target: an untrusted directory there is refused, and a link that leads to it through ".." too', { skip: needsRoot }, async () => {
-    const theirs = path.join(base, 'theirs');
-    await mkdir(path.join(theirs, 'manifests'), { recursive: true, mode: 0o755 });
-    await chown(theirs, OTHER, OTHER);
-    await symlink(path.join(theirs, 'manifests'), path.join(base, 'absolute'));
-    await mkdir(path.join(base, 'ours'), { mode: 0o755 });
-    await symlink('../theirs/manifests', path.join(base, 'ours', 'relative'));
-    for (const configured of [path.join(base, 'absolute'), path.join(base, 'ours', 'relative')]) {
-      assert.match((await directoryTrustProblem(configured, DEFAULT_TRUST)) ?? '', new RegExp(`^parent directory ${theirs} is owned by uid ${OTHER}`), configured);
-    }
-  });
+  it(
+    'a symlink owned by another user is refused, even in a root-owned sticky directory; one owned by root there is followed',
+    { skip: needsRoot },
+    async () => {
+      const sticky = path.join(base, 'sticky');
+      await mkdir(sticky);
+      await chmod(sticky, 0o1777);
+      await symlink(dir, path.join(sticky, 'root-link'));
+      await symlink(dir, path.join(sticky, 'their-link'));
+      await lchown(path.join(sticky, 'their-link'), OTHER, OTHER);
+      assert.equal(await directoryTrustProblem(path.join(sticky, 'root-link'), DEFAULT_TRUST), undefined);
+      assert.equal(
+        await directoryTrustProblem(path.join(sticky, 'their-link'), DEFAULT_TRUST),
+        `symlink ${path.join(sticky, 'their-link')} on the path of the manifest directory is owned by uid ${OTHER}, who could repoint it: run "chown -h root ${path.join(sticky, 'their-link')}" (or add the uid to trust.allowedOwners)`,
+      );
+      assert.equal(
+        await directoryTrustProblem(path.join(sticky, 'their-link'), { ...DEFAULT_TRUST, allowedOwners: [OTHER] }),
+        undefined,
+      );
+    },
+  );
+
+  it(
+    'the walk goes on through the target: an untrusted directory there is refused, and a link that leads to it through ".." too',
+    { skip: needsRoot },
+    async () => {
+      const theirs = path.join(base, 'theirs');
+      await mkdir(path.join(theirs, 'manifests'), { recursive: true, mode: 0o755 });
+      await chown(theirs, OTHER, OTHER);
+      await symlink(path.join(theirs, 'manifests'), path.join(base, 'absolute'));
+      await mkdir(path.join(base, 'ours'), { mode: 0o755 });
+      await symlink('../theirs/manifests', path.join(base, 'ours', 'relative'));
+      for (const configured of [path.join(base, 'absolute'), path.join(base, 'ours', 'relative')]) {
+        assert.match(
+          (await directoryTrustProblem(configured, DEFAULT_TRUST)) ?? '',
+          new RegExp(`^parent directory ${theirs} is owned by uid ${OTHER}`),
+          configured,
+        );
+      }
+    },
+  );
 
   it('a chain of trusted links, relative and absolute, to a trusted directory is accepted; the final directory is checked as the manifest directory', async () => {
     await mkdir(path.join(base, 'a'), { mode: 0o755 });
@@ -205,12 +282,18 @@ describe('directoryTrustProblem walks the path as configured', () => {
     assert.equal(await directoryTrustProblem(path.join(base, 'two'), DEFAULT_TRUST), undefined);
     assert.equal(await directoryTrustProblem(`${path.join(base, 'two')}/`, DEFAULT_TRUST), undefined);
     await chmod(dir, 0o1777);
-    assert.match((await directoryTrustProblem(path.join(base, 'two'), DEFAULT_TRUST)) ?? '', new RegExp(`^manifest directory ${dir} is writable by group and others`));
+    assert.match(
+      (await directoryTrustProblem(path.join(base, 'two'), DEFAULT_TRUST)) ?? '',
+      new RegExp(`^manifest directory ${dir} is writable by group and others`),
+    );
     await mkdir(path.join(dir, 'sub'), { mode: 0o755 });
-    assert.match((await directoryTrustProblem(`${dir}/sub/..`, DEFAULT_TRUST)) ?? '', new RegExp(`^manifest directory ${dir} is writable`));
+    assert.match(
+      (await directoryTrustProblem(`${dir}/sub/..`, DEFAULT_TRUST)) ?? '',
+      new RegExp(`^manifest directory ${dir} is writable`),
+    );
   });
 
-  it('a loop of links or a missing component is left to the caller\'s own read', async () => {
+  it("a loop of links or a missing component is left to the caller's own read", async () => {
     await symlink('loop-b', path.join(base, 'loop-a'));
     await symlink('loop-a', path.join(base, 'loop-b'));
     assert.equal(await directoryTrustProblem(path.join(base, 'loop-a'), DEFAULT_TRUST), undefined);

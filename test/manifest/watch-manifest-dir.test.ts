@@ -19,7 +19,8 @@ const podVersion = (tag: string | number, name = 'web'): string =>
 
 const imageOf = (snapshot: ManifestSnapshot | undefined, base: string): string | undefined => {
   const file = snapshot?.files.find((item) => path.basename(item.file) === base);
-  return (file?.documents[0]?.object as { spec: { containers: { image: string }[] } } | undefined)?.spec.containers[0]?.image;
+  return (file?.documents[0]?.object as { spec: { containers: { image: string }[] } } | undefined)?.spec.containers[0]
+    ?.image;
 };
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -44,7 +45,9 @@ let controller: AbortController;
 let snapshots: ManifestSnapshot[];
 let log: ReturnType<typeof memoryLogger>;
 
-const startSource = async (options: { resyncMs?: number; parse?: ParseManifestFn; debounceMs?: number } = {}): Promise<ManifestSource> => {
+const startSource = async (
+  options: { resyncMs?: number; parse?: ParseManifestFn; debounceMs?: number } = {},
+): Promise<ManifestSource> => {
   source = new ManifestSource({
     dir,
     clock: systemClock,
@@ -65,7 +68,8 @@ const blindWatcher = async (watched: ManifestSource): Promise<void> => {
 };
 
 const last = (): ManifestSnapshot | undefined => snapshots.at(-1);
-const names = (snapshot: ManifestSnapshot | undefined): string[] => (snapshot?.files ?? []).map((file) => path.basename(file.file));
+const names = (snapshot: ManifestSnapshot | undefined): string[] =>
+  (snapshot?.files ?? []).map((file) => path.basename(file.file));
 
 beforeEach(async () => {
   dir = await makeTempDir('watch');
@@ -84,7 +88,14 @@ afterEach(async () => {
 describe('ManifestSource', () => {
   it('emits the first snapshot before start() resolves', async () => {
     await writeFile(path.join(dir, 'web.yaml'), POD);
-    source = new ManifestSource({ dir, clock: systemClock, logger: log.logger, debounceMs: 30, resyncMs: 60_000, onSnapshot: (s) => snapshots.push(s) });
+    source = new ManifestSource({
+      dir,
+      clock: systemClock,
+      logger: log.logger,
+      debounceMs: 30,
+      resyncMs: 60_000,
+      onSnapshot: (s) => snapshots.push(s),
+    });
     await source.start(controller.signal);
     assert.equal(snapshots.length, 1);
     assert.deepEqual(names(last()), ['web.yaml']);
@@ -92,8 +103,17 @@ describe('ManifestSource', () => {
   });
 
   it('start() throws MANIFEST_DIR when the directory does not exist', async () => {
-    const missing = new ManifestSource({ dir: path.join(dir, 'missing'), clock: systemClock, logger: log.logger, resyncMs: 60_000, onSnapshot: (s) => snapshots.push(s) });
-    await assert.rejects(missing.start(controller.signal), (error: unknown) => isRunnerError(error) && error.code === 'MANIFEST_DIR');
+    const missing = new ManifestSource({
+      dir: path.join(dir, 'missing'),
+      clock: systemClock,
+      logger: log.logger,
+      resyncMs: 60_000,
+      onSnapshot: (s) => snapshots.push(s),
+    });
+    await assert.rejects(
+      missing.start(controller.signal),
+      (error: unknown) => isRunnerError(error) && error.code === 'MANIFEST_DIR',
+    );
     assert.equal(snapshots.length, 0);
   });
 
@@ -132,7 +152,8 @@ describe('ManifestSource', () => {
     await waitUntil('the last save', () => imageOf(last(), 'web.yaml') === 'docker.io/library/busybox:20');
     await sleep(QUIET_MS);
     assert.ok(snapshots.length >= 2);
-    for (const [index, snapshot] of snapshots.entries()) assert.deepEqual(names(snapshot), ['web.yaml'], `snapshot ${index}`);
+    for (const [index, snapshot] of snapshots.entries())
+      assert.deepEqual(names(snapshot), ['web.yaml'], `snapshot ${index}`);
     assert.equal(imageOf(last(), 'web.yaml'), 'docker.io/library/busybox:20');
   });
 
@@ -160,7 +181,10 @@ describe('ManifestSource', () => {
     assert.equal(snapshots.length, before, 'nothing emitted before the debounce');
     await writeFile(path.join(dir, 'web.yaml'), podVersion(1));
     await waitUntil('the written file', () => imageOf(last(), 'web.yaml') === 'docker.io/library/busybox:1');
-    assert.ok(snapshots.slice(before).every((snapshot) => imageOf(snapshot, 'web.yaml') === 'docker.io/library/busybox:1'), 'the empty file was never emitted');
+    assert.ok(
+      snapshots.slice(before).every((snapshot) => imageOf(snapshot, 'web.yaml') === 'docker.io/library/busybox:1'),
+      'the empty file was never emitted',
+    );
   });
 
   it('vim-style saves (move the file away, write it anew) never produce a snapshot without the file', async () => {
@@ -175,7 +199,8 @@ describe('ManifestSource', () => {
     }
     await waitUntil('the last save', () => imageOf(last(), 'web.yaml') === 'docker.io/library/busybox:3');
     await sleep(QUIET_MS);
-    for (const [index, snapshot] of snapshots.entries()) assert.deepEqual(names(snapshot), ['web.yaml'], `snapshot ${index}`);
+    for (const [index, snapshot] of snapshots.entries())
+      assert.deepEqual(names(snapshot), ['web.yaml'], `snapshot ${index}`);
   });
 
   // Issue 12: every pass parsed every file again; a 1.7 MB file cost 5 to 8 s of blocked event loop each time.

@@ -10,7 +10,13 @@ import { elfMachine, SEA_FUSE, seaFuseState } from '../../scripts/build/elf.ts';
 import { integrityOf } from '../../scripts/build/node-runtime.ts';
 import { seaConfig } from '../../scripts/build/sea.ts';
 import {
-  debFileName, debianChangelog, debianDate, renderTemplate, rpmChangelog, rpmChangelogDate, rpmFileName,
+  debFileName,
+  debianChangelog,
+  debianDate,
+  renderTemplate,
+  rpmChangelog,
+  rpmChangelogDate,
+  rpmFileName,
 } from '../../scripts/package/naming.ts';
 import { installedSizeKiB, md5sums } from '../../scripts/package/stage.ts';
 
@@ -22,7 +28,11 @@ const elfHeader = (machine: number, klass = 2, endian = 1): Buffer => {
 };
 
 describe('elfMachine', () => {
-  for (const [machine, name] of [[0x3e, 'x86-64'], [0xb7, 'aarch64'], [0x28, 'machine-0x28']] as const) {
+  for (const [machine, name] of [
+    [0x3e, 'x86-64'],
+    [0xb7, 'aarch64'],
+    [0x28, 'machine-0x28'],
+  ] as const) {
     test(`e_machine 0x${machine.toString(16)} is ${name}`, () => assert.equal(elfMachine(elfHeader(machine)), name));
   }
   test('rejects non-ELF and 32-bit or big-endian ELF', () => {
@@ -59,7 +69,10 @@ test('seaConfig turns off everything that is CPU-specific or noisy unless asked,
     execArgvExtension: 'env',
   };
   assert.deepEqual(seaConfig('dist/runner.cjs', 'dist/.sea/runner.blob'), plain);
-  assert.deepEqual(seaConfig('dist/runner.cjs', 'dist/.sea/runner.blob', { codeCache: true }), { ...plain, useCodeCache: true });
+  assert.deepEqual(seaConfig('dist/runner.cjs', 'dist/.sea/runner.blob', { codeCache: true }), {
+    ...plain,
+    useCodeCache: true,
+  });
 });
 
 test('integrityOf matches npm’s sha512 integrity format', () => {
@@ -71,9 +84,13 @@ test('integrityOf matches npm’s sha512 integrity format', () => {
 
 test('bundledPackages lists each package directory once, scoped and nested ones included', () => {
   const inputs = Object.fromEntries(
-    ['src/cli/run-main.ts', 'node_modules/execa/lib/a.js', 'node_modules/execa/index.js',
-      'node_modules/@sindresorhus/merge-streams/index.js', 'node_modules/execa/node_modules/is-stream/index.js']
-      .map((path) => [path, { bytes: 1, imports: [] }]),
+    [
+      'src/cli/run-main.ts',
+      'node_modules/execa/lib/a.js',
+      'node_modules/execa/index.js',
+      'node_modules/@sindresorhus/merge-streams/index.js',
+      'node_modules/execa/node_modules/is-stream/index.js',
+    ].map((path) => [path, { bytes: 1, imports: [] }]),
   );
   assert.deepEqual(bundledPackages({ inputs, outputs: {} }), [
     'node_modules/@sindresorhus/merge-streams',

@@ -14,7 +14,11 @@ export interface Result {
 }
 
 /** Runs a command to completion, never throwing; the caller asserts on the result. */
-export const run = (command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Result => {
+export const run = (
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Result => {
   const result = spawnSync(command, args, {
     cwd: options.cwd ?? ROOT,
     env: { ...process.env, ...options.env },
@@ -26,7 +30,11 @@ export const run = (command: string, args: string[], options: { cwd?: string; en
 };
 
 /** Runs a command and returns its stdout; throws with its output unless it exits 0. */
-export const runOk = (command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): string => {
+export const runOk = (
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): string => {
   const result = run(command, args, options);
   if (result.code !== 0) {
     throw new Error(`${command} ${args.join(' ')} exited ${result.code}\n${result.stdout}\n${result.stderr}`);
@@ -86,9 +94,15 @@ export const unmetDebDepends = (depends: string, installed: Record<string, strin
   const dir = mkdtempSync(join(tmpdir(), 'runner-dpkgdb-'));
   try {
     mkdirSync(join(dir, 'updates'));
-    writeFileSync(join(dir, 'status'), Object.entries(installed).map(([name, version]) =>
-      `Package: ${name}\nStatus: install ok installed\nVersion: ${version}\nArchitecture: amd64\nMaintainer: test <test@example.org>\nDescription: stand-in\n`,
-    ).join('\n'));
+    writeFileSync(
+      join(dir, 'status'),
+      Object.entries(installed)
+        .map(
+          ([name, version]) =>
+            `Package: ${name}\nStatus: install ok installed\nVersion: ${version}\nArchitecture: amd64\nMaintainer: test <test@example.org>\nDescription: stand-in\n`,
+        )
+        .join('\n'),
+    );
     writeFileSync(join(dir, 'control'), 'Source: x\n\nPackage: x\nArchitecture: any\n');
     const result = run('dpkg-checkbuilddeps', ['--admindir', dir, '-d', depends, join(dir, 'control')]);
     if (result.code === 0) return '';

@@ -46,7 +46,16 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -55,10 +64,15 @@ import { isKeeper } from '../../src/shared/infra-keeper.ts';
 import { requireTools, ROOT, run, runOk, type Result } from './helpers.ts';
 
 const SUITE = process.env['RUNNER_E2E_SUITE'] ?? 'bookworm';
-assert.ok(SUITE === 'bookworm' || SUITE === 'trixie', `RUNNER_E2E_SUITE is bookworm (Debian 12) or trixie (Debian 13), not ${SUITE}`);
+assert.ok(
+  SUITE === 'bookworm' || SUITE === 'trixie',
+  `RUNNER_E2E_SUITE is bookworm (Debian 12) or trixie (Debian 13), not ${SUITE}`,
+);
 const TRIXIE = SUITE === 'trixie';
 const MACHINE = TRIXIE ? 'runner-e2e-trixie' : 'runner-e2e';
-const CACHE = TRIXIE ? (process.env['RUNNER_PODMAN5_CACHE'] ?? '/var/tmp/runner-trixie') : (process.env['RUNNER_E2E_CACHE'] ?? '/var/tmp/runner-e2e');
+const CACHE = TRIXIE
+  ? (process.env['RUNNER_PODMAN5_CACHE'] ?? '/var/tmp/runner-trixie')
+  : (process.env['RUNNER_E2E_CACHE'] ?? '/var/tmp/runner-e2e');
 const MIRROR = process.env['RUNNER_E2E_MIRROR'] ?? 'http://deb.debian.org/debian';
 // debootstrap does not resolve virtual packages: netavark provides podman's
 // container-network-stack. runc: see the top of the file for why not crun.
@@ -145,11 +159,23 @@ pids_limit = 0
  * its systemd has finished starting up.
  */
 const boot = async (): Promise<void> => {
-  const machine = spawn('systemd-nspawn', [
-    '--boot', '--quiet', '--register=no', '--keep-unit', '--directory', machineRoot,
-    '--machine', MACHINE, '--capability=all', '--console=pipe',
-    '--system-call-filter=@keyring bpf',
-  ], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, SYSTEMD_NSPAWN_UNIFIED_HIERARCHY: '1' } });
+  const machine = spawn(
+    'systemd-nspawn',
+    [
+      '--boot',
+      '--quiet',
+      '--register=no',
+      '--keep-unit',
+      '--directory',
+      machineRoot,
+      '--machine',
+      MACHINE,
+      '--capability=all',
+      '--console=pipe',
+      '--system-call-filter=@keyring bpf',
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, SYSTEMD_NSPAWN_UNIFIED_HIERARCHY: '1' } },
+  );
   nspawn = machine;
   leader = undefined;
   // The machine's PID 1 is nspawn's only child.
@@ -213,7 +239,7 @@ after(async () => {
 
 test('systemd is PID 1 in the machine', () => {
   assert.equal(insideOk('cat /proc/1/comm').trim(), 'systemd');
-  assert.equal(inside('test -d /run/systemd/system').code, 0, 'the postinst\'s test for a running systemd holds');
+  assert.equal(inside('test -d /run/systemd/system').code, 0, "the postinst's test for a running systemd holds");
 });
 
 test('in an image build (policy-rc.d denies starts) the postinst enables but does not start', () => {
@@ -248,13 +274,15 @@ test('stopping runner.service leaves processes outside the runner alone', async 
   // The unit as shipped, with only ExecStart replaced: a main process with a
   // child standing in for conmon, which stays in the unit's cgroup under
   // podman's cgroupfs manager. KillMode=process must spare it.
-  insideOk([
-    'mkdir -p /run/systemd/system/runner.service.d',
-    // Type=exec: the stand-in sends no READY=1.
-    `printf '[Service]\\nType=exec\\nExecStart=\\nExecStart=/bin/sh -c "sleep 600 & echo $$! > /run/probe.pid; exec sleep 600"\\n' > /run/systemd/system/runner.service.d/probe.conf`,
-    'systemctl daemon-reload',
-    'systemctl restart runner.service',
-  ].join(' && '));
+  insideOk(
+    [
+      'mkdir -p /run/systemd/system/runner.service.d',
+      // Type=exec: the stand-in sends no READY=1.
+      `printf '[Service]\\nType=exec\\nExecStart=\\nExecStart=/bin/sh -c "sleep 600 & echo $$! > /run/probe.pid; exec sleep 600"\\n' > /run/systemd/system/runner.service.d/probe.conf`,
+      'systemctl daemon-reload',
+      'systemctl restart runner.service',
+    ].join(' && '),
+  );
   await sleep(500);
   const pid = insideOk('cat /run/probe.pid').trim();
   insideOk('systemctl stop runner.service');
@@ -291,14 +319,20 @@ const podmanState = (): { pods: { id: string; name: string; status: string }[]; 
       return { id, name, status };
     }),
   // `ID name`: the supervisor's infra keeper (src/shared/infra-keeper.ts) is told apart by its name.
-  containers: insideOk("podman ps --all --no-trunc --format '{{.ID}} {{.Names}}'").split('\n').filter((line) => line !== ''),
+  containers: insideOk("podman ps --all --no-trunc --format '{{.ID}} {{.Names}}'")
+    .split('\n')
+    .filter((line) => line !== ''),
 });
 const runningPod = (): { id: string; name: string; status: string } | undefined =>
   podmanState().pods.find((pod) => pod.name === POD && pod.status === 'Running');
 const startedAt = (): string => insideOk(`podman inspect --format '{{.State.StartedAt}}' ${CONTAINER}`).trim();
 /** The pod's one container as `runner status --json` reports it. */
 const containerStatus = (): { lastReason?: string; restartCount: number } | undefined =>
-  (JSON.parse(insideOk(`runner status ${POD} --json`)) as { pods: { containers: { lastReason?: string; restartCount: number }[] }[] }).pods[0]?.containers[0];
+  (
+    JSON.parse(insideOk(`runner status ${POD} --json`)) as {
+      pods: { containers: { lastReason?: string; restartCount: number }[] }[];
+    }
+  ).pods[0]?.containers[0];
 
 interface StatusFile {
   daemon: { pid: number; lastReconcileAt?: number };
@@ -324,12 +358,20 @@ const runnerSettled = async (): Promise<void> => {
   assert.notEqual(pid, 0, 'runner.service has a main process');
   const busy = new Set(['ContainerCreating', 'Terminating', 'Pending']);
   const idle = (): boolean => {
-    const status = readStatus() as (StatusFile & { daemon: { updatedAt: number }; pods?: { name: string; status: string }[] }) | undefined;
-    if (status?.daemon.pid !== pid || status.daemon.lastReconcileAt === undefined || status.daemon.updatedAt < status.daemon.lastReconcileAt) return false;
+    const status = readStatus() as
+      (StatusFile & { daemon: { updatedAt: number }; pods?: { name: string; status: string }[] }) | undefined;
+    if (
+      status?.daemon.pid !== pid ||
+      status.daemon.lastReconcileAt === undefined ||
+      status.daemon.updatedAt < status.daemon.lastReconcileAt
+    )
+      return false;
     return (status.pods ?? []).every((pod) => !busy.has(pod.status));
   };
   for (let round = 0; round < 10; round++) {
-    await waitFor(`runner pid ${pid} to have listed podman with nothing under way`, 60, () => (idle() ? true : undefined));
+    await waitFor(`runner pid ${pid} to have listed podman with nothing under way`, 60, () =>
+      idle() ? true : undefined,
+    );
     await sleep(2000);
     if (idle()) return;
   }
@@ -343,7 +385,11 @@ test('a Pod manifest dropped into /etc/runner/manifests runs', async () => {
   const manifest = join(machineRoot, 'etc/runner/manifests', `${POD}.yaml`);
   writeFileSync(`${manifest}.tmp`, MANIFEST, { mode: 0o644 });
   renameSync(`${manifest}.tmp`, manifest);
-  await waitFor(`pod ${POD} Running in podman pod ps (runner log: journalctl -u runner in the machine)`, 120, runningPod);
+  await waitFor(
+    `pod ${POD} Running in podman pod ps (runner log: journalctl -u runner in the machine)`,
+    120,
+    runningPod,
+  );
   assert.equal(insideOk(`podman inspect --format '{{.State.Status}}' ${CONTAINER}`).trim(), 'running');
 });
 
@@ -369,12 +415,19 @@ test('systemctl restart runner leaves the pod and its container running as they 
 // do: the shutdown's exit 0 is no completion, so it must run again after a
 // reboot and a power cut (src/supervisor/reboot-exits.ts).
 const JOB = 'e2e-onfailure';
-const JOB_MANIFEST = MANIFEST.replace(`  name: ${POD}\n`, `  name: ${JOB}\n`).replace('spec:\n', 'spec:\n  restartPolicy: OnFailure\n');
+const JOB_MANIFEST = MANIFEST.replace(`  name: ${POD}\n`, `  name: ${JOB}\n`).replace(
+  'spec:\n',
+  'spec:\n  restartPolicy: OnFailure\n',
+);
 const jobStartedAt = (): string => insideOk(`podman inspect --format '{{.State.StartedAt}}' ${JOB}-main`).trim();
 const jobRunning = (): boolean => podmanState().pods.some((pod) => pod.name === JOB && pod.status === 'Running');
 /** Its container as `runner status --json` reports it (exit status not checked: it is 1 until the pod is ready again). */
 const jobStatus = (): { lastReason?: string; restartCount: number } | undefined =>
-  (JSON.parse(inside(`runner status ${JOB} --json`).stdout) as { pods: { containers: { lastReason?: string; restartCount: number }[] }[] }).pods[0]?.containers[0];
+  (
+    JSON.parse(inside(`runner status ${JOB} --json`).stdout) as {
+      pods: { containers: { lastReason?: string; restartCount: number }[] }[];
+    }
+  ).pods[0]?.containers[0];
 
 test('an OnFailure pod whose process exits 0 on SIGTERM runs', async () => {
   const manifest = join(machineRoot, 'etc/runner/manifests', `${JOB}.yaml`);
@@ -390,13 +443,23 @@ test('an OnFailure pod whose process exits 0 on SIGTERM runs', async () => {
  * script needs none of its helpers.
  */
 const bashComplete = (line: string): string[] => {
-  writeFileSync(join(machineRoot, 'var/tmp/complete.sh'), [
-    'source /usr/share/bash-completion/completions/runner',
-    'COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))',
-    '_runner',
-    'printf \'%s\\n\' "${COMPREPLY[@]}"',
-  ].join('\n'));
-  return insideOk(`bash /var/tmp/complete.sh ${line.split(' ').map((word) => `'${word}'`).join(' ')}`).split('\n').filter((word) => word !== '');
+  writeFileSync(
+    join(machineRoot, 'var/tmp/complete.sh'),
+    [
+      'source /usr/share/bash-completion/completions/runner',
+      'COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))',
+      '_runner',
+      'printf \'%s\\n\' "${COMPREPLY[@]}"',
+    ].join('\n'),
+  );
+  return insideOk(
+    `bash /var/tmp/complete.sh ${line
+      .split(' ')
+      .map((word) => `'${word}'`)
+      .join(' ')}`,
+  )
+    .split('\n')
+    .filter((word) => word !== '');
 };
 
 test('runner <TAB> in bash: commands, flags and the pods of the status file, from the installed completion', async () => {
@@ -405,7 +468,9 @@ test('runner <TAB> in bash: commands, flags and the pods of the status file, fro
   assert.deepEqual(bashComplete('runner run --log-level d'), ['debug']);
   // Read from /var/lib/runner/status.json by `runner completion pods`, without podman.
   // The status file names the new pod within a heartbeat of its start.
-  await waitFor(`${JOB} in the status file`, 30, () => (bashComplete(`runner status ${POD}`).length === 2 ? true : undefined));
+  await waitFor(`${JOB} in the status file`, 30, () =>
+    bashComplete(`runner status ${POD}`).length === 2 ? true : undefined,
+  );
   assert.deepEqual(bashComplete(`runner status ${POD}`), [POD, JOB]);
   assert.deepEqual(bashComplete(`runner logs ${POD}-`), [JOB]);
   assert.equal(insideOk('cat /usr/share/zsh/vendor-completions/_runner'), insideOk('runner completion zsh'));
@@ -413,10 +478,14 @@ test('runner <TAB> in bash: commands, flags and the pods of the status file, fro
 
 /** The OnFailure pod runs again after a boot: a new start, restarted once more, as HostRebooted. */
 const expectJobBack = async (started: string, restartsBefore: number): Promise<void> => {
-  await waitFor(`pod ${JOB} Running again with a new container start`, 60, () => (jobRunning() && jobStartedAt() !== started ? true : undefined));
+  await waitFor(`pod ${JOB} Running again with a new container start`, 60, () =>
+    jobRunning() && jobStartedAt() !== started ? true : undefined,
+  );
   // The status file follows within a heartbeat.
   const counted = (): boolean => (jobStatus()?.restartCount ?? 0) > restartsBefore;
-  await waitFor(`runner status to count the restart of ${JOB}`, 30, () => (counted() ? true : undefined)).catch(() => undefined);
+  await waitFor(`runner status to count the restart of ${JOB}`, 30, () => (counted() ? true : undefined)).catch(
+    () => undefined,
+  );
   const job = jobStatus();
   assert.equal(job?.lastReason, 'HostRebooted', JSON.stringify(job));
   assert.equal(job?.restartCount, restartsBefore + 1, JSON.stringify(job));
@@ -428,13 +497,17 @@ test('a runner stopped with SIGSTOP is restarted by the watchdog; its pod is nev
   assert.equal(`${unitProperty('ActiveState')}/${unitProperty('SubState')}`, 'active/running');
   const watchdogSeconds = 60;
   // STATUS= goes with READY=1 and every ping; the first may predate the supervisor's first look at the container.
-  await waitFor('STATUS=N/N pods ready (systemctl show -p StatusText)', watchdogSeconds / 3 + 5, () => (/^(\d+)\/\1 pods ready$/.test(unitProperty('StatusText')) ? true : undefined));
+  await waitFor('STATUS=N/N pods ready (systemctl show -p StatusText)', watchdogSeconds / 3 + 5, () =>
+    /^(\d+)\/\1 pods ready$/.test(unitProperty('StatusText')) ? true : undefined,
+  );
   assert.equal(unitProperty('WatchdogUSec'), '1min');
   // The pings arrive and PID 1 takes them as the main process's (NotifyAccess=main):
   // the watchdog timestamp moves within one ping interval (a third of WatchdogSec).
   const pinged = Number(unitProperty('WatchdogTimestampMonotonic'));
   assert.ok(pinged > 0, 'a first ping was taken');
-  await waitFor('a watchdog ping after the last one', watchdogSeconds / 3 + 5, () => (Number(unitProperty('WatchdogTimestampMonotonic')) > pinged ? true : undefined));
+  await waitFor('a watchdog ping after the last one', watchdogSeconds / 3 + 5, () =>
+    Number(unitProperty('WatchdogTimestampMonotonic')) > pinged ? true : undefined,
+  );
   const pod = runningPod();
   assert.ok(pod !== undefined, `pod ${POD} is Running before the stop`);
   const containers = podmanState().containers;
@@ -457,8 +530,13 @@ test('a runner stopped with SIGSTOP is restarted by the watchdog; its pod is nev
   // decided on its first pass it has done by the time it calls the pod ready.
   await waitFor(`runner pid ${newPid} to report pod ${POD} Running and ready`, 60, () => {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- it adds `pods` (the rule's autofix drops it and tsc fails)
-    const status = readStatus() as (StatusFile & { pods?: { name: string; status: string; readyContainers: number; totalContainers: number }[] }) | undefined;
-    const seen = status?.daemon.pid === Number(newPid) && status.daemon.lastReconcileAt !== undefined ? status.pods?.find((item) => item.name === POD) : undefined;
+    const status = readStatus() as
+      | (StatusFile & { pods?: { name: string; status: string; readyContainers: number; totalContainers: number }[] })
+      | undefined;
+    const seen =
+      status?.daemon.pid === Number(newPid) && status.daemon.lastReconcileAt !== undefined
+        ? status.pods?.find((item) => item.name === POD)
+        : undefined;
     return seen?.status === 'Running' && seen.readyContainers === seen.totalContainers ? true : undefined;
   });
   assert.equal(Number(unitProperty('MainPID')), Number(newPid));
@@ -483,7 +561,8 @@ const bootAndExpectPodBack = async (started: string): Promise<void> => {
   const booted = Date.now();
   try {
     await waitFor('runner.service to be active after boot', 180, () =>
-      inside('systemctl is-active runner.service').stdout.trim() === 'active' ? true : undefined);
+      inside('systemctl is-active runner.service').stdout.trim() === 'active' ? true : undefined,
+    );
     console.log(`# runner.service active ${((Date.now() - booted) / 1000).toFixed(1)} s after the machine booted`);
   } catch (error) {
     const status = inside('systemctl status runner.service --no-pager -n 0').stdout;
@@ -491,10 +570,15 @@ const bootAndExpectPodBack = async (started: string): Promise<void> => {
     throw new Error(`${(error as Error).message}\n${status}\n${journal}`, { cause: error });
   }
   await waitFor(`pod ${POD} Running again with a new container start`, 120, () =>
-    runningPod() !== undefined && startedAt() !== started ? true : undefined);
+    runningPod() !== undefined && startedAt() !== started ? true : undefined,
+  );
   await runnerSettled();
   const state = podmanState();
-  assert.deepEqual(state.pods.map((pod) => `${pod.name} ${pod.status}`).filter((line) => !line.startsWith(`${JOB} `)), [`${POD} Running`], 'exactly one pod');
+  assert.deepEqual(
+    state.pods.map((pod) => `${pod.name} ${pod.status}`).filter((line) => !line.startsWith(`${JOB} `)),
+    [`${POD} Running`],
+    'exactly one pod',
+  );
   assert.equal(state.pods.filter((pod) => pod.name === JOB).length, 1, `exactly one pod ${JOB}`);
   // Each pod's infra container and its one app container, nothing left over,
   // beside at most the one infra keeper the supervisor adds to a pod it restarts.
@@ -534,21 +618,33 @@ test('after a power cut the runner starts by itself and brings the pod back, onc
   // process dies with no shutdown, and its /run (podman's runtime state) is
   // lost, as on a power cut. The disk keeps what was written.
   process.kill(leader, 'SIGKILL');
-  await waitFor('nspawn to exit after the power cut', 60, () => (machine.exitCode === null && machine.signalCode === null ? undefined : true));
+  await waitFor('nspawn to exit after the power cut', 60, () =>
+    machine.exitCode === null && machine.signalCode === null ? undefined : true,
+  );
   await bootAndExpectPodBack(started);
   // podman 4.3 lost its runtime state with /run and calls the pod Created:
   // the runner re-creates it, says why, and counts the restart.
-  const events = insideOk('runner events --json').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as { type: string; message: string; pod?: string });
+  const events = insideOk('runner events --json')
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as { type: string; message: string; pod?: string });
   const bootEvents = events.slice(events.map((event) => event.type).lastIndexOf('DaemonStarted'));
   // podman 5 calls what it lost exited, with no exit time: the runner starts it again in the same pod.
   const podman5 = insideOk("podman version --format '{{.Client.Version}}'").startsWith('5.');
-  assert.deepEqual(bootEvents.filter((event) => event.type !== 'DaemonStarted' && event.pod === POD).map((event) => `${event.type}: ${event.message}`), podman5 ? [
-    'Exited: was lost when the host went down, with no exit recorded (HostRebooted); will restart',
-    `Restarted: restart ${restartsBefore + 1}: HostRebooted, last exit code ?`,
-  ] : [
-    `Replaced: replaced pod ${POD} (pod is Created: it never got going, or podman lost its state (a power cut))`,
-    `Restarted: restart ${restartsBefore + 1}: HostRebooted, the pod was re-created`,
-  ]);
+  assert.deepEqual(
+    bootEvents
+      .filter((event) => event.type !== 'DaemonStarted' && event.pod === POD)
+      .map((event) => `${event.type}: ${event.message}`),
+    podman5
+      ? [
+          'Exited: was lost when the host went down, with no exit recorded (HostRebooted); will restart',
+          `Restarted: restart ${restartsBefore + 1}: HostRebooted, last exit code ?`,
+        ]
+      : [
+          `Replaced: replaced pod ${POD} (pod is Created: it never got going, or podman lost its state (a power cut))`,
+          `Restarted: restart ${restartsBefore + 1}: HostRebooted, the pod was re-created`,
+        ],
+  );
   const container = containerStatus();
   assert.equal(container?.restartCount, restartsBefore + 1, JSON.stringify(container));
   assert.equal(container?.lastReason, 'HostRebooted');
@@ -556,13 +652,22 @@ test('after a power cut the runner starts by itself and brings the pod back, onc
 });
 
 test('conmon of a pod the runner started has its own scope, outside runner.service', () => {
-  assert.equal(insideOk('podman info --format "{{.Host.CgroupManager}} cgroup{{.Host.CgroupsVersion}}"').trim(), 'systemd cgroupv2');
+  assert.equal(
+    insideOk('podman info --format "{{.Host.CgroupManager}} cgroup{{.Host.CgroupsVersion}}"').trim(),
+    'systemd cgroupv2',
+  );
   // The runner calls podman without systemd's INVOCATION_ID; with it, podman
   // 4.3 left conmon in system.slice/runner.service (measured).
-  const conmon = insideOk(`grep '^0::' /proc/$(podman inspect --format '{{.State.ConmonPid}}' ${CONTAINER})/cgroup`).trim();
+  const conmon = insideOk(
+    `grep '^0::' /proc/$(podman inspect --format '{{.State.ConmonPid}}' ${CONTAINER})/cgroup`,
+  ).trim();
   assert.doesNotMatch(conmon, /runner\.service/, conmon);
   assert.match(conmon, /\/libpod-conmon-[0-9a-f]{64}\.scope$/, conmon);
-  assert.doesNotMatch(insideOk('systemd-cgls --no-pager -u runner.service'), /conmon/, 'no conmon among the unit\'s processes');
+  assert.doesNotMatch(
+    insideOk('systemd-cgls --no-pager -u runner.service'),
+    /conmon/,
+    "no conmon among the unit's processes",
+  );
 });
 
 test('runner doctor names the missing firewall program on a box without iptables and nft', () => {
@@ -574,13 +679,16 @@ test('runner doctor names the missing firewall program on a box without iptables
     const result = inside('runner doctor --json');
     return { code: result.code, report: JSON.parse(result.stdout) as Doctor };
   };
-  const network = (report: Doctor): Doctor['findings'][number] | undefined => report.findings.find((finding) => finding.check === 'network');
+  const network = (report: Doctor): Doctor['findings'][number] | undefined =>
+    report.findings.find((finding) => finding.check === 'network');
   const healthy = doctor();
   assert.notEqual(healthy.code, 1, `no errors on the machine as installed: ${JSON.stringify(healthy.report.findings)}`);
   assert.equal(network(healthy.report)?.severity, 'ok', JSON.stringify(network(healthy.report)));
   // As on a minimal box where nothing pulled them in: both programs gone (renamed, then put back).
   const HIDDEN = ['/usr/sbin/iptables', '/usr/sbin/nft'];
-  insideOk(HIDDEN.map((file) => `if [ -e ${file} ] || [ -L ${file} ]; then mv ${file} ${file}.e2e-hidden; fi`).join('; '));
+  insideOk(
+    HIDDEN.map((file) => `if [ -e ${file} ] || [ -L ${file} ]; then mv ${file} ${file}.e2e-hidden; fi`).join('; '),
+  );
   try {
     const broken = doctor();
     assert.equal(broken.code, 1, 'an error: exit 1');
@@ -589,9 +697,17 @@ test('runner doctor names the missing firewall program on a box without iptables
     assert.equal(finding?.severity, 'error', JSON.stringify(finding));
     // netavark before 1.14 (Debian 12) runs iptables; 1.14 and later (Debian 13) nft.
     assert.match(`${finding?.message} ${finding?.fix}`, TRIXIE ? /nft/ : /iptables/);
-    assert.match(inside('runner doctor').stdout, TRIXIE ? /network +ERROR .*nft/ : /network +ERROR .*iptables/, 'the table says it too');
+    assert.match(
+      inside('runner doctor').stdout,
+      TRIXIE ? /network +ERROR .*nft/ : /network +ERROR .*iptables/,
+      'the table says it too',
+    );
   } finally {
-    insideOk(HIDDEN.map((file) => `if [ -e ${file}.e2e-hidden ] || [ -L ${file}.e2e-hidden ]; then mv ${file}.e2e-hidden ${file}; fi`).join('; '));
+    insideOk(
+      HIDDEN.map(
+        (file) => `if [ -e ${file}.e2e-hidden ] || [ -L ${file}.e2e-hidden ]; then mv ${file}.e2e-hidden ${file}; fi`,
+      ).join('; '),
+    );
   }
   assert.equal(network(doctor().report)?.severity, 'ok', 'back once the programs are back');
 });

@@ -25,10 +25,13 @@ import { describeRpm } from './rpm-checks.ts';
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const DIST = join(ROOT, 'dist');
 const NODE_CACHE = join(ROOT, '.cache', 'node-runtime');
-const tsx = (script: string, args: string[] = []): string => runOk(process.execPath, ['--import', 'tsx', script, ...args]);
+const tsx = (script: string, args: string[] = []): string =>
+  runOk(process.execPath, ['--import', 'tsx', script, ...args]);
 const sha256 = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
 const versionLine = (arch: string): RegExp =>
-  new RegExp(`^runner ${VERSION.replaceAll('.', '\\.')} \\(commit [0-9a-f]{7,}(-dirty)?, node ${NODE_VERSION.replaceAll('.', '\\.')}, linux/${arch}\\)\\n$`);
+  new RegExp(
+    `^runner ${VERSION.replaceAll('.', '\\.')} \\(commit [0-9a-f]{7,}(-dirty)?, node ${NODE_VERSION.replaceAll('.', '\\.')}, linux/${arch}\\)\\n$`,
+  );
 
 let out: string;
 const deb = (arch: 'x64' | 'arm64'): string => join(out, debFileName(VERSION, arch));
@@ -70,24 +73,36 @@ describe('single executables', () => {
     const dir = mkdtempSync(join(tmpdir(), 'runner-flags-'));
     try {
       const probe = join(dir, 'probe.cjs');
-      writeFileSync(probe, "process.stderr.write(JSON.stringify({ execArgv: process.execArgv, limit: require('v8').getHeapStatistics().heap_size_limit }));\n");
+      writeFileSync(
+        probe,
+        "process.stderr.write(JSON.stringify({ execArgv: process.execArgv, limit: require('v8').getHeapStatistics().heap_size_limit }));\n",
+      );
       const report = (result: { code: number | null; stderr: string }): { execArgv: string[]; limit: number } => {
         assert.equal(result.code, 0, result.stderr);
         return JSON.parse(result.stderr) as { execArgv: string[]; limit: number };
       };
       const node = ensureNodeRuntime(NODE_RUNTIMES.x64, NODE_CACHE);
       // The heap limit counts the young generation: it shows that V8 took the flag, not just that Node saw it.
-      const nodeLimit = (flags: readonly string[]): number => report(run(node, [...flags, '--require', probe, '-e', '0'], { env: { NODE_OPTIONS: '' } })).limit;
+      const nodeLimit = (flags: readonly string[]): number =>
+        report(run(node, [...flags, '--require', probe, '-e', '0'], { env: { NODE_OPTIONS: '' } })).limit;
 
       const x64 = report(run(join(DIST, 'runner'), ['--version'], { env: { NODE_OPTIONS: `--require ${probe}` } }));
       assert.deepEqual(x64.execArgv, SEA_EXEC_ARGV);
       assert.equal(x64.limit, nodeLimit(SEA_EXEC_ARGV));
       assert.notEqual(x64.limit, nodeLimit([]), 'the embedded flags change the heap limit');
 
-      const capped = report(run(join(DIST, 'runner'), ['--version'], { env: { NODE_OPTIONS: `--require ${probe} --max-old-space-size=256` } }));
+      const capped = report(
+        run(join(DIST, 'runner'), ['--version'], {
+          env: { NODE_OPTIONS: `--require ${probe} --max-old-space-size=256` },
+        }),
+      );
       assert.equal(capped.limit, nodeLimit([...SEA_EXEC_ARGV, '--max-old-space-size=256']));
 
-      const arm64 = report(run('qemu-aarch64-static', ['-L', '/usr/aarch64-linux-gnu', join(DIST, 'runner-arm64'), '--version'], { env: { NODE_OPTIONS: `--require ${probe}` } }));
+      const arm64 = report(
+        run('qemu-aarch64-static', ['-L', '/usr/aarch64-linux-gnu', join(DIST, 'runner-arm64'), '--version'], {
+          env: { NODE_OPTIONS: `--require ${probe}` },
+        }),
+      );
       assert.deepEqual(arm64.execArgv, SEA_EXEC_ARGV);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -107,7 +122,10 @@ describe('single executables', () => {
   test('two builds of one commit are byte-identical', () => {
     const first = ['runner', 'runner-arm64'].map((file) => sha256(join(DIST, file)));
     tsx('scripts/build.ts');
-    assert.deepEqual(['runner', 'runner-arm64'].map((file) => sha256(join(DIST, file))), first);
+    assert.deepEqual(
+      ['runner', 'runner-arm64'].map((file) => sha256(join(DIST, file))),
+      first,
+    );
   });
 
   test('the arm64 node generates the same blob as the x64 node (the blob is CPU-independent)', () => {
@@ -129,9 +147,16 @@ describe('single executables', () => {
   test('execa works inside a single executable', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'runner-execa-'));
     try {
-      const metafile = await bundleCli({ entry: join(ROOT, 'test/packaging/fixtures/execa-smoke.ts'), outfile: join(dir, 'smoke.cjs'), commit: 'test' });
+      const metafile = await bundleCli({
+        entry: join(ROOT, 'test/packaging/fixtures/execa-smoke.ts'),
+        outfile: join(dir, 'smoke.cjs'),
+        commit: 'test',
+      });
       // Every package esbuild pulled in has a licence for the notice.
-      assert.match(thirdPartyNotice('node licence', bundledPackages(metafile), ROOT), /^execa \d+\.\d+\.\d+ \(npm package, bundled\)$/m);
+      assert.match(
+        thirdPartyNotice('node licence', bundledPackages(metafile), ROOT),
+        /^execa \d+\.\d+\.\d+ \(npm package, bundled\)$/m,
+      );
       const node = ensureNodeRuntime(NODE_RUNTIMES.x64, NODE_CACHE);
       const config = seaConfig(join(dir, 'smoke.cjs'), join(dir, 'smoke.blob'));
       generateSeaBlob(node, join(dir, 'sea.json'), config);
@@ -149,7 +174,10 @@ describe('deb', () => {
     assert.match(info, /^ Package: static-pod-runner$/m);
     assert.match(info, new RegExp(`^ Version: ${VERSION}$`, 'm'));
     assert.match(info, /^ Architecture: amd64$/m);
-    assert.match(info, /^ Depends: podman \(>= 4\.3\), catatonit, netavark \(>= 1\.14\) \| iptables, nftables \| netavark \(<< 1\.14\), /m);
+    assert.match(
+      info,
+      /^ Depends: podman \(>= 4\.3\), catatonit, netavark \(>= 1\.14\) \| iptables, nftables \| netavark \(<< 1\.14\), /m,
+    );
     assert.equal(runOk('dpkg-deb', ['-f', deb('arm64'), 'Architecture']), 'arm64\n');
     assert.equal(runOk('dpkg-deb', ['-I', deb('x64'), 'conffiles']), '/etc/runner/config.yaml\n');
   });
@@ -165,9 +193,17 @@ describe('deb', () => {
     const cases: [string, Record<string, string>, string][] = [
       ['Debian 12, minbase', bookworm, 'netavark (>= 1.14) | iptables'],
       ['Debian 12 with iptables', { ...bookworm, iptables: '1.8.9-2' }, ''],
-      ['Debian 12 with nftables only (a standard install)', { ...bookworm, nftables: '1.0.6-2+deb12u2' }, 'netavark (>= 1.14) | iptables'],
+      [
+        'Debian 12 with nftables only (a standard install)',
+        { ...bookworm, nftables: '1.0.6-2+deb12u2' },
+        'netavark (>= 1.14) | iptables',
+      ],
       // CNI's plugins depend on iptables themselves; nftables is then one package too many.
-      ['Debian 12 with CNI instead of netavark', { ...rest, podman: '4.3.1+ds1-8+deb12u1', 'containernetworking-plugins': '1.1.1+ds1-3', iptables: '1.8.9-2' }, 'nftables | netavark (<< 1.14)'],
+      [
+        'Debian 12 with CNI instead of netavark',
+        { ...rest, podman: '4.3.1+ds1-8+deb12u1', 'containernetworking-plugins': '1.1.1+ds1-3', iptables: '1.8.9-2' },
+        'nftables | netavark (<< 1.14)',
+      ],
       ['Debian 13, minbase', trixie, 'nftables | netavark (<< 1.14)'],
       ['Debian 13 with nftables', { ...trixie, nftables: '1.1.3-1' }, ''],
       ['netavark 2 (nftables only)', { ...trixie, netavark: '2.0.0-1', nftables: '1.1.3-1' }, ''],
@@ -280,7 +316,13 @@ describe('shared files', () => {
     assert.match(unit, /^WatchdogSec=60s$/m);
     assert.match(unit, /^Restart=always$/m);
     assert.match(unit, /^ExecStart=\/usr\/bin\/runner run --config \/etc\/runner\/config\.yaml$/m);
-    for (const forbidden of ['ProtectSystem=', 'ProtectHome=', 'PrivateTmp=', 'NoNewPrivileges=', 'SystemCallFilter=']) {
+    for (const forbidden of [
+      'ProtectSystem=',
+      'ProtectHome=',
+      'PrivateTmp=',
+      'NoNewPrivileges=',
+      'SystemCallFilter=',
+    ]) {
       assert.ok(!new RegExp(`^${forbidden}`, 'm').test(unit), `${forbidden} would reach the pods`);
     }
     const dir = mkdtempSync(join(tmpdir(), 'runner-unit-'));
@@ -295,7 +337,11 @@ describe('shared files', () => {
   });
 
   test('the man page renders without warnings', () => {
-    const result = run('sh', ['-c', 'LC_ALL=C.UTF-8 MANROFFSEQ="" MANWIDTH=80 man --warnings -E UTF-8 -l -Tutf8 -Z "$0" >/dev/null', join(ROOT, 'packaging/runner.1')]);
+    const result = run('sh', [
+      '-c',
+      'LC_ALL=C.UTF-8 MANROFFSEQ="" MANWIDTH=80 man --warnings -E UTF-8 -l -Tutf8 -Z "$0" >/dev/null',
+      join(ROOT, 'packaging/runner.1'),
+    ]);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stderr, '');
   });

@@ -26,20 +26,36 @@ export const describeRpm = (rpm: (arch: Arch) => string, dist: string): void => 
       for (const arch of ['x64', 'arm64'] as const) {
         const files = runOk('rpm', ['-qlp', rpm(arch)]).split('\n');
         for (const path of [
-          '/usr/bin/runner', '/usr/lib/systemd/system/runner.service', '/etc/runner/config.yaml', '/etc/runner/manifests',
-          '/var/lib/runner', '/var/lib/runner/images', '/usr/share/man/man1/runner.1.gz', '/usr/share/licenses/static-pod-runner/LICENSE',
-          '/usr/share/bash-completion/completions/runner', '/usr/share/zsh/site-functions/_runner',
+          '/usr/bin/runner',
+          '/usr/lib/systemd/system/runner.service',
+          '/etc/runner/config.yaml',
+          '/etc/runner/manifests',
+          '/var/lib/runner',
+          '/var/lib/runner/images',
+          '/usr/share/man/man1/runner.1.gz',
+          '/usr/share/licenses/static-pod-runner/LICENSE',
+          '/usr/share/bash-completion/completions/runner',
+          '/usr/share/zsh/site-functions/_runner',
         ]) {
           assert.ok(files.includes(path), `${arch}: ${path}`);
         }
         const requires = runOk('rpm', ['-qp', '--requires', rpm(arch)]).split('\n');
         assert.ok(requires.includes('podman >= 4.3'), requires.join(', '));
         assert.ok(requires.includes('catatonit'));
-        assert.ok(requires.includes('(iptables if system-release(releasever) < 10)'), 'the firewall tool of RHEL 9\'s netavark');
-        assert.ok(requires.some((r) => r.startsWith('libc.so.6(GLIBC_2.28)')), 'ELF dependencies are generated');
+        assert.ok(
+          requires.includes('(iptables if system-release(releasever) < 10)'),
+          "the firewall tool of RHEL 9's netavark",
+        );
+        assert.ok(
+          requires.some((r) => r.startsWith('libc.so.6(GLIBC_2.28)')),
+          'ELF dependencies are generated',
+        );
         assert.equal(runOk('rpm', ['-qp', '--qf', '%{ARCH}', rpm(arch)]), arch === 'x64' ? 'x86_64' : 'aarch64');
         assert.match(runOk('rpm', ['-qp', '--configfiles', rpm(arch)]), /^\/etc\/runner\/config\.yaml$/m);
-        assert.match(runOk('rpm', ['-qp', '--changelog', rpm(arch)]), /^\* \w{3} \w{3} \d{2} \d{4} .+ - \d+\.\d+\.\d+-1\n- Release /);
+        assert.match(
+          runOk('rpm', ['-qp', '--changelog', rpm(arch)]),
+          /^\* \w{3} \w{3} \d{2} \d{4} .+ - \d+\.\d+\.\d+-1\n- Release /,
+        );
       }
       // Exactly the spec's scriptlets, the same for both architectures.
       const scripts = parseRpmScripts(runOk('rpm', ['-qp', '--scripts', rpm('x64')]));
@@ -65,28 +81,42 @@ export const describeRpm = (rpm: (arch: Arch) => string, dist: string): void => 
           root.rpm(['--nodeps', '--noscripts', '--ignorearch', '-i', rpm(arch)]);
           const binary = join(root.path, 'usr/bin/runner');
           assert.equal(sha256(binary), sha256(join(dist, arch === 'x64' ? 'runner' : 'runner-arm64')));
-          const listing = root.rpm(['-q', '--qf', '[%{FILEMODES:perms} %{FILEUSERNAME}:%{FILEGROUPNAME} %{FILEFLAGS:fflags} %{FILENAMES}\n]', 'static-pod-runner']);
-          // The flags: c = %config, n = noreplace, d = %doc, l = %license.
-          assert.deepEqual(listing.split('\n').filter((line) => line !== '').map((line) => line.replace(/ {2}/, ' - ')), [
-            'drwxr-xr-x root:root - /etc/runner',
-            '-rw-r--r-- root:root cn /etc/runner/config.yaml',
-            'drwxr-xr-x root:root - /etc/runner/manifests',
-            '-rwxr-xr-x root:root - /usr/bin/runner',
-            '-rw-r--r-- root:root - /usr/lib/systemd/system/runner.service',
-            '-rw-r--r-- root:root - /usr/share/bash-completion/completions/runner',
-            '-rw-r--r-- root:root d /usr/share/doc/static-pod-runner/THIRD-PARTY-LICENSES.gz',
-            '-rw-r--r-- root:root l /usr/share/licenses/static-pod-runner/LICENSE',
-            '-rw-r--r-- root:root d /usr/share/man/man1/runner.1.gz',
-            '-rw-r--r-- root:root - /usr/share/zsh/site-functions/_runner',
-            'drwxr-xr-x root:root - /var/lib/runner',
-            'drwxr-xr-x root:root - /var/lib/runner/images',
+          const listing = root.rpm([
+            '-q',
+            '--qf',
+            '[%{FILEMODES:perms} %{FILEUSERNAME}:%{FILEGROUPNAME} %{FILEFLAGS:fflags} %{FILENAMES}\n]',
+            'static-pod-runner',
           ]);
+          // The flags: c = %config, n = noreplace, d = %doc, l = %license.
+          assert.deepEqual(
+            listing
+              .split('\n')
+              .filter((line) => line !== '')
+              .map((line) => line.replace(/ {2}/, ' - ')),
+            [
+              'drwxr-xr-x root:root - /etc/runner',
+              '-rw-r--r-- root:root cn /etc/runner/config.yaml',
+              'drwxr-xr-x root:root - /etc/runner/manifests',
+              '-rwxr-xr-x root:root - /usr/bin/runner',
+              '-rw-r--r-- root:root - /usr/lib/systemd/system/runner.service',
+              '-rw-r--r-- root:root - /usr/share/bash-completion/completions/runner',
+              '-rw-r--r-- root:root d /usr/share/doc/static-pod-runner/THIRD-PARTY-LICENSES.gz',
+              '-rw-r--r-- root:root l /usr/share/licenses/static-pod-runner/LICENSE',
+              '-rw-r--r-- root:root d /usr/share/man/man1/runner.1.gz',
+              '-rw-r--r-- root:root - /usr/share/zsh/site-functions/_runner',
+              'drwxr-xr-x root:root - /var/lib/runner',
+              'drwxr-xr-x root:root - /var/lib/runner/images',
+            ],
+          );
           assert.equal(root.rpm(['-qc', 'static-pod-runner']), '/etc/runner/config.yaml\n');
           // What is on disk matches the package: digests, modes, owners, sizes.
           const verify = run('rpm', ['--root', root.path, '-V', '--nodeps', 'static-pod-runner']);
           assert.equal(verify.code, 0, `${verify.stdout}${verify.stderr}`);
           assert.equal(statSync(binary).mode & 0o7777, 0o755);
-          assert.equal(readFileSync(join(root.path, 'etc/runner/config.yaml'), 'utf8'), readFileSync(join(ROOT, 'packaging/config.yaml'), 'utf8'));
+          assert.equal(
+            readFileSync(join(root.path, 'etc/runner/config.yaml'), 'utf8'),
+            readFileSync(join(ROOT, 'packaging/config.yaml'), 'utf8'),
+          );
         } finally {
           root.remove();
         }
@@ -113,7 +143,11 @@ export const describeRpm = (rpm: (arch: Arch) => string, dist: string): void => 
         root.rpm(['--nodeps', '-e', 'static-pod-runner']);
         assert.deepEqual(root.systemctlCalls(), ['--no-reload disable runner.service']);
         assert.ok(!existsSync(join(root.path, 'usr/bin/runner')));
-        assert.equal(readFileSync(`${config}.rpmsave`, 'utf8'), 'logLevel: debug\n', 'the edited config is saved on erase');
+        assert.equal(
+          readFileSync(`${config}.rpmsave`, 'utf8'),
+          'logLevel: debug\n',
+          'the edited config is saved on erase',
+        );
 
         // And installing with a failing systemctl succeeds too.
         root.rpm(['--nodeps', '-i', rpm('x64')]);
@@ -128,12 +162,20 @@ export const describeRpm = (rpm: (arch: Arch) => string, dist: string): void => 
       try {
         root.systemdRunning(true);
         root.rpm(['--nodeps', '-i', rpm('x64')]);
-        assert.deepEqual(root.systemctlCalls(), ['--no-reload enable runner.service', 'daemon-reload', 'start runner.service']);
+        assert.deepEqual(root.systemctlCalls(), [
+          '--no-reload enable runner.service',
+          'daemon-reload',
+          'start runner.service',
+        ]);
         // rpm runs the new package's %post, then the old one's %preun and %postun.
         root.rpm(['--nodeps', '-U', '--replacepkgs', rpm('x64')]);
         assert.deepEqual(root.systemctlCalls(), ['daemon-reload', 'daemon-reload', 'try-restart runner.service']);
         root.rpm(['--nodeps', '-e', 'static-pod-runner']);
-        assert.deepEqual(root.systemctlCalls(), ['stop runner.service', '--no-reload disable runner.service', 'daemon-reload']);
+        assert.deepEqual(root.systemctlCalls(), [
+          'stop runner.service',
+          '--no-reload disable runner.service',
+          'daemon-reload',
+        ]);
       } finally {
         root.remove();
       }
@@ -145,8 +187,11 @@ export const describeRpm = (rpm: (arch: Arch) => string, dist: string): void => 
       before(() => {
         fakes = mkdtempSync(join(tmpdir(), 'runner-fakerpms-'));
         // Everything else the package requires (libraries, /bin/sh), from one stand-in.
-        const others = runOk('rpm', ['-qp', '--requires', rpm('x64')]).split('\n')
-          .filter((r) => r !== '' && !r.startsWith('rpmlib(') && !r.startsWith('(') && !/^(podman|catatonit)\b/.test(r));
+        const others = runOk('rpm', ['-qp', '--requires', rpm('x64')])
+          .split('\n')
+          .filter(
+            (r) => r !== '' && !r.startsWith('rpmlib(') && !r.startsWith('(') && !/^(podman|catatonit)\b/.test(r),
+          );
         base = [
           fakeRpm(fakes, 'base', '1', [...new Set(others)]),
           fakeRpm(fakes, 'podman', '5.4.2'),
@@ -161,8 +206,14 @@ export const describeRpm = (rpm: (arch: Arch) => string, dist: string): void => 
         try {
           root.rpm(['-i', '--justdb', '--nodeps', '--ignorearch', ...base, ...installed]);
           const result = run('rpm', ['--root', root.path, '--test', '-i', rpm('x64')]);
-          const needed = [...result.stderr.matchAll(/^\s+(.+) is needed by static-pod-runner/gm)].map((match) => match[1] ?? '');
-          assert.equal(result.code === 0, needed.length === 0, `rpm --test failed for another reason: ${result.stderr}`);
+          const needed = [...result.stderr.matchAll(/^\s+(.+) is needed by static-pod-runner/gm)].map(
+            (match) => match[1] ?? '',
+          );
+          assert.equal(
+            result.code === 0,
+            needed.length === 0,
+            `rpm --test failed for another reason: ${result.stderr}`,
+          );
           return needed;
         } finally {
           root.remove();

@@ -5,7 +5,16 @@
  * does on a real machine), and small fake packages that provide what a real
  * distribution would, so that rpm can evaluate the package's Requires.
  */
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, runOk } from './helpers.ts';
@@ -58,7 +67,9 @@ export const scratchRoot = (options: { shell: boolean }): ScratchRoot => {
     systemctlCalls: () => {
       let calls: string[] = [];
       try {
-        calls = readFileSync(log, 'utf8').split('\n').filter((line) => line !== '');
+        calls = readFileSync(log, 'utf8')
+          .split('\n')
+          .filter((line) => line !== '');
       } catch {
         // No call yet.
       }
@@ -82,13 +93,33 @@ export const fakeRpm = (dir: string, name: string, version: string, provides: re
   const work = mkdtempSync(join(tmpdir(), 'runner-fakerpm-'));
   try {
     const spec = join(work, `${name}.spec`);
-    writeFileSync(spec, [
-      `Name: ${name}`, `Version: ${version}`, 'Release: 1', 'Summary: stand-in', 'License: MIT', 'BuildArch: noarch',
-      ...provides.map((provide) => `Provides: ${provide}`),
-      '%description', 'A stand-in for the packaging tests.', '%files', '',
-    ].join('\n'));
-    runOk('rpmbuild', ['-bb', spec, '--quiet', '--define', `_topdir ${work}`, '--define', `_rpmdir ${dir}`,
-      '--define', '_rpmfilename %%{NAME}.rpm']);
+    writeFileSync(
+      spec,
+      [
+        `Name: ${name}`,
+        `Version: ${version}`,
+        'Release: 1',
+        'Summary: stand-in',
+        'License: MIT',
+        'BuildArch: noarch',
+        ...provides.map((provide) => `Provides: ${provide}`),
+        '%description',
+        'A stand-in for the packaging tests.',
+        '%files',
+        '',
+      ].join('\n'),
+    );
+    runOk('rpmbuild', [
+      '-bb',
+      spec,
+      '--quiet',
+      '--define',
+      `_topdir ${work}`,
+      '--define',
+      `_rpmdir ${dir}`,
+      '--define',
+      '_rpmfilename %%{NAME}.rpm',
+    ]);
     return join(dir, `${name}.rpm`);
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -38,7 +38,14 @@ const POD_PS_4_3 = JSON.stringify([
     Status: 'Running',
     Labels: { app: 'web', 'static-pod-runner/managed': 'true' },
   },
-  { Created: '2026-01-01T10:00:01Z', Id: 'b2'.repeat(32), Name: 'bare', Status: 'Created', Labels: null, Containers: null },
+  {
+    Created: '2026-01-01T10:00:01Z',
+    Id: 'b2'.repeat(32),
+    Name: 'bare',
+    Status: 'Created',
+    Labels: null,
+    Containers: null,
+  },
 ]);
 
 let dir: string;
@@ -56,9 +63,11 @@ after(async () => {
   await removeTempDir(dir);
 });
 
-const podman = (env: Record<string, string>, timeoutMs = 10_000): CliPodman => new CliPodman({ path: executable, timeoutMs, env: { FAKE_LOG: log, ...env } });
+const podman = (env: Record<string, string>, timeoutMs = 10_000): CliPodman =>
+  new CliPodman({ path: executable, timeoutMs, env: { FAKE_LOG: log, ...env } });
 const answering = (stdout: string): CliPodman => podman({ FAKE_MODE: 'stdout', FAKE_STDOUT: stdout });
-const exiting = (code: number, stderr: string): CliPodman => podman({ FAKE_MODE: 'exit', FAKE_EXIT: String(code), FAKE_STDERR: stderr });
+const exiting = (code: number, stderr: string): CliPodman =>
+  podman({ FAKE_MODE: 'exit', FAKE_EXIT: String(code), FAKE_STDERR: stderr });
 const argsSeen = async (): Promise<string[]> => (await readFile(log, 'utf8')).split('\n').slice(0, -1);
 
 const rejectsWith = async (promise: Promise<unknown>, check: (error: PodmanError) => void): Promise<void> => {
@@ -71,7 +80,10 @@ const rejectsWith = async (promise: Promise<unknown>, check: (error: PodmanError
 
 describe('CliPodman against a fake podman executable', () => {
   it('version: reads Client.Version', async () => {
-    assert.equal(await answering('{"Client":{"APIVersion":"4.3.1","Version":"4.3.1","GoVersion":"go1.19.8"}}').version(), '4.3.1');
+    assert.equal(
+      await answering('{"Client":{"APIVersion":"4.3.1","Version":"4.3.1","GoVersion":"go1.19.8"}}').version(),
+      '4.3.1',
+    );
     assert.deepEqual(await argsSeen(), ['version', '--format', 'json']);
   });
 
@@ -90,25 +102,84 @@ describe('CliPodman against a fake podman executable', () => {
           { id: 'c2'.repeat(32), name: 'web-main', status: 'running' },
         ],
       },
-      { id: 'b2'.repeat(32), name: 'bare', status: 'Created', created: '2026-01-01T10:00:01Z', labels: {}, containers: [] },
+      {
+        id: 'b2'.repeat(32),
+        name: 'bare',
+        status: 'Created',
+        created: '2026-01-01T10:00:01Z',
+        labels: {},
+        containers: [],
+      },
     ]);
   });
 
   it('listContainers: maps podman 4.3 `ps -a --pod` JSON (unix seconds, the image ID, "never exited", the pod name)', async () => {
     const ps = JSON.stringify([
-      { Id: 'c1'.repeat(32), Names: ['a1b2c3d4e5f6-infra'], Pod: 'a1'.repeat(32), PodName: 'web', IsInfra: true, ImageID: 'f0'.repeat(32), State: 'running', ExitCode: 0, StartedAt: 1796216661, ExitedAt: -62135596800, Labels: null, Created: 1796216660 },
-      { Id: 'c2'.repeat(32), Names: ['web-main'], Pod: 'a1'.repeat(32), PodName: 'web', IsInfra: false, ImageID: 'e0'.repeat(32), State: 'exited', ExitCode: 137, StartedAt: 1796216661, ExitedAt: 1796216663, Labels: { app: 'web' } },
+      {
+        Id: 'c1'.repeat(32),
+        Names: ['a1b2c3d4e5f6-infra'],
+        Pod: 'a1'.repeat(32),
+        PodName: 'web',
+        IsInfra: true,
+        ImageID: 'f0'.repeat(32),
+        State: 'running',
+        ExitCode: 0,
+        StartedAt: 1796216661,
+        ExitedAt: -62135596800,
+        Labels: null,
+        Created: 1796216660,
+      },
+      {
+        Id: 'c2'.repeat(32),
+        Names: ['web-main'],
+        Pod: 'a1'.repeat(32),
+        PodName: 'web',
+        IsInfra: false,
+        ImageID: 'e0'.repeat(32),
+        State: 'exited',
+        ExitCode: 137,
+        StartedAt: 1796216661,
+        ExitedAt: 1796216663,
+        Labels: { app: 'web' },
+      },
     ]);
     const containers = await answering(ps).listContainers();
     assert.deepEqual(await argsSeen(), ['ps', '--all', '--pod', '--format', 'json']);
     assert.deepEqual(containers, [
-      { id: 'c1'.repeat(32), name: 'a1b2c3d4e5f6-infra', podId: 'a1'.repeat(32), podName: 'web', createdAt: 1796216660000, isInfra: true, imageId: 'f0'.repeat(32), state: 'running', exitCode: 0, startedAt: 1796216661000, exitedAt: undefined, labels: {} },
-      { id: 'c2'.repeat(32), name: 'web-main', podId: 'a1'.repeat(32), podName: 'web', isInfra: false, imageId: 'e0'.repeat(32), state: 'exited', exitCode: 137, startedAt: 1796216661000, exitedAt: 1796216663000, labels: { app: 'web' } },
+      {
+        id: 'c1'.repeat(32),
+        name: 'a1b2c3d4e5f6-infra',
+        podId: 'a1'.repeat(32),
+        podName: 'web',
+        createdAt: 1796216660000,
+        isInfra: true,
+        imageId: 'f0'.repeat(32),
+        state: 'running',
+        exitCode: 0,
+        startedAt: 1796216661000,
+        exitedAt: undefined,
+        labels: {},
+      },
+      {
+        id: 'c2'.repeat(32),
+        name: 'web-main',
+        podId: 'a1'.repeat(32),
+        podName: 'web',
+        isInfra: false,
+        imageId: 'e0'.repeat(32),
+        state: 'exited',
+        exitCode: 137,
+        startedAt: 1796216661000,
+        exitedAt: 1796216663000,
+        labels: { app: 'web' },
+      },
     ]);
   });
 
   it('podLabels: a template, read on 4.x (one object) and 5.x (one per pod) alike; a pod with none is {}', async () => {
-    assert.deepEqual(await answering('{"static-pod-runner/managed":"true"}\n').podLabels('a1'.repeat(32)), { 'static-pod-runner/managed': 'true' });
+    assert.deepEqual(await answering('{"static-pod-runner/managed":"true"}\n').podLabels('a1'.repeat(32)), {
+      'static-pod-runner/managed': 'true',
+    });
     assert.deepEqual(await argsSeen(), ['pod', 'inspect', '--format', '{{json .Labels}}', '--', 'a1'.repeat(32)]);
     assert.deepEqual(await answering('null\n').podLabels('x'), {});
     await rejectsWith(answering('{"a": 1}').podLabels('x'), (error) => assert.match(error.message, /cannot read/));
@@ -145,7 +216,11 @@ describe('CliPodman against a fake podman executable', () => {
   // Names and IDs always come after `--`, so a value can never be read as an option.
   const idCalls: [string, (p: CliPodman) => Promise<unknown>, string[]][] = [
     ['removePod', (p) => p.removePod('--all', 7.4), ['pod', 'rm', '--force', '--time', '7', '--', '--all']],
-    ['removePod with a negative timeout', (p) => p.removePod('abc', -3), ['pod', 'rm', '--force', '--time', '0', '--', 'abc']],
+    [
+      'removePod with a negative timeout',
+      (p) => p.removePod('abc', -3),
+      ['pod', 'rm', '--force', '--time', '0', '--', 'abc'],
+    ],
     ['startPod', (p) => p.startPod('-x'), ['pod', 'start', '--', '-x']],
     ['volumeExists', (p) => p.volumeExists('--help'), ['volume', 'exists', '--', '--help']],
     ['removeSecret', (p) => p.removeSecret('-f'), ['secret', 'rm', '--', '-f']],
@@ -154,7 +229,20 @@ describe('CliPodman against a fake podman executable', () => {
     [
       'runPauseContainer',
       (p) => p.runPauseContainer('-p', '-n', '-i', { a: 'b' }),
-      ['run', '--detach', '--pod=-p', '--name=-n', '--label=a=b', '--cap-drop=all', '--read-only', '--log-driver=none', '--restart=no', '--pull=never', '--', '-i'],
+      [
+        'run',
+        '--detach',
+        '--pod=-p',
+        '--name=-n',
+        '--label=a=b',
+        '--cap-drop=all',
+        '--read-only',
+        '--log-driver=none',
+        '--restart=no',
+        '--pull=never',
+        '--',
+        '-i',
+      ],
     ],
   ];
   for (const [what, call, expected] of idCalls) {
@@ -172,7 +260,9 @@ describe('CliPodman against a fake podman executable', () => {
 
   it('removeSecret: a missing secret is not an error, another failure is', async () => {
     await exiting(125, 'Error: no secret with name or id "creds": no such secret\n').removeSecret('creds');
-    await rejectsWith(exiting(125, 'Error: permission denied\n').removeSecret('creds'), (error) => assert.match(error.message, /permission denied/));
+    await rejectsWith(exiting(125, 'Error: permission denied\n').removeSecret('creds'), (error) =>
+      assert.match(error.message, /permission denied/),
+    );
   });
 
   it('listSecrets: one JSON object a line, as podman 4.3 prints them for {{json .}}', async () => {
@@ -186,11 +276,14 @@ describe('CliPodman against a fake podman executable', () => {
     ]);
     assert.deepEqual(await argsSeen(), ['secret', 'ls', '--format', '{{json .}}']);
     assert.deepEqual(await answering('').listSecrets(), []);
-    await rejectsWith(answering('json\n').listSecrets(), (error) => assert.match(error.message, /podman secret ls printed output the runner cannot read/));
+    await rejectsWith(answering('json\n').listSecrets(), (error) =>
+      assert.match(error.message, /podman secret ls printed output the runner cannot read/),
+    );
   });
 
-  it('exit 125: a PodmanError with the exit code, podman\'s Error: text, and no syslog noise', async () => {
-    const stderr = 'time="2026-01-01T00:00:00Z" level=warning msg="failed to connect to syslog"\nError: no pod with name or ID web found: no such pod\n';
+  it("exit 125: a PodmanError with the exit code, podman's Error: text, and no syslog noise", async () => {
+    const stderr =
+      'time="2026-01-01T00:00:00Z" level=warning msg="failed to connect to syslog"\nError: no pod with name or ID web found: no such pod\n';
     await rejectsWith(exiting(125, stderr).startPod('web'), (error) => {
       assert.equal(error.code, 'PODMAN_FAILED');
       assert.equal(error.exitCode, 125);
@@ -212,12 +305,17 @@ describe('CliPodman against a fake podman executable', () => {
     await rejectsWith(exiting(125, stderr).playKube('apiVersion: v1\n'), (error) => {
       assert.equal(error.kind, 'network-setup');
       assert.match(error.causeLine, /^container 8a8f0db35de2: plugin type="bridge" failed \(add\)/);
-      assert.match(error.message, /^podman kube play exited with 125: failed to start 2 containers; container 8a8f0db35de2: .*failed to locate iptables/);
+      assert.match(
+        error.message,
+        /^podman kube play exited with 125: failed to start 2 containers; container 8a8f0db35de2: .*failed to locate iptables/,
+      );
     });
   });
 
   it('podman not found: kind podman-missing', async () => {
-    await rejectsWith(new CliPodman({ path: '/nonexistent/podman', timeoutMs: 5_000 }).version(), (error) => assert.equal(error.kind, 'podman-missing'));
+    await rejectsWith(new CliPodman({ path: '/nonexistent/podman', timeoutMs: 5_000 }).version(), (error) =>
+      assert.equal(error.kind, 'podman-missing'),
+    );
   });
 
   it('a hung podman: a PodmanError with timedOut after the timeout', async () => {
@@ -230,7 +328,7 @@ describe('CliPodman against a fake podman executable', () => {
     assert.ok(Date.now() - started < 5_000);
   });
 
-  it('execInContainer: no podman events for a probe\'s exec, the command after --, any exit code an answer', async () => {
+  it("execInContainer: no podman events for a probe's exec, the command after --, any exit code an answer", async () => {
     const result = await exiting(3, 'not ready').execInContainer('c1', ['sh', '-c', 'exit 3'], 5_000);
     assert.deepEqual(await argsSeen(), ['--events-backend=none', 'exec', '--', 'c1', 'sh', '-c', 'exit 3']);
     assert.deepEqual(result, { exitCode: 3, output: 'not ready' });
@@ -238,8 +336,10 @@ describe('CliPodman against a fake podman executable', () => {
 
   it('trace: every call with its arguments, its outcome and how long it took', async () => {
     const lines: { line: string; fields: { args: string; exitCode?: number; ms: number } }[] = [];
-    const trace = (line: string, fields: { args: string; exitCode?: number; ms: number }): void => void lines.push({ line, fields });
-    const traced = (env: Record<string, string>, timeoutMs = 10_000): CliPodman => new CliPodman({ path: executable, timeoutMs, env: { FAKE_LOG: log, ...env }, trace });
+    const trace = (line: string, fields: { args: string; exitCode?: number; ms: number }): void =>
+      void lines.push({ line, fields });
+    const traced = (env: Record<string, string>, timeoutMs = 10_000): CliPodman =>
+      new CliPodman({ path: executable, timeoutMs, env: { FAKE_LOG: log, ...env }, trace });
     await traced({ FAKE_MODE: 'exit', FAKE_EXIT: '1', FAKE_STDERR: '' }).volumeExists('data');
     await assert.rejects(traced({ FAKE_MODE: 'sleep' }, 300).listPods());
     assert.equal(lines.length, 2);
@@ -267,7 +367,7 @@ describe('CliPodman against a fake podman executable', () => {
 });
 
 describe('CliPodman: environment', () => {
-  it('passes the runner\'s environment and its own, but not systemd\'s INVOCATION_ID', async () => {
+  it("passes the runner's environment and its own, but not systemd's INVOCATION_ID", async () => {
     const saved = process.env['INVOCATION_ID'];
     process.env['INVOCATION_ID'] = '0123456789abcdef0123456789abcdef';
     try {
@@ -278,7 +378,7 @@ describe('CliPodman: environment', () => {
     }
     const env = await readFile(`${log}.env`, 'utf8');
     assert.match(env, /^CONTAINERS_CONF=\/etc\/x\.conf$/m);
-    assert.match(env, /^PATH=/m, 'the runner\'s environment is kept');
+    assert.match(env, /^PATH=/m, "the runner's environment is kept");
     assert.doesNotMatch(env, /INVOCATION_ID/, 'conmon must not think it belongs to runner.service');
   });
 });

@@ -1,5 +1,15 @@
 import { parseAllDocuments } from 'yaml';
-import type { CallOptions, ContainerDetail, ExecResult, PlayResult, Podman, PodmanContainer, PodmanEvent, PodmanPod, PodmanSecret } from '../../src/podman/podman.ts';
+import type {
+  CallOptions,
+  ContainerDetail,
+  ExecResult,
+  PlayResult,
+  Podman,
+  PodmanContainer,
+  PodmanEvent,
+  PodmanPod,
+  PodmanSecret,
+} from '../../src/podman/podman.ts';
 import { PodmanError } from '../../src/podman/podman-error.ts';
 
 export type PodmanMethod = keyof Podman;
@@ -44,7 +54,15 @@ interface Scripted {
   when?: (args: unknown[]) => boolean;
 }
 
-const MUTATIONS: readonly PodmanMethod[] = ['playKube', 'removePod', 'startPod', 'removeSecret', 'startContainer', 'stopContainer', 'runPauseContainer'];
+const MUTATIONS: readonly PodmanMethod[] = [
+  'playKube',
+  'removePod',
+  'startPod',
+  'removeSecret',
+  'startContainer',
+  'stopContainer',
+  'runPauseContainer',
+];
 
 /** The image ID the fake's infra containers run (podman's pause image). */
 export const PAUSE_IMAGE_ID = 'f'.repeat(64);
@@ -73,7 +91,11 @@ export class FakePodman implements Podman {
 
   // ---- scripting -------------------------------------------------------
 
-  failNext(method: PodmanMethod, error: Error = playError(), options: { leftover?: boolean; when?: (args: unknown[]) => boolean } = {}): void {
+  failNext(
+    method: PodmanMethod,
+    error: Error = playError(),
+    options: { leftover?: boolean; when?: (args: unknown[]) => boolean } = {},
+  ): void {
     this.scripts.push({ method, script: { kind: 'fail', error, leftover: options.leftover }, when: options.when });
   }
 
@@ -121,7 +143,14 @@ export class FakePodman implements Podman {
 
   /** A pod created by someone else (e.g. `podman pod create`), with whatever labels. */
   addPod(pod: Partial<PodmanPod> & { name: string }): PodmanPod {
-    const full: PodmanPod = { id: this.nextId(), status: 'Running', labels: {}, created: this.nextCreated(), containers: [], ...pod };
+    const full: PodmanPod = {
+      id: this.nextId(),
+      status: 'Running',
+      labels: {},
+      created: this.nextCreated(),
+      containers: [],
+      ...pod,
+    };
     this.pods.set(full.id, full);
     return full;
   }
@@ -156,15 +185,24 @@ export class FakePodman implements Podman {
   async listPods(options?: CallOptions): Promise<PodmanPod[]> {
     const scripted = await this.enter('listPods', [], options);
     if (scripted) return scripted.value as PodmanPod[];
-    return this.late('listPods', [...this.pods.values()].map((pod) => structuredClone(pod)));
+    return this.late(
+      'listPods',
+      [...this.pods.values()].map((pod) => structuredClone(pod)),
+    );
   }
 
   async playKube(yaml: string, options?: CallOptions & { start?: boolean }): Promise<PlayResult> {
-    const scripted = await this.enter('playKube', [yaml, ...(options?.start === false ? [{ start: false }] : [])], options, () => this.playLeftover(yaml));
+    const scripted = await this.enter(
+      'playKube',
+      [yaml, ...(options?.start === false ? [{ start: false }] : [])],
+      options,
+      () => this.playLeftover(yaml),
+    );
     if (scripted) return scripted.value as PlayResult;
     const pods = podsOf(yaml);
     for (const pod of pods) {
-      if (this.podByName(pod.name)) throw playError(`adding pod to state: name "${pod.name}" is in use: pod already exists`);
+      if (this.podByName(pod.name))
+        throw playError(`adding pod to state: name "${pod.name}" is in use: pod already exists`);
     }
     const ids: string[] = [];
     for (const pod of pods) ids.push(this.createPod(pod, options?.start === false ? 'Created' : 'Running').id);
@@ -186,7 +224,14 @@ export class FakePodman implements Podman {
     const scripted = await this.enter('podInfra', [podId], options);
     if (scripted) return scripted.value as { podName: string; image: string } | undefined;
     const pod = this.pods.get(podId);
-    if (!pod) throw new PodmanError({ args: ['pod', 'inspect', '--', podId], exitCode: 125, stderr: `Error: no such pod ${podId}`, timedOut: false, message: 'podman pod inspect exited with 125: no such pod' });
+    if (!pod)
+      throw new PodmanError({
+        args: ['pod', 'inspect', '--', podId],
+        exitCode: 125,
+        stderr: `Error: no such pod ${podId}`,
+        timedOut: false,
+        message: 'podman pod inspect exited with 125: no such pod',
+      });
     return { podName: pod.name, image: PAUSE_IMAGE_ID };
   }
 
@@ -194,7 +239,14 @@ export class FakePodman implements Podman {
     const scripted = await this.enter('startPod', [id], options);
     if (scripted) return;
     const pod = this.pods.get(id);
-    if (!pod) throw new PodmanError({ args: ['pod', 'start', '--', id], exitCode: 125, stderr: `Error: no pod with name or ID ${id} found: no such pod`, timedOut: false, message: `podman pod start exited with 125: no pod with name or ID ${id} found: no such pod` });
+    if (!pod)
+      throw new PodmanError({
+        args: ['pod', 'start', '--', id],
+        exitCode: 125,
+        stderr: `Error: no pod with name or ID ${id} found: no such pod`,
+        timedOut: false,
+        message: `podman pod start exited with 125: no pod with name or ID ${id} found: no such pod`,
+      });
     this.setStatus(id, 'Running');
   }
 
@@ -219,7 +271,10 @@ export class FakePodman implements Podman {
   // ---- containers (for the supervisor) -------------------------------------
 
   /** Per-container facts podman's `ps -a`/`inspect` would report; absent means defaults. */
-  readonly containerFacts = new Map<string, { exitCode: number; startedAt?: number; exitedAt?: number; oomKilled?: boolean }>();
+  readonly containerFacts = new Map<
+    string,
+    { exitCode: number; startedAt?: number; exitedAt?: number; oomKilled?: boolean }
+  >();
   /** Labels of containers created apart from a play (`runPauseContainer`); played containers carry their pod's. */
   readonly containerLabels = new Map<string, Record<string, string>>();
   /** Scripted `exec` answers by container ID; default: exit 0. */
@@ -233,10 +288,24 @@ export class FakePodman implements Podman {
     const found = this.findContainer(id);
     if (!found) throw new Error(`no container ${id}`);
     found.container.status = 'exited';
-    this.containerFacts.set(id, { ...this.containerFacts.get(id), exitCode, exitedAt: this.now(), oomKilled: options.oomKilled ?? false });
+    this.containerFacts.set(id, {
+      ...this.containerFacts.get(id),
+      exitCode,
+      exitedAt: this.now(),
+      oomKilled: options.oomKilled ?? false,
+    });
     if (found.pod.containers.every((container) => container.status !== 'running')) found.pod.status = 'Exited';
     else found.pod.status = 'Degraded';
-    this.emitEvent({ type: 'container', status: 'died', id, name: found.container.name, time: this.now(), exitCode, podId: undefined, attributes: { ...found.pod.labels } });
+    this.emitEvent({
+      type: 'container',
+      status: 'died',
+      id,
+      name: found.container.name,
+      time: this.now(),
+      exitCode,
+      podId: undefined,
+      attributes: { ...found.pod.labels },
+    });
   }
 
   emitEvent(event: PodmanEvent): void {
@@ -254,27 +323,63 @@ export class FakePodman implements Podman {
   async listContainers(options?: CallOptions): Promise<PodmanContainer[]> {
     const scripted = await this.enter('listContainers', [], options);
     if (scripted) return scripted.value as PodmanContainer[];
-    return this.late('listContainers', [...this.pods.values()].flatMap((pod) => {
-      const podRunning = pod.status === 'Running' || pod.status === 'Degraded';
-      const createdAt = Date.parse(pod.created) || undefined;
-      const infra: PodmanContainer = { id: `${pod.id.slice(0, 60)}ffff`, name: `${pod.id.slice(0, 12)}-infra`, podId: pod.id, podName: pod.name, ...(createdAt ? { createdAt } : {}), isInfra: true, imageId: PAUSE_IMAGE_ID, state: podRunning ? 'running' : 'exited', exitCode: 0, startedAt: undefined, exitedAt: undefined, labels: {} };
-      return [
-        infra,
-        ...pod.containers.map((container) => {
-          const facts = this.containerFacts.get(container.id);
-          const labels = this.containerLabels.get(container.id) ?? { ...pod.labels };
-          const imageId = this.containerLabels.has(container.id) ? PAUSE_IMAGE_ID : 'a'.repeat(64);
-          return { id: container.id, name: container.name, podId: pod.id, podName: pod.name, ...(createdAt ? { createdAt } : {}), isInfra: false, imageId, state: container.status, exitCode: facts?.exitCode ?? 0, startedAt: facts?.startedAt, exitedAt: facts?.exitedAt, labels };
-        }),
-      ];
-    }));
+    return this.late(
+      'listContainers',
+      [...this.pods.values()].flatMap((pod) => {
+        const podRunning = pod.status === 'Running' || pod.status === 'Degraded';
+        const createdAt = Date.parse(pod.created) || undefined;
+        const infra: PodmanContainer = {
+          id: `${pod.id.slice(0, 60)}ffff`,
+          name: `${pod.id.slice(0, 12)}-infra`,
+          podId: pod.id,
+          podName: pod.name,
+          ...(createdAt ? { createdAt } : {}),
+          isInfra: true,
+          imageId: PAUSE_IMAGE_ID,
+          state: podRunning ? 'running' : 'exited',
+          exitCode: 0,
+          startedAt: undefined,
+          exitedAt: undefined,
+          labels: {},
+        };
+        return [
+          infra,
+          ...pod.containers.map((container) => {
+            const facts = this.containerFacts.get(container.id);
+            const labels = this.containerLabels.get(container.id) ?? { ...pod.labels };
+            const imageId = this.containerLabels.has(container.id) ? PAUSE_IMAGE_ID : 'a'.repeat(64);
+            return {
+              id: container.id,
+              name: container.name,
+              podId: pod.id,
+              podName: pod.name,
+              ...(createdAt ? { createdAt } : {}),
+              isInfra: false,
+              imageId,
+              state: container.status,
+              exitCode: facts?.exitCode ?? 0,
+              startedAt: facts?.startedAt,
+              exitedAt: facts?.exitedAt,
+              labels,
+            };
+          }),
+        ];
+      }),
+    );
   }
 
   async podLabels(id: string, options?: CallOptions): Promise<Record<string, string>> {
     const scripted = await this.enter('podLabels', [id], options);
     if (scripted) return scripted.value as Record<string, string>;
     const pod = this.pods.get(id);
-    if (!pod) throw new PodmanError({ args: ['pod', 'inspect', '--', id], exitCode: 125, stderr: `Error: no such pod ${id}`, timedOut: false, message: 'podman pod inspect exited with 125: no such pod' });
+    if (!pod)
+      throw new PodmanError({
+        args: ['pod', 'inspect', '--', id],
+        exitCode: 125,
+        stderr: `Error: no such pod ${id}`,
+        timedOut: false,
+        message: 'podman pod inspect exited with 125: no such pod',
+      });
     return { ...pod.labels };
   }
 
@@ -282,18 +387,47 @@ export class FakePodman implements Podman {
     const scripted = await this.enter('startContainer', [id], options);
     if (scripted) return;
     const found = this.findContainer(id);
-    if (!found) throw new PodmanError({ args: ['start', '--', id], exitCode: 125, stderr: `Error: no container with name or ID "${id}" found: no such container`, timedOut: false, message: `podman start exited with 125: no such container` });
+    if (!found)
+      throw new PodmanError({
+        args: ['start', '--', id],
+        exitCode: 125,
+        stderr: `Error: no container with name or ID "${id}" found: no such container`,
+        timedOut: false,
+        message: `podman start exited with 125: no such container`,
+      });
     found.container.status = 'running';
     this.containerFacts.set(id, { ...(this.containerFacts.get(id) ?? { exitCode: 0 }), startedAt: this.now() });
-    found.pod.status = found.pod.containers.every((container) => container.status === 'running') ? 'Running' : 'Degraded';
+    found.pod.status = found.pod.containers.every((container) => container.status === 'running')
+      ? 'Running'
+      : 'Degraded';
   }
 
-  async runPauseContainer(podId: string, name: string, image: string, labels: Record<string, string>, options?: CallOptions): Promise<string> {
+  async runPauseContainer(
+    podId: string,
+    name: string,
+    image: string,
+    labels: Record<string, string>,
+    options?: CallOptions,
+  ): Promise<string> {
     const scripted = await this.enter('runPauseContainer', [podId, name, image, labels], options);
     if (scripted) return scripted.value as string;
     const pod = this.pods.get(podId);
-    if (!pod) throw new PodmanError({ args: ['run', '--pod', podId], exitCode: 125, stderr: `Error: no pod with name or ID ${podId} found: no such pod`, timedOut: false, message: 'podman run exited with 125: no such pod' });
-    if (this.containerByName(name)) throw new PodmanError({ args: ['run', '--name', name], exitCode: 125, stderr: `Error: creating container storage: the container name "${name}" is already in use`, timedOut: false, message: 'podman run exited with 125: name in use' });
+    if (!pod)
+      throw new PodmanError({
+        args: ['run', '--pod', podId],
+        exitCode: 125,
+        stderr: `Error: no pod with name or ID ${podId} found: no such pod`,
+        timedOut: false,
+        message: 'podman run exited with 125: no such pod',
+      });
+    if (this.containerByName(name))
+      throw new PodmanError({
+        args: ['run', '--name', name],
+        exitCode: 125,
+        stderr: `Error: creating container storage: the container name "${name}" is already in use`,
+        timedOut: false,
+        message: 'podman run exited with 125: name in use',
+      });
     const id = this.nextId();
     pod.containers.push({ id, name, status: 'running' });
     this.containerLabels.set(id, { ...labels });
@@ -315,7 +449,12 @@ export class FakePodman implements Podman {
     return { oomKilled: facts?.oomKilled ?? false, exitCode: facts?.exitCode ?? 0, finishedAt: facts?.exitedAt };
   }
 
-  async execInContainer(id: string, command: readonly string[], timeoutMs: number, options?: CallOptions): Promise<ExecResult> {
+  async execInContainer(
+    id: string,
+    command: readonly string[],
+    timeoutMs: number,
+    options?: CallOptions,
+  ): Promise<ExecResult> {
     const scripted = await this.enter('execInContainer', [id, command, timeoutMs], options);
     if (scripted) return scripted.value as ExecResult;
     return this.execResults.get(id) ?? { exitCode: 0, output: '' };
@@ -380,7 +519,9 @@ export class FakePodman implements Podman {
 
   private readonly streamEnders = new Set<() => void>();
 
-  private findContainer(id: string): { pod: PodmanPod; container: { id: string; name: string; status: string } } | undefined {
+  private findContainer(
+    id: string,
+  ): { pod: PodmanPod; container: { id: string; name: string; status: string } } | undefined {
     for (const pod of this.pods.values()) {
       const container = pod.containers.find((item) => item.id === id || item.name === id);
       if (container) return { pod, container };
@@ -396,7 +537,10 @@ export class FakePodman implements Podman {
   readonly archiveRefs = new Map<string, string[]>();
   graphRoot = '/var/lib/containers/storage';
 
-  async loadImage(archivePath: string, options?: CallOptions & { gunzip?: boolean; timeoutMs?: number }): Promise<string[]> {
+  async loadImage(
+    archivePath: string,
+    options?: CallOptions & { gunzip?: boolean; timeoutMs?: number },
+  ): Promise<string[]> {
     const scripted = await this.enter('loadImage', [archivePath, options?.gunzip === true], options);
     if (scripted) return scripted.value as string[];
     const refs = this.archiveRefs.get(archivePath) ?? [];
@@ -444,7 +588,12 @@ export class FakePodman implements Podman {
   }
 
   /** Records the call, then applies a matching script; returns a value for `return` scripts. */
-  private async enter(method: PodmanMethod, args: unknown[], options: CallOptions | undefined, onLeftover?: () => void): Promise<{ value: unknown } | undefined> {
+  private async enter(
+    method: PodmanMethod,
+    args: unknown[],
+    options: CallOptions | undefined,
+    onLeftover?: () => void,
+  ): Promise<{ value: unknown } | undefined> {
     this.calls.push({ method, args });
     const signal = options?.signal;
     if (signal?.aborted) throw signal.reason;
@@ -478,14 +627,21 @@ export class FakePodman implements Podman {
     for (const pod of podsOf(yaml)) if (!this.podByName(pod.name)) this.createPod(pod, 'Created');
   }
 
-  private createPod(pod: { name: string; labels: Record<string, string>; containers: string[] }, status: string): PodmanPod {
+  private createPod(
+    pod: { name: string; labels: Record<string, string>; containers: string[] },
+    status: string,
+  ): PodmanPod {
     const full: PodmanPod = {
       id: this.nextId(),
       name: pod.name,
       status,
       labels: { ...pod.labels },
       created: this.nextCreated(),
-      containers: pod.containers.map((container) => ({ id: this.nextId(), name: `${pod.name}-${container}`, status: status.toLowerCase() })),
+      containers: pod.containers.map((container) => ({
+        id: this.nextId(),
+        name: `${pod.name}-${container}`,
+        status: status.toLowerCase(),
+      })),
     };
     this.pods.set(full.id, full);
     return full;
@@ -508,9 +664,19 @@ export class FakePodman implements Podman {
 }
 
 export const playError = (text = 'creating pod: image not known'): PodmanError =>
-  new PodmanError({ args: ['kube', 'play', '--quiet', '-'], exitCode: 125, stderr: `Error: ${text}\n`, timedOut: false, message: `podman kube play exited with 125: ${text}` });
+  new PodmanError({
+    args: ['kube', 'play', '--quiet', '-'],
+    exitCode: 125,
+    stderr: `Error: ${text}\n`,
+    timedOut: false,
+    message: `podman kube play exited with 125: ${text}`,
+  });
 
-type Doc = { kind?: string; metadata?: { name?: string; labels?: Record<string, string> }; spec?: Record<string, unknown> };
+type Doc = {
+  kind?: string;
+  metadata?: { name?: string; labels?: Record<string, string> };
+  spec?: Record<string, unknown>;
+};
 
 const docsOf = (yaml: string): Doc[] => {
   const docs = parseAllDocuments(yaml);
@@ -518,18 +684,35 @@ const docsOf = (yaml: string): Doc[] => {
 };
 
 const containerNames = (spec: unknown): string[] =>
-  (((spec as { containers?: { name?: string }[] } | undefined)?.containers) ?? []).map((container) => container.name ?? 'unnamed');
+  ((spec as { containers?: { name?: string }[] } | undefined)?.containers ?? []).map(
+    (container) => container.name ?? 'unnamed',
+  );
 
 /** The pods a play creates: a Pod by its own name, a Deployment as `<name>-pod-0` (podman 4.3). */
 const podsOf = (yaml: string): { name: string; labels: Record<string, string>; containers: string[] }[] =>
   docsOf(yaml).flatMap((doc) => {
-    if (doc.kind === 'Pod') return [{ name: doc.metadata?.name ?? '', labels: doc.metadata?.labels ?? {}, containers: containerNames(doc.spec) }];
+    if (doc.kind === 'Pod')
+      return [
+        { name: doc.metadata?.name ?? '', labels: doc.metadata?.labels ?? {}, containers: containerNames(doc.spec) },
+      ];
     if (doc.kind === 'Deployment') {
       const template = (doc.spec?.template ?? {}) as { metadata?: { labels?: Record<string, string> }; spec?: unknown };
-      return [{ name: `${doc.metadata?.name ?? ''}-pod-0`, labels: template.metadata?.labels ?? {}, containers: containerNames(template.spec) }];
+      return [
+        {
+          name: `${doc.metadata?.name ?? ''}-pod-0`,
+          labels: template.metadata?.labels ?? {},
+          containers: containerNames(template.spec),
+        },
+      ];
     }
     return [];
   });
 
-const claimsOf = (yaml: string): string[] => docsOf(yaml).filter((doc) => doc.kind === 'PersistentVolumeClaim').map((doc) => doc.metadata?.name ?? '');
-const secretsOf = (yaml: string): string[] => docsOf(yaml).filter((doc) => doc.kind === 'Secret').map((doc) => doc.metadata?.name ?? '');
+const claimsOf = (yaml: string): string[] =>
+  docsOf(yaml)
+    .filter((doc) => doc.kind === 'PersistentVolumeClaim')
+    .map((doc) => doc.metadata?.name ?? '');
+const secretsOf = (yaml: string): string[] =>
+  docsOf(yaml)
+    .filter((doc) => doc.kind === 'Secret')
+    .map((doc) => doc.metadata?.name ?? '');

@@ -12,14 +12,26 @@ describe('playKept: a pod gets its infra keeper before its containers start', ()
     const run = podman.runPauseContainer.bind(podman);
     podman.runPauseContainer = async (podId, name, image, labels, options) => {
       // What runs in the pod while its keeper is made: nothing of the app.
-      appStates.push(...(await podman.listContainers()).filter((container) => container.podId === podId && !container.isInfra).map((container) => container.state));
+      appStates.push(
+        ...(await podman.listContainers())
+          .filter((container) => container.podId === podId && !container.isInfra)
+          .map((container) => container.state),
+      );
       return run(podId, name, image, labels, options);
     };
     const { podIds } = await playKept(podman, podYaml('web'), {});
     const podId = podIds[0]!;
-    assert.deepEqual(podman.mutations().map((call) => call.method), ['playKube', 'runPauseContainer', 'startPod']);
+    assert.deepEqual(
+      podman.mutations().map((call) => call.method),
+      ['playKube', 'runPauseContainer', 'startPod'],
+    );
     assert.deepEqual(podman.callsOf('playKube')[0]?.args[1], { start: false });
-    assert.deepEqual(podman.callsOf('runPauseContainer')[0]?.args, [podId, 'web-runner_keeper', PAUSE_IMAGE_ID, { [KEEPER_LABEL]: 'true' }]);
+    assert.deepEqual(podman.callsOf('runPauseContainer')[0]?.args, [
+      podId,
+      'web-runner_keeper',
+      PAUSE_IMAGE_ID,
+      { [KEEPER_LABEL]: 'true' },
+    ]);
     assert.deepEqual(appStates, ['created']);
     // An app that dies at once leaves the pod up: podman's exit policy has the keeper to count.
     const app = (await podman.listContainers()).find((container) => container.name === 'web-main')!;
@@ -33,7 +45,10 @@ describe('playKept: a pod gets its infra keeper before its containers start', ()
     const podman = new FakePodman();
     podman.failNext('runPauseContainer', new Error('no pause image'));
     const { podIds } = await playKept(podman, podYaml('web'), {});
-    assert.deepEqual(podman.mutations().map((call) => call.method), ['playKube', 'runPauseContainer', 'startPod']);
+    assert.deepEqual(
+      podman.mutations().map((call) => call.method),
+      ['playKube', 'runPauseContainer', 'startPod'],
+    );
     assert.equal(podman.podByName('web')?.id, podIds[0]);
     assert.equal(podman.podByName('web')?.status, 'Running');
   });
@@ -42,10 +57,13 @@ describe('playKept: a pod gets its infra keeper before its containers start', ()
     const podman = new FakePodman();
     podman.returnNext('podInfra', { podName: 'web', image: '' });
     await playKept(podman, podYaml('web'), {});
-    assert.deepEqual(podman.mutations().map((call) => call.method), ['playKube', 'startPod']);
+    assert.deepEqual(
+      podman.mutations().map((call) => call.method),
+      ['playKube', 'startPod'],
+    );
   });
 
-  it('a failed start is the play\'s failure', async () => {
+  it("a failed start is the play's failure", async () => {
     const podman = new FakePodman();
     podman.failNext('startPod', new Error('starting container: netavark'));
     await assert.rejects(playKept(podman, podYaml('web'), {}), /netavark/);

@@ -2,9 +2,16 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { classifyPodmanStderr, PodmanError, podmanErrorKind, podmanErrorText, type PodmanErrorKind } from '../../src/podman/podman-error.ts';
+import {
+  classifyPodmanStderr,
+  PodmanError,
+  podmanErrorKind,
+  podmanErrorText,
+  type PodmanErrorKind,
+} from '../../src/podman/podman-error.ts';
 
-const fixture = (name: string): string => readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'podman-stderr', name), 'utf8');
+const fixture = (name: string): string =>
+  readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'podman-stderr', name), 'utf8');
 
 /**
  * podman's stderr as printed. "4.3.1, seen": captured from Debian 12's podman
@@ -16,7 +23,8 @@ const CASES: { what: string; stderr: string; kind: PodmanErrorKind; cause: RegEx
     what: '4.3.1, seen: kube play with CNI and no iptables on PATH (failed to start 3 containers)',
     stderr: fixture('podman-4.3-play-cni-no-iptables.txt'),
     kind: 'network-setup',
-    cause: /^container 8a8f0db35de2: plugin type="bridge" failed \(add\): cni plugin bridge failed: failed to locate iptables/,
+    cause:
+      /^container 8a8f0db35de2: plugin type="bridge" failed \(add\): cni plugin bridge failed: failed to locate iptables/,
   },
   {
     what: '5.4.2, source (cmd/podman/kube/play.go ContainerErrors; netavark error from issue 14): netavark without iptables',
@@ -26,15 +34,18 @@ const CASES: { what: string; stderr: string; kind: PodmanErrorKind; cause: RegEx
   },
   {
     what: '5.4.2, source (libnetwork/netavark/exec.go, info log level): netavark with its exit code',
-    stderr: 'starting container 5d3e9b1c0a2f4e6d8c7b9a0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445: netavark (exit code 1): iptables: Permission denied\nError: failed to start 1 containers\n',
+    stderr:
+      'starting container 5d3e9b1c0a2f4e6d8c7b9a0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445: netavark (exit code 1): iptables: Permission denied\nError: failed to start 1 containers\n',
     kind: 'network-setup',
     cause: /netavark \(exit code 1\): iptables: Permission denied/,
   },
   {
-    what: '4.3.1, seen: pod start (src/podman/play-kept.ts) with CNI and no iptables on PATH: each start error an Error: line, the pod mate\'s echo left out',
-    stderr: 'Error: starting container d2b8d599e469e81234c206bce06700c163c73f731746c922a099becd78c022a5: plugin type="bridge" failed (add): cni plugin bridge failed: failed to locate iptables: exec: "iptables": executable file not found in $PATH\nError: starting container 3c30bad6b5a3eb86e9542e05ddc7afb308b5ca9067f9c600697e1ef343c65761: a dependency of container 3c30bad6b5a3eb86e9542e05ddc7afb308b5ca9067f9c600697e1ef343c65761 failed to start: container state improper\n',
+    what: "4.3.1, seen: pod start (src/podman/play-kept.ts) with CNI and no iptables on PATH: each start error an Error: line, the pod mate's echo left out",
+    stderr:
+      'Error: starting container d2b8d599e469e81234c206bce06700c163c73f731746c922a099becd78c022a5: plugin type="bridge" failed (add): cni plugin bridge failed: failed to locate iptables: exec: "iptables": executable file not found in $PATH\nError: starting container 3c30bad6b5a3eb86e9542e05ddc7afb308b5ca9067f9c600697e1ef343c65761: a dependency of container 3c30bad6b5a3eb86e9542e05ddc7afb308b5ca9067f9c600697e1ef343c65761 failed to start: container state improper\n',
     kind: 'network-setup',
-    cause: /^container d2b8d599e469: plugin type="bridge" failed \(add\): cni plugin bridge failed: failed to locate iptables: exec: "iptables": executable file not found in \$PATH$/,
+    cause:
+      /^container d2b8d599e469: plugin type="bridge" failed \(add\): cni plugin bridge failed: failed to locate iptables: exec: "iptables": executable file not found in \$PATH$/,
   },
   {
     what: '4.3.1, seen: a configured runtime that does not exist',
@@ -68,7 +79,8 @@ const CASES: { what: string; stderr: string; kind: PodmanErrorKind; cause: RegEx
   },
   {
     what: '4.3.1 and 5.4.2, source (containers/storage): a container name in use',
-    stderr: 'Error: creating container storage: the container name "keeper" is already in use by 0123456789ab. You have to remove that container to be able to reuse that name: that name is already in use\n',
+    stderr:
+      'Error: creating container storage: the container name "keeper" is already in use by 0123456789ab. You have to remove that container to be able to reuse that name: that name is already in use\n',
     kind: 'name-in-use',
     cause: /keeper/,
   },
@@ -99,13 +111,15 @@ const CASES: { what: string; stderr: string; kind: PodmanErrorKind; cause: RegEx
   },
   {
     what: 'issue 14, seen in podman 5.4 under nspawn: crun without the pids controller',
-    stderr: "starting container 5d3e9b1c0a2f4e6d8c7b9a0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445: crun: controller 'pids' is not available: OCI runtime error\nError: failed to start 1 containers\n",
+    stderr:
+      "starting container 5d3e9b1c0a2f4e6d8c7b9a0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445: crun: controller 'pids' is not available: OCI runtime error\nError: failed to start 1 containers\n",
     kind: 'other',
     cause: /crun: controller 'pids' is not available/,
   },
   {
     what: 'a container command that is not found is not a missing runtime',
-    stderr: 'Error: crun: executable file `nosuch` not found in $PATH: No such file or directory: OCI runtime attempted to invoke a command that was not found\n',
+    stderr:
+      'Error: crun: executable file `nosuch` not found in $PATH: No such file or directory: OCI runtime attempted to invoke a command that was not found\n',
     kind: 'other',
     cause: /nosuch/,
   },
@@ -133,22 +147,47 @@ describe('podmanErrorText for kube play', () => {
     assert.doesNotMatch(text, /level=warning/);
   });
 
-  it('names netavark\'s cause beside the count (5.4.2, source)', () => {
-    assert.equal(podmanErrorText(fixture('podman-5.4-play-netavark-no-iptables.txt')), 'failed to start 3 containers; container 5d3e9b1c0a2f: netavark: No such file or directory (os error 2)');
+  it("names netavark's cause beside the count (5.4.2, source)", () => {
+    assert.equal(
+      podmanErrorText(fixture('podman-5.4-play-netavark-no-iptables.txt')),
+      'failed to start 3 containers; container 5d3e9b1c0a2f: netavark: No such file or directory (os error 2)',
+    );
   });
 });
 
 describe('PodmanError kind', () => {
   it('comes from the stderr, timeout wins, and an explicit kind is kept', () => {
-    const play = new PodmanError({ args: ['kube', 'play'], exitCode: 125, stderr: fixture('podman-4.3-play-cni-no-iptables.txt'), timedOut: false, message: 'm' });
+    const play = new PodmanError({
+      args: ['kube', 'play'],
+      exitCode: 125,
+      stderr: fixture('podman-4.3-play-cni-no-iptables.txt'),
+      timedOut: false,
+      message: 'm',
+    });
     assert.equal(play.kind, 'network-setup');
     assert.match(play.causeLine, /failed to locate iptables/);
-    assert.equal(new PodmanError({ args: [], stderr: 'Error: x: image not known', timedOut: true, message: 'm' }).kind, 'timeout');
-    assert.equal(new PodmanError({ args: [], stderr: '', timedOut: false, kind: 'podman-missing', message: 'm' }).kind, 'podman-missing');
+    assert.equal(
+      new PodmanError({ args: [], stderr: 'Error: x: image not known', timedOut: true, message: 'm' }).kind,
+      'timeout',
+    );
+    assert.equal(
+      new PodmanError({ args: [], stderr: '', timedOut: false, kind: 'podman-missing', message: 'm' }).kind,
+      'podman-missing',
+    );
   });
 
-  it('podmanErrorKind: undefined for errors that are not podman\'s', () => {
+  it("podmanErrorKind: undefined for errors that are not podman's", () => {
     assert.equal(podmanErrorKind(new Error('image not known')), undefined);
-    assert.equal(podmanErrorKind(new PodmanError({ args: [], stderr: 'Error: no pod with name or ID web found: no such pod', timedOut: false, message: 'm' })), 'not-found');
+    assert.equal(
+      podmanErrorKind(
+        new PodmanError({
+          args: [],
+          stderr: 'Error: no pod with name or ID web found: no such pod',
+          timedOut: false,
+          message: 'm',
+        }),
+      ),
+      'not-found',
+    );
   });
 });

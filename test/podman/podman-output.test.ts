@@ -11,8 +11,16 @@ describe('parsePlayOutput', () => {
   const cases: [string, string, string[]][] = [
     ['podman 4.3 --quiet output', `Pod:\n${POD_ID}\nContainer:\n${CONTAINER_ID}\n\n`, [POD_ID]],
     ['several containers', `Pod:\n${POD_ID}\nContainers:\n${CONTAINER_ID}\n${CONTAINER_ID}\n\n`, [POD_ID]],
-    ['two pods', `Pod:\n${POD_ID}\nContainer:\n${CONTAINER_ID}\n\nPod:\n${SECOND_POD}\nContainer:\n${CONTAINER_ID}\n\n`, [POD_ID, SECOND_POD]],
-    ['volumes and secrets sections before the pod', `Volumes:\nweb-data\nSecrets:\n${CONTAINER_ID}\nPod:\n${POD_ID}\nContainer:\n${CONTAINER_ID}\n`, [POD_ID]],
+    [
+      'two pods',
+      `Pod:\n${POD_ID}\nContainer:\n${CONTAINER_ID}\n\nPod:\n${SECOND_POD}\nContainer:\n${CONTAINER_ID}\n\n`,
+      [POD_ID, SECOND_POD],
+    ],
+    [
+      'volumes and secrets sections before the pod',
+      `Volumes:\nweb-data\nSecrets:\n${CONTAINER_ID}\nPod:\n${POD_ID}\nContainer:\n${CONTAINER_ID}\n`,
+      [POD_ID],
+    ],
     ['CRLF line ends and stray spaces', `Pod:\r\n  ${POD_ID}  \r\nContainer:\r\n${CONTAINER_ID}\r\n`, [POD_ID]],
     ['no output', '', []],
     ['garbage', 'Error: something\nnot an id\n', []],
@@ -31,7 +39,11 @@ describe('podmanErrorText', () => {
       'no pod with name or ID web found: no such pod',
     ],
     ['joins several Error: lines', 'Error: first\nsome detail\nError: second\n', 'first; second'],
-    ['keeps plain lines when there is no Error: line', 'something odd happened\n\n  and more  \n', 'something odd happened; and more'],
+    [
+      'keeps plain lines when there is no Error: line',
+      'something odd happened\n\n  and more  \n',
+      'something odd happened; and more',
+    ],
     ['only noise leaves nothing', 'level=warning msg="failed to connect to syslog"\n', ''],
     ['empty', '', ''],
   ];
@@ -46,7 +58,13 @@ describe('podmanErrorText', () => {
 
 describe('PodmanError', () => {
   it('carries the code that says timeout or failure', () => {
-    const failed = new PodmanError({ args: ['pod', 'ps'], exitCode: 125, stderr: 'Error: x', timedOut: false, message: 'm' });
+    const failed = new PodmanError({
+      args: ['pod', 'ps'],
+      exitCode: 125,
+      stderr: 'Error: x',
+      timedOut: false,
+      message: 'm',
+    });
     assert.equal(failed.code, 'PODMAN_FAILED');
     assert.equal(failed.exitCode, 125);
     assert.equal(new PodmanError({ args: [], stderr: '', timedOut: true, message: 'm' }).code, 'PODMAN_TIMEOUT');

@@ -14,7 +14,10 @@ const LABELS = {
 };
 
 const webYaml = (name: string): string =>
-  `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n  labels:\n${Object.entries({ ...LABELS, 'static-pod-runner/unit': `Pod/${name}` })
+  `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n  labels:\n${Object.entries({
+    ...LABELS,
+    'static-pod-runner/unit': `Pod/${name}`,
+  })
     .map(([key, value]) => `    ${key}: "${value}"`)
     .join('\n')}\nspec:\n  containers:\n  - name: app\n    image: busybox\n  - name: side\n    image: busybox\n`;
 
@@ -48,13 +51,25 @@ describe('SharedListing', () => {
     const expected = await fake.listPods();
     fake.clearCalls();
     const pods = await shared.listPods();
-    assert.deepEqual(fake.calls.map((call) => call.method), ['listContainers'], 'one listing, no `pod ps`');
-    const shape = (pod: { id: string; name: string; status: string; labels: Record<string, string>; containers: { name: string; status: string }[] }) => ({
+    assert.deepEqual(
+      fake.calls.map((call) => call.method),
+      ['listContainers'],
+      'one listing, no `pod ps`',
+    );
+    const shape = (pod: {
+      id: string;
+      name: string;
+      status: string;
+      labels: Record<string, string>;
+      containers: { name: string; status: string }[];
+    }) => ({
       id: pod.id,
       name: pod.name,
       status: pod.status,
       labels: pod.labels,
-      containers: pod.containers.map((item) => `${item.name}:${item.status}`).filter((item) => !item.includes('-infra')),
+      containers: pod.containers
+        .map((item) => `${item.name}:${item.status}`)
+        .filter((item) => !item.includes('-infra')),
     });
     assert.deepEqual(pods.map(shape), expected.map(shape));
   });
@@ -90,7 +105,16 @@ describe('SharedListing', () => {
     const iterator = shared.streamEvents({ signal: stream.signal })[Symbol.asyncIterator]();
     const next = iterator.next();
     await flushMicrotasks();
-    fake.emitEvent({ type: 'pod', status: 'stop', id: fake.podByName('web')!.id, name: 'web', time: clock.now(), exitCode: undefined, podId: undefined, attributes: {} });
+    fake.emitEvent({
+      type: 'pod',
+      status: 'stop',
+      id: fake.podByName('web')!.id,
+      name: 'web',
+      time: clock.now(),
+      exitCode: undefined,
+      podId: undefined,
+      attributes: {},
+    });
     await next;
     await shared.listContainers();
     assert.equal(fake.callsOf('listContainers').length, 3, 'an event arrived after the second listing began');
@@ -125,12 +149,26 @@ describe('SharedListing', () => {
     // Both app containers removed by hand (`podman rm -f`): only the infra and a keeper are left.
     const keeperId = await fake.runPauseContainer(web.id, keeperName('web'), 'pause', { [KEEPER_LABEL]: 'true' });
     web.containers = web.containers.filter((item) => item.id === keeperId);
-    fake.addPod({ name: 'someone-else', labels: {}, containers: [{ id: 'c'.repeat(64), name: 'someone-else-main', status: 'running' }] });
+    fake.addPod({
+      name: 'someone-else',
+      labels: {},
+      containers: [{ id: 'c'.repeat(64), name: 'someone-else-main', status: 'running' }],
+    });
     fake.clearCalls();
     const pods = await shared.listPods();
-    assert.deepEqual(pods.find((pod) => pod.name === 'web')?.labels, { ...LABELS, 'static-pod-runner/unit': 'Pod/web' }, 'still the runner’s pod: its container was removed');
+    assert.deepEqual(
+      pods.find((pod) => pod.name === 'web')?.labels,
+      { ...LABELS, 'static-pod-runner/unit': 'Pod/web' },
+      'still the runner’s pod: its container was removed',
+    );
     assert.deepEqual(pods.find((pod) => pod.name === 'someone-else')?.labels, {});
-    assert.deepEqual(fake.callsOf('podLabels').map((call) => call.args[0]).sort(), [web.id, fake.podByName('someone-else')!.id].sort());
+    assert.deepEqual(
+      fake
+        .callsOf('podLabels')
+        .map((call) => call.args[0])
+        .sort(),
+      [web.id, fake.podByName('someone-else')!.id].sort(),
+    );
     shared.noteChange();
     await shared.listPods();
     assert.equal(fake.callsOf('podLabels').length, 2, 'pod labels never change: asked once');
@@ -142,28 +180,73 @@ describe("SharedListing.concerns: which events are about the runner's own pods",
     const fake = new FakePodman();
     const clock = new FakeClock();
     await fake.playKube(webYaml('web'));
-    const other = fake.addPod({ id: 'ab'.repeat(32), name: 'other', labels: { ...LABELS, 'static-pod-runner/source': '/srv/another-runner/web.yaml', 'static-pod-runner/unit': 'Pod/other' }, containers: [{ id: 'd'.repeat(64), name: 'other-main', status: 'running' }] });
-    const owns = (labels: Readonly<Record<string, string>>): boolean => labels['static-pod-runner/source']?.startsWith('/etc/runner/manifests/') ?? false;
+    const other = fake.addPod({
+      id: 'ab'.repeat(32),
+      name: 'other',
+      labels: {
+        ...LABELS,
+        'static-pod-runner/source': '/srv/another-runner/web.yaml',
+        'static-pod-runner/unit': 'Pod/other',
+      },
+      containers: [{ id: 'd'.repeat(64), name: 'other-main', status: 'running' }],
+    });
+    const owns = (labels: Readonly<Record<string, string>>): boolean =>
+      labels['static-pod-runner/source']?.startsWith('/etc/runner/manifests/') ?? false;
     const shared = new SharedListing(fake, clock, owns);
     const web = fake.podByName('web')!;
-    const event = (fields: { type: string; status: string; id: string; name: string; attributes?: Record<string, string>; podId?: string }) => ({ time: clock.now(), exitCode: undefined, podId: undefined, attributes: {}, ...fields });
-    const webDied = event({ type: 'container', status: 'died', id: web.containers[0]!.id, name: web.containers[0]!.name, attributes: { ...web.labels } });
-    const infraDied = event({ type: 'container', status: 'died', id: 'e'.repeat(64), name: `${web.id.slice(0, 12)}-infra` });
-    const keeperDied = event({ type: 'container', status: 'died', id: 'f'.repeat(64), name: keeperName('web'), attributes: { [KEEPER_LABEL]: 'true' } });
+    const event = (fields: {
+      type: string;
+      status: string;
+      id: string;
+      name: string;
+      attributes?: Record<string, string>;
+      podId?: string;
+    }) => ({ time: clock.now(), exitCode: undefined, podId: undefined, attributes: {}, ...fields });
+    const webDied = event({
+      type: 'container',
+      status: 'died',
+      id: web.containers[0]!.id,
+      name: web.containers[0]!.name,
+      attributes: { ...web.labels },
+    });
+    const infraDied = event({
+      type: 'container',
+      status: 'died',
+      id: 'e'.repeat(64),
+      name: `${web.id.slice(0, 12)}-infra`,
+    });
+    const keeperDied = event({
+      type: 'container',
+      status: 'died',
+      id: 'f'.repeat(64),
+      name: keeperName('web'),
+      attributes: { [KEEPER_LABEL]: 'true' },
+    });
     const podStopped = event({ type: 'pod', status: 'stop', id: web.id, name: 'web' });
     assert.equal(shared.concerns(webDied), true, 'its labels say so, before any listing');
     assert.equal(shared.concerns(podStopped), false, 'an unknown pod before the first listing');
     await shared.listContainers();
-    for (const known of [webDied, infraDied, keeperDied, podStopped]) assert.equal(shared.concerns(known), true, `${known.type} ${known.name}`);
+    for (const known of [webDied, infraDied, keeperDied, podStopped])
+      assert.equal(shared.concerns(known), true, `${known.type} ${known.name}`);
     const foreign = [
-      event({ type: 'container', status: 'died', id: other.containers[0]!.id, name: 'other-main', attributes: { ...other.labels } }),
+      event({
+        type: 'container',
+        status: 'died',
+        id: other.containers[0]!.id,
+        name: 'other-main',
+        attributes: { ...other.labels },
+      }),
       event({ type: 'container', status: 'died', id: 'a'.repeat(64), name: `${other.id.slice(0, 12)}-infra` }),
       event({ type: 'container', status: 'died', id: 'b'.repeat(64), name: keeperName('other') }),
       event({ type: 'pod', status: 'stop', id: other.id, name: 'other' }),
       event({ type: 'container', status: 'died', id: 'c'.repeat(64), name: 'adhoc', attributes: {} }),
     ];
     for (const item of foreign) assert.equal(shared.concerns(item), false, `${item.type} ${item.name}`);
-    assert.equal(shared.concerns(event({ type: 'image', status: 'load', id: 'i', name: 'busybox' })), true, 'image events are passed on');
+    assert.equal(
+      shared.concerns(event({ type: 'image', status: 'load', id: 'i', name: 'busybox' })),
+      true,
+      'image events are passed on',
+    );
   });
 });
 
@@ -180,7 +263,10 @@ describe('podsFromContainers', () => {
   });
 
   it('leaves the labels unknown when only the infra and a keeper are left', () => {
-    const [pod] = podsFromContainers([container({ id: 'infra', isInfra: true, labels: { 'io.buildah.version': '1' } }), container({ id: 'keeper', name: keeperName('web'), labels: { [KEEPER_LABEL]: 'true' } })]);
+    const [pod] = podsFromContainers([
+      container({ id: 'infra', isInfra: true, labels: { 'io.buildah.version': '1' } }),
+      container({ id: 'keeper', name: keeperName('web'), labels: { [KEEPER_LABEL]: 'true' } }),
+    ]);
     assert.equal(pod!.labels, undefined);
   });
 

@@ -22,22 +22,45 @@ case "$1" in
 esac
 `;
 
-const SHELLY = ['-rf', '--privileged', 'web; touch MARKER', '$(touch MARKER)', '`touch MARKER`', 'a b', '|touch MARKER', '&& touch MARKER'];
+const SHELLY = [
+  '-rf',
+  '--privileged',
+  'web; touch MARKER',
+  '$(touch MARKER)',
+  '`touch MARKER`',
+  'a b',
+  '|touch MARKER',
+  '&& touch MARKER',
+];
 
 const manifest = (name: string, container = 'main', image = 'busybox'): string =>
-  JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { containers: [{ name: container, image }] } });
+  JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name },
+    spec: { containers: [{ name: container, image }] },
+  });
 
 describe('validation refuses names that could turn into flags or shell', () => {
   it('pod and container names, and images starting with "-"', () => {
     for (const bad of SHELLY) {
       const pod = parseManifest('/m/x.yaml', manifest(bad));
-      assert.ok(pod.problems.some((problem) => problem.field === 'metadata.name'), `pod name ${bad}`);
+      assert.ok(
+        pod.problems.some((problem) => problem.field === 'metadata.name'),
+        `pod name ${bad}`,
+      );
       const container = parseManifest('/m/x.yaml', manifest('ok', bad));
-      assert.ok(container.problems.some((problem) => problem.field === 'spec.containers[0].name'), `container name ${bad}`);
+      assert.ok(
+        container.problems.some((problem) => problem.field === 'spec.containers[0].name'),
+        `container name ${bad}`,
+      );
     }
     for (const image of ['-x', '--privileged', '  --rm']) {
       const parsed = parseManifest('/m/x.yaml', manifest('ok', 'main', image));
-      assert.ok(parsed.problems.some((problem) => problem.field === 'spec.containers[0].image'), `image ${image}`);
+      assert.ok(
+        parsed.problems.some((problem) => problem.field === 'spec.containers[0].image'),
+        `image ${image}`,
+      );
     }
   });
 });
@@ -69,7 +92,17 @@ describe('CliPodman against a recording fake podman: manifest values never becom
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: 'web', labels: { note: evil } },
-      spec: { containers: [{ name: 'main', image: `busybox:${'$(touch MARKER)'}`, command: SHELLY, args: SHELLY, env: [{ name: 'X', value: evil }] }] },
+      spec: {
+        containers: [
+          {
+            name: 'main',
+            image: `busybox:${'$(touch MARKER)'}`,
+            command: SHELLY,
+            args: SHELLY,
+            env: [{ name: 'X', value: evil }],
+          },
+        ],
+      },
     });
     const parsed = parseManifest(path.join(dir, 'web.json'), text);
     assert.deepEqual(parsed.problems, []);

@@ -16,14 +16,24 @@ import { parseManifest } from '../../src/manifest/parse-manifest.ts';
  * narrow.
  */
 
-const FIXTURES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'keepalived', 'haproxy', 'kube-vip'] as const;
+const FIXTURES = [
+  'etcd',
+  'kube-apiserver',
+  'kube-controller-manager',
+  'kube-scheduler',
+  'keepalived',
+  'haproxy',
+  'kube-vip',
+] as const;
 type Fixture = (typeof FIXTURES)[number];
 
-const fixturePath = (name: Fixture): string => fileURLToPath(new URL(`../fixtures/static-pods/${name}.yaml`, import.meta.url));
+const fixturePath = (name: Fixture): string =>
+  fileURLToPath(new URL(`../fixtures/static-pods/${name}.yaml`, import.meta.url));
 const readFixture = (name: Fixture): string => readFileSync(fixturePath(name), 'utf8');
 
 /** Validates as the daemon does on a host without /etc/runner/config.yaml. */
-const validate = (name: string, text: string) => parseManifest(`/etc/runner/manifests/${name}.yaml`, text, { policy: DEFAULT_CONFIG.policy });
+const validate = (name: string, text: string) =>
+  parseManifest(`/etc/runner/manifests/${name}.yaml`, text, { policy: DEFAULT_CONFIG.policy });
 
 // The shape of the fixtures, as far as the variations below reach into them.
 interface Mount {
@@ -49,11 +59,23 @@ const found = <T>(value: T | undefined, what: string): T => {
   assert.ok(value !== undefined, `fixture has no ${what}`);
   return value;
 };
-const volume = (pod: Pod, name: string): Volume => found(pod.spec.volumes?.find((item) => item.name === name), `volume "${name}"`);
-const mount = (pod: Pod, name: string): Mount => found(pod.spec.containers[0]?.volumeMounts?.find((item) => item.name === name), `volumeMount "${name}"`);
-const hostPath = (pod: Pod, name: string): { path: string } => found(volume(pod, name).hostPath, `hostPath on volume "${name}"`);
+const volume = (pod: Pod, name: string): Volume =>
+  found(
+    pod.spec.volumes?.find((item) => item.name === name),
+    `volume "${name}"`,
+  );
+const mount = (pod: Pod, name: string): Mount =>
+  found(
+    pod.spec.containers[0]?.volumeMounts?.find((item) => item.name === name),
+    `volumeMount "${name}"`,
+  );
+const hostPath = (pod: Pod, name: string): { path: string } =>
+  found(volume(pod, name).hostPath, `hostPath on volume "${name}"`);
 const addCapability = (pod: Pod, capability: string): void => {
-  const context = found(pod.spec.containers[0]?.securityContext?.capabilities?.add, 'capabilities.add on the first container');
+  const context = found(
+    pod.spec.containers[0]?.securityContext?.capabilities?.add,
+    'capabilities.add on the first container',
+  );
   context.push(capability);
 };
 

@@ -35,7 +35,15 @@ describe('http probe against a real server', () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
 
-  const request = (path: string, extra: Partial<HttpProbeRequest> = {}): HttpProbeRequest => ({ scheme: 'HTTP', host: '127.0.0.1', port, path, headers: [], timeoutMs: 1000, ...extra });
+  const request = (path: string, extra: Partial<HttpProbeRequest> = {}): HttpProbeRequest => ({
+    scheme: 'HTTP',
+    host: '127.0.0.1',
+    port,
+    path,
+    headers: [],
+    timeoutMs: 1000,
+    ...extra,
+  });
 
   it('succeeds on 200', async () => {
     assert.deepEqual(await executors.http(request('/healthz'), never), { ok: true, message: '' });
@@ -50,7 +58,10 @@ describe('http probe against a real server', () => {
   });
 
   it('fails on 500 with the kubelet wording', async () => {
-    assert.deepEqual(await executors.http(request('/?status=500'), never), { ok: false, message: 'HTTP probe failed with statuscode: 500' });
+    assert.deepEqual(await executors.http(request('/?status=500'), never), {
+      ok: false,
+      message: 'HTTP probe failed with statuscode: 500',
+    });
   });
 
   it('fails on 404 and on 199', async () => {
@@ -59,7 +70,15 @@ describe('http probe against a real server', () => {
   });
 
   it('sends the path as written (with a leading "/" added), the configured headers and a kube-probe user agent', async () => {
-    await executors.http(request('ready?x=1', { headers: [{ name: 'X-Probe', value: 'yes' }, { name: 'Host', value: 'app.example' }] }), never);
+    await executors.http(
+      request('ready?x=1', {
+        headers: [
+          { name: 'X-Probe', value: 'yes' },
+          { name: 'Host', value: 'app.example' },
+        ],
+      }),
+      never,
+    );
     const last = seen.at(-1)!;
     assert.equal(last.url, '/ready?x=1');
     assert.equal(last.headers['x-probe'], 'yes');
@@ -90,7 +109,10 @@ describe('http probe against a real server', () => {
   it('reports a refused connection the way Go does', async () => {
     const closed = await closedPort();
     const result = await executors.http(request('/', { port: closed }), never);
-    assert.deepEqual(result, { ok: false, message: `Get "http://127.0.0.1:${closed}/": dial tcp 127.0.0.1:${closed}: connect: connection refused` });
+    assert.deepEqual(result, {
+      ok: false,
+      message: `Get "http://127.0.0.1:${closed}/": dial tcp 127.0.0.1:${closed}: connect: connection refused`,
+    });
   });
 
   it('fails (does not throw) on a path node refuses', async () => {
@@ -122,7 +144,10 @@ describe('tcp probe against real sockets', () => {
 
   it('fails on a closed port', async () => {
     const port = await closedPort();
-    assert.deepEqual(await executors.tcp('127.0.0.1', port, 1000, never), { ok: false, message: `dial tcp 127.0.0.1:${port}: connect: connection refused` });
+    assert.deepEqual(await executors.tcp('127.0.0.1', port, 1000, never), {
+      ok: false,
+      message: `dial tcp 127.0.0.1:${port}: connect: connection refused`,
+    });
   });
 
   it('settles at once on an already aborted signal', async () => {
@@ -139,7 +164,10 @@ describe('exec probe through podman', () => {
     const podman = new FakePodman();
     const result = await createProbeExecutors(podman).exec('c1', ['cat', '/tmp/healthy'], 2000, never);
     assert.deepEqual(result, { ok: true, message: '' });
-    assert.deepEqual(podman.callsOf('execInContainer').map((call) => call.args), [['c1', ['cat', '/tmp/healthy'], 2000]]);
+    assert.deepEqual(
+      podman.callsOf('execInContainer').map((call) => call.args),
+      [['c1', ['cat', '/tmp/healthy'], 2000]],
+    );
   });
 
   it('fails on a non-zero exit with the first 200 characters of the output', async () => {
@@ -151,27 +179,50 @@ describe('exec probe through podman', () => {
 
   it('stores what the container printed escaped, cut to 200 characters before escaping', async () => {
     const podman = new FakePodman();
-    podman.execResults.set('c1', { exitCode: 1, output: `\u001b]0;owned\u0007\u001b[2Jnot ready\r\nok${'x'.repeat(300)}` });
+    podman.execResults.set('c1', {
+      exitCode: 1,
+      output: `\u001b]0;owned\u0007\u001b[2Jnot ready\r\nok${'x'.repeat(300)}`,
+    });
     const result = await createProbeExecutors(podman).exec('c1', ['check'], 1000, never);
-    assert.deepEqual(result, { ok: false, message: `exec: exit code 1: \\x1b]0;owned\\x07\\x1b[2Jnot ready\\r\\nok${'x'.repeat(200 - 27)}` });
+    assert.deepEqual(result, {
+      ok: false,
+      message: `exec: exit code 1: \\x1b]0;owned\\x07\\x1b[2Jnot ready\\r\\nok${'x'.repeat(200 - 27)}`,
+    });
   });
 
   it('leaves out empty output', async () => {
     const podman = new FakePodman();
     podman.execResults.set('c1', { exitCode: 2, output: '' });
-    assert.deepEqual(await createProbeExecutors(podman).exec('c1', ['false'], 1000, never), { ok: false, message: 'exec: exit code 2' });
+    assert.deepEqual(await createProbeExecutors(podman).exec('c1', ['false'], 1000, never), {
+      ok: false,
+      message: 'exec: exit code 2',
+    });
   });
 
   it('turns a podman timeout into "timeout after Ns"', async () => {
     const podman = new FakePodman();
-    podman.failNext('execInContainer', new PodmanError({ args: ['exec'], stderr: '', timedOut: true, message: 'podman exec c1 did not answer within 1s' }));
-    assert.deepEqual(await createProbeExecutors(podman).exec('c1', ['sleep', '9'], 1000, never), { ok: false, message: 'timeout after 1s' });
+    podman.failNext(
+      'execInContainer',
+      new PodmanError({
+        args: ['exec'],
+        stderr: '',
+        timedOut: true,
+        message: 'podman exec c1 did not answer within 1s',
+      }),
+    );
+    assert.deepEqual(await createProbeExecutors(podman).exec('c1', ['sleep', '9'], 1000, never), {
+      ok: false,
+      message: 'timeout after 1s',
+    });
   });
 
   it('turns any other podman error into a failure, not a throw', async () => {
     const podman = new FakePodman();
     podman.failNext('execInContainer', new Error('no container with name or ID "c1" found'));
-    assert.deepEqual(await createProbeExecutors(podman).exec('c1', ['true'], 1000, never), { ok: false, message: 'exec: no container with name or ID "c1" found' });
+    assert.deepEqual(await createProbeExecutors(podman).exec('c1', ['true'], 1000, never), {
+      ok: false,
+      message: 'exec: no container with name or ID "c1" found',
+    });
   });
 
   it('settles when its signal aborts a hanging exec', async () => {

@@ -10,7 +10,11 @@ import { FakeExecutors } from './fake-executors.ts';
 
 const UNIT = '/etc/runner/manifests/web.yaml#Pod/web';
 
-const targetOf = (container: string, overrides: Partial<ProbeTarget> = {}, startedAt = Date.UTC(2026, 0, 1)): ProbeTarget => ({
+const targetOf = (
+  container: string,
+  overrides: Partial<ProbeTarget> = {},
+  startedAt = Date.UTC(2026, 0, 1),
+): ProbeTarget => ({
   key: `${UNIT}/${container}`,
   unitKey: UNIT,
   podName: 'web',
@@ -49,7 +53,8 @@ const setup = (overrides: Partial<ProbeManagerOptions> = {}, options: { fakeExec
     await flushMicrotasks();
     while (clock.now() < t0 + seconds * 1000) await clock.advance(Math.min(1000, t0 + seconds * 1000 - clock.now()));
   };
-  const execs = (id?: string) => podman.callsOf('execInContainer').filter((call) => id === undefined || call.args[0] === id);
+  const execs = (id?: string) =>
+    podman.callsOf('execInContainer').filter((call) => id === undefined || call.args[0] === id);
   return { clock, podman, executors, logger, lines, liveness, startup, changes, manager, t0, to, execs };
 };
 
@@ -108,7 +113,11 @@ describe('ProbeManager: sync', () => {
     manager.sync([targetOf('app', { livenessProbe: spec }, t0 + 30_000)]);
     await to(34);
     assert.equal(execs().length, 3, 'the initial delay counts from the new start');
-    assert.deepEqual(manager.status(`${UNIT}/app`)?.liveness, { result: 'unknown', consecutiveFailures: 0, consecutiveSuccesses: 0 });
+    assert.deepEqual(manager.status(`${UNIT}/app`)?.liveness, {
+      result: 'unknown',
+      consecutiveFailures: 0,
+      consecutiveSuccesses: 0,
+    });
     await to(35);
     assert.equal(execs().length, 4);
     await to(55);
@@ -123,7 +132,10 @@ describe('ProbeManager: sync', () => {
     await to(10);
     manager.sync([targetOf('app', { livenessProbe: LIVE, containerId: 'id-new' })]);
     await to(10);
-    assert.deepEqual(execs().map((call) => call.args[0]), ['id-app', 'id-app', 'id-new']);
+    assert.deepEqual(
+      execs().map((call) => call.args[0]),
+      ['id-app', 'id-app', 'id-new'],
+    );
     await manager.stop();
   });
 
@@ -163,7 +175,13 @@ describe('ProbeManager: callbacks, logs and counts', () => {
   it('calls onStartupFailure and keeps liveness and readiness waiting', async () => {
     const { manager, podman, to, startup, execs } = setup();
     podman.execResults.set('id-app', { exitCode: 1, output: '' });
-    manager.sync([targetOf('app', { startupProbe: { exec: { command: ['startup'] }, failureThreshold: 2 }, livenessProbe: LIVE, readinessProbe: { exec: { command: ['ready'] } } })]);
+    manager.sync([
+      targetOf('app', {
+        startupProbe: { exec: { command: ['startup'] }, failureThreshold: 2 },
+        livenessProbe: LIVE,
+        readinessProbe: { exec: { command: ['ready'] } },
+      }),
+    ]);
     await to(30);
     assert.deepEqual(startup, [[`${UNIT}/app`, 'exec: exit code 1']]);
     assert.deepEqual(new Set(execs().map((call) => (call.args[1] as string[])[0])), new Set(['startup']));
@@ -192,9 +210,16 @@ describe('ProbeManager: callbacks, logs and counts', () => {
   it('counts probe results per kind', async () => {
     const { manager, podman, to } = setup();
     podman.execResults.set('id-bad', { exitCode: 1, output: '' });
-    manager.sync([targetOf('good', { livenessProbe: LIVE, readinessProbe: { exec: { command: ['ready'] } } }), targetOf('bad', { containerId: 'id-bad', livenessProbe: LIVE })]);
+    manager.sync([
+      targetOf('good', { livenessProbe: LIVE, readinessProbe: { exec: { command: ['ready'] } } }),
+      targetOf('bad', { containerId: 'id-bad', livenessProbe: LIVE }),
+    ]);
     await to(20);
-    assert.deepEqual(manager.probeCounts(), { liveness: { success: 3, failure: 3 }, readiness: { success: 3, failure: 0 }, startup: { success: 0, failure: 0 } });
+    assert.deepEqual(manager.probeCounts(), {
+      liveness: { success: 3, failure: 3 },
+      readiness: { success: 3, failure: 0 },
+      startup: { success: 0, failure: 0 },
+    });
     await manager.stop();
   });
 
@@ -213,7 +238,12 @@ describe('ProbeManager: callbacks, logs and counts', () => {
 
   it('logs and skips a probe it cannot normalize instead of guessing', async () => {
     const { manager, to, execs, lines } = setup();
-    manager.sync([targetOf('app', { livenessProbe: { tcpSocket: { port: 'http' } }, readinessProbe: { exec: { command: ['ready'] } } })]);
+    manager.sync([
+      targetOf('app', {
+        livenessProbe: { tcpSocket: { port: 'http' } },
+        readinessProbe: { exec: { command: ['ready'] } },
+      }),
+    ]);
     await to(0);
     assert.equal(execs().length, 1);
     assert.equal(manager.status(`${UNIT}/app`)?.liveness, undefined);
@@ -229,7 +259,14 @@ describe('ProbeManager: where network probes go', () => {
   it('looks the pod IP up once per container start and resolves named ports', async () => {
     const { manager, podman, executors, to } = setup({}, { fakeExecutors: true });
     const { id: podId } = podman.addPod({ name: 'web' });
-    manager.sync([targetOf('a', { podId, readinessProbe: http8080, ports }), targetOf('b', { podId, livenessProbe: { tcpSocket: { port: 9000 } }, readinessProbe: { tcpSocket: { port: 9001 } } })]);
+    manager.sync([
+      targetOf('a', { podId, readinessProbe: http8080, ports }),
+      targetOf('b', {
+        podId,
+        livenessProbe: { tcpSocket: { port: 9000 } },
+        readinessProbe: { tcpSocket: { port: 9001 } },
+      }),
+    ]);
     await to(20);
     assert.equal(podman.callsOf('podIp').length, 2, 'one per container start, shared by its probes');
     const ip = await podman.podIp(podId);
@@ -289,8 +326,20 @@ describe('ProbeManager: where network probes go', () => {
     const { manager } = setup();
     try {
       const key = `${UNIT}/a`;
-      manager.sync([targetOf('a', { hostNetwork: true, readinessProbe: { httpGet: { port, path: '/healthz' } }, livenessProbe: { httpGet: { port, path: '/other' }, failureThreshold: 1 } })]);
-      for (let i = 0; i < 200 && (manager.status(key)?.readiness?.result === 'unknown' || manager.status(key)?.liveness?.result === 'unknown'); i += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+      manager.sync([
+        targetOf('a', {
+          hostNetwork: true,
+          readinessProbe: { httpGet: { port, path: '/healthz' } },
+          livenessProbe: { httpGet: { port, path: '/other' }, failureThreshold: 1 },
+        }),
+      ]);
+      for (
+        let i = 0;
+        i < 200 &&
+        (manager.status(key)?.readiness?.result === 'unknown' || manager.status(key)?.liveness?.result === 'unknown');
+        i += 1
+      )
+        await new Promise((resolve) => setTimeout(resolve, 10));
       assert.equal(manager.status(key)?.ready, true);
       assert.equal(manager.status(key)?.liveness?.lastMessage, 'HTTP probe failed with statuscode: 500');
     } finally {
@@ -305,7 +354,10 @@ describe('ProbeManager: stop', () => {
   it('aborts in-flight probes, ends every loop and leaves nothing running', async () => {
     const { manager, podman, clock, to, execs, liveness } = setup();
     const gate = podman.hangNext('execInContainer');
-    manager.sync([targetOf('app', { livenessProbe: LIVE }), targetOf('side', { readinessProbe: { exec: { command: ['ready'] }, initialDelaySeconds: 60 } })]);
+    manager.sync([
+      targetOf('app', { livenessProbe: LIVE }),
+      targetOf('side', { readinessProbe: { exec: { command: ['ready'] }, initialDelaySeconds: 60 } }),
+    ]);
     await gate.started;
     await to(5);
     await manager.stop();

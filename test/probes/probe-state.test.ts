@@ -1,12 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { containerStatus, initialProbeState, recordProbeResult, type ProbeState } from '../../src/probes/probe-state.ts';
+import {
+  containerStatus,
+  initialProbeState,
+  recordProbeResult,
+  type ProbeState,
+} from '../../src/probes/probe-state.ts';
 
 const OK = { ok: true, message: '' };
 const FAIL = { ok: false, message: 'boom' };
 
 /** Feeds `outcomes` ('+' success, '-' failure) and returns the result after each, plus threshold crossings. */
-const run = (outcomes: string, successThreshold: number, failureThreshold: number): { results: string[]; reached: number[]; streaks: number[] } => {
+const run = (
+  outcomes: string,
+  successThreshold: number,
+  failureThreshold: number,
+): { results: string[]; reached: number[]; streaks: number[] } => {
   let state: ProbeState = initialProbeState();
   const results: string[] = [];
   const reached: number[] = [];
@@ -45,10 +54,25 @@ describe('recordProbeResult', () => {
   });
 
   it('keeps counters, the message and the time', () => {
-    const first = recordProbeResult(initialProbeState(), FAIL, 1000, { successThreshold: 1, failureThreshold: 3 }).state;
-    assert.deepEqual(first, { result: 'unknown', consecutiveFailures: 1, consecutiveSuccesses: 0, lastMessage: 'boom', lastProbeAt: 1000 });
+    const first = recordProbeResult(initialProbeState(), FAIL, 1000, {
+      successThreshold: 1,
+      failureThreshold: 3,
+    }).state;
+    assert.deepEqual(first, {
+      result: 'unknown',
+      consecutiveFailures: 1,
+      consecutiveSuccesses: 0,
+      lastMessage: 'boom',
+      lastProbeAt: 1000,
+    });
     const second = recordProbeResult(first, OK, 2000, { successThreshold: 1, failureThreshold: 3 }).state;
-    assert.deepEqual(second, { result: 'success', consecutiveFailures: 0, consecutiveSuccesses: 1, lastMessage: '', lastProbeAt: 2000 });
+    assert.deepEqual(second, {
+      result: 'success',
+      consecutiveFailures: 0,
+      consecutiveSuccesses: 1,
+      lastMessage: '',
+      lastProbeAt: 2000,
+    });
   });
 });
 

@@ -5,10 +5,14 @@ import { ProbeWorker, type ProbeWorkerEvent } from '../../src/probes/probe-worke
 import { FakeClock, flushMicrotasks } from '../helpers/fake-clock.ts';
 import { FakeExecutors } from './fake-executors.ts';
 
-const exec = (word: string, extra: Record<string, unknown> = {}): ProbeSpec => normalizeProbe({ exec: { command: [word] }, ...extra });
+const exec = (word: string, extra: Record<string, unknown> = {}): ProbeSpec =>
+  normalizeProbe({ exec: { command: [word] }, ...extra });
 
 /** A worker on a fake clock and fake executors; the container started at the clock's start. */
-const setup = (probes: Partial<Record<ProbeKind, ProbeSpec>>, options: { startedAt?: number; execOverheadMs?: number } = {}) => {
+const setup = (
+  probes: Partial<Record<ProbeKind, ProbeSpec>>,
+  options: { startedAt?: number; execOverheadMs?: number } = {},
+) => {
   const clock = new FakeClock();
   const executors = new FakeExecutors(() => clock.now());
   const events: ProbeWorkerEvent[] = [];
@@ -37,11 +41,14 @@ const setup = (probes: Partial<Record<ProbeKind, ProbeSpec>>, options: { started
 };
 
 /** Seconds after t0 at which `word` was called. */
-const times = (executors: FakeExecutors, word: string, t0: number): number[] => executors.callsOf(word).map((call) => (call.at - t0) / 1000);
+const times = (executors: FakeExecutors, word: string, t0: number): number[] =>
+  executors.callsOf(word).map((call) => (call.at - t0) / 1000);
 
 describe('ProbeWorker: timing', () => {
   it('waits initialDelaySeconds after the container started, then probes every periodSeconds', async () => {
-    const { executors, worker, t0, to } = setup({ liveness: exec('live', { initialDelaySeconds: 5, periodSeconds: 10 }) });
+    const { executors, worker, t0, to } = setup({
+      liveness: exec('live', { initialDelaySeconds: 5, periodSeconds: 10 }),
+    });
     worker.start();
     await flushMicrotasks();
     assert.deepEqual(times(executors, 'live', t0), []);
@@ -58,7 +65,10 @@ describe('ProbeWorker: timing', () => {
 
   it('counts the initial delay from startedAt, not from when the worker was made', async () => {
     // The container started 25 s ago: the first probe is 5 s away.
-    const { executors, worker, t0, to } = setup({ liveness: exec('live', { initialDelaySeconds: 30 }) }, { startedAt: new FakeClock().now() - 25_000 });
+    const { executors, worker, t0, to } = setup(
+      { liveness: exec('live', { initialDelaySeconds: 30 }) },
+      { startedAt: new FakeClock().now() - 25_000 },
+    );
     worker.start();
     await to(4);
     assert.deepEqual(times(executors, 'live', t0), []);
@@ -68,7 +78,10 @@ describe('ProbeWorker: timing', () => {
   });
 
   it('probes at once when the initial delay has already passed', async () => {
-    const { executors, worker, t0 } = setup({ readiness: exec('ready') }, { startedAt: new FakeClock().now() - 60_000 });
+    const { executors, worker, t0 } = setup(
+      { readiness: exec('ready') },
+      { startedAt: new FakeClock().now() - 60_000 },
+    );
     worker.start();
     await flushMicrotasks();
     assert.deepEqual(times(executors, 'ready', t0), [0]);
@@ -120,7 +133,13 @@ describe('ProbeWorker: liveness', () => {
     assert.deepEqual(worker.status(), {
       started: true,
       ready: true,
-      liveness: { result: 'unknown', consecutiveFailures: 2, consecutiveSuccesses: 0, lastMessage: 'exec: exit code 1', lastProbeAt: t0 + 10_000 },
+      liveness: {
+        result: 'unknown',
+        consecutiveFailures: 2,
+        consecutiveSuccesses: 0,
+        lastMessage: 'exec: exit code 1',
+        lastProbeAt: t0 + 10_000,
+      },
     });
     await worker.stop();
   });
@@ -160,7 +179,10 @@ describe('ProbeWorker: startup', () => {
   });
 
   it('lets liveness wait for its own initial delay after startup succeeded', async () => {
-    const { executors, worker, to, t0 } = setup({ startup: exec('startup'), liveness: exec('live', { initialDelaySeconds: 15 }) });
+    const { executors, worker, to, t0 } = setup({
+      startup: exec('startup'),
+      liveness: exec('live', { initialDelaySeconds: 15 }),
+    });
     worker.start();
     await flushMicrotasks();
     assert.deepEqual(times(executors, 'startup', t0), [0]);
@@ -172,7 +194,10 @@ describe('ProbeWorker: startup', () => {
   });
 
   it('does not report a liveness failure while startup has not succeeded', async () => {
-    const { executors, worker, to, of } = setup({ startup: exec('startup', { failureThreshold: 30 }), liveness: exec('live', { failureThreshold: 1 }) });
+    const { executors, worker, to, of } = setup({
+      startup: exec('startup', { failureThreshold: 30 }),
+      liveness: exec('live', { failureThreshold: 1 }),
+    });
     executors.fail('startup');
     executors.fail('live');
     worker.start();
@@ -185,7 +210,9 @@ describe('ProbeWorker: startup', () => {
 
 describe('ProbeWorker: readiness', () => {
   it('is not ready until the first success, then flips with the thresholds', async () => {
-    const { executors, worker, to, of } = setup({ readiness: exec('ready', { successThreshold: 2, failureThreshold: 2, periodSeconds: 5 }) });
+    const { executors, worker, to, of } = setup({
+      readiness: exec('ready', { successThreshold: 2, failureThreshold: 2, periodSeconds: 5 }),
+    });
     executors.fail('ready');
     worker.start();
     await flushMicrotasks();
@@ -209,13 +236,19 @@ describe('ProbeWorker: readiness', () => {
 
   it('is ready at once without a readiness probe', () => {
     const { worker } = setup({ liveness: exec('live') });
-    assert.deepEqual(worker.status(), { started: true, ready: true, liveness: { result: 'unknown', consecutiveFailures: 0, consecutiveSuccesses: 0 } });
+    assert.deepEqual(worker.status(), {
+      started: true,
+      ready: true,
+      liveness: { result: 'unknown', consecutiveFailures: 0, consecutiveSuccesses: 0 },
+    });
   });
 });
 
 describe('ProbeWorker: calls', () => {
   it('never overlaps a slow probe with itself, and times it out after timeoutSeconds', async () => {
-    const { executors, worker, to, t0, clock } = setup({ liveness: exec('live', { periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 1 }) });
+    const { executors, worker, to, t0, clock } = setup({
+      liveness: exec('live', { periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 1 }),
+    });
     const release = executors.hold('live');
     worker.start();
     await flushMicrotasks();
@@ -247,16 +280,27 @@ describe('ProbeWorker: calls', () => {
     await worker.stop();
   });
 
-  it('gives exec probes, and only them, podman exec\'s overhead on top of timeoutSeconds', async () => {
+  it("gives exec probes, and only them, podman exec's overhead on top of timeoutSeconds", async () => {
     const { executors, worker, to } = setup(
-      { liveness: exec('live', { timeoutSeconds: 1, failureThreshold: 1, periodSeconds: 10 }), readiness: normalizeProbe({ tcpSocket: { port: 5432, host: '192.0.2.1' }, timeoutSeconds: 1 }) },
+      {
+        liveness: exec('live', { timeoutSeconds: 1, failureThreshold: 1, periodSeconds: 10 }),
+        readiness: normalizeProbe({ tcpSocket: { port: 5432, host: '192.0.2.1' }, timeoutSeconds: 1 }),
+      },
       { execOverheadMs: 1000 },
     );
     const release = executors.hold('live');
     worker.start();
     await flushMicrotasks();
-    assert.deepEqual(executors.callsOf('live')[0]?.args, ['c1', ['live'], 2000], 'podman exec is killed at timeout + overhead');
-    assert.deepEqual(executors.callsOf('192.0.2.1:5432')[0]?.args, ['192.0.2.1', 5432, 1000], 'network probes keep their timeout');
+    assert.deepEqual(
+      executors.callsOf('live')[0]?.args,
+      ['c1', ['live'], 2000],
+      'podman exec is killed at timeout + overhead',
+    );
+    assert.deepEqual(
+      executors.callsOf('192.0.2.1:5432')[0]?.args,
+      ['192.0.2.1', 5432, 1000],
+      'network probes keep their timeout',
+    );
     await to(1.5);
     assert.equal(worker.status().liveness?.consecutiveFailures, 0, 'a 1.5 s podman exec is not a timeout');
     await to(2);
@@ -268,13 +312,23 @@ describe('ProbeWorker: calls', () => {
 
   it('sends httpGet and tcpSocket probes to the resolved host unless the probe names one', async () => {
     const { executors, worker, hosts } = setup({
-      liveness: normalizeProbe({ httpGet: { port: 8080, path: '/healthz', httpHeaders: [{ name: 'X', value: 'y' }] }, timeoutSeconds: 3 }),
+      liveness: normalizeProbe({
+        httpGet: { port: 8080, path: '/healthz', httpHeaders: [{ name: 'X', value: 'y' }] },
+        timeoutSeconds: 3,
+      }),
       readiness: normalizeProbe({ tcpSocket: { port: 5432, host: '192.0.2.1' } }),
     });
     worker.start();
     await flushMicrotasks();
     assert.deepEqual(executors.callsOf('10.89.0.5:8080')[0]?.args, [
-      { scheme: 'HTTP', host: '10.89.0.5', port: 8080, path: '/healthz', headers: [{ name: 'X', value: 'y' }], timeoutMs: 3000 },
+      {
+        scheme: 'HTTP',
+        host: '10.89.0.5',
+        port: 8080,
+        path: '/healthz',
+        headers: [{ name: 'X', value: 'y' }],
+        timeoutMs: 3000,
+      },
     ]);
     assert.deepEqual(executors.callsOf('192.0.2.1:5432')[0]?.args, ['192.0.2.1', 5432, 1000]);
     assert.equal(hosts.length, 1);
@@ -305,16 +359,23 @@ describe('ProbeWorker: calls', () => {
     const noted = worker.status().liveness;
     assert.equal(noted?.lastMessage, 'not probed: cannot find the pod IP: no pod with ID p1');
     assert.equal(noted?.result, 'unknown');
-    assert.equal(noted?.consecutiveFailures, 0, 'podman\'s trouble is not the container\'s failure');
+    assert.equal(noted?.consecutiveFailures, 0, "podman's trouble is not the container's failure");
     assert.equal(executors.calls.length, 0);
-    assert.deepEqual(events.filter((event) => event.type !== 'changed'), [], 'no result, no liveness failure');
+    assert.deepEqual(
+      events.filter((event) => event.type !== 'changed'),
+      [],
+      'no result, no liveness failure',
+    );
     await clock.advance(1000);
-    assert.deepEqual(executors.callsOf('10.89.0.5:80').map((call) => call.args), [['10.89.0.5', 80, 1000]]);
+    assert.deepEqual(
+      executors.callsOf('10.89.0.5:80').map((call) => call.args),
+      [['10.89.0.5', 80, 1000]],
+    );
     assert.equal(worker.status().liveness?.result, 'success');
     await worker.stop();
   });
 
-  it('a slow pod-IP look-up does not eat into the probe\'s timeout', async () => {
+  it("a slow pod-IP look-up does not eat into the probe's timeout", async () => {
     const clock = new FakeClock();
     const executors = new FakeExecutors(() => clock.now());
     const events: ProbeWorkerEvent[] = [];
@@ -335,12 +396,19 @@ describe('ProbeWorker: calls', () => {
     for (let second = 0; second < 4; second += 1) await clock.advance(1000);
     assert.equal(executors.callsOf('10.89.0.5:80').length, 1);
     assert.equal(worker.status().liveness?.result, 'success');
-    assert.deepEqual(events.filter((event) => event.type === 'livenessFailed' || event.type === 'failing'), []);
+    assert.deepEqual(
+      events.filter((event) => event.type === 'livenessFailed' || event.type === 'failing'),
+      [],
+    );
     await worker.stop();
   });
 
   it('stop() ends every loop, aborts waits and leaves no sleep behind', async () => {
-    const { executors, worker, clock, to, events } = setup({ startup: exec('startup'), liveness: exec('live'), readiness: exec('ready', { initialDelaySeconds: 100 }) });
+    const { executors, worker, clock, to, events } = setup({
+      startup: exec('startup'),
+      liveness: exec('live'),
+      readiness: exec('ready', { initialDelaySeconds: 100 }),
+    });
     executors.fail('startup');
     worker.start();
     await to(10);

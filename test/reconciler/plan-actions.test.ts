@@ -21,7 +21,11 @@ const podOf = (unit: DesiredUnit, over: Partial<ObservedPod> = {}): ObservedPod 
     status: 'Running',
     labels: {},
     created: `2026-01-01T00:00:${String(ids % 60).padStart(2, '0')}Z`,
-    containers: unit.containers.map((container, index) => ({ id: `c${ids}-${index}`, name: `${unit.podName ?? `${unit.name}-pod-0`}-${container.name}`, status: 'running' })),
+    containers: unit.containers.map((container, index) => ({
+      id: `c${ids}-${index}`,
+      name: `${unit.podName ?? `${unit.name}-pod-0`}-${container.name}`,
+      status: 'running',
+    })),
     key: unit.key,
     hash: unit.hash,
     ...over,
@@ -29,7 +33,15 @@ const podOf = (unit: DesiredUnit, over: Partial<ObservedPod> = {}): ObservedPod 
 };
 const unmanaged = (name: string, over: Partial<ObservedPod> = {}): ObservedPod => {
   ids += 1;
-  return { id: `other${ids}`, name, status: 'Running', labels: { app: name }, created: '2026-01-01T00:00:00Z', containers: [], ...over };
+  return {
+    id: `other${ids}`,
+    name,
+    status: 'Running',
+    labels: { app: name },
+    created: '2026-01-01T00:00:00Z',
+    containers: [],
+    ...over,
+  };
 };
 
 const plan = (desired: DesiredUnit[], observed: ObservedPod[], heldFiles: string[] = []): Action[] =>
@@ -103,7 +115,13 @@ describe('planActions', () => {
       for (const unit of [WEB, WEB_ONFAILURE, WEB_NEVER]) {
         const pod = podOf(unit, { status });
         pod.containers = pod.containers.map((container) => ({ ...container, status: containerStatus }));
-        const actions = planActions({ desired: [unit], observed: [pod], heldFiles: new Set(), stopTimeoutFor: () => 7, seenHash: () => unit.hash });
+        const actions = planActions({
+          desired: [unit],
+          observed: [pod],
+          heldFiles: new Set(),
+          stopTimeoutFor: () => 7,
+          seenHash: () => unit.hash,
+        });
         assert.deepEqual(summary(actions), expected ? [[expected, unit.key, [pod.id]]] : [], unit.restartPolicy);
         if (expected) assert.equal(actions[0] && 'recovers' in actions[0] ? actions[0].recovers : undefined, 'lost');
       }
@@ -142,7 +160,10 @@ describe('planActions', () => {
     const other = unitOf(`${DIR}/other.yaml`, podYaml('web'));
     const actions = plan([WEB, other], [podOf(other)]);
     assert.deepEqual(summary(actions), [['blocked', WEB.key, []]]);
-    assert.match(actions[0]?.type === 'blocked' ? actions[0].reason : '', /belongs to \/etc\/runner\/manifests\/other\.yaml/);
+    assert.match(
+      actions[0]?.type === 'blocked' ? actions[0].reason : '',
+      /belongs to \/etc\/runner\/manifests\/other\.yaml/,
+    );
   });
 
   it('a pod that moved to another file is replaced with the old pod ids, not removed separately', () => {
@@ -150,7 +171,10 @@ describe('planActions', () => {
     const oldPod = podOf(before);
     const actions = plan([WEB], [oldPod]);
     assert.deepEqual(summary(actions), [['replace', WEB.key, [oldPod.id]]]);
-    assert.match(actions[0]?.type === 'replace' ? actions[0].reason : '', /moved from \/etc\/runner\/manifests\/old\.yaml/);
+    assert.match(
+      actions[0]?.type === 'replace' ? actions[0].reason : '',
+      /moved from \/etc\/runner\/manifests\/old\.yaml/,
+    );
   });
 
   it('a pod whose old file is held has not moved: blocked, not replaced', () => {
@@ -192,19 +216,56 @@ describe('planActions', () => {
   });
 
   describe('which actions bring back a pod that ran this spec (counted as restarts)', () => {
-    const recovery = (actions: Action[]): (string | undefined)[] => actions.map((action) => ('recovers' in action ? action.recovers : undefined));
+    const recovery = (actions: Action[]): (string | undefined)[] =>
+      actions.map((action) => ('recovers' in action ? action.recovers : undefined));
     const seen = (hash: string | undefined) => (key: string) => (key === WEB.key ? hash : undefined);
-    const cases: { what: string; observed: () => ObservedPod[]; seenHash: string | undefined; expected: string | undefined }[] = [
-      { what: 'the pod was removed after the runner saw it run this spec', observed: () => [], seenHash: WEB.hash, expected: 'removed' },
-      { what: 'the runner never saw the pod (first start, or removed while it was down)', observed: () => [], seenHash: undefined, expected: undefined },
-      { what: 'the runner last saw another spec (an edit while it was gone)', observed: () => [], seenHash: 'older', expected: undefined },
-      { what: 'a container was removed by hand', observed: () => [podOf(WEB, { containers: [] })], seenHash: WEB.hash, expected: 'removed' },
-      { what: 'podman kept only a Created pod (a power cut)', observed: () => [podOf(WEB, { status: 'Created' })], seenHash: WEB.hash, expected: 'lost' },
+    const cases: {
+      what: string;
+      observed: () => ObservedPod[];
+      seenHash: string | undefined;
+      expected: string | undefined;
+    }[] = [
+      {
+        what: 'the pod was removed after the runner saw it run this spec',
+        observed: () => [],
+        seenHash: WEB.hash,
+        expected: 'removed',
+      },
+      {
+        what: 'the runner never saw the pod (first start, or removed while it was down)',
+        observed: () => [],
+        seenHash: undefined,
+        expected: undefined,
+      },
+      {
+        what: 'the runner last saw another spec (an edit while it was gone)',
+        observed: () => [],
+        seenHash: 'older',
+        expected: undefined,
+      },
+      {
+        what: 'a container was removed by hand',
+        observed: () => [podOf(WEB, { containers: [] })],
+        seenHash: WEB.hash,
+        expected: 'removed',
+      },
+      {
+        what: 'podman kept only a Created pod (a power cut)',
+        observed: () => [podOf(WEB, { status: 'Created' })],
+        seenHash: WEB.hash,
+        expected: 'lost',
+      },
       { what: 'the spec changed', observed: () => [podOf(WEB, { hash: 'old' })], seenHash: 'old', expected: undefined },
     ];
     for (const { what, observed, seenHash, expected } of cases) {
       it(`${what}: ${expected ?? 'not a recovery'}`, () => {
-        const actions = planActions({ desired: [WEB], observed: observed(), heldFiles: new Set(), stopTimeoutFor: () => 7, seenHash: seen(seenHash) });
+        const actions = planActions({
+          desired: [WEB],
+          observed: observed(),
+          heldFiles: new Set(),
+          stopTimeoutFor: () => 7,
+          seenHash: seen(seenHash),
+        });
         assert.equal(actions.length, 1);
         assert.deepEqual(recovery(actions), [expected]);
       });

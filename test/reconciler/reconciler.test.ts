@@ -25,7 +25,18 @@ let controller: AbortController;
 let log: ReturnType<typeof memoryLogger>;
 
 const newReconciler = (extra: Partial<ReconcilerOptions> = {}): Reconciler =>
-  new Reconciler({ podman, store, secrets, clock, logger: log.logger, parallelism: 4, defaultStopTimeoutSeconds: 10, resyncMs: 10_000, backoff: BACKOFF, ...extra });
+  new Reconciler({
+    podman,
+    store,
+    secrets,
+    clock,
+    logger: log.logger,
+    parallelism: 4,
+    defaultStopTimeoutSeconds: 10,
+    resyncMs: 10_000,
+    backoff: BACKOFF,
+    ...extra,
+  });
 
 beforeEach(async () => {
   stateDir = await makeTempDir('reconciler');
@@ -83,7 +94,12 @@ describe('Reconciler', () => {
     assert.ok(pod, 'pod web exists');
     assert.equal(pod.status, 'Running');
     assert.deepEqual(
-      { managed: pod.labels[MANAGED_LABEL], source: pod.labels[SOURCE_LABEL], unit: pod.labels[UNIT_LABEL], hash: pod.labels[HASH_LABEL] },
+      {
+        managed: pod.labels[MANAGED_LABEL],
+        source: pod.labels[SOURCE_LABEL],
+        unit: pod.labels[UNIT_LABEL],
+        hash: pod.labels[HASH_LABEL],
+      },
       { managed: 'true', source: WEB_FILE, unit: 'Pod/web', hash: unit.hash },
     );
     assert.equal(podman.callsOf('playKube').length, 1);
@@ -104,7 +120,10 @@ describe('Reconciler', () => {
     await reconcile();
     await reconcile();
     assert.deepEqual(podman.mutations(), []);
-    assert.deepEqual(podman.calls.map((call) => call.method), ['listPods', 'listPods']);
+    assert.deepEqual(
+      podman.calls.map((call) => call.method),
+      ['listPods', 'listPods'],
+    );
     assert.equal(webPod()?.id, id);
   });
 
@@ -116,13 +135,16 @@ describe('Reconciler', () => {
     show({ 'web.yaml': podYaml('web', { grace: 4, image: 'busybox:1.36' }) });
     await reconcile();
     const pod = webPod()!;
-    assert.deepEqual(podman.mutations().map((call) => [call.method, call.args[0]]), [
-      ['removePod', oldId],
-      ['playKube', podman.callsOf('playKube')[0]?.args[0]],
-      // Created stopped, its infra keeper made, then started (src/podman/play-kept.ts).
-      ['runPauseContainer', pod.id],
-      ['startPod', pod.id],
-    ]);
+    assert.deepEqual(
+      podman.mutations().map((call) => [call.method, call.args[0]]),
+      [
+        ['removePod', oldId],
+        ['playKube', podman.callsOf('playKube')[0]?.args[0]],
+        // Created stopped, its infra keeper made, then started (src/podman/play-kept.ts).
+        ['runPauseContainer', pod.id],
+        ['startPod', pod.id],
+      ],
+    );
     assert.equal(podman.callsOf('removePod')[0]?.args[1], 4);
     assert.notEqual(pod.id, oldId);
     const unit = unitOf(WEB_FILE, podYaml('web', { grace: 4, image: 'busybox:1.36' }));
@@ -135,10 +157,27 @@ describe('Reconciler', () => {
     await reconcile();
     const web = webPod()!;
     const once = podman.podByName('once')!;
-    const byPod = (id: string) => podman.mutations().filter((call) => call.method === 'playKube' ? podman.podByName(String(call.args[0]).includes('name: web') ? 'web' : 'once')?.id === id : call.args[0] === id);
+    const byPod = (id: string) =>
+      podman
+        .mutations()
+        .filter((call) =>
+          call.method === 'playKube'
+            ? podman.podByName(String(call.args[0]).includes('name: web') ? 'web' : 'once')?.id === id
+            : call.args[0] === id,
+        );
     // podman 5.4: an app container that exits while its pod has no keeper stops the pod and holds it 90 s (src/podman/play-kept.ts).
-    assert.deepEqual(byPod(web.id).map((call) => [call.method, call.args[1]]), [['playKube', { start: false }], ['runPauseContainer', 'web-runner_keeper'], ['startPod', undefined]]);
-    assert.deepEqual(byPod(once.id).map((call) => [call.method, call.args[1]]), [['playKube', undefined]]);
+    assert.deepEqual(
+      byPod(web.id).map((call) => [call.method, call.args[1]]),
+      [
+        ['playKube', { start: false }],
+        ['runPauseContainer', 'web-runner_keeper'],
+        ['startPod', undefined],
+      ],
+    );
+    assert.deepEqual(
+      byPod(once.id).map((call) => [call.method, call.args[1]]),
+      [['playKube', undefined]],
+    );
     assert.equal(web.status, 'Running');
     assert.equal(once.status, 'Running');
   });
@@ -153,7 +192,11 @@ describe('Reconciler', () => {
     show({ 'web.yaml': podYaml('web') });
     listing.release();
     await waitFor('the play', () => podman.callsOf('playKube').length === 1);
-    assert.deepEqual(podman.calls.map((call) => call.method).slice(0, 2), ['listPods', 'playKube'], 'played from the listing that was under way');
+    assert.deepEqual(
+      podman.calls.map((call) => call.method).slice(0, 2),
+      ['listPods', 'playKube'],
+      'played from the listing that was under way',
+    );
     await reconciler.settled();
     await flushMicrotasks(20);
     runSignal.abort();
@@ -164,7 +207,7 @@ describe('Reconciler', () => {
   });
 
   it('an image event asks for a pass only when a unit waits for an image', async () => {
-    reconciler = newReconciler({ explainMissingImages: async () => 'image busybox is not in podman\'s storage' });
+    reconciler = newReconciler({ explainMissingImages: async () => "image busybox is not in podman's storage" });
     show({ 'web.yaml': podYaml('web') });
     podman.failNext('playKube');
     await reconcile();
@@ -220,11 +263,17 @@ describe('Reconciler', () => {
     podman.clearCalls();
     show({ 'api.yaml': podYaml('api') });
     await reconcile();
-    assert.deepEqual(podman.mutations().map((call) => [call.method, ...call.args]), [['removePod', id, 2]]);
+    assert.deepEqual(
+      podman.mutations().map((call) => [call.method, ...call.args]),
+      [['removePod', id, 2]],
+    );
     assert.equal(webPod(), undefined);
     assert.ok(podman.podByName('api'));
     assert.equal(store.get(`${WEB_FILE}#Pod/web`), undefined);
-    assert.deepEqual(store.all().map((record) => record.name), ['api']);
+    assert.deepEqual(
+      store.all().map((record) => record.name),
+      ['api'],
+    );
   });
 
   it('a pod removed behind its back is recreated', async () => {
@@ -262,7 +311,11 @@ describe('Reconciler', () => {
       await reconciler.settled();
       assert.equal(webPod()?.id, replaced.id, 'the new pod still runs');
       assert.equal(podman.callsOf('playKube').length, 2, 'one create and one replace, no more');
-      assert.deepEqual(log.lines.filter((line) => line.level === 'error'), [], 'no failed play');
+      assert.deepEqual(
+        log.lines.filter((line) => line.level === 'error'),
+        [],
+        'no failed play',
+      );
       await reconcile();
       assert.equal(webPod()?.id, replaced.id, 'a fresh pass leaves it alone too');
     });
@@ -278,7 +331,10 @@ describe('Reconciler', () => {
     await reconcile();
     webPod()!.containers.length = 0;
     await reconcile();
-    assert.deepEqual(recovered, [['web', 'removed'], ['web', 'removed']]);
+    assert.deepEqual(recovered, [
+      ['web', 'removed'],
+      ['web', 'removed'],
+    ]);
     podman.deleteBehindBack(webPod()!.id);
     podman.failNext('playKube');
     await reconcile();
@@ -335,7 +391,11 @@ describe('Reconciler', () => {
     const pod = webPod()!;
     podman.returnNext('listPods', []); // a look that missed it
     await reconcile();
-    assert.deepEqual(podman.callsOf('removePod'), [], 'the running pod is not taken for the leftover of the failed play');
+    assert.deepEqual(
+      podman.callsOf('removePod'),
+      [],
+      'the running pod is not taken for the leftover of the failed play',
+    );
     assert.equal(webPod()?.id, pod.id);
   });
 
@@ -488,11 +548,19 @@ describe('Reconciler', () => {
       await reconcile();
       assert.equal(podman.secrets.get('creds'), theirs);
       assert.deepEqual(podman.callsOf('removeSecret'), []);
-      assert.deepEqual(podman.callsOf('playKube').map((call) => String(call.args[0]).includes('name: api')), [true]);
+      assert.deepEqual(
+        podman.callsOf('playKube').map((call) => String(call.args[0]).includes('name: api')),
+        [true],
+      );
       assert.ok(podman.podByName('api'));
       assert.equal(webPod(), undefined);
       const failure = reconciler.view().failures.get(`${WEB_FILE}#Pod/web`);
-      assert.match(failure?.message ?? '', new RegExp(`^podman already has secret "creds", not created by the runner: playing ${WEB_FILE} would replace it, so the runner refuses`));
+      assert.match(
+        failure?.message ?? '',
+        new RegExp(
+          `^podman already has secret "creds", not created by the runner: playing ${WEB_FILE} would replace it, so the runner refuses`,
+        ),
+      );
       assert.equal(store.get(`${API_FILE}#Pod/api`)?.name, 'api');
     });
 

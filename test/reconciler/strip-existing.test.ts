@@ -6,7 +6,12 @@ import { withoutClaims } from '../../src/reconciler/strip-existing.ts';
 
 describe('withoutClaims', () => {
   const claim = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'data' } };
-  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', annotations: { flag: 'yes', mode: '0755', when: 'on', octal: '0o17' } }, spec: { containers: [{ name: 'c', image: 'x' }] } };
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'p', annotations: { flag: 'yes', mode: '0755', when: 'on', octal: '0o17' } },
+    spec: { containers: [{ name: 'c', image: 'x' }] },
+  };
   const rendered = [claim, pod].map((doc) => stringify(doc, PODMAN_YAML)).join('---\n');
 
   it('leaves the YAML alone when no claim volume exists', () => {

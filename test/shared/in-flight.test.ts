@@ -68,7 +68,7 @@ describe('InFlight', () => {
     assert.equal(tracker.size, 0);
   });
 
-  it('idle waits for the key\'s work only, and passes on its failure', async () => {
+  it("idle waits for the key's work only, and passes on its failure", async () => {
     const tracker = new InFlight();
     const a = held();
     const b = held();

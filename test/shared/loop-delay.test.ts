@@ -55,7 +55,12 @@ describe('LoopDelayMonitor', () => {
     const { clock, histogram, monitor } = setup();
     histogram.record(20.4, 200);
     await clock.advance(10_000);
-    assert.deepEqual(monitor.report(), { windowSeconds: 10, maxDelayMs: 0.4, p99DelayMs: 0.4, maxDelaySinceStartMs: 0.4 });
+    assert.deepEqual(monitor.report(), {
+      windowSeconds: 10,
+      maxDelayMs: 0.4,
+      p99DelayMs: 0.4,
+      maxDelaySinceStartMs: 0.4,
+    });
     histogram.record(520);
     assert.equal(monitor.report().maxDelayMs, 500);
     assert.equal(monitor.report().p99DelayMs, 0.4, 'one sample in 201 is not the 99th percentile');
@@ -67,13 +72,28 @@ describe('LoopDelayMonitor', () => {
     histogram.record(1020);
     await clock.advance(60_000);
     // Rotates here: the stall is in the previous window, still reported.
-    assert.deepEqual(monitor.report(), { windowSeconds: 60, maxDelayMs: 1000, p99DelayMs: 0, maxDelaySinceStartMs: 1000 });
+    assert.deepEqual(monitor.report(), {
+      windowSeconds: 60,
+      maxDelayMs: 1000,
+      p99DelayMs: 0,
+      maxDelaySinceStartMs: 1000,
+    });
     histogram.record(70, 100);
     await clock.advance(30_000);
-    assert.deepEqual(monitor.report(), { windowSeconds: 90, maxDelayMs: 1000, p99DelayMs: 50, maxDelaySinceStartMs: 1000 });
+    assert.deepEqual(monitor.report(), {
+      windowSeconds: 90,
+      maxDelayMs: 1000,
+      p99DelayMs: 50,
+      maxDelaySinceStartMs: 1000,
+    });
     await clock.advance(30_000);
     // Rotates again: the stall's window is gone, the since-start figure keeps it.
-    assert.deepEqual(monitor.report(), { windowSeconds: 60, maxDelayMs: 50, p99DelayMs: 50, maxDelaySinceStartMs: 1000 });
+    assert.deepEqual(monitor.report(), {
+      windowSeconds: 60,
+      maxDelayMs: 50,
+      p99DelayMs: 50,
+      maxDelaySinceStartMs: 1000,
+    });
     await clock.advance(60_000);
     assert.deepEqual(monitor.report(), { windowSeconds: 60, maxDelayMs: 0, p99DelayMs: 0, maxDelaySinceStartMs: 1000 });
   });

@@ -11,7 +11,10 @@ const recorder = (clock: FakeClock) => {
     passes.push({ at: clock.now(), woken });
     await hold;
   };
-  return { passes, body, holdWith: (promise: Promise<void> | undefined): void => {
+  return {
+    passes,
+    body,
+    holdWith: (promise: Promise<void> | undefined): void => {
       hold = promise;
     },
   };
@@ -32,7 +35,10 @@ describe('Loop', () => {
     idle = 300;
     await clock.advance(1_000); // the sleep after the first pass asked before `idle` changed
     await clock.advance(300);
-    assert.deepEqual(passes.map((pass) => pass.at), [1_000, 2_000, 2_300]);
+    assert.deepEqual(
+      passes.map((pass) => pass.at),
+      [1_000, 2_000, 2_300],
+    );
     controller.abort();
     await running;
   });
@@ -55,7 +61,14 @@ describe('Loop', () => {
     holdWith(undefined);
     release();
     await flushMicrotasks();
-    assert.deepEqual(passes, [{ at: 0, woken: true }, { at: 0, woken: true }], 'woken during the pass: the next starts without sleeping');
+    assert.deepEqual(
+      passes,
+      [
+        { at: 0, woken: true },
+        { at: 0, woken: true },
+      ],
+      'woken during the pass: the next starts without sleeping',
+    );
     await flushMicrotasks();
     assert.equal(passes.length, 2, 'and then it sleeps');
     assert.equal(clock.pendingSleeps, 1);
@@ -127,7 +140,11 @@ describe('Loop', () => {
     it('quietMs: the pass waits until no wake came for that long, and looks at each wake first', async () => {
       const clock = new FakeClock(0);
       let looks = 0;
-      const loop = new Loop({ clock, idleMs: () => 60_000, debounce: { quietMs: 150, eachWake: async () => void (looks += 1) } });
+      const loop = new Loop({
+        clock,
+        idleMs: () => 60_000,
+        debounce: { quietMs: 150, eachWake: async () => void (looks += 1) },
+      });
       const { passes, body } = recorder(clock);
       const controller = new AbortController();
       const running = loop.run(controller.signal, body);

@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { HASH_LABEL, MANAGED_LABEL, ownerIn, ownerOf, SOURCE_LABEL, sourceOf, UNIT_LABEL, unitKey, unitLabels } from '../../src/shared/ownership.ts';
+import {
+  HASH_LABEL,
+  MANAGED_LABEL,
+  ownerIn,
+  ownerOf,
+  SOURCE_LABEL,
+  sourceOf,
+  UNIT_LABEL,
+  unitKey,
+  unitLabels,
+} from '../../src/shared/ownership.ts';
 
 describe('ownership', () => {
   it('takes a unit key apart into the file it was built from, a # in the path included', () => {
@@ -11,7 +21,12 @@ describe('ownership', () => {
 
   it('reads back the owner from the labels it wrote', () => {
     const labels = unitLabels('/m/web.yaml', 'Deployment/web', 'abc');
-    assert.deepEqual(ownerOf(labels), { key: unitKey('/m/web.yaml', 'Deployment/web'), source: '/m/web.yaml', unit: 'Deployment/web', hash: 'abc' });
+    assert.deepEqual(ownerOf(labels), {
+      key: unitKey('/m/web.yaml', 'Deployment/web'),
+      source: '/m/web.yaml',
+      unit: 'Deployment/web',
+      hash: 'abc',
+    });
   });
 
   it('owns nothing without the managed label, a source and a unit', () => {

@@ -30,8 +30,20 @@ describe('printable', () => {
   });
 
   it('printableData escapes every string in nested plain data and leaves the rest', () => {
-    const input = { name: 'a\nb', count: 3, ok: true, none: undefined, nested: [{ message: '\u001b[31m' }, 'x\ty', null] };
-    assert.deepEqual(printableData(input), { name: 'a\\nb', count: 3, ok: true, none: undefined, nested: [{ message: '\\x1b[31m' }, 'x\\ty', null] });
+    const input = {
+      name: 'a\nb',
+      count: 3,
+      ok: true,
+      none: undefined,
+      nested: [{ message: '\u001b[31m' }, 'x\ty', null],
+    };
+    assert.deepEqual(printableData(input), {
+      name: 'a\\nb',
+      count: 3,
+      ok: true,
+      none: undefined,
+      nested: [{ message: '\\x1b[31m' }, 'x\\ty', null],
+    });
     assert.equal(input.name, 'a\nb', 'the input is not changed');
     assert.deepEqual(input.nested[0], { message: '\u001b[31m' }, 'nested input is not changed');
   });
@@ -45,6 +57,10 @@ describe('printable', () => {
     assert.equal(out.pods[0], dirty.pods[0]);
     assert.equal(out.other, dirty.other);
     assert.equal(dirty.pods[1]?.name, 'b\u202e');
-    assert.deepEqual(printableData({ path: 'C:\\new', csi: ['\u009b2J'] }), { path: 'C:\\new', csi: ['\\x9b2J'] }, 'a literal backslash stays, a raw C1 is escaped');
+    assert.deepEqual(
+      printableData({ path: 'C:\\new', csi: ['\u009b2J'] }),
+      { path: 'C:\\new', csi: ['\\x9b2J'] },
+      'a literal backslash stays, a raw C1 is escaped',
+    );
   });
 });

@@ -8,7 +8,11 @@ describe('ReadyGate', () => {
     { name: 'podman listed, then manifests read', steps: ['podmanListed', 'manifestsRead'], readyAfter: 2 },
     { name: 'manifests only', steps: ['manifestsRead', 'manifestsRead'], readyAfter: undefined },
     { name: 'listings only', steps: ['podmanListed', 'podmanListed', 'podmanListed'], readyAfter: undefined },
-    { name: 'more listings after ready: once', steps: ['manifestsRead', 'podmanListed', 'podmanListed', 'manifestsRead'], readyAfter: 2 },
+    {
+      name: 'more listings after ready: once',
+      steps: ['manifestsRead', 'podmanListed', 'podmanListed', 'manifestsRead'],
+      readyAfter: 2,
+    },
   ];
   for (const { name, steps, readyAfter } of orders) {
     it(name, () => {

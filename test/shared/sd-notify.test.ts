@@ -5,7 +5,10 @@ import { FakeClock, flushMicrotasks } from '../helpers/fake-clock.ts';
 import { memoryLogger } from '../helpers/memory-logger.ts';
 
 /** Records what would have been sent, as systemd-notify's arguments, with the time of sending. */
-const recordingSpawner = (clock: FakeClock, fail?: () => Error | undefined): { spawn: NotifySpawner; sent: { at: number; args: string[]; env: Record<string, string> }[] } => {
+const recordingSpawner = (
+  clock: FakeClock,
+  fail?: () => Error | undefined,
+): { spawn: NotifySpawner; sent: { at: number; args: string[]; env: Record<string, string> }[] } => {
   const sent: { at: number; args: string[]; env: Record<string, string> }[] = [];
   const spawn: NotifySpawner = async (args, env) => {
     sent.push({ at: clock.now(), args: [...args], env: { ...env } });
@@ -17,13 +20,48 @@ const recordingSpawner = (clock: FakeClock, fail?: () => Error | undefined): { s
 
 describe('takeNotifyEnv', () => {
   const cases: { name: string; env: Record<string, string>; pid: number; want: ReturnType<typeof takeNotifyEnv> }[] = [
-    { name: 'no NOTIFY_SOCKET: not under systemd notify', env: { WATCHDOG_USEC: '60000000' }, pid: 10, want: undefined },
-    { name: 'socket without watchdog', env: { NOTIFY_SOCKET: '/run/systemd/notify' }, pid: 10, want: { socket: '/run/systemd/notify' } },
-    { name: 'socket and watchdog for this pid', env: { NOTIFY_SOCKET: '/run/systemd/notify', WATCHDOG_USEC: '60000000', WATCHDOG_PID: '10' }, pid: 10, want: { socket: '/run/systemd/notify', watchdogMs: 60_000 } },
-    { name: 'watchdog without WATCHDOG_PID is ours', env: { NOTIFY_SOCKET: '@abstract', WATCHDOG_USEC: '3000000' }, pid: 10, want: { socket: '@abstract', watchdogMs: 3000 } },
-    { name: 'watchdog of another process (inherited): no pings', env: { NOTIFY_SOCKET: '/run/systemd/notify', WATCHDOG_USEC: '60000000', WATCHDOG_PID: '11' }, pid: 10, want: { socket: '/run/systemd/notify' } },
-    { name: 'unparsable WATCHDOG_USEC: no pings', env: { NOTIFY_SOCKET: '/run/systemd/notify', WATCHDOG_USEC: '60s' }, pid: 10, want: { socket: '/run/systemd/notify' } },
-    { name: 'zero WATCHDOG_USEC: no pings', env: { NOTIFY_SOCKET: '/run/systemd/notify', WATCHDOG_USEC: '0' }, pid: 10, want: { socket: '/run/systemd/notify' } },
+    {
+      name: 'no NOTIFY_SOCKET: not under systemd notify',
+      env: { WATCHDOG_USEC: '60000000' },
+      pid: 10,
+      want: undefined,
+    },
+    {
+      name: 'socket without watchdog',
+      env: { NOTIFY_SOCKET: '/run/systemd/notify' },
+      pid: 10,
+      want: { socket: '/run/systemd/notify' },
+    },
+    {
+      name: 'socket and watchdog for this pid',
+      env: { NOTIFY_SOCKET: '/run/systemd/notify', WATCHDOG_USEC: '60000000', WATCHDOG_PID: '10' },
+      pid: 10,
+      want: { socket: '/run/systemd/notify', watchdogMs: 60_000 },
+    },
+    {
+      name: 'watchdog without WATCHDOG_PID is ours',
+      env: { NOTIFY_SOCKET: '@abstract', WATCHDOG_USEC: '3000000' },
+      pid: 10,
+      want: { socket: '@abstract', watchdogMs: 3000 },
+    },
+    {
+      name: 'watchdog of another process (inherited): no pings',
+      env: { NOTIFY_SOCKET: '/run/systemd/notify', WATCHDOG_USEC: '60000000', WATCHDOG_PID: '11' },
+      pid: 10,
+      want: { socket: '/run/systemd/notify' },
+    },
+    {
+      name: 'unparsable WATCHDOG_USEC: no pings',
+      env: { NOTIFY_SOCKET: '/run/systemd/notify', WATCHDOG_USEC: '60s' },
+      pid: 10,
+      want: { socket: '/run/systemd/notify' },
+    },
+    {
+      name: 'zero WATCHDOG_USEC: no pings',
+      env: { NOTIFY_SOCKET: '/run/systemd/notify', WATCHDOG_USEC: '0' },
+      pid: 10,
+      want: { socket: '/run/systemd/notify' },
+    },
   ];
   for (const { name, env, pid, want } of cases) {
     it(name, () => {
@@ -50,7 +88,13 @@ describe('SdNotify', () => {
   it('READY=1 and STOPPING=1 go to the socket systemd named, with the status line', async () => {
     const clock = new FakeClock();
     const { spawn, sent } = recordingSpawner(clock);
-    const notify = new SdNotify({ target: { socket: '/run/systemd/notify' }, spawn, clock, logger: memoryLogger().logger, status: () => '3/4 pods ready\nsecond line' });
+    const notify = new SdNotify({
+      target: { socket: '/run/systemd/notify' },
+      spawn,
+      clock,
+      logger: memoryLogger().logger,
+      status: () => '3/4 pods ready\nsecond line',
+    });
     await notify.ready();
     await notify.stopping();
     assert.deepEqual(
@@ -67,7 +111,12 @@ describe('SdNotify', () => {
     const clock = new FakeClock();
     const start = clock.now();
     const { spawn, sent } = recordingSpawner(clock);
-    const notify = new SdNotify({ target: { socket: '/run/systemd/notify', watchdogMs: 60_000 }, spawn, clock, logger: memoryLogger().logger });
+    const notify = new SdNotify({
+      target: { socket: '/run/systemd/notify', watchdogMs: 60_000 },
+      spawn,
+      clock,
+      logger: memoryLogger().logger,
+    });
     assert.equal(notify.watchdogIntervalMs, 20_000);
     const stop = new AbortController();
     const running = notify.runWatchdog(stop.signal);
@@ -94,7 +143,9 @@ describe('SdNotify', () => {
   it('a failing systemd-notify is logged once per message, never thrown, and the pings go on', async () => {
     const clock = new FakeClock();
     let failing = true;
-    const { spawn, sent } = recordingSpawner(clock, () => (failing ? new Error('systemd-notify: No such file or directory') : undefined));
+    const { spawn, sent } = recordingSpawner(clock, () =>
+      failing ? new Error('systemd-notify: No such file or directory') : undefined,
+    );
     const { logger, lines } = memoryLogger();
     const notify = new SdNotify({ target: { socket: '/run/systemd/notify', watchdogMs: 3000 }, spawn, clock, logger });
     const stop = new AbortController();

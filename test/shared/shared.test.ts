@@ -78,19 +78,24 @@ describe('createLimit', () => {
     let active = 0;
     let peak = 0;
     const order: number[] = [];
-    const task = (n: number, fail = false) => async () => {
-      active += 1;
-      peak = Math.max(peak, active);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      order.push(n);
-      active -= 1;
-      if (fail) throw new Error(`task ${n}`);
-      return n;
-    };
+    const task =
+      (n: number, fail = false) =>
+      async () => {
+        active += 1;
+        peak = Math.max(peak, active);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        order.push(n);
+        active -= 1;
+        if (fail) throw new Error(`task ${n}`);
+        return n;
+      };
     const results = await Promise.allSettled([1, 2, 3, 4, 5].map((n) => limit(task(n, n === 2))));
     assert.equal(peak, 2);
     assert.deepEqual(order.slice(2).sort(), [3, 4, 5]);
-    assert.deepEqual(results.map((result) => result.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
+    assert.deepEqual(
+      results.map((result) => result.status),
+      ['fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled'],
+    );
   });
 });
 
@@ -121,7 +126,9 @@ describe('createLogger', () => {
 
   it('pretty: a message quoting a manifest or a container stays one inert line', () => {
     const lines: string[] = [];
-    createLogger({ level: 'info', format: 'pretty', write: (line) => lines.push(line) }).warn('probe failed: \u001b[2Jgone\n12:00:00 INFO  all good');
+    createLogger({ level: 'info', format: 'pretty', write: (line) => lines.push(line) }).warn(
+      'probe failed: \u001b[2Jgone\n12:00:00 INFO  all good',
+    );
     assert.equal(lines.length, 1);
     assert.match(lines[0]!, /^\d\d:\d\d:\d\d WARN {2}probe failed: \\x1b\[2Jgone\\n12:00:00 INFO {2}all good\n$/);
   });

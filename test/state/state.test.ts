@@ -32,7 +32,13 @@ describe('AppliedStore', () => {
     assert.equal(store.get(WEB.key)?.appliedAt, '2026-01-02T03:04:05.000Z');
     const reloaded = new AppliedStore(dir);
     assert.deepEqual(await reloaded.load(), { skipped: [] });
-    assert.deepEqual(reloaded.all().map(recordToUnit).sort((a, b) => a.key.localeCompare(b.key)), [API, WEB]);
+    assert.deepEqual(
+      reloaded
+        .all()
+        .map(recordToUnit)
+        .sort((a, b) => a.key.localeCompare(b.key)),
+      [API, WEB],
+    );
   });
 
   it('delete removes the record from memory and disk; deleting twice is fine', async () => {
@@ -65,7 +71,10 @@ describe('AppliedStore', () => {
     const reloaded = new AppliedStore(dir);
     const { skipped } = await reloaded.load();
     assert.deepEqual(skipped.map((file) => path.basename(file)).sort(), ['broken.json', 'other.json']);
-    assert.deepEqual(reloaded.all().map((record) => record.key), [WEB.key]);
+    assert.deepEqual(
+      reloaded.all().map((record) => record.key),
+      [WEB.key],
+    );
   });
 
   it('load fails with STATE_IO when the state dir cannot be created', async () => {
@@ -92,11 +101,27 @@ describe('writeFileAtomic', () => {
 
 describe('removeStaleTemps', () => {
   it('removes only the temp files writeFileAtomic makes, optionally only those of named files', async () => {
-    const names = ['.status.json.0a1b2c3d.tmp', '.images.json.deadbeef.tmp', '.notes.txt.12345678.tmp', 'status.json', '.status.json.tmp', 'x.0a1b2c3d.tmp', '.status.json.0A1B2C3D.tmp'];
+    const names = [
+      '.status.json.0a1b2c3d.tmp',
+      '.images.json.deadbeef.tmp',
+      '.notes.txt.12345678.tmp',
+      'status.json',
+      '.status.json.tmp',
+      'x.0a1b2c3d.tmp',
+      '.status.json.0A1B2C3D.tmp',
+    ];
     for (const name of names) await writeFile(path.join(dir, name), 'x');
     assert.deepEqual(await removeStaleTemps(dir, ['images.json']), [path.join(dir, '.images.json.deadbeef.tmp')]);
-    assert.deepEqual((await removeStaleTemps(dir)).sort(), [path.join(dir, '.notes.txt.12345678.tmp'), path.join(dir, '.status.json.0a1b2c3d.tmp')]);
-    assert.deepEqual((await readdir(dir)).sort(), ['.status.json.0A1B2C3D.tmp', '.status.json.tmp', 'status.json', 'x.0a1b2c3d.tmp']);
+    assert.deepEqual((await removeStaleTemps(dir)).sort(), [
+      path.join(dir, '.notes.txt.12345678.tmp'),
+      path.join(dir, '.status.json.0a1b2c3d.tmp'),
+    ]);
+    assert.deepEqual((await readdir(dir)).sort(), [
+      '.status.json.0A1B2C3D.tmp',
+      '.status.json.tmp',
+      'status.json',
+      'x.0a1b2c3d.tmp',
+    ]);
   });
 
   it('a missing directory removes nothing and does not throw', async () => {
@@ -117,7 +142,10 @@ describe('claimPidFile', () => {
   it('refuses when a live process of this boot holds the pid file, or one of a file without a boot id', async () => {
     for (const content of [`1\n${currentBootId()}\n`, '1\n']) {
       await writeFile(path.join(dir, 'runner.pid'), content); // pid 1 is always alive
-      await assert.rejects(claimPidFile(dir), (error: unknown) => isRunnerError(error) && error.code === 'ALREADY_RUNNING' && error.message.includes('pid 1'));
+      await assert.rejects(
+        claimPidFile(dir),
+        (error: unknown) => isRunnerError(error) && error.code === 'ALREADY_RUNNING' && error.message.includes('pid 1'),
+      );
     }
   });
 
@@ -151,7 +179,13 @@ describe('OwnedSecrets', () => {
     assert.deepEqual(await secrets.load([]), { adopted: [] });
     assert.equal(secrets.owns('creds', 'a1'), false);
     await secrets.claim(['creds', 'gone']);
-    await secrets.pin(['creds', 'gone'], [{ name: 'creds', id: 'a1' }, { name: 'other', id: 'b2' }]);
+    await secrets.pin(
+      ['creds', 'gone'],
+      [
+        { name: 'creds', id: 'a1' },
+        { name: 'other', id: 'b2' },
+      ],
+    );
     const reloaded = new OwnedSecrets(dir);
     assert.deepEqual(await reloaded.load([{ secrets: ['creds'] }]), { adopted: [] });
     assert.equal(reloaded.owns('creds', 'a1'), true);
@@ -171,7 +205,9 @@ describe('OwnedSecrets', () => {
 
   it('with no file yet (or an unreadable one), adopts the secrets of the applied units', async () => {
     const secrets = new OwnedSecrets(dir);
-    assert.deepEqual(await secrets.load([{ secrets: ['creds'] }, { secrets: ['creds', 'tls'] }]), { adopted: ['creds', 'tls'] });
+    assert.deepEqual(await secrets.load([{ secrets: ['creds'] }, { secrets: ['creds', 'tls'] }]), {
+      adopted: ['creds', 'tls'],
+    });
     assert.equal(secrets.owns('tls', 'f6'), true);
     assert.equal(secrets.owns('other', 'f6'), false);
     await writeFile(path.join(dir, 'secrets.json'), '{"version": 2}');

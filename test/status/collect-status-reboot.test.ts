@@ -11,13 +11,40 @@ import { podYaml, unitsOf } from '../helpers/units.ts';
 
 const statusOf = (restartPolicy: string, history: Partial<ContainerHistory>): { status: string; message?: string } => {
   const [unit] = unitsOf('/etc/runner/manifests/job.yaml', podYaml('job', { restartPolicy }));
-  const pod: ObservedPod = { id: 'p1', name: 'job', status: 'Exited', labels: {}, created: '2026-01-01T00:00:00Z', containers: [], key: unit!.key, hash: unit!.hash };
+  const pod: ObservedPod = {
+    id: 'p1',
+    name: 'job',
+    status: 'Exited',
+    labels: {},
+    created: '2026-01-01T00:00:00Z',
+    containers: [],
+    key: unit!.key,
+    hash: unit!.hash,
+  };
   const doc = collectStatus({
     now: Date.UTC(2026, 0, 1),
     manifestDir: '/etc/runner/manifests',
     daemon: { pid: 1, bootId: 'b', version: '0', startedAt: 0, updatedAt: 0, heartbeatSeconds: 5 },
-    reconciler: { desired: { units: [unit!], heldFiles: new Map() }, observed: [pod], observedAt: 0, failures: new Map(), blocked: new Map(), inFlight: new Map(), podmanError: undefined },
-    containers: () => [{ name: 'main', id: 'c1', image: 'busybox', state: 'exited', exitCode: 0, startedAt: undefined, history: { restartCount: 0, backoffStep: 0, recent: [], ...history } }],
+    reconciler: {
+      desired: { units: [unit!], heldFiles: new Map() },
+      observed: [pod],
+      observedAt: 0,
+      failures: new Map(),
+      blocked: new Map(),
+      inFlight: new Map(),
+      podmanError: undefined,
+    },
+    containers: () => [
+      {
+        name: 'main',
+        id: 'c1',
+        image: 'busybox',
+        state: 'exited',
+        exitCode: 0,
+        startedAt: undefined,
+        history: { restartCount: 0, backoffStep: 0, recent: [], ...history },
+      },
+    ],
     probes: () => undefined,
     probeFailures: {},
   });
@@ -32,7 +59,10 @@ describe('collectStatus after a reboot', () => {
   });
 
   it('Never: a container the shutdown stopped with code 0 is Failed, and says why', () => {
-    assert.deepEqual(statusOf('Never', { lastReason: 'HostRebooted', lastExitCode: 0 }), { status: 'Failed', message: 'container main exited when the host went down (HostRebooted)' });
+    assert.deepEqual(statusOf('Never', { lastReason: 'HostRebooted', lastExitCode: 0 }), {
+      status: 'Failed',
+      message: 'container main exited when the host went down (HostRebooted)',
+    });
   });
 
   it('OnFailure: a container the shutdown stopped with code 0 is not done (the supervisor starts it again)', () => {

@@ -31,7 +31,8 @@ const parse = (text: string): Map<string, Family> => {
     assert.ok(sample, `not a sample line: ${line}`);
     assert.equal(sample[1], current, `sample ${line} outside its family`);
     const labels: Record<string, string> = {};
-    for (const match of (sample[2] ?? '').matchAll(/([a-z_]+)="((?:[^"\\]|\\.)*)"/g)) labels[match[1]!] = match[2]!.replace(/\\(.)/g, (_all, c: string) => (c === 'n' ? '\n' : c));
+    for (const match of (sample[2] ?? '').matchAll(/([a-z_]+)="((?:[^"\\]|\\.)*)"/g))
+      labels[match[1]!] = match[2]!.replace(/\\(.)/g, (_all, c: string) => (c === 'n' ? '\n' : c));
     families.get(current)!.samples.push({ labels, value: Number(sample[3]) });
   }
   return families;
@@ -48,13 +49,27 @@ describe('renderPrometheus', () => {
     assert.deepEqual(families.get('runner_up')!.samples, [{ labels: {}, value: 1 }]);
     const pods = families.get('runner_pods')!.samples;
     assert.equal(pods.length, POD_STATUSES.length);
-    assert.deepEqual(Object.fromEntries(pods.filter((s) => s.value > 0).map((s) => [s.labels.status, s.value])), { Running: 3, CrashLoopBackOff: 1, ImageMissing: 1, Completed: 1 });
+    assert.deepEqual(Object.fromEntries(pods.filter((s) => s.value > 0).map((s) => [s.labels.status, s.value])), {
+      Running: 3,
+      CrashLoopBackOff: 1,
+      ImageMissing: 1,
+      Completed: 1,
+    });
     assert.equal(pods.find((s) => s.labels.status === 'Invalid')!.value, 0);
-    assert.deepEqual(families.get('runner_container_restarts_total')!.samples.find((s) => s.labels.pod === 'worker'), { labels: { pod: 'worker', container: 'main' }, value: 4 });
+    assert.deepEqual(
+      families.get('runner_container_restarts_total')!.samples.find((s) => s.labels.pod === 'worker'),
+      { labels: { pod: 'worker', container: 'main' }, value: 4 },
+    );
     assert.equal(families.get('runner_container_restarts_total')!.type, 'counter');
-    assert.deepEqual(families.get('runner_probe_failures_total')!.samples, [{ labels: { probe: 'liveness' }, value: 7 }, { labels: { probe: 'readiness' }, value: 31 }]);
+    assert.deepEqual(families.get('runner_probe_failures_total')!.samples, [
+      { labels: { probe: 'liveness' }, value: 7 },
+      { labels: { probe: 'readiness' }, value: 31 },
+    ]);
     assert.equal(families.get('runner_manifests_invalid')!.samples[0]!.value, 2);
-    assert.equal(families.get('runner_last_reconcile_timestamp_seconds')!.samples[0]!.value, doc.daemon.lastReconcileAt! / 1000);
+    assert.equal(
+      families.get('runner_last_reconcile_timestamp_seconds')!.samples[0]!.value,
+      doc.daemon.lastReconcileAt! / 1000,
+    );
     assert.equal(families.get('runner_podman_up')!.samples[0]!.value, 1);
   });
 
@@ -72,7 +87,7 @@ describe('renderPrometheus', () => {
 });
 
 describe('renderPrometheus: event-loop delay', () => {
-  it('gauges in seconds when the daemon reports its event loop; none from an older runner\'s file', () => {
+  it("gauges in seconds when the daemon reports its event loop; none from an older runner's file", () => {
     const doc = loadStatusFixture('healthy');
     assert.ok(![...parse(renderPrometheus(doc)).keys()].some((name) => name.includes('event_loop')));
     doc.daemon.eventLoop = { windowSeconds: 64.5, maxDelayMs: 250, p99DelayMs: 1.5, maxDelaySinceStartMs: 4000 };
@@ -91,7 +106,14 @@ describe('renderPrometheus: event-loop delay', () => {
 
 describe('metrics server', () => {
   it('refuses anything but loopback, before binding', () => {
-    for (const bad of ['0.0.0.0:9464', '192.168.1.10:9464', '[::]:9464', 'example.com:9464', '9464', '127.0.0.1:99999']) {
+    for (const bad of [
+      '0.0.0.0:9464',
+      '192.168.1.10:9464',
+      '[::]:9464',
+      'example.com:9464',
+      '9464',
+      '127.0.0.1:99999',
+    ]) {
       assert.throws(() => parseLoopbackListen(bad), /loopback|HOST:PORT|at most 65535/, bad);
     }
     assert.deepEqual(parseLoopbackListen('127.0.0.1:9464'), { host: '127.0.0.1', port: 9464 });
@@ -101,7 +123,11 @@ describe('metrics server', () => {
 
   it('serves /metrics on 127.0.0.1 and closes on abort', async () => {
     const controller = new AbortController();
-    const server = await startMetricsServer({ listen: '127.0.0.1:0', render: () => renderPrometheus(loadStatusFixture('healthy')), signal: controller.signal });
+    const server = await startMetricsServer({
+      listen: '127.0.0.1:0',
+      render: () => renderPrometheus(loadStatusFixture('healthy')),
+      signal: controller.signal,
+    });
     try {
       const response = await fetch(`http://127.0.0.1:${server.address.port}/metrics`);
       assert.equal(response.status, 200);
@@ -112,6 +138,9 @@ describe('metrics server', () => {
       controller.abort();
       await server.closed;
     }
-    await assert.rejects(startMetricsServer({ listen: '0.0.0.0:0', render: () => '', signal: controller.signal }), /loopback/);
+    await assert.rejects(
+      startMetricsServer({ listen: '0.0.0.0:0', render: () => '', signal: controller.signal }),
+      /loopback/,
+    );
   });
 });

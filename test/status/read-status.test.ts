@@ -6,7 +6,14 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { currentBootId, isPidAlive } from '../../src/shared/process-info.ts';
 import { readEvents, readStatus } from '../../src/status/read-status.ts';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.ts';
-import { asLive, eventsFixture, FIXTURE_NOW, IMPOSSIBLE_PID, loadStatusFixture, writeStatus } from './status-fixtures.ts';
+import {
+  asLive,
+  eventsFixture,
+  FIXTURE_NOW,
+  IMPOSSIBLE_PID,
+  loadStatusFixture,
+  writeStatus,
+} from './status-fixtures.ts';
 
 let dir: string;
 beforeEach(async () => {
@@ -102,13 +109,19 @@ describe('readStatus', () => {
     await writer;
     assert.equal(writes, 1000);
     assert.ok(reads > 10, `only ${reads} reads`);
-    assert.deepEqual([...seen].every((count) => count === 6 || count === 2), true);
+    assert.deepEqual(
+      [...seen].every((count) => count === 6 || count === 2),
+      true,
+    );
   });
 });
 
 describe('readEvents', () => {
   it('reads events.jsonl.1 then events.jsonl, skipping lines that do not parse', async () => {
-    await writeFile(path.join(dir, 'events.jsonl.1'), `${JSON.stringify({ time: 1, type: 'DaemonStarted', message: 'old' })}\n{"time":2,"type":"Nope","message":"x"}\n`);
+    await writeFile(
+      path.join(dir, 'events.jsonl.1'),
+      `${JSON.stringify({ time: 1, type: 'DaemonStarted', message: 'old' })}\n{"time":2,"type":"Nope","message":"x"}\n`,
+    );
     await writeFile(path.join(dir, 'events.jsonl'), `${eventsFixture()}{"time": 9, "type": "Applied", "mess`);
     const events = await readEvents(dir);
     assert.equal(events.length, 8);

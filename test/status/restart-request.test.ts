@@ -4,7 +4,13 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { restartCommand } from '../../src/cli/restart-command.ts';
 import { systemClock } from '../../src/shared/clock.ts';
-import { answerRestartRequest, listRestartRequests, REQUEST_MAX_AGE_MS, waitForRestartAnswer, writeRestartRequest } from '../../src/status/restart-request.ts';
+import {
+  answerRestartRequest,
+  listRestartRequests,
+  REQUEST_MAX_AGE_MS,
+  waitForRestartAnswer,
+  writeRestartRequest,
+} from '../../src/status/restart-request.ts';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.ts';
 import { asLive, IMPOSSIBLE_PID, loadStatusFixture, writeStatus } from './status-fixtures.ts';
 
@@ -17,7 +23,10 @@ afterEach(async () => {
 });
 
 /** A stand-in for the daemon: polls the requests and answers each with `answer(pod)`. */
-const fakeDaemon = (answer: (pod: string) => { ok: boolean; message: string }, seen: string[] = []): AbortController => {
+const fakeDaemon = (
+  answer: (pod: string) => { ok: boolean; message: string },
+  seen: string[] = [],
+): AbortController => {
   const controller = new AbortController();
   void (async () => {
     while (!controller.signal.aborted) {
@@ -44,24 +53,33 @@ describe('restart requests', () => {
     assert.deepEqual({ id: request!.id, pod: request!.pod }, { id, pod: 'web' });
     await answerRestartRequest(stateDir, id, true, 'restarted pod web (2 containers)');
     assert.deepEqual(await listRestartRequests(stateDir, Date.now()), [], 'an answered request is not listed again');
-    assert.deepEqual(await waitForRestartAnswer(stateDir, id, systemClock, { timeoutMs: 1000 }), { ok: true, message: 'restarted pod web (2 containers)' });
+    assert.deepEqual(await waitForRestartAnswer(stateDir, id, systemClock, { timeoutMs: 1000 }), {
+      ok: true,
+      message: 'restarted pod web (2 containers)',
+    });
   });
 
   it('malformed and old requests are answered as failed by the daemon side, never listed', async () => {
     const dir = path.join(stateDir, 'requests');
     await mkdir(dir, { recursive: true });
     await writeFile(path.join(dir, '00000000000000aa.json'), '{not json');
-    await writeFile(path.join(dir, '00000000000000bb.json'), JSON.stringify({ action: 'delete', pod: 'web', requestedAt: Date.now() }));
+    await writeFile(
+      path.join(dir, '00000000000000bb.json'),
+      JSON.stringify({ action: 'delete', pod: 'web', requestedAt: Date.now() }),
+    );
     const old = await writeRestartRequest(stateDir, 'web', Date.now() - REQUEST_MAX_AGE_MS - 1000);
     assert.deepEqual(await listRestartRequests(stateDir, Date.now()), []);
     for (const id of ['00000000000000aa', '00000000000000bb', old]) {
       const answer = await waitForRestartAnswer(stateDir, id, systemClock, { timeoutMs: 0 });
       assert.equal(answer?.ok, false, id);
     }
-    assert.match((await waitForRestartAnswer(stateDir, old, systemClock, { timeoutMs: 0 }))!.message, /older than 5 minutes/);
+    assert.match(
+      (await waitForRestartAnswer(stateDir, old, systemClock, { timeoutMs: 0 }))!.message,
+      /older than 5 minutes/,
+    );
   });
 
-  it('runner restart POD: exit 0 with the daemon\'s message, both files removed', async () => {
+  it("runner restart POD: exit 0 with the daemon's message, both files removed", async () => {
     await liveStatus();
     const seen: string[] = [];
     const daemon = fakeDaemon((pod) => ({ ok: true, message: `restarted pod ${pod}` }), seen);
@@ -74,7 +92,10 @@ describe('restart requests', () => {
     }
     assert.equal(out, 'restarted pod web\n');
     assert.deepEqual(seen, ['web']);
-    assert.deepEqual((await readdir(path.join(stateDir, 'requests'))).filter((name) => !name.startsWith('.')), []);
+    assert.deepEqual(
+      (await readdir(path.join(stateDir, 'requests'))).filter((name) => !name.startsWith('.')),
+      [],
+    );
   });
 
   it('a refusal is exit 1; no answer in time is exit 1 and the request is withdrawn', async () => {

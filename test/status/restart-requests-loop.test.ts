@@ -17,7 +17,10 @@ afterEach(async () => {
   await removeTempDir(stateDir);
 });
 
-const serve = (pollMs: number, watchDir?: (dir: string, onChange: () => void) => { close(): void }): { restarted: string[]; done: Promise<void> } => {
+const serve = (
+  pollMs: number,
+  watchDir?: (dir: string, onChange: () => void) => { close(): void },
+): { restarted: string[]; done: Promise<void> } => {
   const restarted: string[] = [];
   const done = serveRestartRequests(
     {

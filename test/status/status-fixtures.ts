@@ -9,12 +9,16 @@ const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/status');
 /** The fixed clock of every status fixture: 2026-11-28 05:00:00 UTC. */
 export const FIXTURE_NOW = Date.UTC(2026, 10, 28, 5, 0, 0);
 
-export const loadStatusFixture = (name: 'mixed' | 'healthy'): StatusDocument => JSON.parse(readFileSync(path.join(FIXTURES, `${name}.json`), 'utf8')) as StatusDocument;
+export const loadStatusFixture = (name: 'mixed' | 'healthy'): StatusDocument =>
+  JSON.parse(readFileSync(path.join(FIXTURES, `${name}.json`), 'utf8')) as StatusDocument;
 
 export const eventsFixture = (): string => readFileSync(path.join(FIXTURES, 'events.jsonl'), 'utf8');
 
 /** The fixture as a live daemon (this process, this boot) would have written it. */
-export const asLive = (doc: StatusDocument): StatusDocument => ({ ...doc, daemon: { ...doc.daemon, pid: process.pid, bootId: currentBootId() ?? doc.daemon.bootId } });
+export const asLive = (doc: StatusDocument): StatusDocument => ({
+  ...doc,
+  daemon: { ...doc.daemon, pid: process.pid, bootId: currentBootId() ?? doc.daemon.bootId },
+});
 
 export const writeStatus = async (stateDir: string, doc: unknown, events?: string): Promise<void> => {
   await mkdir(stateDir, { recursive: true });

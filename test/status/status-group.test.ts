@@ -61,18 +61,29 @@ describe('EventLog and the status group', () => {
     await writeFile(path.join(dir, 'events.jsonl'), `${'x'.repeat(EVENT_LOG_MAX_BYTES)}\n`);
     events.record({ type: 'DaemonStarted', message: 'after rotation' });
     await events.flush();
-    assert.deepEqual(chowned.map(([file]) => file), ['events.jsonl', 'events.jsonl.1']);
+    assert.deepEqual(
+      chowned.map(([file]) => file),
+      ['events.jsonl', 'events.jsonl.1'],
+    );
     assert.ok((await stat(path.join(dir, 'events.jsonl.1'))).size > EVENT_LOG_MAX_BYTES);
     chowned.length = 0;
     await unlink(path.join(dir, 'events.jsonl'));
     events.record({ type: 'DaemonStarted', message: 'after removal' });
     events.record({ type: 'DaemonStarted', message: 'and one more' });
     await events.flush();
-    assert.deepEqual(chowned.map(([file]) => file), ['events.jsonl', 'events.jsonl.1']);
+    assert.deepEqual(
+      chowned.map(([file]) => file),
+      ['events.jsonl', 'events.jsonl.1'],
+    );
   });
 
   it('changes nothing with no group, an unknown group, or when not root; an unknown group is said once', async () => {
-    for (const group of [recordingGroup(undefined), recordingGroup(''), recordingGroup('nosuch'), recordingGroup('ops', 1000)]) {
+    for (const group of [
+      recordingGroup(undefined),
+      recordingGroup(''),
+      recordingGroup('nosuch'),
+      recordingGroup('ops', 1000),
+    ]) {
       const events = new EventLog(dir, new FakeClock(), { group });
       events.record({ type: 'DaemonStarted', message: 'x' });
       events.record({ type: 'DaemonStarted', message: 'y' });
@@ -89,24 +100,45 @@ describe('EventLog and the status group', () => {
     const group = recordingGroup('ops');
     const events = new EventLog(dir, new FakeClock(), { group });
     const doc = loadStatusFixture('healthy');
-    const writer = new StatusWriter({ stateDir: dir, clock: new FakeClock(), logger: log.logger, collect: () => doc, heartbeatMs: 5_000, group });
+    const writer = new StatusWriter({
+      stateDir: dir,
+      clock: new FakeClock(),
+      logger: log.logger,
+      collect: () => doc,
+      heartbeatMs: 5_000,
+      group,
+    });
     events.record({ type: 'DaemonStarted', message: 'x' });
     await Promise.all([events.flush(), writer.write()]);
     assert.deepEqual(chowned.map(([file]) => file).sort(), ['events.jsonl', 'events.jsonl.1', 'status.json']);
   });
 
-  it('on disk, as root: status.json, events.jsonl and events.jsonl.1 end up in the group', { skip: isRoot ? false : 'chown needs root' }, async () => {
-    const group = new StatusGroup('ops', log.logger, { readGroups: async () => GROUPS });
-    await writeFile(path.join(dir, 'events.jsonl.1'), '', { mode: 0o640 });
-    const events = new EventLog(dir, new FakeClock(), { group });
-    const doc = loadStatusFixture('healthy');
-    const writer = new StatusWriter({ stateDir: dir, clock: new FakeClock(), logger: log.logger, collect: () => doc, heartbeatMs: 5_000, group });
-    events.record({ type: 'DaemonStarted', message: 'x' });
-    await events.flush();
-    await writer.write();
-    for (const file of ['status.json', 'events.jsonl', 'events.jsonl.1']) {
-      const info = await stat(path.join(dir, file));
-      assert.deepEqual({ file, uid: info.uid, gid: info.gid, mode: info.mode & 0o777 }, { file, uid: 0, gid: 4242, mode: 0o640 });
-    }
-  });
+  it(
+    'on disk, as root: status.json, events.jsonl and events.jsonl.1 end up in the group',
+    { skip: isRoot ? false : 'chown needs root' },
+    async () => {
+      const group = new StatusGroup('ops', log.logger, { readGroups: async () => GROUPS });
+      await writeFile(path.join(dir, 'events.jsonl.1'), '', { mode: 0o640 });
+      const events = new EventLog(dir, new FakeClock(), { group });
+      const doc = loadStatusFixture('healthy');
+      const writer = new StatusWriter({
+        stateDir: dir,
+        clock: new FakeClock(),
+        logger: log.logger,
+        collect: () => doc,
+        heartbeatMs: 5_000,
+        group,
+      });
+      events.record({ type: 'DaemonStarted', message: 'x' });
+      await events.flush();
+      await writer.write();
+      for (const file of ['status.json', 'events.jsonl', 'events.jsonl.1']) {
+        const info = await stat(path.join(dir, file));
+        assert.deepEqual(
+          { file, uid: info.uid, gid: info.gid, mode: info.mode & 0o777 },
+          { file, uid: 0, gid: 4242, mode: 0o640 },
+        );
+      }
+    },
+  );
 });

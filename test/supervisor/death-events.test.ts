@@ -43,7 +43,17 @@ describe('Supervisor: deaths found by event and by listing', () => {
     missed = 0;
     exits = [];
     const events: EventSink = { record: (item) => void (item.type === 'Exited' && exits.push(item.message)) };
-    supervisor = new Supervisor({ podman, clock, logger: memoryLogger().logger, history, policy: POLICY, resyncMs: RESYNC_MS, activity: new UnitActivity(), onEventsMissed: () => (missed += 1), events });
+    supervisor = new Supervisor({
+      podman,
+      clock,
+      logger: memoryLogger().logger,
+      history,
+      policy: POLICY,
+      resyncMs: RESYNC_MS,
+      activity: new UnitActivity(),
+      onEventsMissed: () => (missed += 1),
+      events,
+    });
   });
   afterEach(async () => {
     await supervisor.settled();
@@ -68,7 +78,16 @@ describe('Supervisor: deaths found by event and by listing', () => {
     podman.clearCalls();
     return unit!;
   };
-  const event = (status: string, id: string, exitCode?: number, time = clock.now()): PodmanEvent => ({ type: 'container', status, id, name: 'web-main', time, exitCode, podId: undefined, attributes: {} });
+  const event = (status: string, id: string, exitCode?: number, time = clock.now()): PodmanEvent => ({
+    type: 'container',
+    status,
+    id,
+    name: 'web-main',
+    time,
+    exitCode,
+    podId: undefined,
+    attributes: {},
+  });
   /** The container dies and its `died` event arrives. */
   const dies = (exitCode: number): void => {
     const id = main().id;
@@ -82,9 +101,15 @@ describe('Supervisor: deaths found by event and by listing', () => {
     dies(3);
     await supervisor.settled();
     assert.equal(main().status, 'running');
-    assert.deepEqual(podman.calls.map((call) => call.method), ['startContainer']);
+    assert.deepEqual(
+      podman.calls.map((call) => call.method),
+      ['startContainer'],
+    );
     const entry = entryOf(unit);
-    assert.deepEqual([entry.restartCount, entry.lastExitCode, entry.lastReason, entry.backoffStep], [1, 3, 'Exited', 1]);
+    assert.deepEqual(
+      [entry.restartCount, entry.lastExitCode, entry.lastReason, entry.backoffStep],
+      [1, 3, 'Exited', 1],
+    );
     assert.equal(entry.recent.length, 1);
   });
 
@@ -135,7 +160,10 @@ describe('Supervisor: deaths found by event and by listing', () => {
     await supervisor.settled();
     assert.equal(podman.callsOf('inspectContainer').length, 1);
     assert.equal(main().status, 'running');
-    assert.deepEqual(entryOf(unit).recent.map((restart) => restart.reason), ['Exited', 'OOMKilled']);
+    assert.deepEqual(
+      entryOf(unit).recent.map((restart) => restart.reason),
+      ['Exited', 'OOMKilled'],
+    );
   });
 
   it('restartPolicy OnFailure with exit 0: the event restarts nothing, the listing records Completed', async () => {
@@ -167,7 +195,16 @@ describe('Supervisor: deaths found by event and by listing', () => {
   it('a pod stopped from outside is left to the listing', async () => {
     const unit = await running();
     const podId = [...podman.pods.values()][0]!.id;
-    supervisor.onEvent({ type: 'pod', status: 'stop', id: podId, name: 'web', time: clock.now(), exitCode: undefined, podId: undefined, attributes: {} });
+    supervisor.onEvent({
+      type: 'pod',
+      status: 'stop',
+      id: podId,
+      name: 'web',
+      time: clock.now(),
+      exitCode: undefined,
+      podId: undefined,
+      attributes: {},
+    });
     dies(143);
     await supervisor.settled();
     assert.equal(podman.callsOf('startContainer').length, 0);
@@ -176,7 +213,7 @@ describe('Supervisor: deaths found by event and by listing', () => {
     assert.equal(entryOf(unit).lastReason, 'StoppedExternally');
   });
 
-  it('a stop of the runner\'s own (liveness): its died event waits for the stop, the listing restarts it as LivenessFailed', async () => {
+  it("a stop of the runner's own (liveness): its died event waits for the stop, the listing restarts it as LivenessFailed", async () => {
     const unit = await running();
     const id = main().id;
     const stop = podman.hangNext('stopContainer');
@@ -266,7 +303,12 @@ describe('Supervisor: deaths found by event and by listing', () => {
   it('with the events stream down, the resync listing restarts the death and asks for the stream to be reopened', async () => {
     const [unit] = unitsOf(`${DIR}/web.yaml`, podYaml('web'));
     await podman.playKube(unit!.yaml);
-    const watcher = new EventWatcher({ podman, clock, logger: memoryLogger().logger, onEvent: (item) => supervisor.onEvent(item) });
+    const watcher = new EventWatcher({
+      podman,
+      clock,
+      logger: memoryLogger().logger,
+      onEvent: (item) => supervisor.onEvent(item),
+    });
     const stop = new AbortController();
     const loops = Promise.all([supervisor.run(stop.signal, signal), watcher.run(stop.signal)]);
     supervisor.setDesired([unit!]);
@@ -274,7 +316,8 @@ describe('Supervisor: deaths found by event and by listing', () => {
     const settle = async (sleeps: number): Promise<void> => {
       await flushMicrotasks();
       await supervisor.settled();
-      for (let i = 0; i < 400 && clock.pendingSleeps < sleeps; i += 1) await new Promise((resolve) => setTimeout(resolve, 5));
+      for (let i = 0; i < 400 && clock.pendingSleeps < sleeps; i += 1)
+        await new Promise((resolve) => setTimeout(resolve, 5));
       assert.equal(clock.pendingSleeps, sleeps, 'the loops are asleep');
     };
     await settle(1);

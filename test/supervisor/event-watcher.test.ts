@@ -6,14 +6,28 @@ import { FakeClock, flushMicrotasks } from '../helpers/fake-clock.ts';
 import { memoryLogger } from '../helpers/memory-logger.ts';
 import { FakePodman } from '../podman/fake-podman.ts';
 
-const died = (id: string, time: number): PodmanEvent => ({ type: 'container', status: 'died', id, name: id, time, exitCode: 1, podId: undefined, attributes: {} });
+const died = (id: string, time: number): PodmanEvent => ({
+  type: 'container',
+  status: 'died',
+  id,
+  name: id,
+  time,
+  exitCode: 1,
+  podId: undefined,
+  attributes: {},
+});
 
 describe('EventWatcher', () => {
   it('passes events on, reopens on request at once and from the last event seen', async () => {
     const podman = new FakePodman();
     const clock = new FakeClock();
     const seen: string[] = [];
-    const watcher = new EventWatcher({ podman, clock, logger: memoryLogger().logger, onEvent: (event) => seen.push(event.id) });
+    const watcher = new EventWatcher({
+      podman,
+      clock,
+      logger: memoryLogger().logger,
+      onEvent: (event) => seen.push(event.id),
+    });
     const stop = new AbortController();
     const running = watcher.run(stop.signal);
     await flushMicrotasks();
@@ -38,7 +52,12 @@ describe('EventWatcher', () => {
     const podman = new FakePodman();
     const clock = new FakeClock();
     const seen: string[] = [];
-    const watcher = new EventWatcher({ podman, clock, logger: memoryLogger().logger, onEvent: (event) => seen.push(event.id) });
+    const watcher = new EventWatcher({
+      podman,
+      clock,
+      logger: memoryLogger().logger,
+      onEvent: (event) => seen.push(event.id),
+    });
     const stop = new AbortController();
     const running = watcher.run(stop.signal);
     await flushMicrotasks();
@@ -64,7 +83,15 @@ describe('EventWatcher: relisting while the stream is down', () => {
       return open(options);
     };
     let relists = 0;
-    const watcher = new EventWatcher({ podman, clock, logger: memoryLogger().logger, onEvent: () => undefined, onRelist: () => (relists += 1), relistMs: 10_000, initialBackoffMs: 15_000 });
+    const watcher = new EventWatcher({
+      podman,
+      clock,
+      logger: memoryLogger().logger,
+      onEvent: () => undefined,
+      onRelist: () => (relists += 1),
+      relistMs: 10_000,
+      initialBackoffMs: 15_000,
+    });
     const stop = new AbortController();
     const running = watcher.run(stop.signal);
     await flushMicrotasks();
@@ -94,7 +121,13 @@ describe('EventWatcher: relisting while the stream is down', () => {
     const podman = new FakePodman();
     const clock = new FakeClock();
     let relists = 0;
-    const watcher = new EventWatcher({ podman, clock, logger: memoryLogger().logger, onEvent: () => undefined, onRelist: () => (relists += 1) });
+    const watcher = new EventWatcher({
+      podman,
+      clock,
+      logger: memoryLogger().logger,
+      onEvent: () => undefined,
+      onRelist: () => (relists += 1),
+    });
     const stop = new AbortController();
     const running = watcher.run(stop.signal);
     await flushMicrotasks();

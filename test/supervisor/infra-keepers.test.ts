@@ -15,7 +15,12 @@ import { FakePodman, PAUSE_IMAGE_ID } from '../podman/fake-podman.ts';
 
 const DIR = '/etc/runner/manifests';
 
-const container = (name: string, state: string, exitCode = 0, extra: Partial<PodmanContainer> = {}): PodmanContainer => ({
+const container = (
+  name: string,
+  state: string,
+  exitCode = 0,
+  extra: Partial<PodmanContainer> = {},
+): PodmanContainer => ({
   id: `id-${name}`,
   name,
   podId: 'pod',
@@ -34,25 +39,70 @@ describe('keeperAction', () => {
   const keeper = (state: string) => container('web-runner_keeper', state);
   const cases: [string, Parameters<typeof keeperAction>, ReturnType<typeof keeperAction>][] = [
     ['Never: no keeper', ['Never', [container('web-main', 'running')], infra, undefined], undefined],
-    ['Never: an old keeper is left alone', ['Never', [container('web-main', 'exited')], infra, keeper('running')], undefined],
-    ['Always, none yet: made from the infra image', ['Always', [container('web-main', 'running')], infra, undefined], { type: 'create', image: 'pause-image' }],
-    ['OnFailure, none yet', ['OnFailure', [container('web-main', 'running')], infra, undefined], { type: 'create', image: 'pause-image' }],
-    ['an infra with no image (podman 5.5+ rootfs): none', ['Always', [container('web-main', 'running')], { ...infra, imageId: '' }, undefined], undefined],
+    [
+      'Never: an old keeper is left alone',
+      ['Never', [container('web-main', 'exited')], infra, keeper('running')],
+      undefined,
+    ],
+    [
+      'Always, none yet: made from the infra image',
+      ['Always', [container('web-main', 'running')], infra, undefined],
+      { type: 'create', image: 'pause-image' },
+    ],
+    [
+      'OnFailure, none yet',
+      ['OnFailure', [container('web-main', 'running')], infra, undefined],
+      { type: 'create', image: 'pause-image' },
+    ],
+    [
+      'an infra with no image (podman 5.5+ rootfs): none',
+      ['Always', [container('web-main', 'running')], { ...infra, imageId: '' }, undefined],
+      undefined,
+    ],
     ['no infra seen: none', ['Always', [container('web-main', 'running')], undefined, undefined], undefined],
     ['running: nothing to do', ['Always', [container('web-main', 'exited', 1)], infra, keeper('running')], undefined],
-    ['stopped with the pod: started', ['Always', [container('web-main', 'exited', 143)], infra, keeper('exited')], { type: 'start', id: 'id-web-runner_keeper' }],
-    ['created, never started (a power cut): started', ['Always', [container('web-main', 'created')], infra, keeper('created')], { type: 'start', id: 'id-web-runner_keeper' }],
-    ['OnFailure, every container done with 0: stopped, podman stops the pod', ['OnFailure', [container('web-main', 'exited', 0)], infra, keeper('running')], { type: 'stop', id: 'id-web-runner_keeper' }],
-    ['OnFailure, done and already stopped: nothing', ['OnFailure', [container('web-main', 'exited', 0)], infra, keeper('exited')], undefined],
-    ['OnFailure, one done, one to restart: kept', ['OnFailure', [container('web-a', 'exited', 0), container('web-b', 'exited', 2)], infra, keeper('running')], undefined],
-    ['Always: an exit 0 is restarted, so kept', ['Always', [container('web-main', 'exited', 0)], infra, keeper('running')], undefined],
+    [
+      'stopped with the pod: started',
+      ['Always', [container('web-main', 'exited', 143)], infra, keeper('exited')],
+      { type: 'start', id: 'id-web-runner_keeper' },
+    ],
+    [
+      'created, never started (a power cut): started',
+      ['Always', [container('web-main', 'created')], infra, keeper('created')],
+      { type: 'start', id: 'id-web-runner_keeper' },
+    ],
+    [
+      'OnFailure, every container done with 0: stopped, podman stops the pod',
+      ['OnFailure', [container('web-main', 'exited', 0)], infra, keeper('running')],
+      { type: 'stop', id: 'id-web-runner_keeper' },
+    ],
+    [
+      'OnFailure, done and already stopped: nothing',
+      ['OnFailure', [container('web-main', 'exited', 0)], infra, keeper('exited')],
+      undefined,
+    ],
+    [
+      'OnFailure, one done, one to restart: kept',
+      ['OnFailure', [container('web-a', 'exited', 0), container('web-b', 'exited', 2)], infra, keeper('running')],
+      undefined,
+    ],
+    [
+      'Always: an exit 0 is restarted, so kept',
+      ['Always', [container('web-main', 'exited', 0)], infra, keeper('running')],
+      undefined,
+    ],
   ];
   for (const [name, args, expected] of cases) it(name, () => assert.deepEqual(keeperAction(...args), expected));
 });
 
 describe('observePods: an owned pod is seen without its keeper', () => {
   it('drops the keeper from owned pods only', () => {
-    const labels = { 'static-pod-runner/managed': 'true', 'static-pod-runner/source': `${DIR}/web.yaml`, 'static-pod-runner/unit': 'Pod/web', 'static-pod-runner/hash': 'h' };
+    const labels = {
+      'static-pod-runner/managed': 'true',
+      'static-pod-runner/source': `${DIR}/web.yaml`,
+      'static-pod-runner/unit': 'Pod/web',
+      'static-pod-runner/hash': 'h',
+    };
     const containers = [
       { id: '1', name: 'web-main', status: 'running' },
       { id: '2', name: 'web-runner_keeper', status: 'running' },
@@ -64,7 +114,10 @@ describe('observePods: an owned pod is seen without its keeper', () => {
       ],
       DIR,
     );
-    assert.deepEqual(owned!.containers.map((item) => item.name), ['web-main']);
+    assert.deepEqual(
+      owned!.containers.map((item) => item.name),
+      ['web-main'],
+    );
     assert.equal(other!.containers.length, 2, 'a pod the runner does not own is reported as podman has it');
   });
 });
@@ -84,7 +137,15 @@ describe('Supervisor: the infra keeper', () => {
     clock = new FakeClock();
     podman.now = () => clock.now();
     history = new RestartHistory(stateDir);
-    supervisor = new Supervisor({ podman, clock, logger: memoryLogger().logger, history, policy: { initialMs: 10_000, maxMs: 40_000, resetAfterMs: 600_000 }, resyncMs: RESYNC_MS, activity: new UnitActivity() });
+    supervisor = new Supervisor({
+      podman,
+      clock,
+      logger: memoryLogger().logger,
+      history,
+      policy: { initialMs: 10_000, maxMs: 40_000, resetAfterMs: 600_000 },
+      resyncMs: RESYNC_MS,
+      activity: new UnitActivity(),
+    });
   });
   afterEach(async () => {
     await supervisor.settled();
@@ -108,7 +169,10 @@ describe('Supervisor: the infra keeper', () => {
     await play(podYaml('web'));
     await evaluate();
     const podId = [...podman.pods.values()][0]!.id;
-    assert.deepEqual(podman.callsOf('runPauseContainer').map((call) => call.args), [[podId, 'web-runner_keeper', PAUSE_IMAGE_ID, { [KEEPER_LABEL]: 'true' }]]);
+    assert.deepEqual(
+      podman.callsOf('runPauseContainer').map((call) => call.args),
+      [[podId, 'web-runner_keeper', PAUSE_IMAGE_ID, { [KEEPER_LABEL]: 'true' }]],
+    );
     assert.equal(keeper()?.status, 'running');
     await evaluate();
     assert.equal(podman.callsOf('runPauseContainer').length, 1, 'one keeper');
@@ -120,19 +184,30 @@ describe('Supervisor: the infra keeper', () => {
     assert.equal(podman.callsOf('runPauseContainer').length, 0);
   });
 
-  it('starts a keeper that stopped (a pod stop), after the pod\'s own containers, and counts no restart for it', async () => {
+  it("starts a keeper that stopped (a pod stop), after the pod's own containers, and counts no restart for it", async () => {
     const unit = await play(podYaml('web'));
     await evaluate();
     const podId = [...podman.pods.values()][0]!.id;
     podman.setStatus(podId, 'Exited'); // podman pod stop: every container, the keeper too
     podman.clearCalls();
     await evaluate();
-    assert.deepEqual(podman.callsOf('startContainer').map((call) => call.args[0]), [podman.containerByName('web-main')!.id], 'one start in a pod at a time');
+    assert.deepEqual(
+      podman.callsOf('startContainer').map((call) => call.args[0]),
+      [podman.containerByName('web-main')!.id],
+      'one start in a pod at a time',
+    );
     await evaluate(); // the look the container's start asks for
-    assert.deepEqual(podman.callsOf('startContainer').map((call) => call.args[0]), [podman.containerByName('web-main')!.id, keeper()!.id]);
+    assert.deepEqual(
+      podman.callsOf('startContainer').map((call) => call.args[0]),
+      [podman.containerByName('web-main')!.id, keeper()!.id],
+    );
     assert.equal(keeper()!.status, 'running');
     assert.deepEqual(Object.keys(history.peek(unit.key)?.containers ?? {}), ['main'], 'no history for the keeper');
-    assert.deepEqual(supervisor.view(unit.key).map((view) => view.name), ['main'], 'not shown in status');
+    assert.deepEqual(
+      supervisor.view(unit.key).map((view) => view.name),
+      ['main'],
+      'not shown in status',
+    );
   });
 
   it('a keeper that cannot be made is tried again a minute later (KEEPER_RETRY_MS, not the resync interval), not on every look', async () => {
@@ -178,7 +253,13 @@ describe('Supervisor: the infra keeper', () => {
     first.release();
     second.release();
     await supervisor.settled();
-    assert.deepEqual(podman.callsOf('runPauseContainer').map((call) => call.args[1]).sort(), ['a-runner_keeper', 'b-runner_keeper', 'c-runner_keeper']);
+    assert.deepEqual(
+      podman
+        .callsOf('runPauseContainer')
+        .map((call) => call.args[1])
+        .sort(),
+      ['a-runner_keeper', 'b-runner_keeper', 'c-runner_keeper'],
+    );
   });
 
   it('once every container has finished for good (OnFailure, exit 0), the keeper is stopped', async () => {
@@ -186,7 +267,10 @@ describe('Supervisor: the infra keeper', () => {
     await evaluate();
     podman.exitContainer(podman.containerByName('web-main')!.id, 0);
     await evaluate();
-    assert.deepEqual(podman.callsOf('stopContainer').map((call) => call.args[0]), [keeper()!.id]);
+    assert.deepEqual(
+      podman.callsOf('stopContainer').map((call) => call.args[0]),
+      [keeper()!.id],
+    );
     assert.equal(keeper()!.status, 'exited');
     assert.equal([...podman.pods.values()][0]!.status, 'Exited', 'so the pod ends as podman ends it');
     await evaluate();
@@ -209,7 +293,14 @@ describe('Supervisor: the infra keeper', () => {
     podman.exitContainer(main.id, 0);
     await evaluate();
     await evaluate(); // the keeper after the container: one start in a pod at a time
-    assert.deepEqual(podman.callsOf('startContainer').map((call) => call.args[0]).sort(), [main.id, keeper()!.id].sort(), 'the stop is over: both run again');
+    assert.deepEqual(
+      podman
+        .callsOf('startContainer')
+        .map((call) => call.args[0])
+        .sort(),
+      [main.id, keeper()!.id].sort(),
+      'the stop is over: both run again',
+    );
   });
 
   it('a pod whose infra still runs with nothing else running is left alone while podman stops it, for its grace period at most', async () => {
@@ -226,6 +317,13 @@ describe('Supervisor: the infra keeper', () => {
     await clock.advance(unit.stopTimeoutSeconds * 1000 + 10_001);
     await evaluate();
     await evaluate(); // the keeper after the container
-    assert.deepEqual(podman.callsOf('startContainer').map((call) => call.args[0]).sort(), [main.id, keeper()!.id].sort(), 'an infra that stays up is no stop: restarted after the wait');
+    assert.deepEqual(
+      podman
+        .callsOf('startContainer')
+        .map((call) => call.args[0])
+        .sort(),
+      [main.id, keeper()!.id].sort(),
+      'an infra that stays up is no stop: restarted after the wait',
+    );
   });
 });

@@ -11,7 +11,15 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { DesiredUnit } from '../../src/desired/desired-unit.ts';
 import { InFlight as UnitActivity } from '../../src/shared/in-flight.ts';
 import type { EventSink } from '../../src/shared/event-sink.ts';
-import { endedByReboot, firstStartAfterReboot, isRecordedExit, lostWithMachine, SHUTDOWN_WINDOW_MS, type ListedExit, type RebootFacts } from '../../src/supervisor/reboot-exits.ts';
+import {
+  endedByReboot,
+  firstStartAfterReboot,
+  isRecordedExit,
+  lostWithMachine,
+  SHUTDOWN_WINDOW_MS,
+  type ListedExit,
+  type RebootFacts,
+} from '../../src/supervisor/reboot-exits.ts';
 import { RestartHistory, type ContainerHistory } from '../../src/supervisor/restart-history.ts';
 import { Supervisor } from '../../src/supervisor/supervisor.ts';
 import { FakeClock } from '../helpers/fake-clock.ts';
@@ -23,7 +31,12 @@ import { FakePodman } from '../podman/fake-podman.ts';
 const DIR = '/etc/runner/manifests';
 const POLICY = { initialMs: 10_000, maxMs: 40_000, resetAfterMs: 600_000 };
 const T = Date.UTC(2026, 0, 1);
-const entryOf = (fields: Partial<ContainerHistory> = {}): ContainerHistory => ({ restartCount: 0, backoffStep: 0, recent: [], ...fields });
+const entryOf = (fields: Partial<ContainerHistory> = {}): ContainerHistory => ({
+  restartCount: 0,
+  backoffStep: 0,
+  recent: [],
+  ...fields,
+});
 
 describe('reboot-exits (pure)', () => {
   it('a run is lost with the machine when podman has its start but no end at or after it', () => {
@@ -32,47 +45,115 @@ describe('reboot-exits (pure)', () => {
       ['5.x: exited, the exit time of an older run', { state: 'exited', startedAt: T, exitedAt: T - 60_000 }, true],
       ['4.3: created again, with a start time', { state: 'created', startedAt: T, exitedAt: undefined }, true],
       ['an exit podman saw', { state: 'exited', startedAt: T, exitedAt: T + 5_000 }, false],
-      ['an exit in the second it started (ps rounds to seconds)', { state: 'exited', startedAt: T, exitedAt: T }, false],
+      [
+        'an exit in the second it started (ps rounds to seconds)',
+        { state: 'exited', startedAt: T, exitedAt: T },
+        false,
+      ],
       ['never started (a failed play)', { state: 'created', startedAt: undefined, exitedAt: undefined }, false],
       ['running', { state: 'running', startedAt: T, exitedAt: T - 60_000 }, false],
-      ['started since this runner began (the machine has been up since)', { state: 'exited', startedAt: T + 120_000, exitedAt: undefined }, false],
+      [
+        'started since this runner began (the machine has been up since)',
+        { state: 'exited', startedAt: T + 120_000, exitedAt: undefined },
+        false,
+      ],
     ];
     const runnerStartedAt = T + 60_000;
     for (const [name, container, lost] of cases) assert.equal(lostWithMachine(container, runnerStartedAt), lost, name);
   });
 
-  it('after a reboot an exit before the runner started is the shutdown\'s, unless the last runner recorded it well before it stopped', () => {
+  it("after a reboot an exit before the runner started is the shutdown's, unless the last runner recorded it well before it stopped", () => {
     const reboot: RebootFacts = { cutoff: T + 100_000, previousRunnerSeenAt: T + 50_000 };
     const exited = (at: number): ListedExit => ({ state: 'exited', startedAt: T - 600_000, exitedAt: at });
     const cases: [string, ListedExit, ContainerHistory, RebootFacts | undefined, boolean][] = [
       ['no reboot', exited(T + 49_000), entryOf(), undefined, false],
       ['exited after this runner started', exited(T + 101_000), entryOf(), reboot, false],
       ['never recorded: the runner was stopped first', exited(T + 60_000), entryOf(), reboot, true],
-      ['recorded just before the last runner ended (the shutdown stopped both)', exited(T + 49_000), entryOf({ lastExitAt: T + 49_300, lastReason: 'Completed' }), reboot, true],
-      ['recorded well before the last runner ended (a finished job)', exited(T), entryOf({ lastExitAt: T + 200, lastReason: 'Completed' }), reboot, false],
-      ['recorded, the last runner\'s end unknown', exited(T + 49_000), entryOf({ lastExitAt: T + 49_000, lastReason: 'Completed' }), { cutoff: reboot.cutoff }, false],
-      ['recorded as the reboot\'s already (a runner restart since)', exited(T), entryOf({ lastExitAt: T, lastReason: 'HostRebooted' }), reboot, true],
-      ['recorded exit is an older one', exited(T), entryOf({ lastExitAt: T - 300_000, lastReason: 'Completed' }), reboot, true],
-      ['lost with the machine, even with no reboot known', { state: 'exited', startedAt: T, exitedAt: undefined }, entryOf(), undefined, true],
+      [
+        'recorded just before the last runner ended (the shutdown stopped both)',
+        exited(T + 49_000),
+        entryOf({ lastExitAt: T + 49_300, lastReason: 'Completed' }),
+        reboot,
+        true,
+      ],
+      [
+        'recorded well before the last runner ended (a finished job)',
+        exited(T),
+        entryOf({ lastExitAt: T + 200, lastReason: 'Completed' }),
+        reboot,
+        false,
+      ],
+      [
+        "recorded, the last runner's end unknown",
+        exited(T + 49_000),
+        entryOf({ lastExitAt: T + 49_000, lastReason: 'Completed' }),
+        { cutoff: reboot.cutoff },
+        false,
+      ],
+      [
+        "recorded as the reboot's already (a runner restart since)",
+        exited(T),
+        entryOf({ lastExitAt: T, lastReason: 'HostRebooted' }),
+        reboot,
+        true,
+      ],
+      [
+        'recorded exit is an older one',
+        exited(T),
+        entryOf({ lastExitAt: T - 300_000, lastReason: 'Completed' }),
+        reboot,
+        true,
+      ],
+      [
+        'lost with the machine, even with no reboot known',
+        { state: 'exited', startedAt: T, exitedAt: undefined },
+        entryOf(),
+        undefined,
+        true,
+      ],
     ];
-    for (const [name, container, entry, facts, expected] of cases) assert.equal(endedByReboot(container, lostWithMachine(container, reboot.cutoff), entry, facts), expected, name);
-    assert.ok(SHUTDOWN_WINDOW_MS >= 10_000, 'the window covers the runner\'s heartbeat and its stop');
+    for (const [name, container, entry, facts, expected] of cases)
+      assert.equal(endedByReboot(container, lostWithMachine(container, reboot.cutoff), entry, facts), expected, name);
+    assert.ok(SHUTDOWN_WINDOW_MS >= 10_000, "the window covers the runner's heartbeat and its stop");
   });
 
   it('one exit recorded twice is the same exit; a start between two exits makes them two', () => {
     assert.equal(isRecordedExit(entryOf({ lastExitAt: T + 400 }), T), true, 'ps rounds down to the second');
-    assert.equal(isRecordedExit(entryOf({ lastExitAt: T + 400, lastRestartAt: T + 500 }), T + 800), false, 'restarted at once and died again');
-    assert.equal(isRecordedExit(entryOf({ lastExitAt: T, lastRestartAt: T + 10_000 }), T), true, 'the same exit after a failed start');
+    assert.equal(
+      isRecordedExit(entryOf({ lastExitAt: T + 400, lastRestartAt: T + 500 }), T + 800),
+      false,
+      'restarted at once and died again',
+    );
+    assert.equal(
+      isRecordedExit(entryOf({ lastExitAt: T, lastRestartAt: T + 10_000 }), T),
+      true,
+      'the same exit after a failed start',
+    );
     assert.equal(isRecordedExit(entryOf({ lastExitAt: T }), T + 5_000), false);
     assert.equal(isRecordedExit(entryOf(), T), false);
   });
 
   it('the first start after a reboot is due at once; one tried after the exit and failed is not', () => {
     const lost = { state: 'exited', startedAt: T, exitedAt: undefined };
-    assert.equal(firstStartAfterReboot(lost, true, entryOf({ lastRestartAt: T - 200 })), true, 'the start that began this run');
-    assert.equal(firstStartAfterReboot(lost, true, entryOf({ lastRestartAt: T + 120_000 })), false, 'a failed start after the boot');
+    assert.equal(
+      firstStartAfterReboot(lost, true, entryOf({ lastRestartAt: T - 200 })),
+      true,
+      'the start that began this run',
+    );
+    assert.equal(
+      firstStartAfterReboot(lost, true, entryOf({ lastRestartAt: T + 120_000 })),
+      false,
+      'a failed start after the boot',
+    );
     assert.equal(firstStartAfterReboot({ state: 'exited', startedAt: T - 5_000, exitedAt: T }, false, entryOf()), true);
-    assert.equal(firstStartAfterReboot({ state: 'exited', startedAt: T - 5_000, exitedAt: T }, false, entryOf({ lastRestartAt: T + 30_000 })), false);
+    assert.equal(
+      firstStartAfterReboot(
+        { state: 'exited', startedAt: T - 5_000, exitedAt: T },
+        false,
+        entryOf({ lastRestartAt: T + 30_000 }),
+      ),
+      false,
+    );
   });
 });
 
@@ -87,7 +168,17 @@ describe('Supervisor across reboots and power cuts', () => {
   const sink: EventSink = { record: (event) => events.push({ type: event.type, message: event.message ?? '' }) };
 
   const makeSupervisor = (extra: { rebootCutoff?: number; previousRunnerSeenAt?: number } = {}): Supervisor =>
-    new Supervisor({ podman, clock, logger: memoryLogger().logger, history, policy: POLICY, resyncMs: 10_000, activity: new UnitActivity(), events: sink, ...extra });
+    new Supervisor({
+      podman,
+      clock,
+      logger: memoryLogger().logger,
+      history,
+      policy: POLICY,
+      resyncMs: 10_000,
+      activity: new UnitActivity(),
+      events: sink,
+      ...extra,
+    });
   const setup = async (restartPolicy: string): Promise<DesiredUnit> => {
     const [unit] = unitsOf(`${DIR}/web.yaml`, podYaml('web', { restartPolicy }));
     await podman.playKube(unit!.yaml);
@@ -106,7 +197,10 @@ describe('Supervisor across reboots and power cuts', () => {
     await clock.advance(20_000);
     history = new RestartHistory(stateDir);
     await history.load();
-    supervisor = makeSupervisor({ rebootCutoff: clock.now(), ...(previousRunnerSeenAt !== undefined ? { previousRunnerSeenAt } : {}) });
+    supervisor = makeSupervisor({
+      rebootCutoff: clock.now(),
+      ...(previousRunnerSeenAt !== undefined ? { previousRunnerSeenAt } : {}),
+    });
     supervisor.setDesired([unit]);
     events = [];
   };
@@ -114,7 +208,8 @@ describe('Supervisor across reboots and power cuts', () => {
   const powerCut = (version: '4.3' | '5.x'): void => {
     for (const pod of podman.pods.values()) {
       pod.status = version === '4.3' ? 'Created' : 'Exited';
-      for (const container of pod.containers) if (container.status === 'running') container.status = version === '4.3' ? 'created' : 'exited';
+      for (const container of pod.containers)
+        if (container.status === 'running') container.status = version === '4.3' ? 'created' : 'exited';
     }
   };
 
@@ -141,13 +236,16 @@ describe('Supervisor across reboots and power cuts', () => {
     assert.equal(main().status, 'running');
     const entry = history.get(unit.key, unit.hash, 'main');
     assert.deepEqual([entry.restartCount, entry.lastReason, entry.backoffStep], [1, 'HostRebooted', 0]);
-    assert.deepEqual(events.map((event) => `${event.type}: ${event.message}`), [
-      'Exited: exited with code 0 (HostRebooted); will restart',
-      'Restarted: restart 1: HostRebooted, last exit code 0',
-    ]);
+    assert.deepEqual(
+      events.map((event) => `${event.type}: ${event.message}`),
+      [
+        'Exited: exited with code 0 (HostRebooted); will restart',
+        'Restarted: restart 1: HostRebooted, last exit code 0',
+      ],
+    );
   });
 
-  it('OnFailure: an exit the last runner saw as the shutdown began is the reboot\'s too, and is recorded again as such', async () => {
+  it("OnFailure: an exit the last runner saw as the shutdown began is the reboot's too, and is recorded again as such", async () => {
     const unit = await setup('OnFailure');
     await evaluate();
     podman.exitContainer(main().id, 0);
@@ -160,7 +258,10 @@ describe('Supervisor across reboots and power cuts', () => {
     await evaluate();
     assert.equal(main().status, 'running');
     assert.deepEqual([entry().restartCount, entry().lastReason, entry().backoffStep], [1, 'HostRebooted', 0]);
-    assert.deepEqual(events.map((event) => event.type), ['Exited', 'Restarted']);
+    assert.deepEqual(
+      events.map((event) => event.type),
+      ['Exited', 'Restarted'],
+    );
   });
 
   it('OnFailure and Never: a job that completed well before the reboot is not run again', async () => {
@@ -195,7 +296,10 @@ describe('Supervisor across reboots and power cuts', () => {
     assert.equal(main().status, 'exited');
     const entry = history.get(unit.key, unit.hash, 'main');
     assert.deepEqual([entry.restartCount, entry.lastReason, entry.lastExitCode], [0, 'HostRebooted', 0]);
-    assert.deepEqual(events.map((event) => event.message), ['exited with code 0 (HostRebooted); restartPolicy Never: left exited']);
+    assert.deepEqual(
+      events.map((event) => event.message),
+      ['exited with code 0 (HostRebooted); restartPolicy Never: left exited'],
+    );
   });
 
   for (const version of ['4.3', '5.x'] as const) {
@@ -226,12 +330,20 @@ describe('Supervisor across reboots and power cuts', () => {
         await evaluate();
         assert.equal(main().status, 'running', `${restartPolicy}: no wait for backoff`);
         const entry = history.get(unit.key, unit.hash, 'main');
-        assert.deepEqual([entry.restartCount, entry.lastReason, entry.backoffStep], [restarts + 1, 'HostRebooted', 3], restartPolicy);
-        assert.equal(entry.lastExitCode, undefined, 'no exit code of its own: podman\'s is the older crash\'s');
-        assert.deepEqual(events.map((event) => `${event.type}: ${event.message}`), [
-          'Exited: was lost when the host went down, with no exit recorded (HostRebooted); will restart',
-          `Restarted: restart ${restarts + 1}: HostRebooted, last exit code ?`,
-        ], restartPolicy);
+        assert.deepEqual(
+          [entry.restartCount, entry.lastReason, entry.backoffStep],
+          [restarts + 1, 'HostRebooted', 3],
+          restartPolicy,
+        );
+        assert.equal(entry.lastExitCode, undefined, "no exit code of its own: podman's is the older crash's");
+        assert.deepEqual(
+          events.map((event) => `${event.type}: ${event.message}`),
+          [
+            'Exited: was lost when the host went down, with no exit recorded (HostRebooted); will restart',
+            `Restarted: restart ${restarts + 1}: HostRebooted, last exit code ?`,
+          ],
+          restartPolicy,
+        );
         await clock.advance(10_000);
         await evaluate();
         assert.equal(events.length, 2, `${restartPolicy}: no phantom exit after the restart`);
@@ -259,7 +371,11 @@ describe('Supervisor across reboots and power cuts', () => {
     supervisor.setDesired([unit]);
     await evaluate();
     await evaluate();
-    assert.deepEqual(events.map((event) => event.message), ['was lost when the host went down, with no exit recorded (HostRebooted); restartPolicy Never: left exited'], 'recorded once');
+    assert.deepEqual(
+      events.map((event) => event.message),
+      ['was lost when the host went down, with no exit recorded (HostRebooted); restartPolicy Never: left exited'],
+      'recorded once',
+    );
   });
 
   it('a death listed with no exit time yet, of a run this runner started, is no power cut: it backs off', async () => {

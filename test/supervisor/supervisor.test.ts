@@ -81,7 +81,7 @@ describe('Supervisor', () => {
       await clock.advance(1_000);
     }
     assert.deepEqual(delays, [0, 10_000, 20_000, 40_000, 40_000]);
-    const entry = history.get(`${DIR}/web.yaml#Pod/web`, (await setupHash()), 'main');
+    const entry = history.get(`${DIR}/web.yaml#Pod/web`, await setupHash(), 'main');
     assert.equal(entry.restartCount, 5);
     assert.equal(entry.lastExitCode, 3);
     assert.equal(entry.lastReason, 'Exited');
@@ -148,7 +148,16 @@ describe('Supervisor', () => {
 
     await clock.advance(5_000);
     const podId = [...podman.pods.values()][0]!.id;
-    supervisor.onEvent({ type: 'pod', status: 'stop', id: podId, name: 'web', time: clock.now(), exitCode: undefined, podId: undefined, attributes: {} });
+    supervisor.onEvent({
+      type: 'pod',
+      status: 'stop',
+      id: podId,
+      name: 'web',
+      time: clock.now(),
+      exitCode: undefined,
+      podId: undefined,
+      attributes: {},
+    });
     podman.exitContainer(main().id, 143);
     await clock.advance(60_000);
     await evaluate();
@@ -172,7 +181,10 @@ describe('Supervisor', () => {
     podman.exitContainer(main().id, 3);
     await evaluate();
     assert.equal(main().status, 'running');
-    assert.deepEqual(entry.recent.map((restart) => restart.reason), ['HostRebooted', 'Exited']);
+    assert.deepEqual(
+      entry.recent.map((restart) => restart.reason),
+      ['HostRebooted', 'Exited'],
+    );
   });
 
   it('an exit after the boot is not put down to the reboot, and a start that fails after a reboot still backs off', async () => {
@@ -200,15 +212,42 @@ describe('Supervisor', () => {
     await evaluate();
     const podId = [...podman.pods.values()][0]!.id;
     podman.exitContainer(main().id, 3);
-    supervisor.onEvent({ type: 'container', status: 'died', id: main().id, name: 'web-main', time: clock.now(), exitCode: 3, podId: undefined, attributes: {} });
-    supervisor.onEvent({ type: 'pod', status: 'stop', id: podId, name: 'web', time: clock.now(), exitCode: undefined, podId: undefined, attributes: {} });
+    supervisor.onEvent({
+      type: 'container',
+      status: 'died',
+      id: main().id,
+      name: 'web-main',
+      time: clock.now(),
+      exitCode: 3,
+      podId: undefined,
+      attributes: {},
+    });
+    supervisor.onEvent({
+      type: 'pod',
+      status: 'stop',
+      id: podId,
+      name: 'web',
+      time: clock.now(),
+      exitCode: undefined,
+      podId: undefined,
+      attributes: {},
+    });
     await evaluate();
     assert.equal(history.get(unit.key, unit.hash, 'main').lastReason, 'Exited');
   });
 
   it('a death that the events stream never reported asks for the stream to be reopened', async () => {
     let missed = 0;
-    supervisor = new Supervisor({ podman, clock, logger: memoryLogger().logger, history, policy: POLICY, resyncMs: 10_000, activity: new UnitActivity(), onEventsMissed: () => (missed += 1) });
+    supervisor = new Supervisor({
+      podman,
+      clock,
+      logger: memoryLogger().logger,
+      history,
+      policy: POLICY,
+      resyncMs: 10_000,
+      activity: new UnitActivity(),
+      onEventsMissed: () => (missed += 1),
+    });
     await setup(podYaml('web'));
     await evaluate();
     podman.exitContainer(main().id, 1); // no onEvent: the stream missed it
@@ -219,7 +258,16 @@ describe('Supervisor', () => {
     await clock.advance(60_000);
     await evaluate(); // restarted by now
     podman.exitContainer(main().id, 1);
-    supervisor.onEvent({ type: 'container', status: 'died', id: main().id, name: 'web-main', time: clock.now(), exitCode: 1, podId: undefined, attributes: {} });
+    supervisor.onEvent({
+      type: 'container',
+      status: 'died',
+      id: main().id,
+      name: 'web-main',
+      time: clock.now(),
+      exitCode: 1,
+      podId: undefined,
+      attributes: {},
+    });
     await clock.advance(5_000);
     await evaluate();
     assert.equal(missed, 1, 'a reported death is not a missed one');
@@ -234,18 +282,27 @@ describe('Supervisor', () => {
       const entry = history.get(unit.key, unit.hash, name);
       assert.equal(entry.restartCount, 2, name);
       assert.equal(entry.lastReason, 'RemovedExternally');
-      assert.deepEqual(entry.recent.map((event) => event.reason), ['RemovedExternally', 'RemovedExternally']);
+      assert.deepEqual(
+        entry.recent.map((event) => event.reason),
+        ['RemovedExternally', 'RemovedExternally'],
+      );
       assert.equal(entry.backoffStep, 0, 'no crash, no backoff');
     }
     await history.save(); // waits for the write recordRecovery started
-    const saved = JSON.parse(await readFile(path.join(stateDir, 'restarts.json'), 'utf8')) as { units: Record<string, { containers: Record<string, { restartCount: number }> }> };
+    const saved = JSON.parse(await readFile(path.join(stateDir, 'restarts.json'), 'utf8')) as {
+      units: Record<string, { containers: Record<string, { restartCount: number }> }>;
+    };
     assert.equal(saved.units[unit.key]?.containers.main?.restartCount, 2, 'kept in the state directory');
   });
 
   it('a half-created pod brought back counts as HostRebooted after a reboot, and not at all otherwise', async () => {
     const unit = await setup(podYaml('web'));
     supervisor.recordRecovery(unit, 'lost');
-    assert.equal(history.get(unit.key, unit.hash, 'main').restartCount, 0, 'no reboot: a runner killed mid-play leaves the same, and nothing ran');
+    assert.equal(
+      history.get(unit.key, unit.hash, 'main').restartCount,
+      0,
+      'no reboot: a runner killed mid-play leaves the same, and nothing ran',
+    );
     supervisor = makeSupervisor({ rebootCutoff: clock.now() - 30_000 });
     supervisor.setDesired([unit]);
     supervisor.recordRecovery(unit, 'lost');
@@ -309,7 +366,9 @@ describe('Supervisor', () => {
     podman.exitContainer(main().id, 3);
     await evaluate();
     await history.save(); // waits for the write recordRecovery started
-    const saved = JSON.parse(await readFile(path.join(stateDir, 'restarts.json'), 'utf8')) as { units: Record<string, { containers: Record<string, { restartCount: number }> }> };
+    const saved = JSON.parse(await readFile(path.join(stateDir, 'restarts.json'), 'utf8')) as {
+      units: Record<string, { containers: Record<string, { restartCount: number }> }>;
+    };
     assert.equal(saved.units[unit.key]?.containers.main?.restartCount, 1);
     const reloaded = new RestartHistory(stateDir);
     await reloaded.load();
@@ -321,7 +380,15 @@ describe('Supervisor', () => {
     const unit = await setup(podYaml('web', { restartPolicy: 'Never' }));
     podman.exitContainer(main().id, 5);
     await evaluate();
-    const second = new Supervisor({ podman, clock, logger: memoryLogger().logger, history, policy: POLICY, resyncMs: 10_000, activity: new UnitActivity() });
+    const second = new Supervisor({
+      podman,
+      clock,
+      logger: memoryLogger().logger,
+      history,
+      policy: POLICY,
+      resyncMs: 10_000,
+      activity: new UnitActivity(),
+    });
     second.setDesired([unit]);
     await second.evaluate(signal);
     assert.equal(history.get(unit.key, unit.hash, 'main').restartCount, 0);
