@@ -148,64 +148,15 @@ const openGround = async (
   actions: AbortSignal,
   signal: AbortSignal,
 ): Promise<Ground> => {
-  const { config, logger, podman: injected } = deps;
+  const { config, logger } = deps;
   const { log } = host;
-  // A runner killed mid-write leaves its temp file; no other writer runs now (the PID file is ours).
-  const stale = [
-    ...(await removeStaleTemps(config.stateDir)),
-    ...(await removeStaleTemps(path.join(config.stateDir, APPLIED_DIR))),
-    ...(config.metrics.textfile
-      ? await removeStaleTemps(path.dirname(config.metrics.textfile), [path.basename(config.metrics.textfile)])
-      : []),
-  ];
-  if (stale.length > 0)
-    log.info(`removed ${stale.length} temp file(s) left by an interrupted write: ${stale.join(', ')}`);
-  // One `podman ps` answers the reconciler and the supervisor alike (src/podman/shared-listing.ts).
-  const podman =
-    injected ??
-    new SharedListing(
-      new CliPodman({
-        path: config.podman.path,
-        timeoutMs: config.podman.timeoutSeconds * 1000,
-        trace: podmanTrace(logger),
-      }),
-      clock,
-      (labels) => ownerIn(labels, config.manifestDir) !== undefined,
-    );
-  // A missing podman is a setup error: say so and stop. A podman that hangs
-  // or fails right now is a fault the runner must ride out: keep going, the
-  // reconciler retries and status shows the error.
-  const podmanVersion = await podman.version({ signal }).catch((error: unknown) => {
-    if (podmanErrorKind(error) === 'podman-missing')
-      throw new RunnerError('PODMAN_MISSING', describeError(error), { cause: error });
-    log.warn(`podman does not answer yet: ${describeError(error)}; retrying as the runner goes`);
-    return 'unknown';
-  });
-  const store = new AppliedStore(config.stateDir);
-  const { skipped } = await store.load();
-  for (const file of skipped) log.warn(`ignoring unreadable state file ${file}`);
-  const secrets = new OwnedSecrets(config.stateDir);
-  const { adopted } = await secrets.load(store.all());
-  if (adopted.length > 0)
-    log.info(
-      `no record of the secrets the runner created: taking those of the applied manifests as its own (${adopted.join(', ')})`,
-    );
+  await removeLeftTemps(config, log);
+  const { podman, podmanVersion } = await openPodman(deps, clock, log, signal);
+  const { store, secrets } = await loadApplied(config, log);
   log.info(`runner starting: manifests in ${config.manifestDir}, state in ${config.stateDir}, podman ${podmanVersion}`);
   for (const warning of securityWarnings(config)) log.warn(warning);
   // `runner doctor`'s checks, once, as warnings that never hold up the start; only with the real podman (tests inject a fake).
-  if (!injected) {
-    const doctorPodman = new CliPodman({ path: config.podman.path, timeoutMs: config.podman.timeoutSeconds * 1000 });
-    const gather = {
-      podman: doctorPodman,
-      manifestDir: config.manifestDir,
-      stateDir: config.stateDir,
-      trust: config.trust,
-      clock,
-      env: process.env,
-      signal,
-    };
-    void logHostFindings(async () => runChecks(await gatherSnapshot(gather)), logger.withTag('doctor'), signal);
-  }
+  if (!deps.podman) checkHostOnce(config, clock, logger, signal);
   const history = new RestartHistory(config.stateDir);
   await history.load();
   const statusGroup = new StatusGroup(config.statusGroup, logger.withTag('status'));
@@ -229,6 +180,82 @@ const openGround = async (
     reboot,
     actions,
   };
+};
+
+/** A runner killed mid-write leaves its temp file; no other writer runs now (the PID file is ours). */
+const removeLeftTemps = async (config: RunnerConfig, log: Logger): Promise<void> => {
+  const stale = [
+    ...(await removeStaleTemps(config.stateDir)),
+    ...(await removeStaleTemps(path.join(config.stateDir, APPLIED_DIR))),
+    ...(config.metrics.textfile
+      ? await removeStaleTemps(path.dirname(config.metrics.textfile), [path.basename(config.metrics.textfile)])
+      : []),
+  ];
+  if (stale.length > 0)
+    log.info(`removed ${stale.length} temp file(s) left by an interrupted write: ${stale.join(', ')}`);
+};
+
+/** The podman the daemon's components share, and its version. */
+const openPodman = async (
+  deps: DaemonDeps,
+  clock: Clock,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<{ podman: Podman; podmanVersion: string }> => {
+  const { config } = deps;
+  // One `podman ps` answers the reconciler and the supervisor alike (src/podman/shared-listing.ts).
+  const podman =
+    deps.podman ??
+    new SharedListing(
+      new CliPodman({
+        path: config.podman.path,
+        timeoutMs: config.podman.timeoutSeconds * 1000,
+        trace: podmanTrace(deps.logger),
+      }),
+      clock,
+      (labels) => ownerIn(labels, config.manifestDir) !== undefined,
+    );
+  // A missing podman is a setup error: say so and stop. A podman that hangs
+  // or fails right now is a fault the runner must ride out: keep going, the
+  // reconciler retries and status shows the error.
+  const podmanVersion = await podman.version({ signal }).catch((error: unknown) => {
+    if (podmanErrorKind(error) === 'podman-missing')
+      throw new RunnerError('PODMAN_MISSING', describeError(error), { cause: error });
+    log.warn(`podman does not answer yet: ${describeError(error)}; retrying as the runner goes`);
+    return 'unknown';
+  });
+  return { podman, podmanVersion };
+};
+
+/** What the last runner applied, and the secrets it created. */
+const loadApplied = async (
+  config: RunnerConfig,
+  log: Logger,
+): Promise<{ store: AppliedStore; secrets: OwnedSecrets }> => {
+  const store = new AppliedStore(config.stateDir);
+  const { skipped } = await store.load();
+  for (const file of skipped) log.warn(`ignoring unreadable state file ${file}`);
+  const secrets = new OwnedSecrets(config.stateDir);
+  const { adopted } = await secrets.load(store.all());
+  if (adopted.length > 0)
+    log.info(
+      `no record of the secrets the runner created: taking those of the applied manifests as its own (${adopted.join(', ')})`,
+    );
+  return { store, secrets };
+};
+
+/** `runner doctor`'s checks, logged once in the background. */
+const checkHostOnce = (config: RunnerConfig, clock: Clock, logger: Logger, signal: AbortSignal): void => {
+  const gather = {
+    podman: new CliPodman({ path: config.podman.path, timeoutMs: config.podman.timeoutSeconds * 1000 }),
+    manifestDir: config.manifestDir,
+    stateDir: config.stateDir,
+    trust: config.trust,
+    clock,
+    env: process.env,
+    signal,
+  };
+  void logHostFindings(async () => runChecks(await gatherSnapshot(gather)), logger.withTag('doctor'), signal);
 };
 
 /**

@@ -58,91 +58,9 @@ export const planActions = ({ desired, observed, heldFiles, stopTimeoutFor, seen
 
   for (const unit of desired) {
     const pods = byKey.get(unit.key) ?? [];
-    if (pods.length === 0) {
-      const squatter = unit.podName === undefined ? undefined : observed.find((pod) => pod.name === unit.podName);
-      if (!squatter) {
-        // Seen with this spec and now gone: removed by hand (`podman pod rm`).
-        const removed = seenHash?.(unit.key) === unit.hash;
-        actions.push({
-          type: 'create',
-          key: unit.key,
-          unit,
-          reason: removed ? 'pod was removed' : 'no pod',
-          ...(removed ? { recovers: 'removed' as const } : {}),
-        });
-      } else if (squatter.key === undefined)
-        actions.push({
-          type: 'blocked',
-          key: unit.key,
-          unit,
-          reason: `a pod named "${squatter.name}" exists that the runner does not manage; it is left alone`,
-        });
-      else if (orphanKeys.has(squatter.key)) {
-        // The pod moved to another file (or kind): take the old one down first.
-        orphanKeys.delete(squatter.key);
-        const moved = byKey.get(squatter.key) ?? [];
-        actions.push({
-          type: 'replace',
-          key: unit.key,
-          unit,
-          podIds: moved.map((pod) => pod.id),
-          reason: `moved from ${sourceOf(squatter.key)}`,
-        });
-      } else
-        actions.push({
-          type: 'blocked',
-          key: unit.key,
-          unit,
-          reason: `pod "${squatter.name}" belongs to ${sourceOf(squatter.key)}`,
-        });
-      continue;
-    }
-    if (pods.some((pod) => pod.hash !== unit.hash)) {
-      actions.push({ type: 'replace', key: unit.key, unit, podIds: pods.map((pod) => pod.id), reason: 'spec changed' });
-      continue;
-    }
-    if (pods.length > 1) {
-      // Duplicates (a runner killed mid-apply, say): keep the oldest running one.
-      const keep = [...pods].sort((a, b) => rank(a) - rank(b) || a.created.localeCompare(b.created))[0]!;
-      const extra = pods.filter((pod) => pod !== keep);
-      actions.push({
-        type: 'remove',
-        key: unit.key,
-        podIds: extra.map((pod) => pod.id),
-        podNames: extra.map((pod) => pod.name),
-        stopTimeoutSeconds: unit.stopTimeoutSeconds,
-        reason: 'duplicate pod',
-      });
-      continue;
-    }
-    const pod = pods[0]!;
-    if (HALF_CREATED.has(pod.status)) {
-      actions.push({
-        type: 'replace',
-        key: unit.key,
-        unit,
-        podIds: [pod.id],
-        reason: `pod is ${pod.status}: it never got going, or podman lost its state (a power cut)`,
-        recovers: 'lost',
-      });
-      continue;
-    }
-    // A container removed by hand (`podman rm -f`) cannot be started again: re-create the pod.
-    const missing = unit.containers.filter(
-      (container) => !pod.containers.some((item) => item.name.endsWith(`-${container.name}`)),
-    );
-    if (missing.length > 0) {
-      actions.push({
-        type: 'replace',
-        key: unit.key,
-        unit,
-        podIds: [pod.id],
-        reason: `container ${missing.map((c) => c.name).join(', ')} was removed`,
-        recovers: 'removed',
-      });
-    }
-    // Stopped or exited containers are the supervisor's: it restarts them
-    // as restartPolicy says, with backoff.
+    const action =
+      pods.length === 0 ? planMissing(unit, { observed, byKey, orphanKeys, seenHash }) : planExisting(unit, pods);
+    if (action !== undefined) actions.push(action);
   }
 
   for (const key of orphanKeys) {
@@ -157,6 +75,89 @@ export const planActions = ({ desired, observed, heldFiles, stopTimeoutFor, seen
     });
   }
   return actions;
+};
+
+/**
+ * A unit without a pod of its own: create it, unless a pod of its name is in
+ * the way. A pod of an orphaned unit (the manifest moved to another file or
+ * kind) is replaced, and taken out of `orphanKeys`; anyone else's blocks it.
+ */
+const planMissing = (
+  unit: DesiredUnit,
+  seen: {
+    observed: readonly ObservedPod[];
+    byKey: ReadonlyMap<string, ObservedPod[]>;
+    orphanKeys: Set<string>;
+    seenHash: PlanInputs['seenHash'];
+  },
+): Action => {
+  const squatter = unit.podName === undefined ? undefined : seen.observed.find((pod) => pod.name === unit.podName);
+  if (!squatter) {
+    // Seen with this spec and now gone: removed by hand (`podman pod rm`).
+    const removed = seen.seenHash?.(unit.key) === unit.hash;
+    return {
+      type: 'create',
+      key: unit.key,
+      unit,
+      reason: removed ? 'pod was removed' : 'no pod',
+      ...(removed ? { recovers: 'removed' as const } : {}),
+    };
+  }
+  if (squatter.key === undefined) {
+    const reason = `a pod named "${squatter.name}" exists that the runner does not manage; it is left alone`;
+    return { type: 'blocked', key: unit.key, unit, reason };
+  }
+  if (!seen.orphanKeys.has(squatter.key)) {
+    return {
+      type: 'blocked',
+      key: unit.key,
+      unit,
+      reason: `pod "${squatter.name}" belongs to ${sourceOf(squatter.key)}`,
+    };
+  }
+  // The pod moved to another file (or kind): take the old one down first.
+  seen.orphanKeys.delete(squatter.key);
+  const moved = seen.byKey.get(squatter.key) ?? [];
+  const podIds = moved.map((pod) => pod.id);
+  return { type: 'replace', key: unit.key, unit, podIds, reason: `moved from ${sourceOf(squatter.key)}` };
+};
+
+/**
+ * A unit with pods: replace them when the spec changed, a pod never got
+ * going or a container was removed; remove duplicates. Stopped or exited
+ * containers are the supervisor's: it restarts them as restartPolicy says,
+ * with backoff.
+ */
+const planExisting = (unit: DesiredUnit, pods: readonly ObservedPod[]): Action | undefined => {
+  const podIds = pods.map((pod) => pod.id);
+  if (pods.some((pod) => pod.hash !== unit.hash)) {
+    return { type: 'replace', key: unit.key, unit, podIds, reason: 'spec changed' };
+  }
+  if (pods.length > 1) {
+    // Duplicates (a runner killed mid-apply, say): keep the oldest running one.
+    const keep = [...pods].sort((a, b) => rank(a) - rank(b) || a.created.localeCompare(b.created))[0]!;
+    const extra = pods.filter((pod) => pod !== keep);
+    return {
+      type: 'remove',
+      key: unit.key,
+      podIds: extra.map((pod) => pod.id),
+      podNames: extra.map((pod) => pod.name),
+      stopTimeoutSeconds: unit.stopTimeoutSeconds,
+      reason: 'duplicate pod',
+    };
+  }
+  const pod = pods[0]!;
+  if (HALF_CREATED.has(pod.status)) {
+    const reason = `pod is ${pod.status}: it never got going, or podman lost its state (a power cut)`;
+    return { type: 'replace', key: unit.key, unit, podIds, reason, recovers: 'lost' };
+  }
+  // A container removed by hand (`podman rm -f`) cannot be started again: re-create the pod.
+  const missing = unit.containers.filter(
+    (container) => !pod.containers.some((item) => item.name.endsWith(`-${container.name}`)),
+  );
+  if (missing.length === 0) return undefined;
+  const reason = `container ${missing.map((c) => c.name).join(', ')} was removed`;
+  return { type: 'replace', key: unit.key, unit, podIds, reason, recovers: 'removed' };
 };
 
 const rank = (pod: ObservedPod): number => (pod.status === 'Running' ? 0 : 1);
