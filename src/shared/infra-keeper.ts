@@ -2,8 +2,10 @@ import { LABEL_PREFIX } from './ownership.ts';
 
 /**
  * The infra keeper: a pause container (the pod's own infra image, with
- * nothing to do) that the supervisor adds to each pod whose containers it
- * restarts. podman's kube play gives every pod the exit policy `stop` (4.3
+ * nothing to do) in each pod whose containers the runner restarts (all but
+ * restartPolicy Never). It is made between the play and the pod's start
+ * (src/podman/play-kept.ts); the supervisor makes it for a pod played
+ * without one (by an older runner) and again when it is gone. podman's kube play gives every pod the exit policy `stop` (4.3
  * through 5.x, hard-coded in play.go, with no annotation to change it): when
  * the last container other than the infra exits, podman stops the infra and
  * tears down the network namespace, and starting the container again must

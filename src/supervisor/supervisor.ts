@@ -775,6 +775,9 @@ export class Supervisor {
     // of the pod starts makes two podman processes start the pod's infra at
     // once, which on podman 5.4 hung both for 90 s and left the pod
     // unstartable (a crash-looping pod right after its play, podman 5 tier).
+    // Seen before plays made the keeper first: that hang was most likely the
+    // exit policy's cleanup of src/podman/play-kept.ts, which holds the pod's
+    // lock; kept, as two starts in one pod gain nothing.
     // The container goes first; its end makes another look, and the keeper then.
     if (app.some((container) => this.inFlight.has(container.id))) return;
     const action = this.keepers.plan(podId, unit.restartPolicy, app, infra, keeper);
