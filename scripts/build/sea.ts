@@ -29,8 +29,17 @@ export interface SeaConfig {
  * within noise of 1). bench/SOAK.md has the runs. There is deliberately no
  * `--max-old-space-size`: a valid 9 MB manifest of one long value needs
  * about 360 MiB to parse (packaging/README.md).
+ *
+ * `--no-flush-bytecode`: the trained code cache (scripts/build/code-cache.ts)
+ * holds the bytecode of what the training runs compiled, less whatever V8's
+ * garbage collector flushed as unused meanwhile, which depends on when its
+ * collections ran: two builds of one commit differed (the packaging test of
+ * byte-identical builds failed in CI, and 1 of 3 training chains here).
+ * Without flushing, every chain gave the same cache (5 of 5). V8 accepts a
+ * cache only under the flags it was made with, so the executable runs with
+ * the flag too: bytecode of code that ran once stays in the heap.
  */
-export const SEA_EXEC_ARGV: readonly string[] = ['--max-semi-space-size=1'];
+export const SEA_EXEC_ARGV: readonly string[] = ['--max-semi-space-size=1', '--no-flush-bytecode'];
 
 /**
  * The SEA config for a CommonJS bundle. The snapshot stays off; the code cache
