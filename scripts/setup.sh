@@ -21,6 +21,12 @@ for pkg in "${packages[@]}"; do
 done
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then echo "setup: run as root to install: ${need[*]}" >&2; exit 1; fi
+  # A dpkg run cut off (a power cut, a killed session) leaves packages half
+  # configured, and apt then refuses every install until it is finished.
+  if [ -n "$(dpkg --audit 2>/dev/null)" ]; then
+    echo "setup: finishing an interrupted dpkg run first (dpkg --configure -a)"
+    DEBIAN_FRONTEND=noninteractive dpkg --configure -a >/dev/null
+  fi
   echo "setup: installing ${need[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
