@@ -15,8 +15,6 @@ export interface SeaConfig {
   useCodeCache: boolean;
   execArgv: string[];
   execArgvExtension: 'none' | 'env' | 'cli';
-  /** Files embedded beside the main script, read with node:sea's getAsset (name -> path). */
-  assets?: Record<string, string>;
 }
 
 /**
@@ -29,17 +27,8 @@ export interface SeaConfig {
  * within noise of 1). bench/SOAK.md has the runs. There is deliberately no
  * `--max-old-space-size`: a valid 9 MB manifest of one long value needs
  * about 360 MiB to parse (packaging/README.md).
- *
- * `--no-flush-bytecode`: the trained code cache (scripts/build/code-cache.ts)
- * holds the bytecode of what the training runs compiled, less whatever V8's
- * garbage collector flushed as unused meanwhile, which depends on when its
- * collections ran: two builds of one commit differed (the packaging test of
- * byte-identical builds failed in CI, and 1 of 3 training chains here).
- * Without flushing, every chain gave the same cache (5 of 5). V8 accepts a
- * cache only under the flags it was made with, so the executable runs with
- * the flag too: bytecode of code that ran once stays in the heap.
  */
-export const SEA_EXEC_ARGV: readonly string[] = ['--max-semi-space-size=1', '--no-flush-bytecode'];
+export const SEA_EXEC_ARGV: readonly string[] = ['--max-semi-space-size=1'];
 
 /**
  * The SEA config for a CommonJS bundle. The snapshot stays off; the code cache
@@ -51,18 +40,12 @@ export const SEA_EXEC_ARGV: readonly string[] = ['--max-semi-space-size=1', '--n
  * small header and the exec arguments, the same bytes for every architecture
  * (the tests check this). The code cache halves the executable's start:
  * `runner --version` 79 -> 45 ms (user CPU 44 -> 28 ms), hyperfine, Node
- * 24.21, 2026-12-03; every `runner status` pays that start. The x64
- * executable now carries a trained cache as an asset instead, which holds the
- * functions its commands call too (scripts/build/code-cache.ts).
+ * 24.21, 2026-12-03; every `runner status` pays that start.
  * `execArgvExtension: 'env'` (Node's default, spelled out) keeps NODE_OPTIONS
  * working for flags not in `execArgv`; for a flag that is in both, `execArgv`
  * wins (measured with Node 24.21).
  */
-export const seaConfig = (
-  main: string,
-  output: string,
-  options: { codeCache?: boolean; assets?: Record<string, string> } = {},
-): SeaConfig => ({
+export const seaConfig = (main: string, output: string, options: { codeCache?: boolean } = {}): SeaConfig => ({
   main,
   output,
   disableExperimentalSEAWarning: true,
@@ -70,7 +53,6 @@ export const seaConfig = (
   useCodeCache: options.codeCache ?? false,
   execArgv: [...SEA_EXEC_ARGV],
   execArgvExtension: 'env',
-  ...(options.assets ? { assets: options.assets } : {}),
 });
 
 /**

@@ -65,7 +65,7 @@ test('seaConfig turns off everything that is CPU-specific or noisy unless asked,
     disableExperimentalSEAWarning: true,
     useSnapshot: false,
     useCodeCache: false,
-    execArgv: ['--max-semi-space-size=1', '--no-flush-bytecode'],
+    execArgv: ['--max-semi-space-size=1'],
     execArgvExtension: 'env',
   };
   assert.deepEqual(seaConfig('dist/runner.cjs', 'dist/.sea/runner.blob'), plain);
