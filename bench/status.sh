@@ -89,7 +89,7 @@ section=$(node -e '
   const seaBase = median(sea[0]);
   lines.push(
     "",
-    "The single executable (`npm run build`, embedded Node, x64 code cache trained on `--version` and a live status), against its own bare start; goal (issue 12): status at 100 pods ≤ 1.2×:",
+    "The single executable (`npm run build`, embedded Node, x64 code cache of the bundle's top level), against its own bare start; goal (issue 12): status at 100 pods ≤ 1.2×:",
     "",
     "| command | median (ms) | min (ms) | max (ms) | ratio to runner --version |",
     "| --- | ---: | ---: | ---: | ---: |",
