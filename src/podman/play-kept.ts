@@ -23,25 +23,84 @@ import type { CallOptions, PlayResult, Podman } from './podman.ts';
  * anyway and the supervisor makes the keeper later (infra-keepers.ts). A
  * failed start is the play's failure (its caller removes the pods), with
  * podman's start errors in it as from `kube play`.
+ *
+ * What it costs: three podman calls (play, keeper, start) where the pod's name
+ * is known (`hints.podName`, a Pod's own name) and the keeper image has been
+ * learned (`hints.keeperImage`); two more (`pod inspect`, `container inspect`)
+ * otherwise.
  */
-export const playKept = async (podman: Podman, yaml: string, options: CallOptions): Promise<PlayResult> => {
+export const playKept = async (
+  podman: Podman,
+  yaml: string,
+  options: CallOptions,
+  hints: KeptPlayHints = {},
+): Promise<PlayResult> => {
   const result = await podman.playKube(yaml, { ...options, start: false });
+  // The name is the unit's only when the play made the one pod it names.
+  const podName = result.podIds.length === 1 ? hints.podName : undefined;
   for (const podId of result.podIds) {
     try {
-      const infra = await podman.podInfra(podId, options);
-      // No image: the infra runs from a rootfs (podman 5.5+), so no keeper can be made from it.
-      if (infra?.image)
-        await podman.runPauseContainer(
-          podId,
-          keeperName(infra.podName),
-          infra.image,
-          { [KEEPER_LABEL]: 'true' },
-          options,
-        );
+      await makeKeeper(podman, podId, podName, hints.keeperImage, options);
     } catch {
       // Without a keeper a restart is slower, not wrong; the supervisor tries again.
     }
     await podman.startPod(podId, options);
   }
   return result;
+};
+
+export interface KeptPlayHints {
+  /** The name podman gives the pod, where the manifest fixes it (a Pod's metadata.name). */
+  podName?: string;
+  keeperImage?: KeeperImage;
+}
+
+/**
+ * The image keepers run, learned from the first pod played: every pod of one
+ * podman gets the same infra image (its locally built pause image, or
+ * containers.conf's `infra_image`), so later plays need not inspect for it.
+ * A learned image that podman no longer has (the pause image rebuilt after
+ * every pod was gone) fails the keeper's `run`; it is then forgotten and
+ * learned again from the pod at hand.
+ */
+export class KeeperImage {
+  private known: string | undefined;
+
+  get(): string | undefined {
+    return this.known;
+  }
+
+  learn(image: string): void {
+    this.known = image;
+  }
+
+  forget(): void {
+    this.known = undefined;
+  }
+}
+
+const makeKeeper = async (
+  podman: Podman,
+  podId: string,
+  podName: string | undefined,
+  memo: KeeperImage | undefined,
+  options: CallOptions,
+): Promise<void> => {
+  const run = (name: string, image: string): Promise<string> =>
+    podman.runPauseContainer(podId, keeperName(name), image, { [KEEPER_LABEL]: 'true' }, options);
+  const known = memo?.get();
+  if (podName !== undefined && known !== undefined) {
+    try {
+      await run(podName, known);
+      return;
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      memo?.forget();
+    }
+  }
+  const infra = await podman.podInfra(podId, options);
+  // No image: the infra runs from a rootfs (podman 5.5+), so no keeper can be made from it.
+  if (!infra?.image) return;
+  memo?.learn(infra.image);
+  await run(infra.podName, infra.image);
 };

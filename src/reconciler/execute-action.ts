@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { DesiredUnit } from '../desired/desired-unit.ts';
 import type { Podman } from '../podman/podman.ts';
 import { podmanErrorKind } from '../podman/podman-error.ts';
-import { playKept } from '../podman/play-kept.ts';
+import { playKept, type KeeperImage } from '../podman/play-kept.ts';
 import type { Clock } from '../shared/clock.ts';
 import { describeError, RunnerError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -21,6 +21,8 @@ export interface ExecuteDeps {
   secrets: OwnedSecrets;
   clock: Clock;
   logger: Logger;
+  /** The keeper image learned by earlier plays (play-kept.ts); without it every play inspects its pod for it. */
+  keeperImage?: KeeperImage;
 }
 
 /**
@@ -115,7 +117,7 @@ const play = async (unit: DesiredUnit, deps: ExecuteDeps, signal: AbortSignal): 
     // A pod whose containers the supervisor restarts gets its infra keeper before they start (play-kept.ts).
     const yaml = withoutClaims(unit.yaml, existing);
     if (unit.restartPolicy === 'Never') await podman.playKube(yaml, { signal });
-    else await playKept(podman, yaml, { signal });
+    else await playKept(podman, yaml, { signal }, { podName: unit.podName, keeperImage: deps.keeperImage });
   } catch (error) {
     // A refused name means this play made no pod, and the pod that has the
     // name (missed by a stale look, or someone else's) is not a leftover.

@@ -3,6 +3,7 @@ import type { DesiredUnit } from '../desired/desired-unit.ts';
 import type { PullSetting } from '../desired/pull-policy.ts';
 import { formatProblem, type ManifestProblem } from '../manifest/manifest-problem.ts';
 import type { ManifestSnapshot } from '../manifest/read-manifest-dir.ts';
+import { KeeperImage } from '../podman/play-kept.ts';
 import type { Podman } from '../podman/podman.ts';
 import { podmanErrorKind } from '../podman/podman-error.ts';
 import type { Clock } from '../shared/clock.ts';
@@ -95,6 +96,8 @@ export class Reconciler {
   private lastObserved: { pods: ObservedPod[]; at: number } | undefined;
   private readonly failures = new Map<string, Failure>();
   private readonly reported = new Map<string, string>();
+  /** Learned by the first play that makes a keeper, so that the next plays need not inspect for it. */
+  private readonly keeperImage = new KeeperImage();
   private readonly limit;
   private readonly loop: Loop;
   /** How many times a pass was asked for, and how many of those were new snapshots (see `pass`). */
@@ -250,7 +253,9 @@ export class Reconciler {
   private dispatch(action: Action, signal: AbortSignal): void {
     const { logger, clock } = this.options;
     const work = (): Promise<void> =>
-      this.limit(() => executeAction(action, { ...this.options, events: this.events }, signal))
+      this.limit(() =>
+        executeAction(action, { ...this.options, events: this.events, keeperImage: this.keeperImage }, signal),
+      )
         .then(() => {
           this.failures.delete(action.key);
           if (action.type === 'create' || action.type === 'replace') {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { playKept } from '../../src/podman/play-kept.ts';
+import { KeeperImage, playKept } from '../../src/podman/play-kept.ts';
 import { isKeeper, KEEPER_LABEL } from '../../src/shared/infra-keeper.ts';
 import { podYaml } from '../helpers/units.ts';
 import { FakePodman, PAUSE_IMAGE_ID } from './fake-podman.ts';
@@ -67,5 +67,45 @@ describe('playKept: a pod gets its infra keeper before its containers start', ()
     const podman = new FakePodman();
     podman.failNext('startPod', new Error('starting container: netavark'));
     await assert.rejects(playKept(podman, podYaml('web'), {}), /netavark/);
+  });
+  it('with the pod name known and the image learned, a play is three podman calls: no inspect', async () => {
+    const podman = new FakePodman();
+    const keeperImage = new KeeperImage();
+    await playKept(podman, podYaml('web'), {}, { podName: 'web', keeperImage });
+    assert.equal(podman.callsOf('podInfra').length, 1, 'the first play learns the image');
+    assert.equal(keeperImage.get(), PAUSE_IMAGE_ID);
+    podman.clearCalls();
+    await playKept(podman, podYaml('db'), {}, { podName: 'db', keeperImage });
+    assert.deepEqual(
+      podman.calls.map((call) => call.method),
+      ['playKube', 'runPauseContainer', 'startPod'],
+    );
+    assert.deepEqual(podman.callsOf('runPauseContainer')[0]?.args.slice(1, 3), ['db-runner_keeper', PAUSE_IMAGE_ID]);
+    assert.equal(podman.podByName('db')?.status, 'Running');
+  });
+
+  it('a pod whose name the manifest does not fix (a Deployment) is inspected for it', async () => {
+    const podman = new FakePodman();
+    const keeperImage = new KeeperImage();
+    keeperImage.learn(PAUSE_IMAGE_ID);
+    await playKept(podman, podYaml('web'), {}, { keeperImage });
+    assert.equal(podman.callsOf('podInfra').length, 1);
+    assert.equal(podman.callsOf('runPauseContainer')[0]?.args[1], 'web-runner_keeper');
+  });
+
+  it('a learned image podman no longer has is forgotten and learned again from the pod', async () => {
+    const podman = new FakePodman();
+    const keeperImage = new KeeperImage();
+    keeperImage.learn('0'.repeat(64));
+    podman.failNext('runPauseContainer', new Error('0000: image not known'), {
+      when: (args) => args[2] === '0'.repeat(64),
+    });
+    await playKept(podman, podYaml('web'), {}, { podName: 'web', keeperImage });
+    assert.deepEqual(
+      podman.calls.map((call) => call.method),
+      ['playKube', 'runPauseContainer', 'podInfra', 'runPauseContainer', 'startPod'],
+    );
+    assert.equal(keeperImage.get(), PAUSE_IMAGE_ID);
+    assert.equal(podman.podByName('web')?.status, 'Running');
   });
 });

@@ -182,6 +182,23 @@ describe('Reconciler', () => {
     assert.equal(once.status, 'Running');
   });
 
+  // Issue 13: the keeper-first play cost two inspects per pod; the image is the same for every pod.
+  it('the keeper image is learned by the first play; later plays of a named Pod do not inspect for it', async () => {
+    show({ 'web.yaml': podYaml('web') });
+    await reconcile();
+    assert.equal(podman.callsOf('podInfra').length, 1);
+    show({ 'web.yaml': podYaml('web'), 'db.yaml': podYaml('db'), 'cache.yaml': podYaml('cache') });
+    await reconcile();
+    assert.equal(podman.callsOf('podInfra').length, 1, 'no inspect after the first');
+    assert.deepEqual(
+      podman
+        .callsOf('runPauseContainer')
+        .map((call) => call.args[1])
+        .sort(),
+      ['cache-runner_keeper', 'db-runner_keeper', 'web-runner_keeper'],
+    );
+  });
+
   // Issue 13: a snapshot that landed mid-listing waited for a second listing, seconds on a loaded host.
   it('a snapshot that lands while podman lists is planned with that list, with no second listing before the play', async () => {
     show({});
