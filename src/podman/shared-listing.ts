@@ -2,6 +2,7 @@ import type { Clock } from '../shared/clock.ts';
 import { isKeeper, KEEPER_SUFFIX } from '../shared/infra-keeper.ts';
 import { MANAGED_LABEL } from '../shared/ownership.ts';
 import type { CallOptions, Podman, PodmanContainer, PodmanEvent, PodmanPod } from './podman.ts';
+import { podmanErrorKind } from './podman-error.ts';
 
 /** A listing may answer a later ask this long after it ended, if nothing has changed since it began. */
 const REUSE_MS = 2_000;
@@ -84,16 +85,31 @@ export class SharedListing implements Podman {
 
   async listPods(options?: CallOptions): Promise<PodmanPod[]> {
     const containers = await this.listing(options);
-    const pods = podsFromContainers(containers, this.labelsByPod);
-    for (const pod of pods) {
-      if (pod.labels !== undefined) continue;
-      const labels = await this.podman.podLabels(pod.id, options).catch(() => undefined);
-      if (labels) this.labelsByPod.set(pod.id, labels);
-      pod.labels = labels ?? {};
+    const pods: PodmanPod[] = [];
+    for (const pod of podsFromContainers(containers, this.labelsByPod)) {
+      const labels = pod.labels ?? (await this.askLabels(pod.id, options));
+      if (labels) pods.push({ ...pod, labels });
     }
     const present = new Set(pods.map((pod) => pod.id));
     for (const id of this.labelsByPod.keys()) if (!present.has(id)) this.labelsByPod.delete(id);
-    return pods as PodmanPod[];
+    return pods;
+  }
+
+  /**
+   * The labels of a pod whose containers carry none (an app container
+   * removed by hand; a pod being removed, its infra the last one left).
+   * Undefined when the pod is gone since the listing: it is no pod at all,
+   * not someone else's pod with that name. Another failure fails the list.
+   */
+  private async askLabels(id: string, options?: CallOptions): Promise<Record<string, string> | undefined> {
+    try {
+      const labels = await this.podman.podLabels(id, options);
+      this.labelsByPod.set(id, labels);
+      return labels;
+    } catch (error) {
+      if (podmanErrorKind(error) === 'not-found') return undefined;
+      throw error;
+    }
   }
 
   private listing(options?: CallOptions): Promise<PodmanContainer[]> {

@@ -4,6 +4,7 @@ import type { PodmanContainer } from '../../src/podman/podman.ts';
 import { podsFromContainers, podStatus, SharedListing } from '../../src/podman/shared-listing.ts';
 import { keeperName, KEEPER_LABEL } from '../../src/shared/infra-keeper.ts';
 import { FakeClock, flushMicrotasks } from '../helpers/fake-clock.ts';
+import { PodmanError } from '../../src/podman/podman-error.ts';
 import { FakePodman } from './fake-podman.ts';
 
 const LABELS = {
@@ -172,6 +173,30 @@ describe('SharedListing', () => {
     shared.noteChange();
     await shared.listPods();
     assert.equal(fake.callsOf('podLabels').length, 2, 'pod labels never change: asked once');
+  });
+  it('a pod gone by the time its labels are asked is no pod; another failure fails the list', async () => {
+    const { fake, shared } = await setup();
+    const web = fake.podByName('web')!;
+    web.containers = []; // being removed: the infra is left
+    fake.failNext(
+      'podLabels',
+      new PodmanError({
+        args: ['pod', 'inspect'],
+        exitCode: 125,
+        stderr: `Error: no pod with name or ID ${web.id} found: no such pod`,
+        timedOut: false,
+        message: 'podman pod inspect exited with 125',
+      }),
+    );
+    const pods = await shared.listPods();
+    assert.equal(
+      pods.find((pod) => pod.name === 'web'),
+      undefined,
+      'not listed as a pod of no one',
+    );
+    shared.noteChange();
+    fake.failNext('podLabels', new Error('podman is busy'));
+    await assert.rejects(shared.listPods(), /podman is busy/);
   });
 });
 
