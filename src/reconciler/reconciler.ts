@@ -215,6 +215,13 @@ export class Reconciler {
     });
     const blocked = new Map<string, string>();
     for (const action of actions) {
+      // Busy, or done since the list was taken: the pass its end triggers decides
+      // (a pod seen half removed by the unit's own replace is no conflict).
+      if (this.activity.isBusy(action.key, mark)) {
+        const before = this.blocked.get(action.key);
+        if (before !== undefined) blocked.set(action.key, before);
+        continue;
+      }
       if (action.type === 'blocked') {
         blocked.set(action.key, action.reason);
         if (
@@ -233,8 +240,7 @@ export class Reconciler {
         }
         continue;
       }
-      // Busy, or done since the list was taken: the pass its end triggers decides.
-      if (this.activity.isBusy(action.key, mark) || this.backingOff(action)) continue;
+      if (this.backingOff(action)) continue;
       this.dispatch(action, signal);
     }
     const desiredKeys = new Set(desired.units.map((unit) => unit.key));
