@@ -37,6 +37,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import {
   buildTestImage,
+  describeCheckout,
   eventTime,
   median,
   removePods,
@@ -176,11 +177,9 @@ const stat = (list: number[]): string =>
 const row = (item: Arm, base: Arm): string =>
   `| ${item.label} | ${item.delays.length} | ${stat(item.delays)} | ${item.walls.length > 0 ? median(item.walls) : '–'} | ×${(median(item.delays) / median(base.delays)).toFixed(2)} |`;
 const command = `node --import tsx bench/apply.ts --rounds ${rounds} --sizes ${sizes.join(',')}${values.binary ? ` --binary ${values.binary}` : ''}${values.before ? ` --before ${values.before}` : ''}`;
-const head = execFileSync('git', ['log', '-1', '--format=%h %s'], { cwd: repo, encoding: 'utf8' }).trim();
-const dirty =
-  execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: repo, encoding: 'utf8' }).trim() === ''
-    ? ''
-    : ' (src/ changed since)';
+const checkout = describeCheckout(repo);
+const head = checkout.head;
+const dirty = checkout.srcChanged ? ' (src/ changed since)' : '';
 /** The report as far as the run has come (rewritten after every round: a run cut short keeps its numbers). */
 const writeReport = async (done: number): Promise<string> => {
   const report = `# Apply latency

@@ -55,3 +55,18 @@ export const removePods = (pods: string[]): void => {
 /** The middle value (the upper one of an even count); NaN for none. */
 export const median = (values: number[]): number =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+
+/**
+ * The checkout the bench runs in, as `<short hash> <subject>` and whether
+ * src/ changed since; a copy without git (the podman 5 machine's, made by
+ * `git archive`) says so instead of failing the run at its end.
+ */
+export const describeCheckout = (dir: string): { head: string; srcChanged: boolean } => {
+  const git = (...args: string[]): string | undefined => {
+    const result = spawnSync('git', args, { cwd: dir, encoding: 'utf8' });
+    return result.status === 0 ? result.stdout.trim() : undefined;
+  };
+  const head = git('log', '-1', '--format=%h %s');
+  if (head === undefined) return { head: 'a copy without git history', srcChanged: false };
+  return { head, srcChanged: git('status', '--porcelain', '--', 'src') !== '' };
+};

@@ -33,6 +33,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import {
   buildTestImage,
+  describeCheckout,
   median,
   removePods,
   PODMAN_ENV as env,
@@ -119,7 +120,7 @@ const row = (arm: Arm): string =>
     ? `| ${arm.label} | – | – | – | – | – | ${arm.lost} | – |`
     : `| ${arm.label} | ${arm.delays.length} | ${median(arm.delays)} | ${percentile90(arm.delays)} | ${Math.min(...arm.delays)} | ${Math.max(...arm.delays)} | ${arm.lost} | ${death === 'crash' ? `×${(median(arm.delays) / median(own.delays)).toFixed(2)}` : '–'} |`;
 const command = `node --import tsx bench/lb-downtime.ts --kills ${kills} --death ${death} --port ${basePort}${values.binary ? ` --binary ${values.binary}` : ''}`;
-const head = execFileSync('git', ['log', '-1', '--format=%h %s'], { cwd: repo, encoding: 'utf8' }).trim();
+const { head } = describeCheckout(repo);
 const writeReport = async (done: number): Promise<string> => {
   const report = `# Load-balancer downtime
 
