@@ -119,13 +119,17 @@ const decide = (
   const blocked = reconciler.blocked.get(unit.key);
   if (blocked) return { status: 'Conflict', message: blocked };
   const action = reconciler.inFlight.get(unit.key);
-  if (action === 'remove') return { status: 'Terminating' };
-  if (action === 'create' || action === 'replace')
-    return {
-      status: 'ContainerCreating',
-      message: action === 'replace' ? 'replacing the pod with the new spec' : undefined,
-    };
   const failure = reconciler.failures.get(unit.key);
+  if (action === 'remove') return { status: 'Terminating' };
+  if (action === 'create' || action === 'replace') {
+    // A retry of a play that failed says what failed last, not only that it tries.
+    const retry = failure && failure.hash === unit.hash ? failure : undefined;
+    const doing = action === 'replace' ? 'replacing the pod with the new spec' : undefined;
+    const message = retry
+      ? `${doing ?? 'creating the pod'}, attempt ${retry.count + 1}; the last failed: ${retry.message}`
+      : doing;
+    return { status: 'ContainerCreating', ...(message ? { message } : {}) };
+  }
   if (!podmanStatus) {
     const missing = inputs.imageMissing?.(unit);
     if (missing) return { status: 'ImageMissing', message: missing };
