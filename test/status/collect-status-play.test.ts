@@ -5,39 +5,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Failure } from '../../src/reconciler/reconciler.ts';
-import { collectStatus } from '../../src/status/collect-status.ts';
+import { statusOfUnit } from '../helpers/status-inputs.ts';
 import { podYaml, unitsOf } from '../helpers/units.ts';
 
 const [unit] = unitsOf('/etc/runner/manifests/web.yaml', podYaml('web'));
 
-const statusWhile = (
-  action: 'create' | 'replace',
-  failure?: Partial<Failure>,
-): { status: string; message?: string } => {
-  const doc = collectStatus({
-    now: Date.UTC(2026, 0, 1),
-    manifestDir: '/etc/runner/manifests',
-    daemon: { pid: 1, bootId: 'b', version: '0', startedAt: 0, updatedAt: 0, heartbeatSeconds: 5 },
-    reconciler: {
-      desired: { units: [unit!], heldFiles: new Map() },
-      observed: [],
-      observedAt: 0,
-      failures: new Map(
-        failure
-          ? [[unit!.key, { count: 2, nextAt: 0, hash: unit!.hash, message: 'x', imageMissing: false, ...failure }]]
-          : [],
-      ),
-      blocked: new Map(),
-      inFlight: new Map([[unit!.key, action]]),
-      podmanError: undefined,
-    },
-    containers: () => [],
-    probes: () => undefined,
-    probeFailures: {},
+const statusWhile = (action: 'create' | 'replace', failure?: Partial<Failure>): { status: string; message?: string } =>
+  statusOfUnit(unit!, {
+    failures: new Map(
+      failure
+        ? [[unit!.key, { count: 2, nextAt: 0, hash: unit!.hash, message: 'x', imageMissing: false, ...failure }]]
+        : [],
+    ),
+    inFlight: new Map([[unit!.key, action]]),
   });
-  const [status] = doc.pods;
-  return { status: status!.status, ...(status!.message ? { message: status!.message } : {}) };
-};
 
 describe('collectStatus while a unit is played', () => {
   it('a first play is ContainerCreating; a replace says so', () => {

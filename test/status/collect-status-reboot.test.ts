@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ObservedPod } from '../../src/reconciler/observed-pods.ts';
-import { collectStatus } from '../../src/status/collect-status.ts';
 import type { ContainerHistory } from '../../src/supervisor/restart-history.ts';
+import { statusOfUnit } from '../helpers/status-inputs.ts';
 import { podYaml, unitsOf } from '../helpers/units.ts';
 
 const statusOf = (restartPolicy: string, history: Partial<ContainerHistory>): { status: string; message?: string } => {
@@ -21,35 +21,23 @@ const statusOf = (restartPolicy: string, history: Partial<ContainerHistory>): { 
     key: unit!.key,
     hash: unit!.hash,
   };
-  const doc = collectStatus({
-    now: Date.UTC(2026, 0, 1),
-    manifestDir: '/etc/runner/manifests',
-    daemon: { pid: 1, bootId: 'b', version: '0', startedAt: 0, updatedAt: 0, heartbeatSeconds: 5 },
-    reconciler: {
-      desired: { units: [unit!], heldFiles: new Map() },
-      observed: [pod],
-      observedAt: 0,
-      failures: new Map(),
-      blocked: new Map(),
-      inFlight: new Map(),
-      podmanError: undefined,
+  return statusOfUnit(
+    unit!,
+    { observed: [pod] },
+    {
+      containers: () => [
+        {
+          name: 'main',
+          id: 'c1',
+          image: 'busybox',
+          state: 'exited',
+          exitCode: 0,
+          startedAt: undefined,
+          history: { restartCount: 0, backoffStep: 0, recent: [], ...history },
+        },
+      ],
     },
-    containers: () => [
-      {
-        name: 'main',
-        id: 'c1',
-        image: 'busybox',
-        state: 'exited',
-        exitCode: 0,
-        startedAt: undefined,
-        history: { restartCount: 0, backoffStep: 0, recent: [], ...history },
-      },
-    ],
-    probes: () => undefined,
-    probeFailures: {},
-  });
-  const [status] = doc.pods;
-  return { status: status!.status, ...(status!.message ? { message: status!.message } : {}) };
+  );
 };
 
 describe('collectStatus after a reboot', () => {
