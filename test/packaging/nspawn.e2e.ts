@@ -629,22 +629,28 @@ test('after a power cut the runner starts by itself and brings the pod back, onc
     .filter((line) => line !== '')
     .map((line) => JSON.parse(line) as { type: string; message: string; pod?: string });
   const bootEvents = events.slice(events.map((event) => event.type).lastIndexOf('DaemonStarted'));
-  // podman 5 calls what it lost exited, with no exit time: the runner starts it again in the same pod.
+  // podman 5 calls what it lost exited, mostly with no exit time: the runner starts it again in the same pod.
+  // Sometimes podman 5 keeps an exit for it (seen once in CI, 2026-12-03: code 0): then the runner
+  // restarts it from that exit, as after a reboot. Either way: one restart, for the host going down.
   const podman5 = insideOk("podman version --format '{{.Client.Version}}'").startsWith('5.');
-  assert.deepEqual(
-    bootEvents
-      .filter((event) => event.type !== 'DaemonStarted' && event.pod === POD)
-      .map((event) => `${event.type}: ${event.message}`),
-    podman5
-      ? [
-          'Exited: was lost when the host went down, with no exit recorded (HostRebooted); will restart',
-          `Restarted: restart ${restartsBefore + 1}: HostRebooted, last exit code ?`,
-        ]
-      : [
-          `Replaced: replaced pod ${POD} (pod is Created: it never got going, or podman lost its state (a power cut))`,
-          `Restarted: restart ${restartsBefore + 1}: HostRebooted, the pod was re-created`,
-        ],
-  );
+  const seen = bootEvents
+    .filter((event) => event.type !== 'DaemonStarted' && event.pod === POD)
+    .map((event) => `${event.type}: ${event.message}`);
+  const restarted = `Restarted: restart ${restartsBefore + 1}: HostRebooted`;
+  if (podman5 && seen.length === 1) assert.match(seen[0]!, new RegExp(`^${restarted}, last exit code \\d+$`));
+  else
+    assert.deepEqual(
+      seen,
+      podman5
+        ? [
+            'Exited: was lost when the host went down, with no exit recorded (HostRebooted); will restart',
+            `${restarted}, last exit code ?`,
+          ]
+        : [
+            `Replaced: replaced pod ${POD} (pod is Created: it never got going, or podman lost its state (a power cut))`,
+            `${restarted}, the pod was re-created`,
+          ],
+    );
   const container = containerStatus();
   assert.equal(container?.restartCount, restartsBefore + 1, JSON.stringify(container));
   assert.equal(container?.lastReason, 'HostRebooted');
