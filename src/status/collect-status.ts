@@ -119,21 +119,22 @@ const decide = (
   const blocked = reconciler.blocked.get(unit.key);
   if (blocked) return { status: 'Conflict', message: blocked };
   const action = reconciler.inFlight.get(unit.key);
-  const failure = reconciler.failures.get(unit.key);
+  // The last failure of this spec (a failure of an older spec is no news).
+  const failed = reconciler.failures.get(unit.key);
+  const failure = failed?.hash === unit.hash ? failed : undefined;
   if (action === 'remove') return { status: 'Terminating' };
   if (action === 'create' || action === 'replace') {
     // A retry of a play that failed says what failed last, not only that it tries.
-    const retry = failure && failure.hash === unit.hash ? failure : undefined;
     const doing = action === 'replace' ? 'replacing the pod with the new spec' : undefined;
-    const message = retry
-      ? `${doing ?? 'creating the pod'}, attempt ${retry.count + 1}; the last failed: ${retry.message}`
+    const message = failure
+      ? `${doing ?? 'creating the pod'}, attempt ${failure.count + 1}; the last failed: ${failure.message}`
       : doing;
     return { status: 'ContainerCreating', ...(message ? { message } : {}) };
   }
   if (!podmanStatus) {
     const missing = inputs.imageMissing?.(unit);
     if (missing) return { status: 'ImageMissing', message: missing };
-    if (failure && failure.hash === unit.hash) {
+    if (failure) {
       return failure.imageMissing
         ? { status: 'ImageMissing', message: failure.message.replace(/^ImageMissing: /, '') }
         : { status: 'Error', message: failure.message };
