@@ -79,6 +79,15 @@ export class KeeperImage {
   }
 }
 
+/** `podman run` of the infra keeper (src/shared/infra-keeper.ts) of the pod `podName`, from `image`. */
+export const runKeeper = (
+  podman: Podman,
+  podId: string,
+  podName: string,
+  image: string,
+  options: CallOptions,
+): Promise<string> => podman.runPauseContainer(podId, keeperName(podName), image, { [KEEPER_LABEL]: 'true' }, options);
+
 const makeKeeper = async (
   podman: Podman,
   podId: string,
@@ -86,8 +95,7 @@ const makeKeeper = async (
   memo: KeeperImage | undefined,
   options: CallOptions,
 ): Promise<void> => {
-  const run = (name: string, image: string): Promise<string> =>
-    podman.runPauseContainer(podId, keeperName(name), image, { [KEEPER_LABEL]: 'true' }, options);
+  const run = (name: string, image: string): Promise<string> => runKeeper(podman, podId, name, image, options);
   const known = memo?.get();
   if (podName !== undefined && known !== undefined) {
     try {

@@ -1,8 +1,8 @@
 import type { DesiredUnit } from '../desired/desired-unit.ts';
+import { runKeeper } from '../podman/play-kept.ts';
 import type { Podman, PodmanContainer } from '../podman/podman.ts';
 import type { Clock } from '../shared/clock.ts';
 import { describeError } from '../shared/errors.ts';
-import { KEEPER_LABEL, keeperName } from '../shared/infra-keeper.ts';
 import { createLimit } from '../shared/limit.ts';
 import type { Logger } from '../shared/logger.ts';
 import { shouldRestart, type RestartPolicy } from './restart-backoff.ts';
@@ -89,14 +89,7 @@ export class InfraKeepers {
     const { podman, clock, logger, retryMs = KEEPER_RETRY_MS } = this.options;
     try {
       await this.limit(async () => {
-        if (action.type === 'create')
-          await podman.runPauseContainer(
-            pod.id,
-            keeperName(pod.name),
-            action.image,
-            { [KEEPER_LABEL]: 'true' },
-            { signal },
-          );
+        if (action.type === 'create') await runKeeper(podman, pod.id, pod.name, action.image, { signal });
         else if (action.type === 'start') await podman.startContainer(action.id, { signal });
         else await podman.stopContainer(action.id, 1, { signal });
       });
