@@ -3,8 +3,7 @@ import type { CallOptions, PlayResult, Podman } from './podman.ts';
 
 /**
  * `kube play` of a pod that is to keep its infra (src/shared/infra-keeper.ts):
- * the pods are created stopped, each gets its keeper, and only then are they
- * started. So no app container can exit while the pod has no keeper.
+ * no app container of the pod may exit while the pod has no keeper.
  *
  * Why: when the last app container of a kube-play pod exits and nothing else
  * runs, podman's exit policy stops the pod from that container's `container
@@ -19,21 +18,47 @@ import type { CallOptions, PlayResult, Podman } from './podman.ts';
  * (a crash on start, a kill) always met that window. 4.3 does not hang there,
  * and gets the same order.
  *
- * A keeper that cannot be made is not a failed play: the pod is started
- * anyway and the supervisor makes the keeper later (infra-keepers.ts). A
- * failed start is the play's failure (its caller removes the pods), with
- * podman's start errors in it as from `kube play`.
- *
- * What it costs: three podman calls (play, keeper, start) where the pod's name
- * is known (`hints.podName`, a Pod's own name) and the keeper image has been
- * learned (`hints.keeperImage`); two more (`pod inspect`, `container inspect`)
- * otherwise.
+ * Two ways, one podman call or three:
+ * - Once the keeper image is learned, the keeper is one of the played pod's
+ *   own containers (`hints.withKeeper`, src/reconciler/keeper-in-yaml.ts) and
+ *   one `kube play` makes and starts it all. Should that play fail and podman
+ *   no longer have the image (the pause image rebuilt after every pod was
+ *   gone), the image is forgotten, the failed play's pods removed
+ *   (`hints.removeLeftovers`), and the pod played the other way.
+ * - Otherwise the pods are played stopped, each gets its keeper by `podman
+ *   run`, and only then are they started. A keeper that cannot be made is not
+ *   a failed play: the pod is started anyway and the supervisor makes the
+ *   keeper later (infra-keepers.ts). A failed start is the play's failure (its
+ *   caller removes the pods), with podman's start errors in it as from `kube
+ *   play`. Three podman calls (play, keeper, start) where the pod's name is
+ *   known (`hints.podName`, a Pod's own name) and the image learned; two more
+ *   (`pod inspect`, `container inspect`) otherwise, which teach the image.
  */
 export const playKept = async (
   podman: Podman,
   yaml: string,
   options: CallOptions,
   hints: KeptPlayHints = {},
+): Promise<PlayResult> => {
+  const image = hints.keeperImage?.get();
+  const kept = image === undefined ? undefined : hints.withKeeper?.(image);
+  if (image !== undefined && kept !== undefined) {
+    try {
+      return await podman.playKube(kept, options);
+    } catch (error) {
+      if (options.signal?.aborted || (await podman.imageExists(image, options).catch(() => true))) throw error;
+      hints.keeperImage?.forget();
+      await hints.removeLeftovers?.();
+    }
+  }
+  return playThenKeep(podman, yaml, options, hints);
+};
+
+const playThenKeep = async (
+  podman: Podman,
+  yaml: string,
+  options: CallOptions,
+  hints: KeptPlayHints,
 ): Promise<PlayResult> => {
   const result = await podman.playKube(yaml, { ...options, start: false });
   // The name is the unit's only when the play made the one pod it names.
@@ -53,6 +78,10 @@ export interface KeptPlayHints {
   /** The name podman gives the pod, where the manifest fixes it (a Pod's metadata.name). */
   podName?: string;
   keeperImage?: KeeperImage;
+  /** The YAML with the keeper as one of its pod's containers, from `image`; undefined where that cannot be done. */
+  withKeeper?: (image: string) => string | undefined;
+  /** Removes what a failed play left behind, before the pod is played the other way. */
+  removeLeftovers?: () => Promise<void>;
 }
 
 /**

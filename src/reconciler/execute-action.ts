@@ -10,6 +10,7 @@ import type { EventSink } from '../shared/event-sink.ts';
 import { sourceOf } from '../shared/ownership.ts';
 import type { AppliedStore } from '../state/applied-store.ts';
 import type { OwnedSecrets } from '../state/owned-secrets.ts';
+import { withKeeperContainer } from './keeper-in-yaml.ts';
 import { observePods } from './observed-pods.ts';
 import type { Action } from './plan-actions.ts';
 import { withoutClaims } from './strip-existing.ts';
@@ -117,7 +118,18 @@ const play = async (unit: DesiredUnit, deps: ExecuteDeps, signal: AbortSignal): 
     // A pod whose containers the supervisor restarts gets its infra keeper before they start (play-kept.ts).
     const yaml = withoutClaims(unit.yaml, existing);
     if (unit.restartPolicy === 'Never') await podman.playKube(yaml, { signal });
-    else await playKept(podman, yaml, { signal }, { podName: unit.podName, keeperImage: deps.keeperImage });
+    else
+      await playKept(
+        podman,
+        yaml,
+        { signal },
+        {
+          podName: unit.podName,
+          keeperImage: deps.keeperImage,
+          withKeeper: (image) => withKeeperContainer(yaml, unit, image),
+          removeLeftovers: () => removeLeftovers(unit, deps, signal),
+        },
+      );
   } catch (error) {
     // A refused name means this play made no pod, and the pod that has the
     // name (missed by a stale look, or someone else's) is not a leftover.

@@ -3,9 +3,11 @@ import { LABEL_PREFIX } from './ownership.ts';
 /**
  * The infra keeper: a pause container (the pod's own infra image, with
  * nothing to do) in each pod whose containers the runner restarts (all but
- * restartPolicy Never). It is made between the play and the pod's start
- * (src/podman/play-kept.ts); the supervisor makes it for a pod played
- * without one (by an older runner) and again when it is gone. podman's kube play gives every pod the exit policy `stop` (4.3
+ * restartPolicy Never). Once the image is known it is one of the played
+ * pod's own containers (src/reconciler/keeper-in-yaml.ts), otherwise it is
+ * made between the play and the pod's start (src/podman/play-kept.ts); the
+ * supervisor makes it for a pod played without one (by an older runner) and
+ * starts it again when it has stopped. podman's kube play gives every pod the exit policy `stop` (4.3
  * through 5.x, hard-coded in play.go, with no annotation to change it): when
  * the last container other than the infra exits, podman stops the infra and
  * tears down the network namespace, and starting the container again must
@@ -15,9 +17,13 @@ import { LABEL_PREFIX } from './ownership.ts';
  * and never counted: the reconciler and status see the pod without it.
  *
  * The name cannot be a manifest container's: `_` is not allowed in a
- * Kubernetes container name, so `<pod>-<container>` never ends like this.
+ * Kubernetes container name (the manifest schema holds every container to
+ * it), so `<pod>-<container>` never ends like this.
  */
-export const KEEPER_SUFFIX = '-runner_keeper';
+export const KEEPER_CONTAINER = 'runner_keeper';
+
+/** How podman names the keeper of a pod: `<pod>-<container>`, as it names every container of a played pod. */
+export const KEEPER_SUFFIX = `-${KEEPER_CONTAINER}`;
 
 /** Set on the keeper, for people reading `podman ps`; the runner goes by the name. */
 export const KEEPER_LABEL = `${LABEL_PREFIX}/infra-keeper`;

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { KeeperImage, playKept } from '../../src/podman/play-kept.ts';
 import { isKeeper, KEEPER_LABEL } from '../../src/shared/infra-keeper.ts';
 import { podYaml } from '../helpers/units.ts';
-import { FakePodman, PAUSE_IMAGE_ID } from './fake-podman.ts';
+import { FakePodman, PAUSE_IMAGE_ID, playError } from './fake-podman.ts';
 
 describe('playKept: a pod gets its infra keeper before its containers start', () => {
   it('plays stopped, makes the keeper from the infra image, then starts the pod', async () => {
@@ -107,5 +107,82 @@ describe('playKept: a pod gets its infra keeper before its containers start', ()
     );
     assert.equal(keeperImage.get(), PAUSE_IMAGE_ID);
     assert.equal(podman.podByName('web')?.status, 'Running');
+  });
+
+  describe('with the image learned and the keeper in the YAML (src/reconciler/keeper-in-yaml.ts)', () => {
+    const keptYaml = (image: string): string => `${podYaml('web')}# keeper ${image}\n`;
+
+    it('one kube play, started at once: no play stopped, no run, no start', async () => {
+      const podman = new FakePodman();
+      const keeperImage = new KeeperImage();
+      keeperImage.learn(PAUSE_IMAGE_ID);
+      const { podIds } = await playKept(
+        podman,
+        podYaml('web'),
+        {},
+        { podName: 'web', keeperImage, withKeeper: keptYaml },
+      );
+      assert.deepEqual(
+        podman.calls.map((call) => [call.method, call.args]),
+        [['playKube', [keptYaml(PAUSE_IMAGE_ID)]]],
+      );
+      assert.equal(podman.podByName('web')?.id, podIds[0]);
+      assert.equal(podman.podByName('web')?.status, 'Running');
+    });
+
+    it('a YAML the keeper cannot be put in is played the keeper-first way', async () => {
+      const podman = new FakePodman();
+      const keeperImage = new KeeperImage();
+      keeperImage.learn(PAUSE_IMAGE_ID);
+      await playKept(podman, podYaml('web'), {}, { podName: 'web', keeperImage, withKeeper: () => undefined });
+      assert.deepEqual(
+        podman.calls.map((call) => call.method),
+        ['playKube', 'runPauseContainer', 'startPod'],
+      );
+    });
+
+    it('a failed play whose keeper image is gone: forgotten, the leftovers removed, played the keeper-first way', async () => {
+      const podman = new FakePodman();
+      const keeperImage = new KeeperImage();
+      const gone = '0'.repeat(64);
+      keeperImage.learn(gone);
+      podman.failNext('playKube', playError(`${gone}: image not known`));
+      podman.returnNext('imageExists', false);
+      let removed = 0;
+      const removeLeftovers = (): Promise<void> => {
+        removed += 1;
+        return Promise.resolve();
+      };
+      await playKept(
+        podman,
+        podYaml('web'),
+        {},
+        { podName: 'web', keeperImage, withKeeper: keptYaml, removeLeftovers },
+      );
+      assert.deepEqual(
+        podman.calls.map((call) => call.method),
+        ['playKube', 'imageExists', 'playKube', 'podInfra', 'runPauseContainer', 'startPod'],
+      );
+      assert.deepEqual(podman.callsOf('imageExists')[0]?.args, [gone]);
+      assert.equal(removed, 1);
+      assert.equal(keeperImage.get(), PAUSE_IMAGE_ID, 'learned again from the pod');
+      assert.equal(podman.podByName('web')?.status, 'Running');
+    });
+
+    it("any other failed play is the play's failure, not tried again", async () => {
+      const podman = new FakePodman();
+      const keeperImage = new KeeperImage();
+      keeperImage.learn(PAUSE_IMAGE_ID);
+      podman.failNext('playKube', playError('failed to start 1 containers'));
+      await assert.rejects(
+        playKept(podman, podYaml('web'), {}, { podName: 'web', keeperImage, withKeeper: keptYaml }),
+        /failed to start/,
+      );
+      assert.deepEqual(
+        podman.calls.map((call) => call.method),
+        ['playKube', 'imageExists'],
+      );
+      assert.equal(keeperImage.get(), PAUSE_IMAGE_ID);
+    });
   });
 });

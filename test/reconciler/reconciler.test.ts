@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { ManifestSnapshot } from '../../src/manifest/read-manifest-dir.ts';
 import { Reconciler, type ReconcilerOptions } from '../../src/reconciler/reconciler.ts';
+import { KEEPER_CONTAINER, keeperName } from '../../src/shared/infra-keeper.ts';
 import { HASH_LABEL, MANAGED_LABEL, SOURCE_LABEL, UNIT_LABEL } from '../../src/shared/ownership.ts';
 import { AppliedStore } from '../../src/state/applied-store.ts';
 import { OwnedSecrets } from '../../src/state/owned-secrets.ts';
@@ -135,16 +136,16 @@ describe('Reconciler', () => {
     show({ 'web.yaml': podYaml('web', { grace: 4, image: 'busybox:1.36' }) });
     await reconcile();
     const pod = webPod()!;
+    const played = String(podman.callsOf('playKube')[0]?.args[0]);
     assert.deepEqual(
       podman.mutations().map((call) => [call.method, call.args[0]]),
       [
         ['removePod', oldId],
-        ['playKube', podman.callsOf('playKube')[0]?.args[0]],
-        // Created stopped, its infra keeper made, then started (src/podman/play-kept.ts).
-        ['runPauseContainer', pod.id],
-        ['startPod', pod.id],
+        // The keeper image was learned by the first play: the keeper is one of the pod's own containers (keeper-in-yaml.ts).
+        ['playKube', played],
       ],
     );
+    assert.match(played, /- name: runner_keeper\n {6}image: f{64}\n/);
     assert.equal(podman.callsOf('removePod')[0]?.args[1], 4);
     assert.notEqual(pod.id, oldId);
     const unit = unitOf(WEB_FILE, podYaml('web', { grace: 4, image: 'busybox:1.36' }));
@@ -190,12 +191,17 @@ describe('Reconciler', () => {
     show({ 'web.yaml': podYaml('web'), 'db.yaml': podYaml('db'), 'cache.yaml': podYaml('cache') });
     await reconcile();
     assert.equal(podman.callsOf('podInfra').length, 1, 'no inspect after the first');
+    assert.equal(podman.callsOf('runPauseContainer').length, 1, "only the first pod's keeper is run on its own");
+    // Later pods: one `kube play` each, started at once, the keeper among the pod's containers.
+    const later = podman.callsOf('playKube').slice(1);
     assert.deepEqual(
-      podman
-        .callsOf('runPauseContainer')
-        .map((call) => call.args[1])
-        .sort(),
-      ['cache-runner_keeper', 'db-runner_keeper', 'web-runner_keeper'],
+      later.map((call) => call.args[1]),
+      [undefined, undefined],
+    );
+    assert.ok(later.every((call) => String(call.args[0]).includes(`name: ${KEEPER_CONTAINER}`)));
+    assert.deepEqual(
+      ['web', 'db', 'cache'].map((name) => podman.containerByName(keeperName(name))?.status),
+      ['running', 'running', 'running'],
     );
   });
 
