@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { buildUnits, type BuildOptions } from '../../src/desired/build-units.ts';
-import { OffThreadParser } from '../../src/desired/off-thread-parser.ts';
+import { INLINE_MAX_BYTES, OffThreadParser } from '../../src/desired/off-thread-parser.ts';
 import { startParseWorker } from '../../src/desired/start-parse-worker.ts';
 import { fingerprintOf } from '../../src/manifest/manifest-cache.ts';
 import { parseManifest, type ParsedManifest } from '../../src/manifest/parse-manifest.ts';
@@ -30,6 +30,8 @@ const newParser = (startWorker: () => Worker = startParseWorker): OffThreadParse
     clock,
     logger: log.logger,
     idleMs: 1_000,
+    // Every file to the worker, however small; the test below has the default.
+    inlineMaxBytes: 0,
     startWorker: () => {
       started += 1;
       return startWorker();
@@ -73,6 +75,28 @@ describe('OffThreadParser', () => {
       if (expected.problems.length === 0) assert.deepEqual(buildUnits(parsed, BUILD), buildUnits(expected, BUILD));
     });
   }
+
+  it('parses a file of at most INLINE_MAX_BYTES where it is read, with no worker; a larger one on the worker', async () => {
+    const off = new OffThreadParser({
+      build: BUILD,
+      clock,
+      logger: log.logger,
+      startWorker: () => {
+        started += 1;
+        return startParseWorker();
+      },
+    });
+    parser = off;
+    const small = readManifestFixture('pod.yaml');
+    assert.ok(bytesOf(small).byteLength <= INLINE_MAX_BYTES);
+    const parsed = await off.parse(FILE, bytesOf(small), PARSE);
+    assert.deepEqual(plain(parsed), plain(parseManifest(FILE, small, PARSE)));
+    assert.equal(started, 0);
+    const large = `${small}${'#'.repeat(INLINE_MAX_BYTES)}\n`;
+    const onWorker = await off.parse(FILE, bytesOf(large), PARSE);
+    assert.deepEqual(plain(onWorker), plain(parseManifest(FILE, large, PARSE)));
+    assert.equal(started, 1);
+  });
 
   it('never decodes a document on the main thread unless asked', async () => {
     const parsed = await newParser().parse(FILE, bytesOf(readManifestFixture('configmap-and-pod.yaml')), PARSE);
