@@ -4,6 +4,7 @@ import { OffThreadParser } from './desired/off-thread-parser.ts';
 import { describeMissingImage, ImageLoader, missingImages } from './images/index.ts';
 import { ManifestSource } from './manifest/watch-manifest-dir.ts';
 import type { Podman } from './podman/podman.ts';
+import { needsKeeperFirst } from './podman/play-kept.ts';
 import { SharedListing } from './podman/shared-listing.ts';
 import { ProbeManager, type ProbeTarget } from './probes/index.ts';
 import type { Recovery } from './reconciler/plan-actions.ts';
@@ -187,6 +188,7 @@ const buildReconciler = (ground: Ground, links: Links, images: ImageLoader): Rec
     onChange: links.reconcilerChanged.send,
     events: ground.eventLog,
     pull: config.pull,
+    keeperFirst: needsKeeperFirst(ground.podmanVersion),
     explainMissingImages: async (unit, callSignal) => {
       const absent = await missingImages(unit.images, podman, { signal: callSignal });
       if (absent.length === 0) return undefined;

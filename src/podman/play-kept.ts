@@ -16,7 +16,7 @@ import type { CallOptions, PlayResult, Podman } from './podman.ts';
  * no keeper, 0 of 2 with the keeper made first). With the keeper made by the
  * supervisor after the play, an app that died in the second after the play
  * (a crash on start, a kill) always met that window. 4.3 does not hang there,
- * and gets the same order.
+ * and is played without it (needsKeeperFirst).
  *
  * Two ways, one podman call or three:
  * - Once the keeper image is learned, the keeper is one of the played pod's
@@ -72,6 +72,26 @@ const playThenKeep = async (
     await podman.startPod(podId, options);
   }
   return result;
+};
+
+/**
+ * Whether this podman needs the keeper in a pod before any of its app
+ * containers starts (playKept), or may have it made after the play.
+ *
+ * The 90 s hang playKept avoids was seen on 5.4.2 and not on 4.3.1, not even
+ * under systemd as PID 1 with the systemd cgroup manager (docs/podman.md).
+ * On 4.3 and older a plain `kube play` is the fastest apply, the hand-run
+ * play's own speed; the supervisor makes the keeper right after
+ * (src/supervisor/infra-keepers.ts), and an app that dies before that only
+ * has a slower first restart (podman brings the infra back with it). Every
+ * other version, and a podman whose version is unknown, gets the keeper
+ * first: the versions between were not measured.
+ */
+export const needsKeeperFirst = (podmanVersion: string): boolean => {
+  const match = /^(\d+)\.(\d+)\./.exec(podmanVersion);
+  if (!match) return true;
+  const [major, minor] = [Number(match[1]), Number(match[2])];
+  return major > 4 || (major === 4 && minor > 3);
 };
 
 export interface KeptPlayHints {

@@ -24,6 +24,8 @@ export interface ExecuteDeps {
   logger: Logger;
   /** The keeper image learned by earlier plays (play-kept.ts); without it every play inspects its pod for it. */
   keeperImage?: KeeperImage;
+  /** The keeper is made before the pod's containers start (needsKeeperFirst); true unless said otherwise. */
+  keeperFirst?: boolean;
 }
 
 /**
@@ -115,9 +117,10 @@ const play = async (unit: DesiredUnit, deps: ExecuteDeps, signal: AbortSignal): 
   try {
     // A Secret in the manifest is the runner's to (re)define on every play (requireOwnSecrets made sure the old one is its own).
     for (const name of unit.secrets) await podman.removeSecret(name, { signal });
-    // A pod whose containers the supervisor restarts gets its infra keeper before they start (play-kept.ts).
+    // A pod whose containers the supervisor restarts gets its infra keeper before they
+    // start (play-kept.ts), on a podman that needs it so; else the supervisor makes it after.
     const yaml = withoutClaims(unit.yaml, existing);
-    if (unit.restartPolicy === 'Never') await podman.playKube(yaml, { signal });
+    if (unit.restartPolicy === 'Never' || deps.keeperFirst === false) await podman.playKube(yaml, { signal });
     else
       await playKept(
         podman,

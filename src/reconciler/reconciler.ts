@@ -50,6 +50,8 @@ export interface ReconcilerOptions {
   explainMissingImages?: (unit: DesiredUnit, signal: AbortSignal) => Promise<string | undefined>;
   /** A pod that ran this unit's spec was brought back (see `Recovery`): the supervisor counts it as a restart. */
   onRecovered?: (unit: DesiredUnit, recovery: Recovery) => void;
+  /** Pods get their infra keeper before their containers start (needsKeeperFirst of the podman version); default true. */
+  keeperFirst?: boolean;
 }
 
 export interface Failure {

@@ -5,9 +5,10 @@ import { LABEL_PREFIX } from './ownership.ts';
  * nothing to do) in each pod whose containers the runner restarts (all but
  * restartPolicy Never). Once the image is known it is one of the played
  * pod's own containers (src/reconciler/keeper-in-yaml.ts), otherwise it is
- * made between the play and the pod's start (src/podman/play-kept.ts); the
- * supervisor makes it for a pod played without one (by an older runner) and
- * starts it again when it has stopped. podman's kube play gives every pod the exit policy `stop` (4.3
+ * made between the play and the pod's start (src/podman/play-kept.ts); on
+ * podman 4.3, where no keeper is needed before the start, and for a pod
+ * played without one (by an older runner), the supervisor makes it after the
+ * play, and it starts it again when it has stopped. podman's kube play gives every pod the exit policy `stop` (4.3
  * through 5.x, hard-coded in play.go, with no annotation to change it): when
  * the last container other than the infra exits, podman stops the infra and
  * tears down the network namespace, and starting the container again must

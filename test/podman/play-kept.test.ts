@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { KeeperImage, playKept } from '../../src/podman/play-kept.ts';
+import { KeeperImage, needsKeeperFirst, playKept } from '../../src/podman/play-kept.ts';
 import { isKeeper, KEEPER_LABEL } from '../../src/shared/infra-keeper.ts';
 import { podYaml } from '../helpers/units.ts';
 import { FakePodman, PAUSE_IMAGE_ID, playError } from './fake-podman.ts';
@@ -184,5 +184,25 @@ describe('playKept: a pod gets its infra keeper before its containers start', ()
       );
       assert.equal(keeperImage.get(), PAUSE_IMAGE_ID);
     });
+  });
+});
+
+describe('needsKeeperFirst: which podman gets the keeper before its pods start', () => {
+  it('4.3 and older do not (no exit-policy hang there); every later or unknown version does', () => {
+    const versions = ['3.4.4', '4.3.1', '4.3.0-dev', '4.4.0', '4.9.3', '5.4.2', '6.0.0', 'unknown', ''];
+    assert.deepEqual(
+      versions.map((version) => [version, needsKeeperFirst(version)]),
+      [
+        ['3.4.4', false],
+        ['4.3.1', false],
+        ['4.3.0-dev', false],
+        ['4.4.0', true],
+        ['4.9.3', true],
+        ['5.4.2', true],
+        ['6.0.0', true],
+        ['unknown', true],
+        ['', true],
+      ],
+    );
   });
 });

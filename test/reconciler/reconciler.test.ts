@@ -183,6 +183,22 @@ describe('Reconciler', () => {
     assert.equal(once.status, 'Running');
   });
 
+  // Issue 13: on podman 4.3, which has no exit-policy hang, the keeper-first play only costs time.
+  it('a podman that does not need the keeper first (4.3) gets a plain kube play: the supervisor makes the keeper after', async () => {
+    reconciler = newReconciler({ keeperFirst: false });
+    show({ 'web.yaml': podYaml('web'), 'db.yaml': podYaml('db') });
+    await reconcile();
+    assert.deepEqual(
+      podman.mutations().map((call) => [call.method, call.args[1]]),
+      [
+        ['playKube', undefined],
+        ['playKube', undefined],
+      ],
+    );
+    for (const call of podman.callsOf('playKube')) assert.doesNotMatch(String(call.args[0]), /runner_keeper/);
+    assert.equal(webPod()?.status, 'Running');
+  });
+
   // Issue 13: the keeper-first play cost two inspects per pod; the image is the same for every pod.
   it('the keeper image is learned by the first play; later plays of a named Pod do not inspect for it', async () => {
     show({ 'web.yaml': podYaml('web') });
