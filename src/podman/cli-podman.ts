@@ -10,6 +10,7 @@ import type {
   PodmanContainer,
   PodmanEvent,
   PodmanPod,
+  PodAddress,
   PodmanSecret,
 } from './podman.ts';
 import { classifyPodmanStderr, PodmanError, podmanErrorText } from './podman-error.ts';
@@ -244,16 +245,18 @@ export class CliPodman implements Podman {
     };
   }
 
-  async podIp(podId: string, options?: CallOptions): Promise<string | undefined> {
+  async podAddress(podId: string, options?: CallOptions): Promise<PodAddress | undefined> {
     const infraArgs = ['pod', 'inspect', '--format', '{{.InfraContainerID}}', '--', podId];
     const infra = String((await this.run(infraArgs, options)).stdout).trim();
     if (!infra) return undefined;
     const args = ['container', 'inspect', '--format', 'json', '--', infra];
     const [detail] = this.parseJson(containerInspectSchema, await this.run(args, options), args);
-    const networks = Object.values(detail!.NetworkSettings?.Networks ?? {});
-    return (
-      networks.map((network) => network.IPAddress).find((ip) => ip) ?? (detail!.NetworkSettings?.IPAddress || undefined)
-    );
+    const settings = detail!.NetworkSettings;
+    const network = Object.values(settings?.Networks ?? {}).find((item) => item.IPAddress);
+    if (network?.IPAddress)
+      return { ip: network.IPAddress, ...(network.MacAddress ? { mac: network.MacAddress } : {}) };
+    if (!settings?.IPAddress) return undefined;
+    return { ip: settings.IPAddress, ...(settings.MacAddress ? { mac: settings.MacAddress } : {}) };
   }
 
   streamEvents(options: CallOptions & { since?: Date }): AsyncIterable<PodmanEvent> {

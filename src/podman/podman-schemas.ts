@@ -51,7 +51,13 @@ export const containerInspectSchema = v.pipe(
       NetworkSettings: v.nullish(
         v.looseObject({
           IPAddress: v.nullish(v.string()),
-          Networks: v.nullish(v.record(v.string(), v.looseObject({ IPAddress: v.nullish(v.string()) }))),
+          MacAddress: v.nullish(v.string()),
+          Networks: v.nullish(
+            v.record(
+              v.string(),
+              v.looseObject({ IPAddress: v.nullish(v.string()), MacAddress: v.nullish(v.string()) }),
+            ),
+          ),
         }),
       ),
     }),

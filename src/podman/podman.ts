@@ -84,6 +84,12 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/** A pod's address on its network: its IP, and the MAC of its interface where podman reports one. */
+export interface PodAddress {
+  ip: string;
+  mac?: string;
+}
+
 export interface Podman {
   /** podman's version string, e.g. "4.3.1". */
   version(options?: CallOptions): Promise<string>;
@@ -130,8 +136,8 @@ export interface Podman {
     timeoutMs: number,
     options?: CallOptions,
   ): Promise<ExecResult>;
-  /** The pod's IP address on its network, from its infra container; undefined for host-network pods. */
-  podIp(podId: string, options?: CallOptions): Promise<string | undefined>;
+  /** The pod's address on its network, from its infra container; undefined for host-network pods. */
+  podAddress(podId: string, options?: CallOptions): Promise<PodAddress | undefined>;
   /**
    * `podman events` as a stream, until the signal aborts or podman's process
    * ends (the iterator then finishes; the caller restarts it with `since`).

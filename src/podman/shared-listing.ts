@@ -209,8 +209,8 @@ export class SharedListing implements Podman {
   ): ReturnType<Podman['execInContainer']> {
     return this.podman.execInContainer(id, command, timeoutMs, options);
   }
-  podIp(podId: string, options?: CallOptions): Promise<string | undefined> {
-    return this.podman.podIp(podId, options);
+  podAddress(podId: string, options?: CallOptions): ReturnType<Podman['podAddress']> {
+    return this.podman.podAddress(podId, options);
   }
   /** An event about the runner's pods is a change: a listing taken before it may not show it. */
   async *streamEvents(options: CallOptions & { since?: Date }): AsyncIterable<PodmanEvent> {

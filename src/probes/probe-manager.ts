@@ -14,6 +14,7 @@ import {
 } from '../manifest/probe-schema.ts';
 import type { ContainerProbeStatus } from './probe-state.ts';
 import { ProbeWorker, type ProbeWorkerEvent } from './probe-worker.ts';
+import { StaleNeighbours } from './stale-neighbours.ts';
 
 /**
  * Runs the Kubernetes probes of every running container the supervisor hands
@@ -68,6 +69,8 @@ export interface ProbeManagerOptions {
   executors?: ProbeExecutors;
   /** Added to exec probes' timeouts for `podman exec`'s own cost (config `podman.execOverheadSeconds`); default 0. */
   execOverheadMs?: number;
+  /** Clears a stale neighbour entry for each pod IP before its probes; tests give their own. */
+  neighbours?: StaleNeighbours;
 }
 
 export type ProbeCounts = Record<ProbeKind, { success: number; failure: number }>;
@@ -85,6 +88,7 @@ export class ProbeManager {
   private readonly options: ProbeManagerOptions;
   private readonly logger: Logger;
   private readonly executors: ProbeExecutors;
+  private readonly neighbours: StaleNeighbours;
   private readonly entries = new Map<string, Entry>();
   private readonly stopping = new Set<Promise<void>>();
   /** For pod IP look-ups shared by several workers: not tied to any one of them. */
@@ -99,6 +103,7 @@ export class ProbeManager {
     this.options = options;
     this.logger = options.logger.withTag('probes');
     this.executors = options.executors ?? createProbeExecutors(options.podman);
+    this.neighbours = options.neighbours ?? new StaleNeighbours({ logger: this.logger });
   }
 
   /** Makes the running workers match `targets` (the complete set). No-op after stop(). */
@@ -232,7 +237,10 @@ export class ProbeManager {
    */
   private async hostOf(target: ProbeTarget, signal: AbortSignal): Promise<string> {
     if (target.hostNetwork) return LOCALHOST;
-    return (await this.options.podman.podIp(target.podId, { signal })) ?? LOCALHOST;
+    const address = await this.options.podman.podAddress(target.podId, { signal });
+    if (address === undefined) return LOCALHOST;
+    await this.neighbours.clear(address);
+    return address.ip;
   }
 }
 

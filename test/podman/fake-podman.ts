@@ -8,6 +8,7 @@ import type {
   PodmanContainer,
   PodmanEvent,
   PodmanPod,
+  PodAddress,
   PodmanSecret,
 } from '../../src/podman/podman.ts';
 import { PodmanError } from '../../src/podman/podman-error.ts';
@@ -460,10 +461,12 @@ export class FakePodman implements Podman {
     return this.execResults.get(id) ?? { exitCode: 0, output: '' };
   }
 
-  async podIp(podId: string, options?: CallOptions): Promise<string | undefined> {
-    const scripted = await this.enter('podIp', [podId], options);
-    if (scripted) return scripted.value as string | undefined;
-    return this.pods.has(podId) ? `10.89.0.${(Number.parseInt(podId.slice(-4), 16) % 250) + 2}` : undefined;
+  async podAddress(podId: string, options?: CallOptions): Promise<PodAddress | undefined> {
+    const scripted = await this.enter('podAddress', [podId], options);
+    if (scripted) return scripted.value as PodAddress | undefined;
+    if (!this.pods.has(podId)) return undefined;
+    const host = (Number.parseInt(podId.slice(-4), 16) % 250) + 2;
+    return { ip: `10.89.0.${host}`, mac: `02:00:00:00:00:${host.toString(16).padStart(2, '0')}` };
   }
 
   streamEvents(options: CallOptions & { since?: Date }): AsyncIterable<PodmanEvent> {

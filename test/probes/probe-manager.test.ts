@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { ProbeManager, type ProbeManagerOptions, type ProbeTarget } from '../../src/probes/probe-manager.ts';
+import { StaleNeighbours } from '../../src/probes/stale-neighbours.ts';
 import { FakeClock, flushMicrotasks } from '../helpers/fake-clock.ts';
 import { memoryLogger } from '../helpers/memory-logger.ts';
 import { FakePodman } from '../podman/fake-podman.ts';
@@ -38,6 +39,17 @@ const setup = (overrides: Partial<ProbeManagerOptions> = {}, options: { fakeExec
   const liveness: [string, string][] = [];
   const startup: [string, string][] = [];
   const changes: string[] = [];
+  // The host's ARP table, as /proc/net/arp shows it; never this machine's own.
+  const neighbourTable = { text: 'IP address       HW type     Flags       HW address            Mask     Device\n' };
+  const deletedNeighbours: [string, string][] = [];
+  const neighbours = new StaleNeighbours({
+    logger,
+    readArpTable: () => Promise.resolve(neighbourTable.text),
+    deleteNeighbour: (ip, device) => {
+      deletedNeighbours.push([ip, device]);
+      return Promise.resolve();
+    },
+  });
   const manager = new ProbeManager({
     podman,
     clock,
@@ -45,6 +57,7 @@ const setup = (overrides: Partial<ProbeManagerOptions> = {}, options: { fakeExec
     onLivenessFailure: (target, message) => liveness.push([target.key, message]),
     onStartupFailure: (target, message) => startup.push([target.key, message]),
     onChange: (key) => changes.push(key),
+    neighbours,
     ...(options.fakeExecutors ? { executors } : {}),
     ...overrides,
   });
@@ -55,7 +68,22 @@ const setup = (overrides: Partial<ProbeManagerOptions> = {}, options: { fakeExec
   };
   const execs = (id?: string) =>
     podman.callsOf('execInContainer').filter((call) => id === undefined || call.args[0] === id);
-  return { clock, podman, executors, logger, lines, liveness, startup, changes, manager, t0, to, execs };
+  return {
+    clock,
+    podman,
+    executors,
+    logger,
+    lines,
+    liveness,
+    startup,
+    changes,
+    manager,
+    t0,
+    to,
+    execs,
+    neighbourTable,
+    deletedNeighbours,
+  };
 };
 
 describe('ProbeManager: sync', () => {
@@ -268,8 +296,8 @@ describe('ProbeManager: where network probes go', () => {
       }),
     ]);
     await to(20);
-    assert.equal(podman.callsOf('podIp').length, 2, 'one per container start, shared by its probes');
-    const ip = await podman.podIp(podId);
+    assert.equal(podman.callsOf('podAddress').length, 2, 'one per container start, shared by its probes');
+    const ip = (await podman.podAddress(podId))?.ip;
     assert.match(ip ?? '', /^10\.89\.0\.\d+$/);
     assert.equal(executors.callsOf(`${ip}:8080`).length, 3);
     assert.equal((executors.callsOf(`${ip}:8080`)[0]?.args[0] as { path: string }).path, '/healthz');
@@ -281,12 +309,12 @@ describe('ProbeManager: where network probes go', () => {
   it('a pod started again with another IP is probed at the new one', async () => {
     const { manager, podman, executors, to, clock } = setup({}, { fakeExecutors: true });
     const { id: podId } = podman.addPod({ name: 'web' });
-    podman.returnNext('podIp', '10.88.0.3');
+    podman.returnNext('podAddress', { ip: '10.88.0.3' });
     manager.sync([targetOf('a', { podId, livenessProbe: { tcpSocket: { port: 80 } } })]);
     await to(10);
     assert.equal(executors.callsOf('10.88.0.3:80').length, 2);
     // The pod was stopped and started: its container has a new start time, its infra a new IP.
-    podman.returnNext('podIp', '10.88.0.6');
+    podman.returnNext('podAddress', { ip: '10.88.0.6' });
     manager.sync([targetOf('a', { podId, livenessProbe: { tcpSocket: { port: 80 } } }, clock.now())]);
     await to(20);
     assert.equal(executors.callsOf('10.88.0.3:80').length, 2, 'the old IP is never probed again');
@@ -294,24 +322,38 @@ describe('ProbeManager: where network probes go', () => {
     await manager.stop();
   });
 
+  // A reused pod IP whose host neighbour entry still named its earlier holder: probes timed out for 8.7 s (stale-neighbours.ts).
+  it("clears the host's neighbour entry for the pod IP when it names another MAC, before the first probe", async () => {
+    const { manager, podman, executors, to, neighbourTable, deletedNeighbours } = setup({}, { fakeExecutors: true });
+    podman.returnNext('podAddress', { ip: '10.89.0.185', mac: 'C6:A0:00:6C:70:AB' });
+    neighbourTable.text +=
+      '10.89.0.185      0x1         0x2         76:bc:96:e3:d2:29     *        cni-podman1\n' +
+      '10.89.0.186      0x1         0x2         11:22:33:44:55:66     *        cni-podman1\n';
+    manager.sync([targetOf('a', { livenessProbe: { tcpSocket: { port: 80 } } })]);
+    await to(0);
+    assert.deepEqual(deletedNeighbours, [['10.89.0.185', 'cni-podman1']]);
+    assert.equal(executors.callsOf('10.89.0.185:80').length, 1);
+    await manager.stop();
+  });
+
   it('uses 127.0.0.1 for host-network pods without asking podman', async () => {
     const { manager, podman, executors, to } = setup({}, { fakeExecutors: true });
     manager.sync([targetOf('a', { hostNetwork: true, livenessProbe: { tcpSocket: { port: 2381 } } })]);
     await to(0);
-    assert.equal(podman.callsOf('podIp').length, 0);
+    assert.equal(podman.callsOf('podAddress').length, 0);
     assert.equal(executors.callsOf('127.0.0.1:2381').length, 1);
     await manager.stop();
   });
 
   it('retries a failed pod IP look-up at the next probe', async () => {
     const { manager, podman, to } = setup({}, { fakeExecutors: true });
-    podman.failNext('podIp', new Error('no such pod'));
+    podman.failNext('podAddress', new Error('no such pod'));
     manager.sync([targetOf('a', { livenessProbe: { tcpSocket: { port: 80 } } })]);
     await to(0);
     assert.equal(manager.status(`${UNIT}/a`)?.liveness?.lastMessage, 'not probed: cannot find the pod IP: no such pod');
     assert.equal(manager.status(`${UNIT}/a`)?.liveness?.consecutiveFailures, 0);
     await to(10);
-    assert.equal(podman.callsOf('podIp').length, 2);
+    assert.equal(podman.callsOf('podAddress').length, 2);
     assert.equal(manager.status(`${UNIT}/a`)?.liveness?.result, 'success');
     await manager.stop();
   });
