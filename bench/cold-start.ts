@@ -62,10 +62,7 @@ const removeAll = (): void => {
 
 /** Resolves once every one of `containers` has a `start` event on podman's stream (opened before the arm starts). */
 const watchStarts = async (): Promise<{ allStarted: Promise<void>; stop: () => void }> => {
-  // --since: without it podman 4.3's file events backend plays its whole log first, so the starts of
-  // earlier arms (same container names) counted at once and the arm ended before its pods ran.
-  const since = new Date().toISOString();
-  const stream = spawn('podman', ['events', '--since', since, '--filter', 'event=start', '--format', '{{.Name}}'], {
+  const stream = spawn('podman', ['events', '--filter', 'event=start', '--format', '{{.Name}}'], {
     env,
     stdio: ['ignore', 'pipe', 'ignore'],
   });
