@@ -251,12 +251,11 @@ export class CliPodman implements Podman {
     if (!infra) return undefined;
     const args = ['container', 'inspect', '--format', 'json', '--', infra];
     const [detail] = this.parseJson(containerInspectSchema, await this.run(args, options), args);
+    // The first network with an address, else the old top-level fields: both say IPAddress and MacAddress.
     const settings = detail!.NetworkSettings;
-    const network = Object.values(settings?.Networks ?? {}).find((item) => item.IPAddress);
-    if (network?.IPAddress)
-      return { ip: network.IPAddress, ...(network.MacAddress ? { mac: network.MacAddress } : {}) };
-    if (!settings?.IPAddress) return undefined;
-    return { ip: settings.IPAddress, ...(settings.MacAddress ? { mac: settings.MacAddress } : {}) };
+    const found = Object.values(settings?.Networks ?? {}).find((item) => item.IPAddress) ?? settings;
+    if (!found?.IPAddress) return undefined;
+    return { ip: found.IPAddress, ...(found.MacAddress ? { mac: found.MacAddress } : {}) };
   }
 
   streamEvents(options: CallOptions & { since?: Date }): AsyncIterable<PodmanEvent> {
